@@ -1,0 +1,32 @@
+# Every third-party dependency, found the way ../shared/design/STACK.md verified.
+find_package(Threads REQUIRED)
+find_package(nlohmann_json 3.11 CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+# cpp-httplib ships no CMake config, and its compile flags are part of its ABI.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+add_library(httplib::httplib ALIAS PkgConfig::HTTPLIB)
+
+# Standalone asio is header-only and ships neither a CMake config nor a .pc file.
+add_library(opsready_asio INTERFACE)
+target_link_libraries(opsready_asio INTERFACE Threads::Threads)
+target_compile_definitions(opsready_asio INTERFACE ASIO_NO_DEPRECATED
+  $<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1>)
+add_library(asio::asio ALIAS opsready_asio)
+
+if(OPSREADY_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)
+endif()
+if(OPSREADY_BUILD_BENCH)
+  find_package(benchmark CONFIG REQUIRED)
+endif()
+
+# Warnings for our own code only.
+add_library(opsready_warnings INTERFACE)
+target_compile_options(opsready_warnings INTERFACE -Wall -Wextra -Wpedantic
+  $<$<BOOL:${OPSREADY_WERROR}>:-Werror>)

@@ -1,0 +1,52 @@
+#pragma once
+// TelemetryEvent: the unit every producer hands to opsready (HTTP, NATS, the library API,
+// replay files). A numeric sample is an event whose payload is {series, value, labels}.
+//
+//   TelemetryEvent e{.topic = "telemetry.ingest.health", .source = "ingest-1",
+//                    .time = clock.now(), .payload = {{"series", "lag"}, {"value", 2.5}}};
+//   nlohmann::json j = to_json(e);
+//   Result<TelemetryEvent> back = event_from_json(j, clock.now());
+//
+// Plain value type; thread-safe as any value.
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "opsready/core/clock.h"
+#include "opsready/core/error.h"
+
+namespace opsready::core {
+
+// Topic that carries a ComponentSnapshot as its payload.
+inline constexpr std::string_view kComponentSnapshotTopic = "opsready.component.snapshot";
+
+struct TelemetryEvent {
+  std::string topic;
+  std::string source;
+  TimePoint time{};
+  nlohmann::json payload = nlohmann::json::object();
+
+  bool operator==(const TelemetryEvent&) const = default;
+};
+
+struct Sample {
+  std::string series;
+  double value = 0;
+  std::map<std::string, std::string> labels;
+
+  bool operator==(const Sample&) const = default;
+};
+
+[[nodiscard]] nlohmann::json to_json(const TelemetryEvent& e);
+// Validates field by field; `default_time` is used when "time" is absent.
+// Errors name the field ("topic", "time", "payload", ...) and the reason.
+[[nodiscard]] Result<TelemetryEvent> event_from_json(const nlohmann::json& j,
+                                                     TimePoint default_time);
+
+[[nodiscard]] nlohmann::json to_json(const Sample& s);
+// A finite number is required for "value"; label values must be strings.
+[[nodiscard]] Result<Sample> sample_from_json(const nlohmann::json& j);
+
+}  // namespace opsready::core
