@@ -75,7 +75,8 @@ class Family {
   // The child for these label values (created on first use). values.size() must equal the
   // family's label count, else std::invalid_argument.
   Child& with(const std::vector<std::string>& values);
-  // Removes a child (e.g. a component that no longer exists); no-op when absent.
+  // Removes a child (e.g. a component that no longer exists); no-op when absent. References
+  // to the removed child dangle: only remove children nothing else still updates.
   void remove(const std::vector<std::string>& values);
   [[nodiscard]] const std::string& name() const { return name_; }
 
@@ -90,6 +91,11 @@ class Family {
   mutable std::mutex mu_;
   std::map<std::vector<std::string>, std::unique_ptr<Child>> children_;
 };
+
+// Defined and explicitly instantiated in registry.cc for these three children only.
+extern template class Family<Counter>;
+extern template class Family<Gauge>;
+extern template class Family<Histogram>;
 
 using CounterFamily = Family<Counter>;
 using GaugeFamily = Family<Gauge>;

@@ -1,7 +1,7 @@
 #pragma once
 // Store: durable history of component snapshots and readiness snapshots.
 //
-//   auto store = SqliteStore::open("./opsready-data/opsready.db");   // runs migrations
+//   auto store = open_sqlite_store("./opsready-data/opsready.db");   // runs migrations
 //   if (!store) die(store.error().message);
 //   (*store)->put_component(snapshot);
 //   (*store)->put_readiness({.generated_at = t, .status = Status::kWarn, .json = doc});
@@ -57,10 +57,9 @@ class Store {
   [[nodiscard]] virtual core::Result<std::size_t> prune(core::TimePoint before) = 0;
 };
 
-// SQLite in WAL mode. open() creates the file and its directory when missing and applies
-// pending schema migrations inside one transaction each; the schema version is kept in
+// SQLite in WAL mode. open_sqlite_store() creates the file and its directory when missing and
+// applies pending schema migrations inside one transaction each; the schema version is kept in
 // `PRAGMA user_version`. A database written by a newer opsready is refused.
-class SqliteStore;
 [[nodiscard]] core::Result<std::unique_ptr<Store>> open_sqlite_store(
     const std::filesystem::path& file);
 

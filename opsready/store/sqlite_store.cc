@@ -1,0 +1,506 @@
+// SQLite implementation of Store.
+//
+// One connection, one mutex, statements prepared once at open. Why not a connection pool:
+// every caller is a background writer or an occasional reader (history API, start-up
+// restore), so contention is low, and one connection keeps the statements and the WAL
+// reader/writer story trivial. The mutex is ours (the connection is opened NOMUTEX) because
+// a statement's bind/step/reset sequence must be atomic as a whole, which SQLite's own
+// serialized mode does not give.
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "opsready/store/store.h"
+
+namespace opsready::store {
+namespace {
+
+using core::Error;
+using core::Result;
+using core::TimePoint;
+
+// Schema migrations, oldest first. Migration k (0-based) takes `user_version` from k to k+1.
+// Append only: a shipped migration is never edited, or databases that already ran it would
+// differ from new ones. No "IF NOT EXISTS": a migration that runs twice is a bug and should
+// fail loudly rather than paper over a wrong user_version.
+constexpr const char* kMigrations[] = {
+    // 1: component and readiness history.
+    R"sql(
+CREATE TABLE component_snapshots (
+  id             INTEGER PRIMARY KEY,
+  component      TEXT    NOT NULL,
+  status         TEXT    NOT NULL,
+  observed_at_ns INTEGER NOT NULL,
+  json           TEXT    NOT NULL
+);
+CREATE INDEX component_snapshots_component_time
+  ON component_snapshots (component, observed_at_ns);
+CREATE TABLE readiness_snapshots (
+  id              INTEGER PRIMARY KEY,
+  generated_at_ns INTEGER NOT NULL,
+  status          TEXT    NOT NULL,
+  json            TEXT    NOT NULL
+);
+CREATE INDEX readiness_snapshots_time ON readiness_snapshots (generated_at_ns);
+)sql",
+};
+
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+// Store calls run off the evaluation strand (see ARCHITECTURE.md), so waiting a few seconds
+// for another process's write lock (e.g. `opsready report` reading the same file) is better
+// than failing the write.
+constexpr int kBusyTimeoutMs = 5000;
+
+// A stable error code per failure class, so callers and operators can tell "restore from
+// backup" (corrupt) from "fix permissions" (cannot open) from "retry" (busy).
+std::string code_for(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return "store_corrupt";
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_AUTH:
+      return "store_cannot_open";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "store_busy";
+    case SQLITE_FULL:
+      return "store_full";
+    default:
+      return "store_failed";
+  }
+}
+
+std::int64_t to_ns(TimePoint t) { return t.time_since_epoch().count(); }
+TimePoint from_ns(std::int64_t ns) { return TimePoint(core::Duration(ns)); }
+
+// LIMIT takes a signed 64-bit value; a size_t beyond it means "no limit" in practice.
+std::int64_t to_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+}
+
+std::string column_text(sqlite3_stmt* st, int col) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
+           : std::string();
+}
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* st) const { sqlite3_finalize(st); }
+};
+using StmtHandle = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Resets a cached statement when a call leaves, whatever the path, so the next call starts
+// clean and no read transaction is left open (an un-reset SELECT would pin the WAL and stop
+// checkpoints).
+class StmtUse {
+ public:
+  explicit StmtUse(const StmtHandle& st) : st_(st.get()) {}
+  StmtUse(const StmtUse&) = delete;
+  StmtUse& operator=(const StmtUse&) = delete;
+  ~StmtUse() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  sqlite3_stmt* get() const { return st_; }
+
+ private:
+  sqlite3_stmt* st_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& file);
+
+  Result<void> put_component(const core::ComponentSnapshot& s) override;
+  Result<void> put_readiness(const StoredReadiness& r) override;
+  Result<std::vector<StoredReadiness>> readiness_history(TimePoint since, TimePoint until,
+                                                         std::size_t limit) const override;
+  Result<std::vector<core::ComponentSnapshot>> component_history(const std::string& component,
+                                                                 TimePoint since, TimePoint until,
+                                                                 std::size_t limit) const override;
+  Result<std::vector<core::ComponentSnapshot>> latest_components() const override;
+  Result<std::optional<StoredReadiness>> latest_readiness() const override;
+  Result<std::size_t> prune(TimePoint before) override;
+
+ private:
+  SqliteStore(std::string path, DbHandle db) : path_(std::move(path)), db_(std::move(db)) {}
+
+  std::unexpected<Error> sql_error(std::string_view what, int rc) const;
+  Result<void> exec(const char* sql, std::string_view what);
+  Result<void> migrate();
+  Result<void> prepare_all();
+  Result<StmtHandle> prepare(const char* sql);
+  Result<void> step_done(const StmtUse& st, std::string_view what) const;
+  Result<core::ComponentSnapshot> parse_component(sqlite3_stmt* st, int json_col) const;
+  Result<StoredReadiness> read_readiness(sqlite3_stmt* st) const;
+  Result<std::vector<core::ComponentSnapshot>> collect_components(const StmtUse& st,
+                                                                  std::string_view what) const;
+
+  std::string path_;
+  mutable std::mutex mu_;
+  // Declared before the statements so it is closed after they are finalized.
+  DbHandle db_;
+  StmtHandle insert_component_;
+  StmtHandle insert_readiness_;
+  StmtHandle readiness_range_;
+  StmtHandle component_range_;
+  StmtHandle latest_components_;
+  StmtHandle latest_readiness_;
+  StmtHandle prune_components_;
+  StmtHandle prune_readiness_;
+};
+
+std::unexpected<Error> SqliteStore::sql_error(std::string_view what, int rc) const {
+  return core::fail(code_for(rc),
+                    std::string(what) + " failed on '" + path_ + "': " + sqlite3_errmsg(db_.get()));
+}
+
+Result<void> SqliteStore::exec(const char* sql, std::string_view what) {
+  char* msg = nullptr;
+  const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &msg);
+  if (rc == SQLITE_OK) return {};
+  std::string text = msg ? msg : sqlite3_errstr(rc);
+  sqlite3_free(msg);
+  return core::fail(code_for(rc), std::string(what) + " failed on '" + path_ + "': " + text);
+}
+
+Result<StmtHandle> SqliteStore::prepare(const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  // PERSISTENT: these live as long as the store, so SQLite keeps them out of its lookaside.
+  const int rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+  if (rc != SQLITE_OK) return sql_error("preparing a statement", rc);
+  return StmtHandle(st);
+}
+
+Result<void> SqliteStore::step_done(const StmtUse& st, std::string_view what) const {
+  const int rc = sqlite3_step(st.get());
+  if (rc != SQLITE_DONE) return sql_error(what, rc);
+  return {};
+}
+
+// Each migration runs in its own BEGIN IMMEDIATE transaction together with its user_version
+// bump, so a crash leaves the schema at a whole version. The version is re-read inside the
+// write lock: two processes opening a fresh file at once serialize here, and the second one
+// finds the work already done instead of failing on "table already exists".
+Result<void> SqliteStore::migrate() {
+  for (;;) {
+    if (auto r = exec("BEGIN IMMEDIATE", "starting a migration"); !r) return r;
+    int version = -1;
+    {
+      sqlite3_stmt* raw = nullptr;
+      int rc = sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &raw, nullptr);
+      StmtHandle st(raw);
+      if (rc == SQLITE_OK) rc = sqlite3_step(st.get());
+      if (rc != SQLITE_ROW) {
+        auto err = sql_error("reading the schema version", rc);
+        (void)exec("ROLLBACK", "rolling back");
+        return err;
+      }
+      version = sqlite3_column_int(st.get(), 0);
+    }
+    if (version > kSchemaVersion) {
+      (void)exec("ROLLBACK", "rolling back");
+      return core::fail("store_schema_too_new",
+                        "'" + path_ + "' has schema version " + std::to_string(version) +
+                            ", newer than version " + std::to_string(kSchemaVersion) +
+                            " that this opsready build knows; run a newer opsready or point "
+                            "the store at another file");
+    }
+    if (version == kSchemaVersion) return exec("COMMIT", "finishing schema checks");
+    if (version < 0) {
+      (void)exec("ROLLBACK", "rolling back");
+      return core::fail("store_corrupt",
+                        "'" + path_ + "' has a negative schema version " + std::to_string(version));
+    }
+    auto applied =
+        exec(kMigrations[version], "applying schema migration " + std::to_string(version + 1));
+    if (applied) {
+      // PRAGMA takes no bound parameters; the value is our own integer.
+      const std::string bump = "PRAGMA user_version = " + std::to_string(version + 1);
+      applied = exec(bump.c_str(), "recording schema version " + std::to_string(version + 1));
+    }
+    if (applied) applied = exec("COMMIT", "committing schema migration");
+    if (!applied) {
+      (void)exec("ROLLBACK", "rolling back");
+      Error e = applied.error();
+      if (e.code == "store_failed") e.code = "store_migration_failed";
+      return std::unexpected(std::move(e));
+    }
+  }
+}
+
+Result<void> SqliteStore::prepare_all() {
+  struct Entry {
+    StmtHandle* slot;
+    const char* sql;
+  };
+  const Entry entries[] = {
+      {&insert_component_,
+       "INSERT INTO component_snapshots (component, status, observed_at_ns, json) "
+       "VALUES (?1, ?2, ?3, ?4)"},
+      {&insert_readiness_,
+       "INSERT INTO readiness_snapshots (generated_at_ns, status, json) VALUES (?1, ?2, ?3)"},
+      // The inner query picks the newest `limit` rows; the outer one puts them oldest first.
+      // `id` breaks ties between equal timestamps in insertion order.
+      {&readiness_range_,
+       "SELECT generated_at_ns, status, json FROM ("
+       "  SELECT id, generated_at_ns, status, json FROM readiness_snapshots"
+       "  WHERE generated_at_ns BETWEEN ?1 AND ?2"
+       "  ORDER BY generated_at_ns DESC, id DESC LIMIT ?3)"
+       " ORDER BY generated_at_ns ASC, id ASC"},
+      {&component_range_,
+       "SELECT json FROM ("
+       "  SELECT id, observed_at_ns, json FROM component_snapshots"
+       "  WHERE component = ?1 AND observed_at_ns BETWEEN ?2 AND ?3"
+       "  ORDER BY observed_at_ns DESC, id DESC LIMIT ?4)"
+       " ORDER BY observed_at_ns ASC, id ASC"},
+      // One index probe per distinct component on (component, observed_at_ns); unlike the
+      // bare-column-with-max() shortcut, ties on time resolve deterministically (last insert).
+      {&latest_components_,
+       "SELECT (SELECT i.json FROM component_snapshots i WHERE i.component = d.component"
+       "        ORDER BY i.observed_at_ns DESC, i.id DESC LIMIT 1)"
+       " FROM (SELECT DISTINCT component FROM component_snapshots) d"
+       " ORDER BY d.component"},
+      {&latest_readiness_,
+       "SELECT generated_at_ns, status, json FROM readiness_snapshots"
+       " ORDER BY generated_at_ns DESC, id DESC LIMIT 1"},
+      {&prune_components_, "DELETE FROM component_snapshots WHERE observed_at_ns < ?1"},
+      {&prune_readiness_, "DELETE FROM readiness_snapshots WHERE generated_at_ns < ?1"},
+  };
+  for (const auto& e : entries) {
+    auto st = prepare(e.sql);
+    if (!st) return std::unexpected(st.error());
+    *e.slot = std::move(*st);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& file) {
+  const std::string path = file.string();
+  if (path.empty()) return core::fail("store_cannot_open", "the store path is empty");
+  if (const auto dir = file.parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return core::fail("store_cannot_open", "cannot create directory '" + dir.string() +
+                                                 "' for store '" + path + "': " + ec.message());
+    }
+  }
+
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbHandle db(raw);  // sqlite3_open_v2 allocates a handle even on failure; close it either way
+  if (rc != SQLITE_OK) {
+    return core::fail(code_for(rc), "cannot open store '" + path +
+                                        "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(db)));
+
+  // Opening is lazy: a file that is not a database is first noticed here, as SQLITE_NOTADB.
+  // journal_mode answers with the mode in force, which is not WAL when the file system cannot
+  // do WAL (no shared memory); refuse rather than run with other durability and locking.
+  {
+    sqlite3_stmt* st_raw = nullptr;
+    int mode_rc =
+        sqlite3_prepare_v2(store->db_.get(), "PRAGMA journal_mode=WAL", -1, &st_raw, nullptr);
+    StmtHandle st(st_raw);
+    if (mode_rc == SQLITE_OK) mode_rc = sqlite3_step(st.get());
+    if (mode_rc != SQLITE_ROW) {
+      return core::fail(code_for(mode_rc),
+                        "cannot open store '" + path + "': " + sqlite3_errmsg(store->db_.get()));
+    }
+    const std::string mode = column_text(st.get(), 0);
+    if (mode != "wal") {
+      return core::fail("store_cannot_open", "store '" + path +
+                                                 "' cannot use WAL journal mode (got '" + mode +
+                                                 "'); put it on a local file system");
+    }
+  }
+  // NORMAL is durable across application crashes in WAL mode; only a power loss may drop the
+  // last transactions, which history can afford, and it saves an fsync per write.
+  if (auto r = store->exec("PRAGMA synchronous=NORMAL", "setting synchronous"); !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = store->migrate(); !r) return std::unexpected(r.error());
+  if (auto r = store->prepare_all(); !r) return std::unexpected(r.error());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Result<void> SqliteStore::put_component(const core::ComponentSnapshot& s) {
+  // Refused here rather than stored: component_snapshot_from_json would reject the row when
+  // it is read back, turning one bad write into an unreadable history.
+  if (!core::is_valid_component_name(s.component)) {
+    return core::fail("invalid_component_name",
+                      "'" + s.component + "' is not a component name ([a-z0-9_.-]+, at most 128)",
+                      "component");
+  }
+  // replace: a stray non-UTF-8 byte in a summary becomes U+FFFD instead of losing the whole
+  // snapshot (dump() would otherwise throw).
+  const std::string json =
+      core::to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string_view status = core::to_string(s.status);
+  std::lock_guard lock(mu_);
+  StmtUse st(insert_component_);
+  sqlite3_bind_text(st.get(), 1, s.component.data(), static_cast<int>(s.component.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_text(st.get(), 2, status.data(), static_cast<int>(status.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 3, to_ns(s.observed_at));
+  sqlite3_bind_text64(st.get(), 4, json.data(), json.size(), SQLITE_STATIC, SQLITE_UTF8);
+  return step_done(st, "storing a component snapshot");
+}
+
+Result<void> SqliteStore::put_readiness(const StoredReadiness& r) {
+  const std::string_view status = core::to_string(r.status);
+  std::lock_guard lock(mu_);
+  StmtUse st(insert_readiness_);
+  sqlite3_bind_int64(st.get(), 1, to_ns(r.generated_at));
+  sqlite3_bind_text(st.get(), 2, status.data(), static_cast<int>(status.size()), SQLITE_STATIC);
+  sqlite3_bind_text64(st.get(), 3, r.json.data(), r.json.size(), SQLITE_STATIC, SQLITE_UTF8);
+  return step_done(st, "storing a readiness snapshot");
+}
+
+Result<core::ComponentSnapshot> SqliteStore::parse_component(sqlite3_stmt* st, int json_col) const {
+  const std::string text = column_text(st, json_col);
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return core::fail("store_corrupt",
+                      "a component snapshot row in '" + path_ + "' holds invalid JSON");
+  }
+  auto s = core::component_snapshot_from_json(j, TimePoint{});
+  if (!s) {
+    return core::fail("store_corrupt", "a component snapshot row in '" + path_ +
+                                           "' does not parse: " + s.error().describe());
+  }
+  return s;
+}
+
+Result<StoredReadiness> SqliteStore::read_readiness(sqlite3_stmt* st) const {
+  StoredReadiness r;
+  r.generated_at = from_ns(sqlite3_column_int64(st, 0));
+  auto status = core::parse_status(column_text(st, 1));
+  if (!status) {
+    return core::fail("store_corrupt", "a readiness snapshot row in '" + path_ +
+                                           "' has an unknown status: " + status.error().message);
+  }
+  r.status = *status;
+  r.json = column_text(st, 2);
+  return r;
+}
+
+Result<std::vector<core::ComponentSnapshot>> SqliteStore::collect_components(
+    const StmtUse& st, std::string_view what) const {
+  std::vector<core::ComponentSnapshot> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    auto s = parse_component(st.get(), 0);
+    if (!s) return std::unexpected(s.error());
+    out.push_back(std::move(*s));
+  }
+  if (rc != SQLITE_DONE) return sql_error(what, rc);
+  return out;
+}
+
+Result<std::vector<StoredReadiness>> SqliteStore::readiness_history(TimePoint since,
+                                                                    TimePoint until,
+                                                                    std::size_t limit) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(readiness_range_);
+  sqlite3_bind_int64(st.get(), 1, to_ns(since));
+  sqlite3_bind_int64(st.get(), 2, to_ns(until));
+  sqlite3_bind_int64(st.get(), 3, to_limit(limit));
+  std::vector<StoredReadiness> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    auto r = read_readiness(st.get());
+    if (!r) return std::unexpected(r.error());
+    out.push_back(std::move(*r));
+  }
+  if (rc != SQLITE_DONE) return sql_error("reading readiness history", rc);
+  return out;
+}
+
+Result<std::vector<core::ComponentSnapshot>> SqliteStore::component_history(
+    const std::string& component, TimePoint since, TimePoint until, std::size_t limit) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(component_range_);
+  sqlite3_bind_text(st.get(), 1, component.data(), static_cast<int>(component.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 2, to_ns(since));
+  sqlite3_bind_int64(st.get(), 3, to_ns(until));
+  sqlite3_bind_int64(st.get(), 4, to_limit(limit));
+  return collect_components(st, "reading component history");
+}
+
+Result<std::vector<core::ComponentSnapshot>> SqliteStore::latest_components() const {
+  std::lock_guard lock(mu_);
+  StmtUse st(latest_components_);
+  return collect_components(st, "reading the latest component snapshots");
+}
+
+Result<std::optional<StoredReadiness>> SqliteStore::latest_readiness() const {
+  std::lock_guard lock(mu_);
+  StmtUse st(latest_readiness_);
+  const int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_DONE) return std::optional<StoredReadiness>();
+  if (rc != SQLITE_ROW) return sql_error("reading the latest readiness snapshot", rc);
+  auto r = read_readiness(st.get());
+  if (!r) return std::unexpected(r.error());
+  return std::optional<StoredReadiness>(std::move(*r));
+}
+
+Result<std::size_t> SqliteStore::prune(TimePoint before) {
+  std::lock_guard lock(mu_);
+  // One transaction: both tables are pruned to the same horizon or neither is.
+  if (auto r = exec("BEGIN IMMEDIATE", "starting a prune"); !r) return std::unexpected(r.error());
+  std::size_t deleted = 0;
+  for (const StmtHandle* h : {&prune_components_, &prune_readiness_}) {
+    StmtUse st(*h);
+    sqlite3_bind_int64(st.get(), 1, to_ns(before));
+    if (auto r = step_done(st, "pruning history"); !r) {
+      (void)exec("ROLLBACK", "rolling back a prune");
+      return std::unexpected(r.error());
+    }
+    deleted += static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  }
+  if (auto r = exec("COMMIT", "committing a prune"); !r) {
+    (void)exec("ROLLBACK", "rolling back a prune");
+    return std::unexpected(r.error());
+  }
+  return deleted;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& file) {
+  return SqliteStore::open(file);
+}
+
+int sqlite_schema_version() { return kSchemaVersion; }
+
+}  // namespace opsready::store

@@ -1,0 +1,371 @@
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "opsready/core/time.h"
+#include "opsready/store/store.h"
+
+namespace opsready::store {
+namespace {
+
+namespace fs = std::filesystem;
+using core::ComponentSnapshot;
+using core::Status;
+using core::TimePoint;
+
+TimePoint at(const char* s) { return core::parse_rfc3339(s).value(); }
+TimePoint sec(int s) { return at("2025-01-02T00:00:00Z") + std::chrono::seconds(s); }
+
+ComponentSnapshot snap(std::string name, TimePoint t, Status st = Status::kOk) {
+  ComponentSnapshot s;
+  s.component = std::move(name);
+  s.status = st;
+  s.summary = "summary at " + core::format_rfc3339(t);
+  s.observed_at = t;
+  return s;
+}
+
+StoredReadiness ready(TimePoint t, Status st = Status::kOk) {
+  return StoredReadiness{.generated_at = t,
+                         .status = st,
+                         .json = R"({"generated_at":")" + core::format_rfc3339(t) + R"("})"};
+}
+
+// Runs one statement on a separate raw connection and returns the first column of the first
+// row as text ("" when there is none): the test's independent view of the file.
+std::string raw_query(const fs::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  const int rc = sqlite3_step(st);
+  EXPECT_TRUE(rc == SQLITE_ROW || rc == SQLITE_DONE) << sqlite3_errmsg(db);
+  if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::path(::testing::TempDir()) / "opsready-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<Store> open(const fs::path& file) {
+    auto s = open_sqlite_store(file);
+    EXPECT_TRUE(s.has_value()) << s.error().code << ": " << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(SqliteStoreTest, RoundTripsComponentAndReadinessSnapshots) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  ComponentSnapshot s{.component = "incident_response",
+                      .status = Status::kWarn,
+                      .summary = "open incidents=2 \"quoted\" \u00e9",
+                      // Nanoseconds must survive both the column and the JSON.
+                      .observed_at = at("2025-01-02T00:00:00.123456789Z"),
+                      .issues = {{.code = "open_incidents",
+                                  .severity = core::Severity::kCritical,
+                                  .message = "2 open incidents",
+                                  .runbook = "docs/runbooks/incident_response.md"}},
+                      .metadata = {{"open", 2}, {"ratio", 0.1}, {"tags", {"a", "b"}}}};
+  ASSERT_TRUE(store->put_component(s).has_value());
+  const StoredReadiness r = ready(at("2025-01-02T00:00:01.5Z"), Status::kFail);
+  ASSERT_TRUE(store->put_readiness(r).has_value());
+
+  auto latest = store->latest_components();
+  ASSERT_TRUE(latest.has_value()) << latest.error().message;
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ(latest->front(), s);
+
+  auto hist = store->component_history("incident_response", s.observed_at, s.observed_at, 10);
+  ASSERT_TRUE(hist.has_value());
+  ASSERT_EQ(hist->size(), 1u);
+  EXPECT_EQ(hist->front(), s);
+
+  auto lr = store->latest_readiness();
+  ASSERT_TRUE(lr.has_value());
+  ASSERT_TRUE(lr->has_value());
+  EXPECT_EQ(**lr, r);
+  auto rh = store->readiness_history(r.generated_at, r.generated_at, 10);
+  ASSERT_TRUE(rh.has_value());
+  EXPECT_EQ(*rh, std::vector<StoredReadiness>{r});
+}
+
+TEST_F(SqliteStoreTest, EmptyStoreAnswersEmpty) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  auto lr = store->latest_readiness();
+  ASSERT_TRUE(lr.has_value());
+  EXPECT_FALSE(lr->has_value());
+  auto lc = store->latest_components();
+  ASSERT_TRUE(lc.has_value());
+  EXPECT_TRUE(lc->empty());
+}
+
+TEST_F(SqliteStoreTest, TimeRangeBoundsAreInclusive) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store->put_readiness(ready(sec(i))).has_value());
+    ASSERT_TRUE(store->put_component(snap("ingest_slos", sec(i))).has_value());
+    ASSERT_TRUE(store->put_component(snap("security", sec(i))).has_value());
+  }
+  auto rh = store->readiness_history(sec(1), sec(3), 100);
+  ASSERT_TRUE(rh.has_value());
+  EXPECT_EQ(*rh, (std::vector<StoredReadiness>{ready(sec(1)), ready(sec(2)), ready(sec(3))}));
+
+  auto ch = store->component_history("ingest_slos", sec(1), sec(3), 100);
+  ASSERT_TRUE(ch.has_value());
+  EXPECT_EQ(
+      *ch, (std::vector<ComponentSnapshot>{snap("ingest_slos", sec(1)), snap("ingest_slos", sec(2)),
+                                           snap("ingest_slos", sec(3))}));
+
+  // One nanosecond outside each bound excludes the boundary rows.
+  auto inner = store->readiness_history(sec(1) + std::chrono::nanoseconds(1),
+                                        sec(3) - std::chrono::nanoseconds(1), 100);
+  ASSERT_TRUE(inner.has_value());
+  EXPECT_EQ(*inner, std::vector<StoredReadiness>{ready(sec(2))});
+
+  auto none = store->component_history("unknown", sec(0), sec(4), 100);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(SqliteStoreTest, LimitReturnsNewestRowsOldestFirst) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  // Inserted out of order, so the order must come from the timestamps, not insertion.
+  for (int i : {3, 0, 4, 1, 2}) {
+    ASSERT_TRUE(store->put_readiness(ready(sec(i))).has_value());
+    ASSERT_TRUE(store->put_component(snap("security", sec(i))).has_value());
+  }
+  auto rh = store->readiness_history(sec(0), sec(4), 2);
+  ASSERT_TRUE(rh.has_value());
+  EXPECT_EQ(*rh, (std::vector<StoredReadiness>{ready(sec(3)), ready(sec(4))}));
+
+  auto ch = store->component_history("security", sec(0), sec(4), 3);
+  ASSERT_TRUE(ch.has_value());
+  EXPECT_EQ(*ch, (std::vector<ComponentSnapshot>{snap("security", sec(2)), snap("security", sec(3)),
+                                                 snap("security", sec(4))}));
+
+  auto zero = store->readiness_history(sec(0), sec(4), 0);
+  ASSERT_TRUE(zero.has_value());
+  EXPECT_TRUE(zero->empty());
+
+  auto all = store->readiness_history(sec(0), sec(4), static_cast<std::size_t>(-1));
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), 5u);
+}
+
+TEST_F(SqliteStoreTest, LatestComponentsPicksNewestPerComponentSortedByName) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  const ComponentSnapshot rows[] = {
+      snap("security", sec(5), Status::kFail), snap("security", sec(9), Status::kOk),
+      snap("security", sec(7), Status::kWarn), snap("backups", sec(1), Status::kWarn),
+      snap("backups", sec(0), Status::kFail),  snap("drift_sentry", sec(3)),
+  };
+  for (const auto& r : rows) ASSERT_TRUE(store->put_component(r).has_value());
+  // Equal timestamps: the later write wins.
+  ComponentSnapshot tie = snap("drift_sentry", sec(3), Status::kFail);
+  tie.summary = "second write";
+  ASSERT_TRUE(store->put_component(tie).has_value());
+
+  auto latest = store->latest_components();
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(*latest, (std::vector<ComponentSnapshot>{
+                         snap("backups", sec(1), Status::kWarn),
+                         tie,
+                         snap("security", sec(9), Status::kOk),
+                     }));
+}
+
+TEST_F(SqliteStoreTest, PruneDeletesRowsStrictlyOlderThanTheHorizon) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store->put_readiness(ready(sec(i))).has_value());
+    ASSERT_TRUE(store->put_component(snap("security", sec(i))).has_value());
+  }
+  auto deleted = store->prune(sec(2));
+  ASSERT_TRUE(deleted.has_value()) << deleted.error().message;
+  EXPECT_EQ(*deleted, 4u);  // seconds 0 and 1 from both tables
+
+  auto rh = store->readiness_history(sec(0), sec(10), 100);
+  ASSERT_TRUE(rh.has_value());
+  EXPECT_EQ(*rh, (std::vector<StoredReadiness>{ready(sec(2)), ready(sec(3))}));
+  auto ch = store->component_history("security", sec(0), sec(10), 100);
+  ASSERT_TRUE(ch.has_value());
+  EXPECT_EQ(*ch,
+            (std::vector<ComponentSnapshot>{snap("security", sec(2)), snap("security", sec(3))}));
+
+  auto again = store->prune(sec(2));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, 0u);
+}
+
+TEST_F(SqliteStoreTest, CreatesMissingParentDirectories) {
+  const fs::path file = dir_ / "a" / "b" / "opsready.db";
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(fs::is_regular_file(file));
+}
+
+TEST_F(SqliteStoreTest, ReopenKeepsDataAndDoesNotRerunMigrations) {
+  const fs::path file = dir_ / "opsready.db";
+  {
+    auto store = open(file);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->put_readiness(ready(sec(1))).has_value());
+    ASSERT_TRUE(store->put_component(snap("security", sec(1))).has_value());
+  }
+  EXPECT_EQ(raw_query(file, "PRAGMA user_version"), std::to_string(sqlite_schema_version()));
+  // Migration 1 creates this index; if it ran again on reopen, the index would be back.
+  raw_query(file, "DROP INDEX readiness_snapshots_time");
+  {
+    auto store = open(file);
+    ASSERT_TRUE(store);
+    auto rh = store->readiness_history(sec(0), sec(2), 10);
+    ASSERT_TRUE(rh.has_value());
+    EXPECT_EQ(*rh, std::vector<StoredReadiness>{ready(sec(1))});
+    auto lc = store->latest_components();
+    ASSERT_TRUE(lc.has_value());
+    EXPECT_EQ(*lc, std::vector<ComponentSnapshot>{snap("security", sec(1))});
+  }
+  EXPECT_EQ(raw_query(file,
+                      "SELECT count(*) FROM sqlite_master WHERE name = "
+                      "'readiness_snapshots_time'"),
+            "0");
+  EXPECT_EQ(raw_query(file, "PRAGMA user_version"), std::to_string(sqlite_schema_version()));
+}
+
+TEST_F(SqliteStoreTest, RefusesDatabaseWithNewerSchema) {
+  const fs::path file = dir_ / "future.db";
+  const std::string newer = std::to_string(sqlite_schema_version() + 1);
+  raw_query(file, "PRAGMA user_version = " + newer);
+  auto store = open_sqlite_store(file);
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, "store_schema_too_new");
+  EXPECT_NE(store.error().message.find(file.string()), std::string::npos) << store.error().message;
+  EXPECT_NE(store.error().message.find(newer), std::string::npos) << store.error().message;
+  // Refused without touching it: no tables created, version unchanged.
+  EXPECT_EQ(raw_query(file, "PRAGMA user_version"), newer);
+  EXPECT_EQ(raw_query(file, "SELECT count(*) FROM sqlite_master"), "0");
+}
+
+TEST_F(SqliteStoreTest, UnusablePathsGiveErrorsNamingThePath) {
+  // A regular file where a directory is needed fails even for root, unlike chmod tricks.
+  const fs::path blocker = dir_ / "not-a-dir";
+  std::ofstream(blocker) << "x";
+  fs::create_directories(dir_ / "is-a-dir");
+  std::vector<fs::path> cases = {
+      blocker / "opsready.db",
+      blocker / "deeper" / "opsready.db",
+      dir_ / "is-a-dir",
+  };
+  if (geteuid() != 0) {  // root ignores permission bits
+    fs::create_directories(dir_ / "read-only");
+    fs::permissions(dir_ / "read-only", fs::perms::owner_read | fs::perms::owner_exec);
+    cases.push_back(dir_ / "read-only" / "opsready.db");
+    cases.push_back(dir_ / "read-only" / "sub" / "opsready.db");
+  }
+  for (const auto& file : cases) {
+    auto store = open_sqlite_store(file);
+    ASSERT_FALSE(store.has_value()) << file;
+    EXPECT_EQ(store.error().code, "store_cannot_open") << file;
+    EXPECT_NE(store.error().message.find(file.string()), std::string::npos)
+        << store.error().message;
+  }
+}
+
+TEST_F(SqliteStoreTest, GarbageFileGivesCorruptError) {
+  const fs::path file = dir_ / "garbage.db";
+  std::string junk;
+  for (int i = 0; i < 200; ++i) junk += "this is not an sqlite database\n";
+  std::ofstream(file, std::ios::binary) << junk;
+
+  auto store = open_sqlite_store(file);
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, "store_corrupt");
+  EXPECT_NE(store.error().message.find(file.string()), std::string::npos) << store.error().message;
+  std::ifstream in(file, std::ios::binary);
+  const std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, junk);  // left as found, for the operator to inspect
+}
+
+TEST_F(SqliteStoreTest, UsesWalJournalMode) {
+  const fs::path file = dir_ / "opsready.db";
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_readiness(ready(sec(1))).has_value());
+  EXPECT_EQ(raw_query(file, "PRAGMA journal_mode"), "wal");
+  EXPECT_TRUE(fs::exists(fs::path(file.string() + "-wal")));
+}
+
+TEST_F(SqliteStoreTest, RefusesToRunWithoutWal) {
+  // An in-memory database answers journal_mode=WAL with "memory", the same path a file system
+  // without shared-memory support takes.
+  auto store = open_sqlite_store(":memory:");
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, "store_cannot_open");
+  EXPECT_NE(store.error().message.find("WAL"), std::string::npos) << store.error().message;
+}
+
+TEST_F(SqliteStoreTest, RefusesInvalidComponentName) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  auto r = store->put_component(snap("Not A Name", sec(0)));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, "invalid_component_name");
+  auto lc = store->latest_components();
+  ASSERT_TRUE(lc.has_value());
+  EXPECT_TRUE(lc->empty());
+}
+
+TEST_F(SqliteStoreTest, ConcurrentWritersAndReadersLoseNothing) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  constexpr int kThreads = 4;
+  constexpr int kEach = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        EXPECT_TRUE(store->put_readiness(ready(sec(t * kEach + i))).has_value());
+        EXPECT_TRUE(store->latest_readiness().has_value());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto all = store->readiness_history(sec(0), sec(kThreads * kEach), 10'000);
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), static_cast<std::size_t>(kThreads * kEach));
+  for (int i = 0; i < kThreads * kEach; ++i) EXPECT_EQ((*all)[i].generated_at, sec(i));
+}
+
+}  // namespace
+}  // namespace opsready::store
