@@ -32,13 +32,15 @@ using core::Status;
 using core::TimePoint;
 
 // Per-component settings; every optional falls back to the policy-wide value.
+// Every member has a default member initializer so designated initializers that name only
+// some fields (as above) compile under -Wextra (-Wmissing-field-initializers).
 struct ComponentRule {
-  std::optional<Duration> max_age;
+  std::optional<Duration> max_age{};
   bool required = false;
-  std::optional<Status> stale_status;
+  std::optional<Status> stale_status{};
   // Statuses of this component that block / warn; unset = the policy's block_on / warn_on.
-  std::optional<std::vector<Status>> block_on;
-  std::optional<std::vector<Status>> warn_on;
+  std::optional<std::vector<Status>> block_on{};
+  std::optional<std::vector<Status>> warn_on{};
 
   bool operator==(const ComponentRule&) const = default;
 };
@@ -47,13 +49,13 @@ struct GatePolicy {
   std::vector<Status> block_on = {Status::kFail};
   std::vector<Status> warn_on = {Status::kWarn};
   // Default max age for every component; nullopt = snapshots never go stale.
-  std::optional<Duration> max_age;
+  std::optional<Duration> max_age{};
   Status stale_status = Status::kWarn;
   // Limits on how many components may fail / warn; exceeding max_fail blocks, exceeding
   // max_warn warns (blocks when warn is in block_on). nullopt = no limit.
-  std::optional<int> max_fail_components;
-  std::optional<int> max_warn_components;
-  std::map<std::string, ComponentRule> components;
+  std::optional<int> max_fail_components{};
+  std::optional<int> max_warn_components{};
+  std::map<std::string, ComponentRule> components{};
 
   bool operator==(const GatePolicy&) const = default;
 };
@@ -84,9 +86,9 @@ struct CatalogIssue {
 };
 
 struct ReadinessSnapshot {
-  Status status = Status::kOk;  // worst component status; ok when there are none
-  TimePoint generated_at{};     // the evaluation time passed to aggregate()
-  std::map<Status, int> counts;  // always holds ok, warn and fail
+  Status status = Status::kOk;                // worst component status; ok when there are none
+  TimePoint generated_at{};                   // the evaluation time passed to aggregate()
+  std::map<Status, int> counts;               // always holds ok, warn and fail
   std::vector<ComponentSnapshot> components;  // sorted by name, after staleness escalation
   std::vector<CatalogIssue> issues;           // every issue of every component, in order
   GateDecision gate;
@@ -98,12 +100,13 @@ struct ReadinessSnapshot {
 [[nodiscard]] core::Result<GateDecision::Decision> parse_decision(std::string_view word);
 
 // Aggregates the latest snapshot of each component (if a name appears twice, the one with
-// the later observed_at wins) and evaluates the gate:
+// the later observed_at wins; on a tie, the later one in `latest`) and evaluates the gate:
 // - staleness: now - observed_at > max_age escalates the component to its stale status and
 //   adds an issue `stale_snapshot` (severity from the stale status);
 // - a required component with no snapshot appears as a component with status fail, summary
-//   "no snapshot received", metadata {"synthetic": true} and issue `missing_component`,
-//   and blocks the gate with code `required_component_missing_<name>`.
+//   "no snapshot received", observed_at = now, metadata {"synthetic": true} and issue
+//   `missing_component`, and blocks the gate with code `required_component_missing_<name>`
+//   (besides `component_<name>_fail` when fail is in its block_on).
 [[nodiscard]] ReadinessSnapshot aggregate(std::span<const ComponentSnapshot> latest,
                                           const GatePolicy& policy, TimePoint now);
 

@@ -1,0 +1,241 @@
+#include "opsready/app/commands.h"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "opsready/app/config.h"
+#include "opsready/app/runtime.h"
+#include "opsready/app/snapshot_files.h"
+#include "opsready/core/time.h"
+#include "opsready/report/ci_summary.h"
+
+namespace opsready::app {
+namespace {
+
+// The demo's embedded configuration: a few components with ages that make staleness visible.
+Config demo_config(Config cfg) {
+  auto& comps = cfg.gate.components;
+  comps["fix_gateway"].required = true;
+  comps["risk_engine"].required = true;
+  comps["backups"].max_age = std::chrono::seconds(60);
+  if (!cfg.gate.max_age) cfg.gate.max_age = std::chrono::seconds(30);
+  return cfg;
+}
+
+// The configuration of serve/demo: the file, then flags; an exit code on error.
+std::expected<Config, int> resolve_config(const ServeOptions& o) {
+  Config cfg;
+  if (o.config) {
+    auto loaded = load_config_file(*o.config);
+    if (!loaded) {
+      for (const auto& e : loaded.error()) std::cerr << "opsready: " << e.describe() << "\n";
+      return std::unexpected(kExitDataErr);
+    }
+    cfg = *loaded;
+  }
+  if (o.listen) {
+    auto addr = parse_listen_address(*o.listen);
+    if (!addr) {
+      std::cerr << "opsready: --listen: " << addr.error().message << "\n";
+      return std::unexpected(kExitUsage);
+    }
+    cfg.listen = *addr;
+  }
+  if (o.data_dir) cfg.data_dir = *o.data_dir;
+  return o.demo ? demo_config(std::move(cfg)) : cfg;
+}
+
+struct Loaded {
+  readiness::ReadinessSnapshot snapshot;
+};
+
+// Shared front half of snapshot / gate / ci-summary: --now, --policy, --from.
+std::expected<Loaded, int> load_snapshot(const SnapshotOptions& o) {
+  core::TimePoint now = core::SystemClock::instance().now();
+  if (o.now) {
+    auto t = core::parse_rfc3339(*o.now);
+    if (!t) {
+      std::cerr << "opsready: --now: " << t.error().message << "\n";
+      return std::unexpected(kExitUsage);
+    }
+    now = *t;
+  }
+  readiness::GatePolicy policy;
+  if (o.policy) {
+    auto cfg = load_config_file(*o.policy);
+    if (!cfg) {
+      for (const auto& e : cfg.error()) std::cerr << "opsready: " << e.describe() << "\n";
+      return std::unexpected(kExitDataErr);
+    }
+    policy = cfg->gate;
+  }
+  auto snaps = load_component_snapshots(o.from, now);
+  if (!snaps) {
+    std::cerr << "opsready: " << snaps.error().message << "\n";
+    return std::unexpected(kExitDataErr);
+  }
+  return Loaded{readiness::aggregate(*snaps, policy, now)};
+}
+
+// Blocks SIGINT/SIGTERM in every thread started after this, so that sigwait() below is the
+// only place they are delivered.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+}  // namespace
+
+int run_serve(const ServeOptions& options) {
+  auto cfg = resolve_config(options);
+  if (!cfg) return cfg.error();
+  const sigset_t signals = block_stop_signals();
+
+  Runtime runtime(*cfg, core::SystemClock::instance());
+  auto port = runtime.start();
+  if (!port) {
+    spdlog::error("cannot start: {}", port.error().message);
+    return kExitFailure;
+  }
+  if (options.demo) {
+    runtime.start_demo_workload();
+    spdlog::info("demo workload running: open http://{}:{}/api/v1/readiness?format=markdown",
+                 cfg->listen.host, *port);
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}: draining (shutdown_timeout {}; send it again to stop at once)",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", core::format_duration(cfg->shutdown_timeout));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    runtime.stop();
+    stopped = true;
+    // Wake the waiting thread below.
+    kill(getpid(), SIGTERM);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + cfg->shutdown_timeout;
+  while (!stopped) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds::zero()) {
+      spdlog::error("shutdown exceeded {}; exiting without a complete flush",
+                    core::format_duration(cfg->shutdown_timeout));
+      std::fflush(nullptr);
+      std::_Exit(kExitShutdownTimeout);
+    }
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    timespec ts{.tv_sec = static_cast<time_t>(ns / 1'000'000'000),
+                .tv_nsec = static_cast<long>(ns % 1'000'000'000)};
+    const int got = sigtimedwait(&signals, nullptr, &ts);
+    if (got > 0 && !stopped) {
+      spdlog::warn("second signal: stopping at once without a complete flush");
+      std::fflush(nullptr);
+      std::_Exit(kExitForced);
+    }
+  }
+  stopper.join();
+  return kExitOk;
+}
+
+int run_check_config(const std::filesystem::path& file) {
+  auto cfg = load_config_file(file);
+  if (!cfg) {
+    for (const auto& e : cfg.error()) std::cerr << e.describe() << "\n";
+    std::cerr << cfg.error().size() << " error(s) in " << file.string() << "\n";
+    return kExitDataErr;
+  }
+  std::cout << file.string() << ": OK (" << cfg->gate.components.size()
+            << " component(s) configured, listen " << cfg->listen.host << ":" << cfg->listen.port
+            << ")\n";
+  return kExitOk;
+}
+
+int run_snapshot(const SnapshotOptions& o) {
+  if (o.format != "json" && o.format != "markdown") {
+    std::cerr << "opsready: --format must be json or markdown\n";
+    return kExitUsage;
+  }
+  auto loaded = load_snapshot(o);
+  if (!loaded) return loaded.error();
+  if (o.format == "markdown") {
+    std::cout << readiness::to_markdown(loaded->snapshot);
+  } else {
+    std::cout << readiness::to_json(loaded->snapshot).dump(2) << "\n";
+  }
+  return kExitOk;
+}
+
+int run_gate(const SnapshotOptions& o) {
+  if (o.format != "json" && o.format != "markdown" && o.format != "text") {
+    std::cerr << "opsready: --format must be text, json or markdown\n";
+    return kExitUsage;
+  }
+  auto loaded = load_snapshot(o);
+  if (!loaded) return loaded.error();
+  const auto& gate = loaded->snapshot.gate;
+  if (o.format == "json") {
+    std::cout << readiness::to_json(gate).dump(2) << "\n";
+  } else if (o.format == "markdown") {
+    std::cout << readiness::to_markdown(loaded->snapshot);
+  } else {
+    std::cout << "gate: " << readiness::to_string(gate.decision) << "\n";
+    for (const auto& r : gate.blocking_reasons) {
+      std::cout << "  block " << r.code << ": " << r.message << "\n";
+    }
+    for (const auto& r : gate.warnings)
+      std::cout << "  warn  " << r.code << ": " << r.message << "\n";
+  }
+  switch (gate.decision) {
+    case readiness::GateDecision::Decision::kPass:
+      return kExitOk;
+    case readiness::GateDecision::Decision::kWarn:
+      return o.strict ? kExitWarn : kExitOk;
+    case readiness::GateDecision::Decision::kBlock:
+      return kExitBlock;
+  }
+  return kExitBlock;
+}
+
+int run_ci_summary(const SnapshotOptions& o) {
+  auto loaded = load_snapshot(o);
+  if (!loaded) return loaded.error();
+  std::filesystem::path target;
+  bool append = false;
+  if (o.out) {
+    target = *o.out;
+  } else if (const char* env = std::getenv("GITHUB_STEP_SUMMARY"); env && *env) {
+    target = env;
+    append = true;
+  }
+  std::size_t budget = report::kGithubStepSummaryLimit;
+  if (append) {
+    std::error_code ec;
+    const auto existing = std::filesystem::file_size(target, ec);
+    if (!ec) budget = existing >= budget ? 0 : budget - static_cast<std::size_t>(existing);
+  }
+  const std::string md = report::ci_summary_markdown(loaded->snapshot, budget);
+  if (target.empty()) {
+    std::cout << md;
+    return kExitOk;
+  }
+  std::ofstream out(target, append ? std::ios::app | std::ios::binary : std::ios::binary);
+  out << md;
+  out.flush();
+  if (!out) {
+    std::cerr << "opsready: cannot write " << target.string() << "\n";
+    return kExitCantCreate;
+  }
+  return kExitOk;
+}
+
+}  // namespace opsready::app

@@ -1,0 +1,46 @@
+#pragma once
+// The subcommands of the `opsready` binary, as plain functions returning the process exit
+// code (documented in docs/cli.md). main.cc parses the command line (CLI11 lives there only,
+// to keep its compile cost to one translation unit) and calls these.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace opsready::app {
+
+// sysexits.h-style codes shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitWarn = 1;             // gate: warn under --strict
+inline constexpr int kExitBlock = 2;            // gate: block
+inline constexpr int kExitFailure = 3;          // serve/demo: could not start (bind, store, ...)
+inline constexpr int kExitShutdownTimeout = 4;  // serve/demo: drain exceeded shutdown_timeout
+inline constexpr int kExitForced = 5;           // serve/demo: second signal, stopped at once
+inline constexpr int kExitUsage = 64;
+inline constexpr int kExitDataErr = 65;
+inline constexpr int kExitNoInput = 66;
+inline constexpr int kExitCantCreate = 73;
+
+struct ServeOptions {
+  std::optional<std::filesystem::path> config;
+  std::optional<std::string> listen;
+  std::optional<std::filesystem::path> data_dir;
+  bool demo = false;
+};
+
+struct SnapshotOptions {
+  std::filesystem::path from;
+  std::optional<std::filesystem::path> policy;
+  std::optional<std::string> now;
+  std::string format = "json";
+  bool strict = false;
+  std::optional<std::filesystem::path> out;
+};
+
+int run_serve(const ServeOptions& options);
+int run_check_config(const std::filesystem::path& file);
+int run_snapshot(const SnapshotOptions& options);
+int run_gate(const SnapshotOptions& options);
+int run_ci_summary(const SnapshotOptions& options);
+
+}  // namespace opsready::app

@@ -1,0 +1,341 @@
+#include "opsready/app/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "opsready/core/snapshot.h"
+#include "opsready/core/time.h"
+
+namespace opsready::app {
+namespace {
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  void error(const YAML::Node& at, std::string message) {
+    const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+    errors_.push_back({file_, line, std::move(message)});
+  }
+  std::vector<ConfigError>& errors() { return errors_; }
+
+  // Checks that every key of `map` is in `known`, reporting the others.
+  void known_keys(const YAML::Node& map, const std::set<std::string>& known,
+                  const std::string& where) {
+    for (const auto& kv : map) {
+      const auto key = kv.first.Scalar();
+      if (!known.contains(key)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        error(kv.first, "unknown key '" + key + "' in " + where + " (known: " + list + ")");
+      }
+    }
+  }
+
+  std::optional<std::string> scalar(const YAML::Node& n, const std::string& what) {
+    if (!n.IsScalar()) {
+      error(n, what + " must be a single value");
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<core::Duration> duration(const YAML::Node& n, const std::string& what) {
+    auto s = scalar(n, what);
+    if (!s) return std::nullopt;
+    auto d = core::parse_duration(*s);
+    if (!d) {
+      error(n, what + ": " + d.error().message);
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  std::optional<long long> integer(const YAML::Node& n, const std::string& what, long long min,
+                                   long long max) {
+    auto s = scalar(n, what);
+    if (!s) return std::nullopt;
+    long long v = 0;
+    std::size_t used = 0;
+    try {
+      v = std::stoll(*s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != s->size()) {
+      error(n, what + " must be an integer, got '" + *s + "'");
+      return std::nullopt;
+    }
+    if (v < min || v > max) {
+      error(n, what + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<bool> boolean(const YAML::Node& n, const std::string& what) {
+    auto s = scalar(n, what);
+    if (!s) return std::nullopt;
+    if (*s == "true") return true;
+    if (*s == "false") return false;
+    error(n, what + " must be true or false, got '" + *s + "'");
+    return std::nullopt;
+  }
+
+  std::optional<core::Status> status(const YAML::Node& n, const std::string& what) {
+    auto s = scalar(n, what);
+    if (!s) return std::nullopt;
+    auto st = core::parse_status(*s);
+    if (!st) {
+      error(n, what + ": " + st.error().message);
+      return std::nullopt;
+    }
+    return *st;
+  }
+
+  std::optional<std::vector<core::Status>> statuses(const YAML::Node& n, const std::string& what) {
+    if (!n.IsSequence()) {
+      error(n, what + " must be a list of statuses, e.g. [fail]");
+      return std::nullopt;
+    }
+    std::vector<core::Status> out;
+    bool ok = true;
+    for (const auto& item : n) {
+      auto st = status(item, what);
+      if (st) {
+        out.push_back(*st);
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  void load_gate(const YAML::Node& g, readiness::GatePolicy& policy) {
+    if (!g.IsMap()) {
+      error(g, "gate must be a mapping");
+      return;
+    }
+    known_keys(g,
+               {"block_on", "warn_on", "max_age", "stale_status", "max_fail_components",
+                "max_warn_components"},
+               "gate");
+    if (g["block_on"]) {
+      if (auto v = statuses(g["block_on"], "gate.block_on")) policy.block_on = *v;
+    }
+    if (g["warn_on"]) {
+      if (auto v = statuses(g["warn_on"], "gate.warn_on")) policy.warn_on = *v;
+    }
+    if (g["max_age"]) {
+      if (auto v = duration(g["max_age"], "gate.max_age")) {
+        policy.max_age = *v;
+        if (*v <= core::Duration::zero()) error(g["max_age"], "gate.max_age must be positive");
+      }
+    }
+    if (g["stale_status"]) {
+      if (auto v = status(g["stale_status"], "gate.stale_status")) policy.stale_status = *v;
+    }
+    if (g["max_fail_components"]) {
+      if (auto v = integer(g["max_fail_components"], "gate.max_fail_components", 0, 1000000)) {
+        policy.max_fail_components = static_cast<int>(*v);
+      }
+    }
+    if (g["max_warn_components"]) {
+      if (auto v = integer(g["max_warn_components"], "gate.max_warn_components", 0, 1000000)) {
+        policy.max_warn_components = static_cast<int>(*v);
+      }
+    }
+  }
+
+  void load_components(const YAML::Node& list, readiness::GatePolicy& policy) {
+    if (!list.IsSequence()) {
+      error(list, "components must be a list of {name, max_age, required, ...}");
+      return;
+    }
+    for (const auto& c : list) {
+      if (!c.IsMap()) {
+        error(c, "each component must be a mapping with at least 'name'");
+        continue;
+      }
+      known_keys(c, {"name", "max_age", "required", "stale_status", "block_on", "warn_on"},
+                 "component");
+      if (!c["name"]) {
+        error(c, "component is missing 'name'");
+        continue;
+      }
+      auto name = scalar(c["name"], "component name");
+      if (!name) continue;
+      if (!core::is_valid_component_name(*name)) {
+        error(c["name"], "'" + *name + "' is not a component name ([a-z0-9_.-]+)");
+        continue;
+      }
+      if (policy.components.contains(*name)) {
+        error(c["name"], "component '" + *name + "' is listed twice");
+        continue;
+      }
+      readiness::ComponentRule rule;
+      const std::string where = "components." + *name;
+      if (c["max_age"]) {
+        if (auto v = duration(c["max_age"], where + ".max_age")) {
+          rule.max_age = *v;
+          if (*v <= core::Duration::zero())
+            error(c["max_age"], where + ".max_age must be positive");
+        }
+      }
+      if (c["required"]) {
+        if (auto v = boolean(c["required"], where + ".required")) rule.required = *v;
+      }
+      if (c["stale_status"]) {
+        if (auto v = status(c["stale_status"], where + ".stale_status")) rule.stale_status = *v;
+      }
+      if (c["block_on"]) {
+        if (auto v = statuses(c["block_on"], where + ".block_on")) rule.block_on = *v;
+      }
+      if (c["warn_on"]) {
+        if (auto v = statuses(c["warn_on"], where + ".warn_on")) rule.warn_on = *v;
+      }
+      policy.components.emplace(*name, std::move(rule));
+    }
+  }
+
+  void load(const YAML::Node& root, Config& cfg) {
+    if (root.IsNull()) return;  // an empty file means "all defaults"
+    if (!root.IsMap()) {
+      error(root, "the configuration must be a YAML mapping");
+      return;
+    }
+    known_keys(root,
+               {"listen", "data_dir", "evaluation_interval", "shutdown_timeout", "ingest",
+                "retention", "gate", "components"},
+               "the top level");
+    if (root["listen"]) {
+      if (auto s = scalar(root["listen"], "listen")) {
+        auto addr = parse_listen_address(*s);
+        if (addr) {
+          cfg.listen = *addr;
+        } else {
+          error(root["listen"], "listen: " + addr.error().message);
+        }
+      }
+    }
+    if (root["data_dir"]) {
+      if (auto s = scalar(root["data_dir"], "data_dir")) {
+        if (s->empty()) {
+          error(root["data_dir"], "data_dir must not be empty");
+        } else {
+          cfg.data_dir = *s;
+        }
+      }
+    }
+    if (root["evaluation_interval"]) {
+      if (auto d = duration(root["evaluation_interval"], "evaluation_interval")) {
+        if (*d < std::chrono::milliseconds(10)) {
+          error(root["evaluation_interval"], "evaluation_interval must be at least 10ms");
+        } else {
+          cfg.evaluation_interval = *d;
+        }
+      }
+    }
+    if (root["shutdown_timeout"]) {
+      if (auto d = duration(root["shutdown_timeout"], "shutdown_timeout")) {
+        cfg.shutdown_timeout = *d;
+      }
+    }
+    if (root["retention"]) {
+      if (auto d = duration(root["retention"], "retention")) cfg.retention = *d;
+    }
+    if (const auto ingest = root["ingest"]) {
+      if (!ingest.IsMap()) {
+        error(ingest, "ingest must be a mapping");
+      } else {
+        known_keys(ingest, {"max_body_bytes", "queue_capacity"}, "ingest");
+        if (ingest["max_body_bytes"]) {
+          if (auto v =
+                  integer(ingest["max_body_bytes"], "ingest.max_body_bytes", 1024, 1LL << 31)) {
+            cfg.max_body_bytes = static_cast<std::size_t>(*v);
+          }
+        }
+        if (ingest["queue_capacity"]) {
+          if (auto v = integer(ingest["queue_capacity"], "ingest.queue_capacity", 1, 1 << 24)) {
+            cfg.queue_capacity = static_cast<std::size_t>(*v);
+          }
+        }
+      }
+    }
+    if (root["gate"]) load_gate(root["gate"], cfg.gate);
+    if (root["components"]) load_components(root["components"], cfg.gate);
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError> errors_;
+};
+
+}  // namespace
+
+std::string ConfigError::describe() const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line);
+  return out + ": " + message;
+}
+
+core::Result<ListenAddress> parse_listen_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return core::fail("invalid_listen_address",
+                      "'" + std::string(text) + "' is not HOST:PORT (e.g. 127.0.0.1:9477)");
+  }
+  ListenAddress out;
+  out.host = std::string(text.substr(0, colon));
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  const std::string port(text.substr(colon + 1));
+  int p = -1;
+  if (!port.empty() && port.size() <= 5 &&
+      port.find_first_not_of("0123456789") == std::string::npos) {
+    p = std::stoi(port);
+  }
+  if (p < 0 || p > 65535) {
+    return core::fail("invalid_listen_address",
+                      "port '" + port + "' in '" + std::string(text) + "' is not 0-65535");
+  }
+  out.port = p;
+  return out;
+}
+
+ConfigResult parse_config(const std::string& yaml, const std::string& name) {
+  Config cfg;
+  Loader loader(name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(std::vector<ConfigError>{
+        {name, e.mark.line >= 0 ? e.mark.line + 1 : 0, "YAML syntax error: " + e.msg}});
+  }
+  try {
+    loader.load(root, cfg);
+  } catch (const YAML::Exception& e) {
+    loader.errors().push_back({name, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg});
+  }
+  if (!loader.errors().empty()) return std::unexpected(std::move(loader.errors()));
+  return cfg;
+}
+
+ConfigResult load_config_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return std::unexpected(
+        std::vector<ConfigError>{{file.string(), 0, "cannot open the file for reading"}});
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_config(buf.str(), file.string());
+}
+
+}  // namespace opsready::app

@@ -1,0 +1,236 @@
+#include "opsready/server/http_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "opsready/core/time.h"
+#include "opsready/server/ingest.h"
+
+namespace opsready::server {
+namespace {
+
+constexpr const char* kJson = "application/json";
+
+void reply_json(httplib::Response& res, int code, const nlohmann::json& body,
+                const char* type = kJson) {
+  res.status = code;
+  res.set_content(body.dump(2) + "\n", type);
+}
+
+void reply_error(httplib::Response& res, int code, const std::string& message) {
+  reply_json(res, code, {{"error", message}});
+}
+
+// Parses an optional RFC 3339 query parameter; sets an error reply and returns false when bad.
+bool time_param(const httplib::Request& req, httplib::Response& res, const char* name,
+                core::TimePoint& out) {
+  if (!req.has_param(name)) return true;
+  auto t = core::parse_rfc3339(req.get_param_value(name));
+  if (!t) {
+    reply_error(res, 400, std::string("query parameter '") + name + "': " + t.error().message);
+    return false;
+  }
+  out = *t;
+  return true;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Backend& backend, metrics::Registry& registry, HttpOptions options)
+    : backend_(backend),
+      registry_(registry),
+      options_(std::move(options)),
+      http_(std::make_unique<httplib::Server>()),
+      requests_(registry.counter("opsready_http_requests_total",
+                                 "HTTP requests answered, by route and status code.",
+                                 {"handler", "code"})),
+      rejected_(registry.counter("opsready_events_rejected_total",
+                                 "Events refused at ingest, by reason.", {"reason"})) {
+  http_->set_payload_max_length(options_.max_body_bytes);
+  const std::size_t workers = options_.worker_threads;
+  http_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  http_->set_read_timeout(std::chrono::seconds(10));
+  http_->set_write_timeout(std::chrono::seconds(10));
+  install_routes();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+core::Result<int> HttpServer::bind() {
+  int port = options_.port == 0
+                 ? http_->bind_to_any_port(options_.host)
+                 : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
+  if (port < 0) {
+    return core::fail("bind_failed", "cannot listen on " + options_.host + ":" +
+                                         std::to_string(options_.port) +
+                                         " (address in use or not available?)");
+  }
+  return port;
+}
+
+bool HttpServer::serve() { return http_->listen_after_bind(); }
+
+void HttpServer::stop() {
+  if (http_) http_->stop();
+}
+
+bool HttpServer::running() const { return http_->is_running(); }
+
+void HttpServer::install_routes() {
+  auto& srv = *http_;
+  auto count = [this](const char* handler, const httplib::Response& res) {
+    requests_.with({handler, std::to_string(res.status)}).inc();
+  };
+
+  srv.Get("/-/healthy", [count](const httplib::Request&, httplib::Response& res) {
+    res.set_content("OK\n", "text/plain");
+    count("healthy", res);
+  });
+
+  srv.Get("/-/ready", [this, count](const httplib::Request&, httplib::Response& res) {
+    if (backend_.ready()) {
+      res.set_content("OK\n", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content("starting or stopping\n", "text/plain");
+    }
+    count("ready", res);
+  });
+
+  srv.Post("/api/v1/events", [this, count](const httplib::Request& req, httplib::Response& res) {
+    IngestParse parsed = parse_events(req.body, backend_.clock().now());
+    if (!parsed.errors.empty()) {
+      rejected_.with({"invalid"}).inc(static_cast<double>(parsed.errors.size()));
+      reply_json(res, 400,
+                 errors_to_json(parsed.errors, parsed.events.size() + parsed.errors.size()));
+      count("events", res);
+      return;
+    }
+    const std::size_t n = parsed.events.size();
+    switch (backend_.submit(std::move(parsed.events))) {
+      case SubmitResult::kAccepted:
+        reply_json(res, 202, {{"accepted", n}});
+        break;
+      case SubmitResult::kQueueFull:
+        rejected_.with({"queue_full"}).inc(static_cast<double>(n));
+        res.set_header("Retry-After", "1");
+        reply_error(res, 429, "evaluation queue is full; nothing was applied, retry later");
+        break;
+      case SubmitResult::kStopping:
+        rejected_.with({"stopping"}).inc(static_cast<double>(n));
+        reply_error(res, 503, "opsready is shutting down; nothing was applied");
+        break;
+    }
+    count("events", res);
+  });
+
+  srv.Get("/api/v1/readiness", [this, count](const httplib::Request& req, httplib::Response& res) {
+    auto snap = backend_.current();
+    if (!snap) {
+      reply_error(res, 503, "no readiness snapshot yet");
+      count("readiness", res);
+      return;
+    }
+    const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
+    const std::string accept = req.get_header_value("Accept");
+    if (format == "markdown") {
+      res.set_content(readiness::to_markdown(*snap), "text/markdown; charset=utf-8");
+    } else if (accept.find("application/health+json") != std::string::npos) {
+      reply_json(res, snap->status == core::Status::kFail ? 503 : 200,
+                 readiness::to_health_json(*snap, options_.version), "application/health+json");
+    } else if (format == "json") {
+      reply_json(res, 200, readiness::to_json(*snap));
+    } else {
+      reply_error(res, 400, "unknown format '" + format + "' (use json or markdown)");
+    }
+    count("readiness", res);
+  });
+
+  srv.Get("/api/v1/readiness/history",
+          [this, count](const httplib::Request& req, httplib::Response& res) {
+            const auto now = backend_.clock().now();
+            core::TimePoint since = now - std::chrono::hours(24);
+            core::TimePoint until = now;
+            if (!time_param(req, res, "since", since) || !time_param(req, res, "until", until)) {
+              count("history", res);
+              return;
+            }
+            std::size_t limit = 1000;
+            if (req.has_param("limit")) {
+              const std::string v = req.get_param_value("limit");
+              if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != v.npos ||
+                  std::stoul(v) == 0 || std::stoul(v) > 10000) {
+                reply_error(res, 400, "query parameter 'limit' must be 1-10000");
+                count("history", res);
+                return;
+              }
+              limit = std::stoul(v);
+            }
+            if (since > until) {
+              reply_error(res, 400, "'since' is after 'until'");
+              count("history", res);
+              return;
+            }
+            auto rows = backend_.history(since, until, limit);
+            if (!rows) {
+              reply_error(res, 500, "history unavailable: " + rows.error().message);
+              count("history", res);
+              return;
+            }
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& r : *rows) {
+              auto doc = nlohmann::json::parse(r.json, nullptr, false);
+              if (!doc.is_discarded()) list.push_back(std::move(doc));
+            }
+            reply_json(res, 200,
+                       {{"since", core::format_rfc3339(since)},
+                        {"until", core::format_rfc3339(until)},
+                        {"count", list.size()},
+                        {"snapshots", std::move(list)}});
+            count("history", res);
+          });
+
+  srv.Get("/api/v1/gate", [this, count](const httplib::Request&, httplib::Response& res) {
+    auto snap = backend_.current();
+    if (!snap) {
+      reply_error(res, 503, "no readiness snapshot yet");
+    } else {
+      nlohmann::json body = readiness::to_json(snap->gate);
+      body["status"] = core::to_string(snap->status);
+      body["generated_at"] = core::format_rfc3339(snap->generated_at);
+      reply_json(res, 200, body);
+    }
+    count("gate", res);
+  });
+
+  srv.Get("/metrics", [this, count](const httplib::Request&, httplib::Response& res) {
+    // Count before exposing so the scrape's own request shows up in the next scrape only.
+    requests_.with({"metrics", "200"}).inc();
+    res.set_content(registry_.expose(), std::string(metrics::kContentType).c_str());
+  });
+
+  srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404) {
+      reply_error(res, 404, "no route for " + req.method + " " + req.path);
+    } else if (res.status == 413) {
+      reply_error(res, 413, "request body too large; nothing was applied");
+    } else if (res.body.empty()) {
+      reply_error(res, res.status, "request failed");
+    }
+  });
+
+  srv.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("http: {} {} failed: {}", req.method, req.path, what);
+        reply_error(res, 500, "internal error");
+      });
+}
+
+}  // namespace opsready::server

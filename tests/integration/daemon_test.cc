@@ -1,0 +1,310 @@
+// End-to-end tests of `opsready serve`: the real binary on a loopback port, real HTTP.
+
+#include <signal.h>
+#include <zlib.h>
+
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+namespace opsready::testing {
+namespace {
+
+using nlohmann::json;
+
+json snapshot_event(const std::string& component, const std::string& status,
+                    const std::string& observed_at = "") {
+  json payload = {{"component", component}, {"status", status}, {"summary", status + " summary"}};
+  if (!observed_at.empty()) payload["observed_at"] = observed_at;
+  return {{"topic", "opsready.component.snapshot"}, {"source", "test"}, {"payload", payload}};
+}
+
+json get_json(httplib::Client& c, const std::string& path) {
+  auto res = c.Get(path);
+  if (!res) throw std::runtime_error("GET " + path + " failed");
+  return json::parse(res->body);
+}
+
+// Polls until `pred` holds on the readiness document (evaluation is asynchronous).
+json wait_readiness(httplib::Client& c, const std::function<bool(const json&)>& pred) {
+  json last;
+  for (int i = 0; i < 500; ++i) {
+    last = get_json(c, "/api/v1/readiness");
+    if (pred(last)) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "condition never held; last readiness: " << last.dump(2);
+  return last;
+}
+
+bool has_component(const json& r, const std::string& name, const std::string& status) {
+  for (const auto& c : r["components"]) {
+    if (c["component"] == name && c["status"] == status) return true;
+  }
+  return false;
+}
+
+TEST(Daemon, HealthAndReadyEndpoints) {
+  TempDir data;
+  Daemon d({"serve", "--data-dir", data.path().string()});
+  auto c = d.client();
+  auto healthy = c.Get("/-/healthy");
+  ASSERT_TRUE(healthy);
+  EXPECT_EQ(healthy->status, 200);
+  auto ready = c.Get("/-/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  auto missing = c.Get("/no/such/route");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_NE(missing->body.find("no route"), std::string::npos);
+}
+
+TEST(Daemon, PostedSnapshotsDriveReadinessGateAndMetrics) {
+  TempDir data;
+  Daemon d({"serve", "--data-dir", data.path().string()});
+  auto c = d.client();
+  const json batch =
+      json::array({snapshot_event("fix_gateway", "ok"), snapshot_event("risk_engine", "warn")});
+  auto res = c.Post("/api/v1/events", batch.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 202) << res->body;
+  EXPECT_EQ(json::parse(res->body)["accepted"], 2);
+
+  json r = wait_readiness(c, [](const json& r) { return has_component(r, "risk_engine", "warn"); });
+  EXPECT_EQ(r["status"], "warn");
+  EXPECT_EQ(r["counts"]["ok"], 1);
+  EXPECT_EQ(r["counts"]["warn"], 1);
+  EXPECT_EQ(r["gate"]["decision"], "warn");
+
+  // NDJSON: the risk engine fails; the gate blocks.
+  const std::string ndjson = snapshot_event("risk_engine", "fail").dump() + "\n" +
+                             snapshot_event("fix_gateway", "ok").dump() + "\n";
+  res = c.Post("/api/v1/events", ndjson, "application/x-ndjson");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 202) << res->body;
+  r = wait_readiness(c, [](const json& r) { return r["status"] == "fail"; });
+  EXPECT_EQ(r["gate"]["decision"], "block");
+  bool blocked_by_risk = false;
+  for (const auto& reason : r["gate"]["blocking_reasons"]) {
+    blocked_by_risk = blocked_by_risk || reason["code"] == "component_risk_engine_fail";
+  }
+  EXPECT_TRUE(blocked_by_risk) << r["gate"].dump(2);
+
+  const json gate = get_json(c, "/api/v1/gate");
+  EXPECT_EQ(gate["decision"], "block");
+
+  auto md = c.Get("/api/v1/readiness?format=markdown");
+  ASSERT_TRUE(md);
+  EXPECT_EQ(md->status, 200);
+  EXPECT_NE(md->body.find("risk_engine"), std::string::npos);
+  EXPECT_NE(md->get_header_value("Content-Type").find("text/markdown"), std::string::npos);
+
+  auto health = c.Get("/api/v1/readiness", {{"Accept", "application/health+json"}});
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 503);  // fail maps to a 5xx, as the health-check draft says
+  EXPECT_EQ(health->get_header_value("Content-Type"), "application/health+json");
+  EXPECT_EQ(json::parse(health->body)["status"], "fail");
+
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("opsready_component_status{component=\"risk_engine\"} 2"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("opsready_readiness_status 2"), std::string::npos);
+  EXPECT_NE(metrics->body.find("opsready_gate_decision 2"), std::string::npos);
+  EXPECT_NE(
+      metrics->body.find("opsready_events_received_total{topic=\"opsready.component.snapshot\"} 4"),
+      std::string::npos);
+  EXPECT_NE(metrics->body.find("opsready_build_info{"), std::string::npos);
+}
+
+TEST(Daemon, MetricsPassPromtool) {
+  TempDir data;
+  Daemon d({"serve", "--data-dir", data.path().string()});
+  auto c = d.client();
+  // Odd label values (quotes, backslashes) exercise escaping.
+  json odd = {{"topic", "telemetry.odd"}, {"source", "s"}, {"payload", json::object()}};
+  ASSERT_EQ(c.Post("/api/v1/events", odd.dump(), "application/json")->status, 202);
+  ASSERT_EQ(c.Post("/api/v1/events", snapshot_event("a-b.c_d", "warn").dump(), "application/json")
+                ->status,
+            202);
+  ASSERT_EQ(c.Post("/api/v1/events", "{", "application/json")->status, 400);
+  wait_readiness(c, [](const json& r) { return has_component(r, "a-b.c_d", "warn"); });
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->get_header_value("Content-Type").find("version=0.0.4"), std::string::npos);
+  EXPECT_NE(metrics->body.find("opsready_events_unrouted_total{topic=\"telemetry.odd\"} 1"),
+            std::string::npos);
+  TempDir tmp;
+  write_file(tmp.path() / "metrics.txt", metrics->body);
+  const auto checked =
+      run({"sh", "-c", "promtool check metrics < '" + (tmp.path() / "metrics.txt").string() + "'"});
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err << "\n" << metrics->body;
+}
+
+TEST(Daemon, MalformedInputIsRejectedWholeAndNamed) {
+  TempDir data;
+  Daemon d({"serve", "--data-dir", data.path().string()});
+  auto c = d.client();
+  // One good event and two bad ones: nothing may be applied.
+  const json batch =
+      json::array({snapshot_event("good_one", "ok"),
+                   {{"topic", "Not A Topic"}},
+                   {{"topic", "opsready.component.snapshot"}, {"payload", {{"component", "x"}}}}});
+  auto res = c.Post("/api/v1/events", batch.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  const json body = json::parse(res->body);
+  ASSERT_EQ(body["errors"].size(), 2u) << body.dump(2);
+  EXPECT_EQ(body["errors"][0]["index"], 1);
+  EXPECT_EQ(body["errors"][0]["field"], "topic");
+  EXPECT_EQ(body["errors"][1]["index"], 2);
+  EXPECT_EQ(body["errors"][1]["field"], "payload.status");
+  EXPECT_FALSE(body["errors"][1]["reason"].get<std::string>().empty());
+
+  struct Case {
+    std::string body;
+    std::string what;
+  };
+  const Case cases[] = {
+      {"{\"topic\": \"a.b\"", "truncated JSON"},
+      {"[1, 2]", "wrong types"},
+      {"{\"topic\": 5}", "topic of the wrong type"},
+      {"{\"topic\": \"a..b\"}", "topic syntax"},
+      {"{\"topic\": \"a.b\", \"time\": \"yesterday\"}", "bad time"},
+      {"\xff\xfe{}", "invalid UTF-8"},
+      {"", "empty body"},
+      {"{\"topic\": \"a.b\"}\n{oops\n", "bad NDJSON line"},
+  };
+  for (const auto& cs : cases) {
+    auto r = c.Post("/api/v1/events", cs.body, "application/json");
+    ASSERT_TRUE(r) << cs.what;
+    EXPECT_EQ(r->status, 400) << cs.what << ": " << r->body;
+    EXPECT_TRUE(json::parse(r->body).contains("errors")) << cs.what;
+  }
+  // The daemon is still alive and applied nothing.
+  auto r = c.Post("/api/v1/events", snapshot_event("after", "ok").dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  const json readiness =
+      wait_readiness(c, [](const json& j) { return has_component(j, "after", "ok"); });
+  EXPECT_FALSE(has_component(readiness, "good_one", "ok"));
+}
+
+std::string gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(compressBound(in.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+TEST(Daemon, BodyLimitsAndGzip) {
+  TempDir data;
+  write_file(data.path() / "opsready.yml",
+             "listen: 127.0.0.1:0\ndata_dir: " + (data.path() / "db").string() +
+                 "\ningest:\n  max_body_bytes: 4096\n");
+  Daemon d({"serve", "--config", (data.path() / "opsready.yml").string()});
+  auto c = d.client();
+  std::string big = "[";
+  for (int i = 0; i < 200; ++i)
+    big += (i ? "," : "") + snapshot_event("c" + std::to_string(i), "ok").dump();
+  big += "]";
+  auto res = c.Post("/api/v1/events", big, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+
+  httplib::Headers gz = {{"Content-Encoding", "gzip"}};
+  res =
+      c.Post("/api/v1/events", gz, gzip(snapshot_event("zipped", "ok").dump()), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 202) << res->body;
+  wait_readiness(c, [](const json& j) { return has_component(j, "zipped", "ok"); });
+
+  res = c.Post("/api/v1/events", gz, std::string("\x1f\x8b not gzip at all"), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_GE(res->status, 400);
+  EXPECT_LT(res->status, 500);
+}
+
+TEST(Daemon, HistoryIsQueryableByTimeRange) {
+  TempDir data;
+  Daemon d({"serve", "--data-dir", data.path().string()});
+  auto c = d.client();
+  ASSERT_EQ(
+      c.Post("/api/v1/events", snapshot_event("svc", "warn").dump(), "application/json")->status,
+      202);
+  wait_readiness(c, [](const json& j) { return j["status"] == "warn"; });
+  ASSERT_EQ(
+      c.Post("/api/v1/events", snapshot_event("svc", "ok").dump(), "application/json")->status,
+      202);
+  wait_readiness(c, [](const json& j) { return has_component(j, "svc", "ok"); });
+
+  json hist;
+  for (int i = 0; i < 250; ++i) {  // the store write is asynchronous
+    hist = get_json(c, "/api/v1/readiness/history");
+    if (hist["count"].get<int>() >= 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(hist["count"].get<int>(), 3) << hist.dump(2);
+  std::vector<std::string> statuses;
+  for (const auto& s : hist["snapshots"]) statuses.push_back(s["status"]);
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), "warn"), statuses.end());
+  EXPECT_EQ(statuses.back(), "ok");
+
+  const json none = get_json(
+      c, "/api/v1/readiness/history?since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z");
+  EXPECT_EQ(none["count"], 0);
+  auto bad = c.Get("/api/v1/readiness/history?since=yesterday");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("since"), std::string::npos);
+  bad = c.Get("/api/v1/readiness/history?limit=0");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+}
+
+TEST(Daemon, SigtermDrainsFlushesAndRestartRestoresState) {
+  TempDir data;
+  {
+    Daemon d({"serve", "--data-dir", data.path().string()});
+    auto c = d.client();
+    ASSERT_EQ(
+        c.Post("/api/v1/events", snapshot_event("persisted", "warn").dump(), "application/json")
+            ->status,
+        202);
+    d.signal(SIGTERM);
+    const auto code = d.wait_exit(std::chrono::seconds(15));
+    ASSERT_TRUE(code.has_value()) << d.log();
+    EXPECT_EQ(*code, 0) << d.log();
+    EXPECT_NE(d.log().find("state flushed"), std::string::npos) << d.log();
+  }
+  Daemon again({"serve", "--data-dir", data.path().string()});
+  auto c = again.client();
+  const json r = get_json(c, "/api/v1/readiness");
+  EXPECT_TRUE(has_component(r, "persisted", "warn")) << r.dump(2);
+}
+
+TEST(Daemon, RefusesABadConfigWithFileAndLine) {
+  TempDir dir;
+  write_file(dir.path() / "bad.yml", "listen: nowhere\ngate:\n  block_on: [purple]\n");
+  const auto r = run_opsready({"serve", "--config", (dir.path() / "bad.yml").string()});
+  EXPECT_EQ(r.exit_code, 65);
+  EXPECT_NE(r.err.find("bad.yml:1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad.yml:3"), std::string::npos) << r.err;
+  EXPECT_EQ(run_opsready({"serve", "--listen", "localhost"}).exit_code, 64);
+}
+
+}  // namespace
+}  // namespace opsready::testing

@@ -1,0 +1,69 @@
+#pragma once
+// Test harness: runs the real opsready binary as a child process.
+//
+//   Daemon d({"serve", "--listen", "127.0.0.1:0"});   // waits until it listens
+//   httplib::Client c = d.client();
+//   d.signal(SIGTERM); int code = d.wait_exit(std::chrono::seconds(15));
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+
+namespace opsready::testing {
+
+// A fresh temporary directory, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs a command (argv[0] resolved via PATH) to completion, with optional extra environment.
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {});
+// Runs the opsready binary with these arguments.
+RunResult run_opsready(const std::vector<std::string>& args,
+                       const std::vector<std::string>& extra_env = {});
+
+class Daemon {
+ public:
+  // Starts `opsready <args>` with --listen 127.0.0.1:0 appended unless args has --listen or
+  // --config, and waits (up to 30 s) for it to log the address it listens on.
+  explicit Daemon(std::vector<std::string> args);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] httplib::Client client() const;
+  void signal(int sig) const;
+  // Exit code, or nullopt if it did not exit in time (it is then killed).
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  [[nodiscard]] std::string log() const;
+
+ private:
+  int pid_ = -1;
+  int port_ = 0;
+  TempDir dir_;
+  std::filesystem::path log_;
+};
+
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& text);
+
+}  // namespace opsready::testing
