@@ -203,7 +203,7 @@ void HttpServer::install_routes() {
     count("gate", res);
   });
 
-  srv.Get("/metrics", [this, count](const httplib::Request&, httplib::Response& res) {
+  srv.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     // Count before exposing so the scrape's own request shows up in the next scrape only.
     requests_.with({"metrics", "200"}).inc();
     res.set_content(registry_.expose(), std::string(metrics::kContentType).c_str());
