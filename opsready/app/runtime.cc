@@ -113,16 +113,7 @@ core::Result<int> Runtime::start() {
   accepting_ = true;
 
   // The evaluation tick: staleness moves with time even when no event arrives.
-  auto tick = std::make_shared<std::function<void()>>();
-  *tick = [this, tick] {
-    loops_->eval_timer.expires_after(config_.evaluation_interval);
-    loops_->eval_timer.async_wait([this, tick](std::error_code wait_ec) {
-      if (wait_ec) return;
-      evaluate();
-      (*tick)();
-    });
-  };
-  asio::post(*eval_ctx_, [tick] { (*tick)(); });
+  asio::post(*eval_ctx_, [this] { schedule_tick(); });
 
   threads_.emplace_back([this] { eval_ctx_->run(); });
   threads_.emplace_back([this] { persist_ctx_->run(); });
@@ -312,15 +303,24 @@ void Runtime::persist_readiness(const readiness::ReadinessSnapshot& s) {
 }
 
 void Runtime::start_demo_workload() {
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [this, step] {
-    demo_tick(loops_->demo_tick++);
-    loops_->demo_timer.expires_after(kDemoPeriod);
-    loops_->demo_timer.async_wait([step](std::error_code ec) {
-      if (!ec) (*step)();
-    });
-  };
-  asio::post(*eval_ctx_, [step] { (*step)(); });
+  asio::post(*eval_ctx_, [this] { demo_step(); });
+}
+
+void Runtime::demo_step() {
+  demo_tick(loops_->demo_tick++);
+  loops_->demo_timer.expires_after(kDemoPeriod);
+  loops_->demo_timer.async_wait([this](std::error_code ec) {
+    if (!ec) demo_step();
+  });
+}
+
+void Runtime::schedule_tick() {
+  loops_->eval_timer.expires_after(config_.evaluation_interval);
+  loops_->eval_timer.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    evaluate();
+    schedule_tick();
+  });
 }
 
 }  // namespace opsready::app

@@ -68,6 +68,8 @@ class Runtime final : public server::Backend {
   void persist_readiness(const readiness::ReadinessSnapshot& s);
   void prune_if_due(core::TimePoint now);  // evaluation thread
   void demo_tick(std::uint64_t tick);      // evaluation thread
+  void demo_step();                        // evaluation thread: one tick, then re-arm
+  void schedule_tick();                    // evaluation thread: periodic evaluation
 
   Config config_;
   const core::Clock& clock_;
