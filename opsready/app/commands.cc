@@ -1,11 +1,9 @@
 #include "opsready/app/commands.h"
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -14,6 +12,7 @@
 #include "opsready/app/snapshot_files.h"
 #include "opsready/core/time.h"
 #include "opsready/report/ci_summary.h"
+#include "opsready/supervise/runner.h"
 
 namespace opsready::app {
 namespace {
@@ -83,67 +82,42 @@ std::expected<Loaded, int> load_snapshot(const SnapshotOptions& o) {
   return Loaded{readiness::aggregate(*snaps, policy, now)};
 }
 
-// Blocks SIGINT/SIGTERM in every thread started after this, so that sigwait() below is the
-// only place they are delivered.
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
 }  // namespace
 
 int run_serve(const ServeOptions& options) {
   auto cfg = resolve_config(options);
   if (!cfg) return cfg.error();
-  const sigset_t signals = block_stop_signals();
 
   Runtime runtime(*cfg, core::SystemClock::instance());
-  auto port = runtime.start();
+  auto port = runtime.start({.demo = options.demo});
   if (!port) {
     spdlog::error("cannot start: {}", port.error().message);
     return kExitFailure;
   }
   if (options.demo) {
-    runtime.start_demo_workload();
     spdlog::info("demo workload running: open http://{}:{}/api/v1/readiness?format=markdown",
                  cfg->listen.host, *port);
   }
-
-  int sig = 0;
-  sigwait(&signals, &sig);
-  spdlog::info("received {}: draining (shutdown_timeout {}; send it again to stop at once)",
-               sig == SIGINT ? "SIGINT" : "SIGTERM", core::format_duration(cfg->shutdown_timeout));
-  std::atomic<bool> stopped{false};
-  std::thread stopper([&] {
-    runtime.stop();
-    stopped = true;
-    // Wake the waiting thread below.
-    kill(getpid(), SIGTERM);
-  });
-  const auto deadline = std::chrono::steady_clock::now() + cfg->shutdown_timeout;
-  while (!stopped) {
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::nanoseconds::zero()) {
-      spdlog::error("shutdown exceeded {}; exiting without a complete flush",
-                    core::format_duration(cfg->shutdown_timeout));
-      std::fflush(nullptr);
-      std::_Exit(kExitShutdownTimeout);
+  supervise::RunnerOptions run_options;
+  run_options.drain_timeout = cfg->shutdown_timeout;
+  run_options.log = [](supervise::LogLevel level, std::string_view message) {
+    if (level == supervise::LogLevel::kError) {
+      spdlog::error("{}", message);
+    } else if (level == supervise::LogLevel::kWarn) {
+      spdlog::warn("{}", message);
+    } else {
+      spdlog::info("{}", message);
     }
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    timespec ts{.tv_sec = static_cast<time_t>(ns / 1'000'000'000),
-                .tv_nsec = static_cast<long>(ns % 1'000'000'000)};
-    const int got = sigtimedwait(&signals, nullptr, &ts);
-    if (got > 0 && !stopped) {
-      spdlog::warn("second signal: stopping at once without a complete flush");
-      std::fflush(nullptr);
-      std::_Exit(kExitForced);
-    }
+  };
+  supervise::RuntimeRunner runner(runtime.context(), runtime.supervisor(), std::move(run_options));
+  const supervise::RunReport report = runner.run();
+  spdlog::info("{}", report.summary());
+  if (report.exit_code != kExitOk) {
+    // Tasks may have been abandoned mid-flight: do not run destructors that would wait on them.
+    spdlog::default_logger()->flush();
+    std::fflush(nullptr);
+    std::_Exit(report.exit_code);
   }
-  stopper.join();
   return kExitOk;
 }
 

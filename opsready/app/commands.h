@@ -11,11 +11,12 @@ namespace opsready::app {
 
 // sysexits.h-style codes shared by every subcommand.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitWarn = 1;             // gate: warn under --strict
-inline constexpr int kExitBlock = 2;            // gate: block
-inline constexpr int kExitFailure = 3;          // serve/demo: could not start (bind, store, ...)
-inline constexpr int kExitShutdownTimeout = 4;  // serve/demo: drain exceeded shutdown_timeout
-inline constexpr int kExitForced = 5;           // serve/demo: second signal, stopped at once
+inline constexpr int kExitWarn = 1;     // gate: warn under --strict
+inline constexpr int kExitBlock = 2;    // gate: block
+inline constexpr int kExitFailure = 3;  // serve/demo: could not start (bind, store, ...)
+// serve/demo after a start: the codes of supervise::RuntimeRunner (docs/supervision.md):
+// 4 shutdown incomplete, 5 stopped at once by a second signal, 6 the supervisor tree failed,
+// 124 overall timeout.
 inline constexpr int kExitUsage = 64;
 inline constexpr int kExitDataErr = 65;
 inline constexpr int kExitNoInput = 66;

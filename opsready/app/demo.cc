@@ -7,8 +7,6 @@
 
 #include <cstdio>
 
-#include "opsready/app/runtime.h"
-
 namespace opsready::app {
 namespace {
 
@@ -104,18 +102,6 @@ std::vector<ComponentSnapshot> demo_snapshots(std::uint64_t tick, core::TimePoin
     out.push_back(make("backups", Status::kOk, "last backup 2m ago, restore test passed", now));
   }
   return out;
-}
-
-void Runtime::demo_tick(std::uint64_t tick) {
-  const auto now = clock_.now();
-  std::vector<core::TelemetryEvent> events;
-  for (auto& s : demo_snapshots(tick, now)) {
-    events.push_back({.topic = std::string(core::kComponentSnapshotTopic),
-                      .source = "demo.trading_runtime",
-                      .time = now,
-                      .payload = core::to_json(s)});
-  }
-  (void)submit(std::move(events));
 }
 
 }  // namespace opsready::app

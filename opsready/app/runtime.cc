@@ -1,17 +1,49 @@
 #include "opsready/app/runtime.h"
 
-#include <cmath>
-
 #include <spdlog/spdlog.h>
 #include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
 
 #include "opsready/app/demo.h"
 #include "opsready/app/version.h"
 #include "opsready/core/time.h"
+#include "opsready/supervise/health.h"
 
 namespace opsready::app {
+namespace {
 
+using asio::use_awaitable;
 using core::Status;
+constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr auto kSupervisionPeriod = std::chrono::seconds(5);
+
+// Runs a batch of blocking store writes; a coroutine so that co_spawn can run it on the pool.
+asio::awaitable<void> run_writes(std::vector<std::function<void()>>* batch) {
+  for (const auto& write : *batch) write();
+  co_return;
+}
+
+// Waits on `timer` until it fires or is cancelled; true when it fired.
+asio::awaitable<bool> wait(asio::steady_timer& timer) {
+  auto [ec] = co_await timer.async_wait(kTuple);
+  co_return !ec;
+}
+
+spdlog::level::level_enum spdlog_level(supervise::LogLevel l) {
+  switch (l) {
+    case supervise::LogLevel::kDebug:
+      return spdlog::level::debug;
+    case supervise::LogLevel::kInfo:
+      return spdlog::level::info;
+    case supervise::LogLevel::kWarn:
+      return spdlog::level::warn;
+    case supervise::LogLevel::kError:
+      return spdlog::level::err;
+  }
+  return spdlog::level::err;
+}
+
+}  // namespace
 
 // Every metric the runtime exports, declared once so names, help and /metrics agree.
 struct Runtime::Metrics {
@@ -39,7 +71,16 @@ struct Runtime::Metrics {
                            {"status"})),
         last_evaluation(r.gauge("opsready_last_evaluation_timestamp_seconds",
                                 "Unix time of the last readiness evaluation.")
-                            .with({})) {
+                            .with({})),
+        supervisor_tasks(r.gauge("opsready_supervisor_tasks",
+                                 "Supervised tasks of opsready's own supervisor tree, by state.",
+                                 {"state"})),
+        supervisor_restarts(r.counter("opsready_supervisor_restarts_total",
+                                      "Restarts of supervised tasks, by task path and reason.",
+                                      {"task", "reason"})),
+        supervisor_abandoned(r.counter(
+            "opsready_supervisor_abandoned_total",
+            "Tasks abandoned after ignoring cancellation past their shutdown timeout.", {"task"})) {
     r.gauge("opsready_build_info", "Build information; the value is always 1.",
             {"version", "compiler"})
         .with({std::string(kVersion), std::string(kCompiler)})
@@ -55,31 +96,66 @@ struct Runtime::Metrics {
   metrics::Gauge& queue_depth;
   metrics::GaugeFamily& components;
   metrics::Gauge& last_evaluation;
+  metrics::GaugeFamily& supervisor_tasks;
+  metrics::CounterFamily& supervisor_restarts;
+  metrics::CounterFamily& supervisor_abandoned;
 };
 
-struct Runtime::Loops {
-  Loops(asio::io_context& eval, asio::io_context& persist)
-      : eval_guard(asio::make_work_guard(eval)),
-        persist_guard(asio::make_work_guard(persist)),
-        eval_timer(eval),
-        demo_timer(eval) {}
-  asio::executor_work_guard<asio::io_context::executor_type> eval_guard;
-  asio::executor_work_guard<asio::io_context::executor_type> persist_guard;
-  asio::steady_timer eval_timer;
-  asio::steady_timer demo_timer;
-  std::uint64_t demo_tick = 0;
+// Bridges supervision events to /metrics. Runs on the evaluation strand; never blocks.
+class Runtime::SupervisionObserver final : public supervise::Observer {
+ public:
+  explicit SupervisionObserver(Metrics& m) : m_(m) {}
+  void attach(const supervise::Supervisor* root) { root_ = root; }
+
+  void on_task_state(const supervise::TaskRef&, supervise::TaskState,
+                     supervise::TaskState) override {
+    if (root_ == nullptr) return;
+    const auto counts = root_->state_counts();
+    for (std::size_t i = 0; i < supervise::kTaskStateCount; ++i) {
+      m_.supervisor_tasks.with({std::string(supervise::to_string(supervise::kAllTaskStates[i]))})
+          .set(static_cast<double>(counts[i]));
+    }
+  }
+  void on_restart(const supervise::TaskRef& task, supervise::RestartReason reason) override {
+    m_.supervisor_restarts.with({task.path(), std::string(supervise::to_string(reason))}).inc();
+  }
+  void on_abandoned(const supervise::TaskRef& task, supervise::Duration waited) override {
+    m_.supervisor_abandoned.with({task.path()}).inc();
+    spdlog::error("supervisor: {} ignored cancellation for {}; abandoned", task.path(),
+                  core::format_duration(waited));
+  }
+
+ private:
+  Metrics& m_;
+  const supervise::Supervisor* root_ = nullptr;
 };
 
 Runtime::Runtime(Config config, const core::Clock& clock)
     : config_(std::move(config)),
       clock_(clock),
       metrics_(std::make_unique<Metrics>(registry_)),
-      eval_ctx_(std::make_unique<asio::io_context>(1)),
-      persist_ctx_(std::make_unique<asio::io_context>(1)) {}
+      ctx_(std::make_unique<asio::io_context>(1)),
+      pool_(std::make_unique<asio::thread_pool>(2)),
+      observer_(std::make_unique<SupervisionObserver>(*metrics_)) {
+  supervise::SupervisorOptions options;
+  options.name = "opsready";
+  options.observer = observer_.get();
+  options.log = [](supervise::LogLevel level, std::string_view message) {
+    spdlog::log(spdlog_level(level), "{}", message);
+  };
+  root_ = std::make_unique<supervise::Supervisor>(ctx_->get_executor(), std::move(options));
+  observer_->attach(root_.get());
+}
 
-Runtime::~Runtime() { stop(); }
+Runtime::~Runtime() {
+  // Normally the runner has stopped every loop. If not (start() failed, or an embedder drops
+  // the runtime), make sure the listener is closed so the pool can be joined.
+  if (http_) http_->stop();
+  root_.reset();
+  pool_->join();
+}
 
-core::Result<int> Runtime::start() {
+core::Result<int> Runtime::start(StartOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(config_.data_dir, ec);
   if (ec) {
@@ -107,54 +183,146 @@ core::Result<int> Runtime::start() {
                           .version = std::string(kVersion)});
   auto port = http_->bind();
   if (!port) return std::unexpected(port.error());
+  http_bound_ = true;
 
-  loops_ = std::make_unique<Loops>(*eval_ctx_, *persist_ctx_);
   evaluate();  // a first snapshot before anyone can ask
-  accepting_ = true;
+  {
+    std::lock_guard lock(queue_mu_);
+    accepting_ = true;
+  }
 
-  // The evaluation tick: staleness moves with time even when no event arrives.
-  asio::post(*eval_ctx_, [this] { schedule_tick(); });
-
-  threads_.emplace_back([this] { eval_ctx_->run(); });
-  threads_.emplace_back([this] { persist_ctx_->run(); });
-  threads_.emplace_back([this] {
-    if (!http_->serve()) spdlog::error("http: serving stopped with an error");
-  });
+  using supervise::ChildSpec;
+  auto spawn = [this](ChildSpec spec, asio::awaitable<void> (Runtime::*loop)()) {
+    auto name = root_->spawn(std::move(spec), [this, loop] { return (this->*loop)(); });
+    if (!name) throw std::logic_error("cannot spawn a runtime loop: " + name.error().message);
+  };
+  spawn({.name = "persistence", .metadata = {{"store", "sqlite"}}}, &Runtime::persistence_loop);
+  spawn({.name = "evaluation", .metadata = {{"component", "readiness"}}},
+        &Runtime::evaluation_loop);
+  spawn({.name = "http",
+         .shutdown_timeout = std::chrono::seconds(15),
+         .metadata = {{"listen", config_.listen.host + ":" + std::to_string(*port)}}},
+        &Runtime::http_loop);
+  spawn({.name = "supervision", .metadata = {{"component", "task_supervision"}}},
+        &Runtime::supervision_loop);
+  if (options.demo) {
+    spawn({.name = "demo", .metadata = {{"workload", "simulated trading runtime"}}},
+          &Runtime::demo_loop);
+  }
   ready_ = true;
   spdlog::info("opsready {} listening on http://{}:{} (data dir {})", kVersion, config_.listen.host,
                *port, config_.data_dir.string());
   return *port;
 }
 
-void Runtime::stop() {
-  std::call_once(stop_once_, [this] {
-    if (!loops_) return;  // never started
-    ready_ = false;
-    {
-      // Under the queue lock, so no submit() can slip in after the final drain below.
-      std::lock_guard lock(queue_mu_);
-      accepting_ = false;
-    }
-    spdlog::info("stopping: closing the HTTP listener");
-    http_->stop();
-    // threads_: evaluation, persistence, http.
-    if (threads_.size() > 2) threads_[2].join();
-    // Last evaluation with whatever is queued, then let the evaluation thread finish.
-    asio::post(*eval_ctx_, [this] {
-      loops_->eval_timer.cancel();
-      loops_->demo_timer.cancel();
-      drain();
-      evaluate();
-      loops_->eval_guard.reset();
+asio::awaitable<void> Runtime::persistence_loop() {
+  // Cancellation is handled by hand (it means "flush, then end"), never by exceptions.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  auto strand = asio::make_strand(pool_->get_executor());
+  asio::steady_timer wake(*ctx_);
+  for (;;) {
+    while (!pending_writes_.empty()) co_await flush_writes(strand);
+    wake.expires_at(asio::steady_timer::time_point::max());
+    persistence_wake_ = [&wake] { wake.cancel(); };
+    const bool fired = co_await wait(wake);
+    persistence_wake_ = nullptr;
+    static_cast<void>(fired);
+    const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+    if (cancelled != asio::cancellation_type::none) break;
+  }
+  // Graceful stop: the evaluation loop (stopped before this one) has queued its last writes.
+  co_await asio::this_coro::reset_cancellation_state();
+  co_await flush_writes(strand);
+  spdlog::info("stopped: state flushed to {}", (config_.data_dir / "opsready.db").string());
+}
+
+asio::awaitable<void> Runtime::flush_writes(asio::strand<asio::thread_pool::executor_type> strand) {
+  // The batch lives in this frame until the pool has run it. (No capturing lambdas in the
+  // co_await expression: GCC 12 mis-destroys such temporaries.)
+  std::vector<std::function<void()>> batch;
+  batch.swap(pending_writes_);
+  co_await asio::co_spawn(strand, run_writes(&batch), use_awaitable);
+}
+
+void Runtime::wake_persistence() {
+  if (persistence_wake_) persistence_wake_();
+}
+
+asio::awaitable<void> Runtime::evaluation_loop() {
+  asio::steady_timer timer(*ctx_);
+  for (;;) {
+    timer.expires_after(config_.evaluation_interval);
+    if (!co_await wait(timer)) break;  // cancelled: the runtime is stopping
+    evaluate();
+  }
+  // Graceful stop: accept nothing more, evaluate what is queued, once more.
+  {
+    std::lock_guard lock(queue_mu_);
+    accepting_ = false;
+  }
+  ready_ = false;
+  drain();
+  evaluate();
+}
+
+asio::awaitable<void> Runtime::http_loop() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  if (!http_bound_) {  // a restart: bind again (to the same port)
+    auto port = http_->bind();
+    if (!port) throw std::runtime_error(port.error().message);
+  }
+  http_bound_ = false;
+  // The listener blocks a pool thread; this coroutine waits for it to end, or for
+  // cancellation, which closes the listener and waits for in-flight requests.
+  struct Serving {
+    explicit Serving(asio::io_context& ctx) : timer(ctx) {}
+    asio::steady_timer timer;
+    bool finished = false;
+    bool ok = true;
+  };
+  auto serving = std::make_shared<Serving>(*ctx_);
+  asio::post(*pool_, [this, serving] {
+    const bool ok = http_->serve();
+    asio::post(*ctx_, [serving, ok] {
+      serving->finished = true;
+      serving->ok = ok;
+      serving->timer.cancel();
     });
-    if (!threads_.empty()) threads_[0].join();
-    // Only now may the persistence thread run out of work: the evaluation thread has posted
-    // its last store writes, which run before the thread exits.
-    loops_->persist_guard.reset();
-    if (threads_.size() > 1) threads_[1].join();
-    threads_.clear();
-    spdlog::info("stopped: state flushed to {}", (config_.data_dir / "opsready.db").string());
   });
+  serving->timer.expires_at(asio::steady_timer::time_point::max());
+  co_await wait(serving->timer);
+  if (serving->finished) {
+    throw std::runtime_error(serving->ok ? "the HTTP listener closed unexpectedly"
+                                         : "the HTTP listener failed");
+  }
+  spdlog::info("stopping: closing the HTTP listener");
+  co_await asio::this_coro::reset_cancellation_state();
+  while (!serving->finished) {
+    // stop() before the listener thread entered its accept loop would be missed: repeat it.
+    http_->stop();
+    serving->timer.expires_after(std::chrono::milliseconds(50));
+    co_await wait(serving->timer);
+  }
+}
+
+asio::awaitable<void> Runtime::supervision_loop() {
+  asio::steady_timer timer(*ctx_);
+  for (;;) {
+    auto snap = supervise::task_supervision_snapshot(root_->describe());
+    snap.observed_at = clock_.now();
+    apply_snapshot(std::move(snap));
+    timer.expires_after(kSupervisionPeriod);
+    if (!co_await wait(timer)) break;
+  }
+}
+
+asio::awaitable<void> Runtime::demo_loop() {
+  asio::steady_timer timer(*ctx_);
+  for (std::uint64_t tick = 0;; ++tick) {
+    demo_tick(tick);
+    timer.expires_after(kDemoPeriod);
+    if (!co_await wait(timer)) break;
+  }
 }
 
 server::SubmitResult Runtime::submit(std::vector<core::TelemetryEvent> events) {
@@ -172,7 +340,7 @@ server::SubmitResult Runtime::submit(std::vector<core::TelemetryEvent> events) {
   metrics_->queue_depth.set(static_cast<double>(queue_.size()));
   if (!drain_scheduled_) {
     drain_scheduled_ = true;
-    asio::post(*eval_ctx_, [this] {
+    asio::post(*ctx_, [this] {
       drain();
       if (dirty_) evaluate();
     });
@@ -192,6 +360,8 @@ core::Result<std::vector<store::StoredReadiness>> Runtime::history(core::TimePoi
 }
 
 bool Runtime::ready() const { return ready_.load(); }
+
+nlohmann::json Runtime::supervision() const { return supervise::to_json(root_->describe()); }
 
 void Runtime::drain() {
   std::vector<core::TelemetryEvent> batch;
@@ -217,12 +387,16 @@ void Runtime::apply(const core::TelemetryEvent& e) {
                  snap.error().describe());
     return;
   }
-  persist_component(*snap);
-  auto it = latest_.find(snap->component);
+  apply_snapshot(std::move(*snap));
+}
+
+void Runtime::apply_snapshot(core::ComponentSnapshot s) {
+  persist_component(s);
+  auto it = latest_.find(s.component);
   if (it == latest_.end()) {
-    latest_.emplace(snap->component, std::move(*snap));
-  } else if (snap->observed_at >= it->second.observed_at) {
-    it->second = std::move(*snap);
+    latest_.emplace(s.component, std::move(s));
+  } else if (s.observed_at >= it->second.observed_at) {
+    it->second = std::move(s);
   } else {
     return;  // an older snapshot arriving late: kept in history, not the latest
   }
@@ -261,7 +435,7 @@ void Runtime::prune_if_due(core::TimePoint now) {
   }
   last_prune_ = now;
   const auto before = now - config_.retention;
-  asio::post(*persist_ctx_, [this, before] {
+  pending_writes_.push_back([this, before] {
     auto pruned = store_->prune(before);
     if (!pruned) {
       metrics_->store_errors.with({"prune"}).inc();
@@ -270,15 +444,17 @@ void Runtime::prune_if_due(core::TimePoint now) {
       spdlog::info("store: pruned {} row(s) older than {}", *pruned, core::format_rfc3339(before));
     }
   });
+  wake_persistence();
 }
 
 void Runtime::persist_component(const core::ComponentSnapshot& s) {
-  asio::post(*persist_ctx_, [this, s] {
+  pending_writes_.push_back([this, s] {
     if (auto ok = store_->put_component(s); !ok) {
       metrics_->store_errors.with({"put_component"}).inc();
       spdlog::error("store: cannot save snapshot of '{}': {}", s.component, ok.error().message);
     }
   });
+  wake_persistence();
 }
 
 void Runtime::persist_readiness(const readiness::ReadinessSnapshot& s) {
@@ -292,35 +468,27 @@ void Runtime::persist_readiness(const readiness::ReadinessSnapshot& s) {
   }
   last_persisted_ = std::move(key);
   last_persisted_at_ = s.generated_at;
-  store::StoredReadiness row{
-      .generated_at = s.generated_at, .status = s.status, .json = doc.dump()};
-  asio::post(*persist_ctx_, [this, row = std::move(row)] {
-    if (auto ok = store_->put_readiness(row); !ok) {
-      metrics_->store_errors.with({"put_readiness"}).inc();
-      spdlog::error("store: cannot save readiness snapshot: {}", ok.error().message);
-    }
-  });
+  pending_writes_.push_back(
+      [this, row = store::StoredReadiness{
+                 .generated_at = s.generated_at, .status = s.status, .json = doc.dump()}] {
+        if (auto ok = store_->put_readiness(row); !ok) {
+          metrics_->store_errors.with({"put_readiness"}).inc();
+          spdlog::error("store: cannot save readiness snapshot: {}", ok.error().message);
+        }
+      });
+  wake_persistence();
 }
 
-void Runtime::start_demo_workload() {
-  asio::post(*eval_ctx_, [this] { demo_step(); });
-}
-
-void Runtime::demo_step() {
-  demo_tick(loops_->demo_tick++);
-  loops_->demo_timer.expires_after(kDemoPeriod);
-  loops_->demo_timer.async_wait([this](std::error_code ec) {
-    if (!ec) demo_step();
-  });
-}
-
-void Runtime::schedule_tick() {
-  loops_->eval_timer.expires_after(config_.evaluation_interval);
-  loops_->eval_timer.async_wait([this](std::error_code ec) {
-    if (ec) return;
-    evaluate();
-    schedule_tick();
-  });
+void Runtime::demo_tick(std::uint64_t tick) {
+  const auto now = clock_.now();
+  std::vector<core::TelemetryEvent> events;
+  for (auto& s : demo_snapshots(tick, now)) {
+    events.push_back({.topic = std::string(core::kComponentSnapshotTopic),
+                      .source = "demo.trading_runtime",
+                      .time = now,
+                      .payload = core::to_json(s)});
+  }
+  (void)submit(std::move(events));
 }
 
 }  // namespace opsready::app

@@ -1,36 +1,51 @@
 #pragma once
-// Runtime: one opsready daemon wired together — evaluation, persistence, metrics and the
-// HTTP API — for `opsready serve` and `opsready demo`.
+// Runtime: one opsready daemon wired together — evaluation, persistence, metrics, the HTTP API
+// and (for `opsready demo`) the demo workload — every loop a child of one root Supervisor.
 //
 //   Runtime rt(config, core::SystemClock::instance());
-//   if (auto ok = rt.start(); !ok) die(ok.error().message);   // opens the store, binds HTTP
-//   rt.wait_for_stop_signal();  ...  rt.stop();               // drains and flushes
+//   auto port = rt.start({.demo = false});       // opens the store, binds HTTP, adds the loops
+//   supervise::RuntimeRunner runner(rt.context(), rt.supervisor(), {...});
+//   return runner.run().exit_code;               // SIGINT/SIGTERM drain; a second stops now
 //
-// Concurrency (docs/architecture.md): one evaluation thread owns all component state and the
-// aggregator (no locks on that state); ingest threads hand events over through a bounded
-// queue; store writes run on a persistence thread; readers see an immutable
-// shared_ptr<const ReadinessSnapshot> swapped atomically. Public methods are thread-safe.
+// Concurrency (docs/architecture.md): one io_context, run by one thread (the runner's), is the
+// evaluation strand: it owns all component state and the aggregator, without locks. Ingest
+// threads hand events over through a bounded queue. Blocking work (SQLite writes, the HTTP
+// listener) runs on an asio::thread_pool, awaited by supervised coroutines. Readers see an
+// immutable shared_ptr<const ReadinessSnapshot> swapped atomically. Public methods are
+// thread-safe unless noted.
+//
+// The loops, in start order (they stop in reverse): persistence, evaluation, http,
+// supervision (publishes the task_supervision component), demo (only with the demo workload).
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/strand.hpp>
+#include <asio/thread_pool.hpp>
 
 #include "opsready/app/config.h"
 #include "opsready/metrics/registry.h"
 #include "opsready/server/backend.h"
 #include "opsready/server/http_server.h"
 #include "opsready/store/store.h"
+#include "opsready/supervise/supervisor.h"
 
 namespace asio {
 class io_context;
-}
+}  // namespace asio
 
 namespace opsready::app {
+
+struct StartOptions {
+  bool demo = false;  // also run the simulated trading runtime
+};
 
 class Runtime final : public server::Backend {
  public:
@@ -39,14 +54,13 @@ class Runtime final : public server::Backend {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // Opens the store (restoring the last component snapshots), binds the HTTP listener and
-  // starts the evaluation, persistence and HTTP threads. Returns the bound port.
-  [[nodiscard]] core::Result<int> start();
-  // Graceful stop: stops HTTP, evaluates what is queued, flushes the store. Idempotent.
-  void stop();
+  // Opens the store (restoring the last component snapshots), binds the HTTP listener and adds
+  // every loop to the root supervisor; they start when the supervisor runs. Returns the port.
+  [[nodiscard]] core::Result<int> start(StartOptions options);
 
-  // Starts the built-in simulated trading runtime that publishes component snapshots.
-  void start_demo_workload();
+  // The evaluation strand's io_context and the root supervisor, for a RuntimeRunner.
+  [[nodiscard]] asio::io_context& context() { return *ctx_; }
+  [[nodiscard]] supervise::Supervisor& supervisor() { return *root_; }
 
   // server::Backend
   [[nodiscard]] server::SubmitResult submit(std::vector<core::TelemetryEvent> events) override;
@@ -55,21 +69,32 @@ class Runtime final : public server::Backend {
       core::TimePoint since, core::TimePoint until, std::size_t limit) const override;
   [[nodiscard]] bool ready() const override;
   [[nodiscard]] const core::Clock& clock() const override { return clock_; }
+  [[nodiscard]] nlohmann::json supervision() const override;
 
   [[nodiscard]] metrics::Registry& registry() { return registry_; }
 
  private:
   struct Metrics;
+  class SupervisionObserver;
 
-  void drain();                               // evaluation thread
-  void apply(const core::TelemetryEvent& e);  // evaluation thread
-  void evaluate();                            // evaluation thread
+  // Supervised loops (run on the evaluation strand).
+  asio::awaitable<void> persistence_loop();
+  asio::awaitable<void> evaluation_loop();
+  asio::awaitable<void> http_loop();
+  asio::awaitable<void> supervision_loop();
+  asio::awaitable<void> demo_loop();
+  asio::awaitable<void> flush_writes(asio::strand<asio::thread_pool::executor_type> strand);
+
+  // Evaluation strand only.
+  void drain();
+  void apply(const core::TelemetryEvent& e);
+  void apply_snapshot(core::ComponentSnapshot s);
+  void evaluate();
   void persist_component(const core::ComponentSnapshot& s);
   void persist_readiness(const readiness::ReadinessSnapshot& s);
-  void prune_if_due(core::TimePoint now);  // evaluation thread
-  void demo_tick(std::uint64_t tick);      // evaluation thread
-  void demo_step();                        // evaluation thread: one tick, then re-arm
-  void schedule_tick();                    // evaluation thread: periodic evaluation
+  void prune_if_due(core::TimePoint now);
+  void demo_tick(std::uint64_t tick);
+  void wake_persistence();
 
   Config config_;
   const core::Clock& clock_;
@@ -77,29 +102,30 @@ class Runtime final : public server::Backend {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<server::HttpServer> http_;
+  bool http_bound_ = false;
 
-  std::unique_ptr<asio::io_context> eval_ctx_;
-  std::unique_ptr<asio::io_context> persist_ctx_;
-  struct Loops;
-  std::unique_ptr<Loops> loops_;
-  std::vector<std::thread> threads_;
+  std::unique_ptr<asio::io_context> ctx_;
+  std::unique_ptr<asio::thread_pool> pool_;  // blocking work: SQLite, the HTTP listener
+  std::unique_ptr<SupervisionObserver> observer_;
+  std::unique_ptr<supervise::Supervisor> root_;
 
-  // Ingest hand-over queue (any thread -> evaluation thread).
+  // Ingest hand-over queue (any thread -> evaluation strand).
   std::mutex queue_mu_;
   std::vector<core::TelemetryEvent> queue_;
   bool drain_scheduled_ = false;
-  std::atomic<bool> accepting_{false};
+  bool accepting_ = false;  // guarded by queue_mu_
 
-  // Evaluation-thread state.
+  // Evaluation-strand state.
   std::map<std::string, core::ComponentSnapshot> latest_;
   bool dirty_ = true;
   std::string last_persisted_;  // readiness document without generated_at
   core::TimePoint last_persisted_at_{};
   core::TimePoint last_prune_{};
+  std::vector<std::function<void()>> pending_writes_;  // run on the pool, in order
+  std::function<void()> persistence_wake_;             // set while the persistence loop waits
 
   std::atomic<std::shared_ptr<const readiness::ReadinessSnapshot>> current_;
   std::atomic<bool> ready_{false};
-  std::once_flag stop_once_;
 };
 
 }  // namespace opsready::app

@@ -36,6 +36,8 @@ class Backend {
       core::TimePoint since, core::TimePoint until, std::size_t limit) const = 0;
   [[nodiscard]] virtual bool ready() const = 0;
   [[nodiscard]] virtual const core::Clock& clock() const = 0;
+  // The supervision tree of the runtime's own tasks (GET /api/v1/supervision).
+  [[nodiscard]] virtual nlohmann::json supervision() const = 0;
 };
 
 }  // namespace opsready::server

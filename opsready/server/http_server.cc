@@ -203,6 +203,11 @@ void HttpServer::install_routes() {
     count("gate", res);
   });
 
+  srv.Get("/api/v1/supervision", [this, count](const httplib::Request&, httplib::Response& res) {
+    reply_json(res, 200, backend_.supervision());
+    count("supervision", res);
+  });
+
   srv.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     // Count before exposing so the scrape's own request shows up in the next scrape only.
     requests_.with({"metrics", "200"}).inc();

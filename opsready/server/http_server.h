@@ -7,7 +7,7 @@
 //
 // Routes: GET /-/healthy, GET /-/ready, POST /api/v1/events, GET /api/v1/readiness
 // (?format=markdown, Accept: application/health+json), GET /api/v1/readiness/history,
-// GET /api/v1/gate, GET /metrics. See docs/http-api.md.
+// GET /api/v1/gate, GET /api/v1/supervision, GET /metrics. See docs/http-api.md.
 //
 // Lifetime: the backend and registry must outlive the server. serve() runs on the caller's
 // thread and dispatches requests to httplib's worker pool; stop() is thread-safe and makes

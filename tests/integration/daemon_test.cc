@@ -1,9 +1,14 @@
 // End-to-end tests of `opsready serve`: the real binary on a loopback port, real HTTP.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <functional>
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -77,7 +82,9 @@ TEST(Daemon, PostedSnapshotsDriveReadinessGateAndMetrics) {
 
   json r = wait_readiness(c, [](const json& r) { return has_component(r, "risk_engine", "warn"); });
   EXPECT_EQ(r["status"], "warn");
-  EXPECT_EQ(r["counts"]["ok"], 1);
+  // fix_gateway and opsready's own task_supervision component.
+  EXPECT_TRUE(has_component(r, "task_supervision", "ok")) << r.dump(2);
+  EXPECT_EQ(r["counts"]["ok"], 2);
   EXPECT_EQ(r["counts"]["warn"], 1);
   EXPECT_EQ(r["gate"]["decision"], "warn");
 
@@ -294,6 +301,54 @@ TEST(Daemon, SigtermDrainsFlushesAndRestartRestoresState) {
   auto c = again.client();
   const json r = get_json(c, "/api/v1/readiness");
   EXPECT_TRUE(has_component(r, "persisted", "warn")) << r.dump(2);
+}
+
+TEST(Daemon, EveryLoopRunsUnderTheSupervisor) {
+  TempDir data;
+  Daemon d({"demo", "--data-dir", data.path().string()});
+  auto c = d.client();
+  const json sup = get_json(c, "/api/v1/supervision");
+  std::map<std::string, std::string> states;
+  for (const auto& t : sup["tasks"]) states[t["name"]] = t["state"];
+  for (const char* loop : {"persistence", "evaluation", "http", "supervision", "demo"}) {
+    EXPECT_EQ(states[loop], "running") << loop << "\n" << sup.dump(2);
+  }
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("opsready_supervisor_tasks{state=\"running\"} 5"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("# TYPE opsready_supervisor_restarts_total counter"),
+            std::string::npos);
+  // The demo workload publishes through the same queue as HTTP ingest.
+  wait_readiness(c, [](const json& j) { return has_component(j, "fix_gateway", "ok"); });
+}
+
+TEST(Daemon, SecondSigtermStopsAtOnce) {
+  TempDir data;
+  Daemon d({"serve", "--data-dir", data.path().string()});
+  // A client that sends half a request keeps one HTTP worker busy, so the graceful drain
+  // waits for it (up to the read timeout): the second signal lands during the drain.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(d.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string partial =
+      "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
+  ASSERT_EQ(write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let a worker pick it up
+  d.signal(SIGTERM);
+  for (int i = 0; i < 500 && d.log().find("closing the HTTP listener") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_NE(d.log().find("closing the HTTP listener"), std::string::npos) << d.log();
+  d.signal(SIGTERM);
+  const auto code = d.wait_exit(std::chrono::seconds(8));
+  close(fd);
+  ASSERT_TRUE(code.has_value()) << d.log();
+  EXPECT_EQ(*code, 5) << d.log();
 }
 
 TEST(Daemon, RefusesABadConfigWithFileAndLine) {
