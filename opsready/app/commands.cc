@@ -110,8 +110,7 @@ int run_serve(const ServeOptions& options) {
     }
   };
   supervise::RuntimeRunner runner(runtime.context(), runtime.supervisor(), std::move(run_options));
-  const supervise::RunReport report = runner.run();
-  spdlog::info("{}", report.summary());
+  const supervise::RunReport report = runner.run();  // logs its own summary line
   if (report.exit_code != kExitOk) {
     // Tasks may have been abandoned mid-flight: do not run destructors that would wait on them.
     spdlog::default_logger()->flush();
