@@ -7,6 +7,7 @@ find_package(spdlog CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
+find_package(OpenSSL REQUIRED)  # OpenSSL::Crypto: SHA-256 and CRYPTO_memcmp for bearer tokens
 find_package(PkgConfig REQUIRED)
 # cpp-httplib ships no CMake config, and its compile flags are part of its ABI.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

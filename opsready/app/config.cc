@@ -1,5 +1,9 @@
 #include "opsready/app/config.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -7,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "opsready/core/snapshot.h"
+#include "opsready/core/text.h"
 #include "opsready/core/time.h"
 
 namespace opsready::app {
@@ -202,6 +207,65 @@ class Loader {
     }
   }
 
+  // Adds the tokens of one source (a file's lines or an env var's comma-separated list). Error
+  // messages name the source and the line, never a token.
+  void add_tokens(const YAML::Node& at, const std::string& source, std::string_view text,
+                  char separator, std::vector<std::string>& out) {
+    std::size_t added = 0;
+    std::size_t item = 0;
+    for (std::size_t pos = 0; pos <= text.size();) {
+      const auto end = std::min(text.find(separator, pos), text.size());
+      std::string_view t = core::trim(text.substr(pos, end - pos));
+      pos = end + 1;
+      ++item;
+      if (separator == '\n' && t.starts_with('#')) continue;
+      if (t.empty()) continue;
+      if (t.find_first_of(" \t\r") != std::string_view::npos) {
+        error(at, source + ": " + (separator == '\n' ? "line " : "entry ") + std::to_string(item) +
+                      " contains whitespace (a token must not)");
+        continue;
+      }
+      out.emplace_back(t);
+      ++added;
+    }
+    if (added == 0) error(at, source + " holds no token");
+  }
+
+  void load_auth(const YAML::Node& auth, Config& cfg) {
+    if (!auth.IsMap()) {
+      error(auth, "ingest.auth must be a mapping");
+      return;
+    }
+    known_keys(auth, {"tokens_file", "tokens_env"}, "ingest.auth");
+    if (const auto f = auth["tokens_file"]) {
+      if (auto s = scalar(f, "ingest.auth.tokens_file")) {
+        // Relative to the configuration file, as Prometheus resolves its *_file settings.
+        std::filesystem::path path = *s;
+        if (path.is_relative()) path = std::filesystem::path(file_).parent_path() / path;
+        std::ifstream in(path, std::ios::binary);
+        if (s->empty() || !in) {
+          error(f, "ingest.auth.tokens_file: cannot read '" + path.string() +
+                       "': " + std::strerror(errno));
+        } else {
+          std::stringstream buf;
+          buf << in.rdbuf();
+          add_tokens(f, "ingest.auth.tokens_file '" + path.string() + "'", buf.str(), '\n',
+                     cfg.ingest_tokens);
+        }
+      }
+    }
+    if (const auto e = auth["tokens_env"]) {
+      if (auto s = scalar(e, "ingest.auth.tokens_env")) {
+        const char* value = s->empty() ? nullptr : std::getenv(s->c_str());
+        if (value == nullptr) {
+          error(e, "ingest.auth.tokens_env: environment variable '" + *s + "' is not set");
+        } else {
+          add_tokens(e, "ingest.auth.tokens_env '" + *s + "'", value, ',', cfg.ingest_tokens);
+        }
+      }
+    }
+  }
+
   void load(const YAML::Node& root, Config& cfg) {
     if (root.IsNull()) return;  // an empty file means "all defaults"
     if (!root.IsMap()) {
@@ -209,7 +273,7 @@ class Loader {
       return;
     }
     known_keys(root,
-               {"listen", "data_dir", "evaluation_interval", "shutdown_timeout", "ingest",
+               {"listen", "data_dir", "evaluation_interval", "shutdown_timeout", "ingest", "alerts",
                 "retention", "gate", "components"},
                "the top level");
     if (root["listen"]) {
@@ -252,7 +316,7 @@ class Loader {
       if (!ingest.IsMap()) {
         error(ingest, "ingest must be a mapping");
       } else {
-        known_keys(ingest, {"max_body_bytes", "queue_capacity"}, "ingest");
+        known_keys(ingest, {"max_body_bytes", "queue_capacity", "auth"}, "ingest");
         if (ingest["max_body_bytes"]) {
           if (auto v =
                   integer(ingest["max_body_bytes"], "ingest.max_body_bytes", 1024, 1LL << 31)) {
@@ -262,6 +326,23 @@ class Loader {
         if (ingest["queue_capacity"]) {
           if (auto v = integer(ingest["queue_capacity"], "ingest.queue_capacity", 1, 1 << 24)) {
             cfg.queue_capacity = static_cast<std::size_t>(*v);
+          }
+        }
+        if (ingest["auth"]) load_auth(ingest["auth"], cfg);
+      }
+    }
+    if (const auto alerts = root["alerts"]) {
+      if (!alerts.IsMap()) {
+        error(alerts, "alerts must be a mapping");
+      } else {
+        known_keys(alerts, {"resolve_timeout"}, "alerts");
+        if (alerts["resolve_timeout"]) {
+          if (auto d = duration(alerts["resolve_timeout"], "alerts.resolve_timeout")) {
+            if (*d <= core::Duration::zero()) {
+              error(alerts["resolve_timeout"], "alerts.resolve_timeout must be positive");
+            } else {
+              cfg.alert_resolve_timeout = *d;
+            }
           }
         }
       }

@@ -37,6 +37,13 @@ struct Config {
   core::Duration shutdown_timeout = std::chrono::seconds(10);
   std::size_t max_body_bytes = 8u << 20;
   std::size_t queue_capacity = 65536;
+  // Bearer tokens for the ingest routes, read at load from ingest.auth.tokens_file and/or the
+  // environment variable named by ingest.auth.tokens_env; empty: no authentication. Secrets:
+  // never log or render them.
+  std::vector<std::string> ingest_tokens;
+  // alerts.resolve_timeout: endsAt given to a posted alert that has none (Alertmanager's
+  // resolve_timeout).
+  core::Duration alert_resolve_timeout = std::chrono::minutes(5);
   // History older than this is pruned from the store; zero keeps everything.
   core::Duration retention = std::chrono::hours(24 * 14);
   readiness::GatePolicy gate;

@@ -180,7 +180,9 @@ core::Result<int> Runtime::start(StartOptions options) {
       server::HttpOptions{.host = config_.listen.host,
                           .port = config_.listen.port,
                           .max_body_bytes = config_.max_body_bytes,
-                          .version = std::string(kVersion)});
+                          .version = std::string(kVersion),
+                          .ingest_tokens = config_.ingest_tokens,
+                          .alert_resolve_timeout = config_.alert_resolve_timeout});
   auto port = http_->bind();
   if (!port) return std::unexpected(port.error());
   http_bound_ = true;
@@ -362,6 +364,19 @@ core::Result<std::vector<store::StoredReadiness>> Runtime::history(core::TimePoi
 bool Runtime::ready() const { return ready_.load(); }
 
 nlohmann::json Runtime::supervision() const { return supervise::to_json(root_->describe()); }
+
+// Straight to the store on the caller's (HTTP worker's) thread: the store is thread-safe, and
+// the evaluation strand must not wait on SQLite.
+core::Result<void> Runtime::put_alerts(const std::vector<core::Alert>& alerts) {
+  if (!store_) return core::fail("not_started", "the store is not open");
+  return store_->put_alerts(alerts);
+}
+
+core::Result<std::vector<core::Alert>> Runtime::alerts(bool active_only,
+                                                       core::TimePoint now) const {
+  if (!store_) return core::fail("not_started", "the store is not open");
+  return store_->alerts(active_only, now);
+}
 
 void Runtime::drain() {
   std::vector<core::TelemetryEvent> batch;

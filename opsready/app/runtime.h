@@ -70,6 +70,9 @@ class Runtime final : public server::Backend {
   [[nodiscard]] bool ready() const override;
   [[nodiscard]] const core::Clock& clock() const override { return clock_; }
   [[nodiscard]] nlohmann::json supervision() const override;
+  [[nodiscard]] core::Result<void> put_alerts(const std::vector<core::Alert>& alerts) override;
+  [[nodiscard]] core::Result<std::vector<core::Alert>> alerts(bool active_only,
+                                                              core::TimePoint now) const override;
 
   [[nodiscard]] metrics::Registry& registry() { return registry_; }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "opsready/core/time.h"
+#include "opsready/server/alerts.h"
 #include "opsready/server/ingest.h"
 
 namespace opsready::server {
@@ -45,10 +46,32 @@ HttpServer::HttpServer(Backend& backend, metrics::Registry& registry, HttpOption
                                  "HTTP requests answered, by route and status code.",
                                  {"handler", "code"})),
       rejected_(registry.counter("opsready_events_rejected_total",
-                                 "Events refused at ingest, by reason.", {"reason"})) {
+                                 "Events refused at ingest, by reason.", {"reason"})),
+      alerts_received_(registry.counter(
+          "opsready_alerts_received_total",
+          "Valid alerts stored from POST /api/v2/alerts, by status when received.", {"status"})),
+      alerts_invalid_(registry
+                          .counter("opsready_alerts_invalid_total",
+                                   "Alerts refused by POST /api/v2/alerts validation.")
+                          .with({})),
+      unauthorized_(registry.counter("opsready_http_unauthorized_total",
+                                     "Ingest requests refused with 401 (missing or wrong bearer "
+                                     "token), by route.",
+                                     {"handler"})),
+      tokens_(options_.ingest_tokens) {
+  // The tokens live on only as digests inside tokens_.
+  options_.ingest_tokens.clear();
+  // Both children exist from the start, so a rate() over them has a zero to start from.
+  alerts_received_.with({"firing"});
+  alerts_received_.with({"resolved"});
   http_->set_payload_max_length(options_.max_body_bytes);
   const std::size_t workers = options_.worker_threads;
   http_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  // httplib's defaults (Nagle on, 5 requests per connection) cost a delayed-ACK stall per
+  // response and a reconnect every 5 requests; Prometheus and other senders keep their
+  // connection open, so let them.
+  http_->set_tcp_nodelay(true);
+  http_->set_keep_alive_max_count(1000);
   http_->set_read_timeout(std::chrono::seconds(10));
   http_->set_write_timeout(std::chrono::seconds(10));
   install_routes();
@@ -76,6 +99,19 @@ void HttpServer::stop() {
 
 bool HttpServer::running() const { return http_->is_running(); }
 
+bool HttpServer::authorized(const char* handler, const httplib::Request& req,
+                            httplib::Response& res) {
+  const AuthResult r = tokens_.check(req.get_header_value("Authorization"));
+  if (r == AuthResult::kOff || r == AuthResult::kOk) return true;
+  unauthorized_.with({handler}).inc();
+  res.set_header("WWW-Authenticate", R"(Bearer realm="opsready")");
+  reply_error(res, 401,
+              r == AuthResult::kMissing
+                  ? "this route needs an 'Authorization: Bearer <token>' header"
+                  : "the bearer token is not valid");
+  return false;
+}
+
 void HttpServer::install_routes() {
   auto& srv = *http_;
   auto count = [this](const char* handler, const httplib::Response& res) {
@@ -98,6 +134,10 @@ void HttpServer::install_routes() {
   });
 
   srv.Post("/api/v1/events", [this, count](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized("events", req, res)) {
+      count("events", res);
+      return;
+    }
     IngestParse parsed = parse_events(req.body, backend_.clock().now());
     if (!parsed.errors.empty()) {
       rejected_.with({"invalid"}).inc(static_cast<double>(parsed.errors.size()));
@@ -122,6 +162,69 @@ void HttpServer::install_routes() {
         break;
     }
     count("events", res);
+  });
+
+  // Alertmanager's postAlertsHandler: store the valid alerts, then answer 400 listing the
+  // invalid ones. Prometheus does not retry a 4xx, so refusing the whole batch for one bad
+  // alert would lose the good ones.
+  srv.Post("/api/v2/alerts", [this, count](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized("alerts", req, res)) {
+      count("alerts", res);
+      return;
+    }
+    const auto now = backend_.clock().now();
+    AlertsParse parsed = parse_alerts(req.body, now, options_.alert_resolve_timeout);
+    if (!parsed.body_ok) {
+      reply_json(res, 400, alert_errors_to_json(parsed));
+      count("alerts", res);
+      return;
+    }
+    alerts_invalid_.inc(static_cast<double>(parsed.total - parsed.alerts.size()));
+    if (!parsed.alerts.empty()) {
+      if (auto stored = backend_.put_alerts(parsed.alerts); !stored) {
+        spdlog::error("alerts: cannot store {} alert(s): {}", parsed.alerts.size(),
+                      stored.error().message);
+        reply_error(res, 500, "alerts could not be stored: " + stored.error().message);
+        count("alerts", res);
+        return;
+      }
+      std::size_t firing = 0;
+      for (const auto& a : parsed.alerts) firing += core::is_resolved(a, now) ? 0 : 1;
+      if (firing > 0) alerts_received_.with({"firing"}).inc(static_cast<double>(firing));
+      if (firing < parsed.alerts.size()) {
+        alerts_received_.with({"resolved"}).inc(static_cast<double>(parsed.alerts.size() - firing));
+      }
+    }
+    if (!parsed.errors.empty()) {
+      reply_json(res, 400, alert_errors_to_json(parsed));
+    } else {
+      reply_json(res, 200, {{"accepted", parsed.alerts.size()}});
+    }
+    count("alerts", res);
+  });
+
+  srv.Get("/api/v1/alerts", [this, count](const httplib::Request& req, httplib::Response& res) {
+    bool active_only = false;
+    if (req.has_param("active")) {
+      const std::string v = req.get_param_value("active");
+      if (v != "true" && v != "false") {
+        reply_error(res, 400, "query parameter 'active' must be true or false");
+        count("alerts_list", res);
+        return;
+      }
+      active_only = v == "true";
+    }
+    const auto now = backend_.clock().now();
+    auto rows = backend_.alerts(active_only, now);
+    if (!rows) {
+      reply_error(res, 500, "alerts unavailable: " + rows.error().message);
+      count("alerts_list", res);
+      return;
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : *rows) list.push_back(core::to_json(a, now));
+    reply_json(res, 200, {{"count", list.size()}, {"alerts", std::move(list)}});
+    count("alerts_list", res);
   });
 
   srv.Get("/api/v1/readiness", [this, count](const httplib::Request& req, httplib::Response& res) {

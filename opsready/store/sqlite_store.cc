@@ -54,6 +54,21 @@ CREATE TABLE readiness_snapshots (
 );
 CREATE INDEX readiness_snapshots_time ON readiness_snapshots (generated_at_ns);
 )sql",
+    // 2: external alerts (POST /api/v2/alerts), one row per fingerprint. Label sets are JSON
+    // objects; `timeout` is 1 when ends_at was set by opsready (no endsAt posted).
+    R"sql(
+CREATE TABLE alerts (
+  fingerprint    TEXT    PRIMARY KEY,
+  labels         TEXT    NOT NULL,
+  annotations    TEXT    NOT NULL,
+  starts_at_ns   INTEGER NOT NULL,
+  ends_at_ns     INTEGER NOT NULL,
+  generator_url  TEXT    NOT NULL,
+  timeout        INTEGER NOT NULL,
+  received_at_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX alerts_ends_at ON alerts (ends_at_ns);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -142,6 +157,8 @@ class SqliteStore final : public Store {
   Result<std::vector<core::ComponentSnapshot>> latest_components() const override;
   Result<std::optional<StoredReadiness>> latest_readiness() const override;
   Result<std::size_t> prune(TimePoint before) override;
+  Result<void> put_alerts(const std::vector<core::Alert>& batch) override;
+  Result<std::vector<core::Alert>> alerts(bool active_only, TimePoint now) const override;
 
  private:
   SqliteStore(std::string path, DbHandle db) : path_(std::move(path)), db_(std::move(db)) {}
@@ -156,6 +173,8 @@ class SqliteStore final : public Store {
   Result<StoredReadiness> read_readiness(sqlite3_stmt* st) const;
   Result<std::vector<core::ComponentSnapshot>> collect_components(const StmtUse& st,
                                                                   std::string_view what) const;
+  Result<core::Alert> read_alert(sqlite3_stmt* st) const;
+  Result<void> put_alert_locked(const core::Alert& a);
 
   std::string path_;
   mutable std::mutex mu_;
@@ -169,6 +188,10 @@ class SqliteStore final : public Store {
   StmtHandle latest_readiness_;
   StmtHandle prune_components_;
   StmtHandle prune_readiness_;
+  StmtHandle prune_alerts_;
+  StmtHandle get_alert_;
+  StmtHandle upsert_alert_;
+  StmtHandle list_alerts_;
 };
 
 std::unexpected<Error> SqliteStore::sql_error(std::string_view what, int rc) const {
@@ -287,6 +310,18 @@ Result<void> SqliteStore::prepare_all() {
        " ORDER BY generated_at_ns DESC, id DESC LIMIT 1"},
       {&prune_components_, "DELETE FROM component_snapshots WHERE observed_at_ns < ?1"},
       {&prune_readiness_, "DELETE FROM readiness_snapshots WHERE generated_at_ns < ?1"},
+      {&prune_alerts_, "DELETE FROM alerts WHERE ends_at_ns < ?1"},
+      {&get_alert_,
+       "SELECT fingerprint, labels, annotations, starts_at_ns, ends_at_ns, generator_url,"
+       " timeout, received_at_ns FROM alerts WHERE fingerprint = ?1"},
+      {&upsert_alert_,
+       "INSERT OR REPLACE INTO alerts (fingerprint, labels, annotations, starts_at_ns,"
+       " ends_at_ns, generator_url, timeout, received_at_ns)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&list_alerts_,
+       "SELECT fingerprint, labels, annotations, starts_at_ns, ends_at_ns, generator_url,"
+       " timeout, received_at_ns FROM alerts WHERE ?1 = 0 OR ends_at_ns > ?2"
+       " ORDER BY fingerprint"},
   };
   for (const auto& e : entries) {
     auto st = prepare(e.sql);
@@ -479,7 +514,7 @@ Result<std::size_t> SqliteStore::prune(TimePoint before) {
   // One transaction: both tables are pruned to the same horizon or neither is.
   if (auto r = exec("BEGIN IMMEDIATE", "starting a prune"); !r) return std::unexpected(r.error());
   std::size_t deleted = 0;
-  for (const StmtHandle* h : {&prune_components_, &prune_readiness_}) {
+  for (const StmtHandle* h : {&prune_components_, &prune_readiness_, &prune_alerts_}) {
     StmtUse st(*h);
     sqlite3_bind_int64(st.get(), 1, to_ns(before));
     if (auto r = step_done(st, "pruning history"); !r) {
@@ -493,6 +528,113 @@ Result<std::size_t> SqliteStore::prune(TimePoint before) {
     return std::unexpected(r.error());
   }
   return deleted;
+}
+
+std::string labels_to_text(const core::LabelSet& set) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : set) j[k] = v;
+  // replace: callers validate UTF-8, but a stray byte must not lose the whole batch.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool labels_from_text(const std::string& text, core::LabelSet& out) {
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) return false;
+    out.emplace(k, v.get<std::string>());
+  }
+  return true;
+}
+
+Result<core::Alert> SqliteStore::read_alert(sqlite3_stmt* st) const {
+  core::Alert a;
+  a.fingerprint = column_text(st, 0);
+  if (!labels_from_text(column_text(st, 1), a.labels) ||
+      !labels_from_text(column_text(st, 2), a.annotations)) {
+    return core::fail("store_corrupt", "alert '" + a.fingerprint + "' in '" + path_ +
+                                           "' holds labels or annotations that do not parse");
+  }
+  a.starts_at = from_ns(sqlite3_column_int64(st, 3));
+  a.ends_at = from_ns(sqlite3_column_int64(st, 4));
+  a.generator_url = column_text(st, 5);
+  a.timeout = sqlite3_column_int(st, 6) != 0;
+  a.received_at = from_ns(sqlite3_column_int64(st, 7));
+  return a;
+}
+
+// Caller holds mu_ and an open transaction.
+Result<void> SqliteStore::put_alert_locked(const core::Alert& incoming) {
+  std::optional<core::Alert> stored;
+  {
+    StmtUse get(get_alert_);
+    sqlite3_bind_text(get.get(), 1, incoming.fingerprint.data(),
+                      static_cast<int>(incoming.fingerprint.size()), SQLITE_STATIC);
+    const int rc = sqlite3_step(get.get());
+    if (rc == SQLITE_ROW) {
+      auto a = read_alert(get.get());
+      if (!a) return std::unexpected(a.error());
+      stored = std::move(*a);
+    } else if (rc != SQLITE_DONE) {
+      return sql_error("reading a stored alert", rc);
+    }
+  }
+  const core::Alert a = stored ? core::merge_alert(*stored, incoming) : incoming;
+  const std::string labels = labels_to_text(a.labels);
+  const std::string annotations = labels_to_text(a.annotations);
+  StmtUse st(upsert_alert_);
+  sqlite3_bind_text(st.get(), 1, a.fingerprint.data(), static_cast<int>(a.fingerprint.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_text64(st.get(), 2, labels.data(), labels.size(), SQLITE_STATIC, SQLITE_UTF8);
+  sqlite3_bind_text64(st.get(), 3, annotations.data(), annotations.size(), SQLITE_STATIC,
+                      SQLITE_UTF8);
+  sqlite3_bind_int64(st.get(), 4, to_ns(a.starts_at));
+  sqlite3_bind_int64(st.get(), 5, to_ns(a.ends_at));
+  sqlite3_bind_text64(st.get(), 6, a.generator_url.data(), a.generator_url.size(), SQLITE_STATIC,
+                      SQLITE_UTF8);
+  sqlite3_bind_int(st.get(), 7, a.timeout ? 1 : 0);
+  sqlite3_bind_int64(st.get(), 8, to_ns(a.received_at));
+  return step_done(st, "storing an alert");
+}
+
+Result<void> SqliteStore::put_alerts(const std::vector<core::Alert>& batch) {
+  if (batch.empty()) return {};
+  for (const auto& a : batch) {
+    if (a.fingerprint.empty()) {
+      return core::fail("invalid_alert", "an alert without a fingerprint cannot be stored",
+                        "fingerprint");
+    }
+  }
+  std::lock_guard lock(mu_);
+  // One transaction per batch: all of it or none, and one WAL commit instead of one per alert.
+  if (auto r = exec("BEGIN IMMEDIATE", "starting an alert batch"); !r) return r;
+  for (const auto& a : batch) {
+    if (auto r = put_alert_locked(a); !r) {
+      (void)exec("ROLLBACK", "rolling back an alert batch");
+      return r;
+    }
+  }
+  if (auto r = exec("COMMIT", "committing an alert batch"); !r) {
+    (void)exec("ROLLBACK", "rolling back an alert batch");
+    return r;
+  }
+  return {};
+}
+
+Result<std::vector<core::Alert>> SqliteStore::alerts(bool active_only, TimePoint now) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(list_alerts_);
+  sqlite3_bind_int(st.get(), 1, active_only ? 1 : 0);
+  sqlite3_bind_int64(st.get(), 2, to_ns(now));
+  std::vector<core::Alert> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    auto a = read_alert(st.get());
+    if (!a) return std::unexpected(a.error());
+    out.push_back(std::move(*a));
+  }
+  if (rc != SQLITE_DONE) return sql_error("reading alerts", rc);
+  return out;
 }
 
 }  // namespace

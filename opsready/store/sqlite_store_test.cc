@@ -367,5 +367,72 @@ TEST_F(SqliteStoreTest, ConcurrentWritersAndReadersLoseNothing) {
   for (int i = 0; i < kThreads * kEach; ++i) EXPECT_EQ((*all)[i].generated_at, sec(i));
 }
 
+core::Alert alert(std::string name, TimePoint starts, TimePoint ends, TimePoint received) {
+  core::Alert a;
+  a.labels = {{"alertname", std::move(name)}, {"severity", "page"}};
+  a.annotations = {{"summary", "lag is high"}};
+  a.fingerprint = core::alert_fingerprint(a.labels);
+  a.starts_at = starts;
+  a.ends_at = ends;
+  a.generator_url = "http://prometheus:9090/graph?g0.expr=up";
+  a.received_at = received;
+  return a;
+}
+
+TEST_F(SqliteStoreTest, AlertsRoundTripMergeAndFilterByActivity) {
+  const auto file = dir_ / "opsready.db";
+  {
+    auto store = open(file);
+    ASSERT_TRUE(store);
+    auto empty = store->alerts(false, sec(0));
+    ASSERT_TRUE(empty.has_value());
+    EXPECT_TRUE(empty->empty());
+
+    const auto lag = alert("Lag", sec(0), sec(300), sec(0));
+    const auto down = alert("Down", sec(0), sec(60), sec(0));
+    ASSERT_TRUE(store->put_alerts({lag, down}).has_value());
+    // Re-posted later: the stored start is kept, the end and annotations move on.
+    auto again = alert("Lag", sec(60), sec(400), sec(60));
+    again.annotations = {{"summary", "lag is still high"}};
+    ASSERT_TRUE(store->put_alerts({again}).has_value());
+
+    auto all = store->alerts(false, sec(100));
+    ASSERT_TRUE(all.has_value());
+    ASSERT_EQ(all->size(), 2u);
+    auto active = store->alerts(true, sec(100));
+    ASSERT_TRUE(active.has_value());
+    ASSERT_EQ(active->size(), 1u);
+    core::Alert expected = again;
+    expected.starts_at = sec(0);
+    EXPECT_EQ(active->front(), expected);
+  }
+  // Durable: a reopened store answers the same; prune drops alerts that ended before it.
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  auto all = store->alerts(false, sec(100));
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), 2u);
+  auto pruned = store->prune(sec(120));
+  ASSERT_TRUE(pruned.has_value());
+  EXPECT_EQ(*pruned, 1u);
+  all = store->alerts(false, sec(100));
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().labels.at("alertname"), "Lag");
+}
+
+TEST_F(SqliteStoreTest, AlertWithoutFingerprintIsRefusedAndNothingIsStored) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  auto bad = alert("X", sec(0), sec(10), sec(0));
+  bad.fingerprint.clear();
+  auto r = store->put_alerts({alert("Y", sec(0), sec(10), sec(0)), bad});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, "invalid_alert");
+  auto all = store->alerts(false, sec(0));
+  ASSERT_TRUE(all.has_value());
+  EXPECT_TRUE(all->empty());
+}
+
 }  // namespace
 }  // namespace opsready::store

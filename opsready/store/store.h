@@ -1,11 +1,14 @@
 #pragma once
-// Store: durable history of component snapshots and readiness snapshots.
+// Store: durable history of component snapshots and readiness snapshots, and the external
+// alerts posted to POST /api/v2/alerts (keyed by fingerprint).
 //
 //   auto store = open_sqlite_store("./opsready-data/opsready.db");   // runs migrations
 //   if (!store) die(store.error().message);
 //   (*store)->put_component(snapshot);
 //   (*store)->put_readiness({.generated_at = t, .status = Status::kWarn, .json = doc});
 //   auto history = (*store)->readiness_history(since, until, 1000);
+//   (*store)->put_alerts(alerts);                        // merged per fingerprint
+//   auto firing = (*store)->alerts(/*active_only=*/true, clock.now());
 //
 // The store is below readiness/ in the layer table, so readiness snapshots are stored as
 // their rendered JSON document plus the indexed columns. Implementations are thread-safe:
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "opsready/core/alert.h"
 #include "opsready/core/clock.h"
 #include "opsready/core/error.h"
 #include "opsready/core/snapshot.h"
@@ -53,8 +57,17 @@ class Store {
   // Newest readiness snapshot, if any.
   [[nodiscard]] virtual core::Result<std::optional<StoredReadiness>> latest_readiness() const = 0;
 
-  // Deletes rows older than `before` from both tables; returns the number deleted.
+  // Deletes snapshot rows older than `before`, and alerts that ended before it; returns the
+  // number of rows deleted.
   [[nodiscard]] virtual core::Result<std::size_t> prune(core::TimePoint before) = 0;
+
+  // Stores a batch of alerts in one transaction, in order: an alert whose fingerprint is
+  // already stored is merged into it with core::merge_alert (Alertmanager's rules), else it
+  // is inserted. Each alert's fingerprint must be set.
+  [[nodiscard]] virtual core::Result<void> put_alerts(const std::vector<core::Alert>& batch) = 0;
+  // Every stored alert, or only those firing at `now` (ends_at after now), by fingerprint.
+  [[nodiscard]] virtual core::Result<std::vector<core::Alert>> alerts(
+      bool active_only, core::TimePoint now) const = 0;
 };
 
 // SQLite in WAL mode. open_sqlite_store() creates the file and its directory when missing and
