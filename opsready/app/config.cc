@@ -1,5 +1,7 @@
 #include "opsready/app/config.h"
 
+#include "opsready/app/components_config.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -274,7 +276,7 @@ class Loader {
     }
     known_keys(root,
                {"listen", "data_dir", "evaluation_interval", "shutdown_timeout", "ingest", "alerts",
-                "retention", "gate", "components"},
+                "retention", "gate", "components", "detectors"},
                "the top level");
     if (root["listen"]) {
       if (auto s = scalar(root["listen"], "listen")) {
@@ -349,6 +351,11 @@ class Loader {
     }
     if (root["gate"]) load_gate(root["gate"], cfg.gate);
     if (root["components"]) load_components(root["components"], cfg.gate);
+    if (root["detectors"]) {
+      load_components_config(
+          root["detectors"], cfg.detectors,
+          [this](const YAML::Node& at, std::string m) { error(at, std::move(m)); });
+    }
   }
 
  private:

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "opsready/components/registry.h"
 #include "opsready/core/clock.h"
 #include "opsready/readiness/readiness.h"
 
@@ -47,6 +48,8 @@ struct Config {
   // History older than this is pruned from the store; zero keeps everything.
   core::Duration retention = std::chrono::hours(24 * 14);
   readiness::GatePolicy gate;
+  // detectors: settings of the built-in component evaluators (docs/components.md).
+  components::ComponentsConfig detectors;
 
   bool operator==(const Config&) const = default;
 };

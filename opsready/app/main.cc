@@ -10,6 +10,8 @@
 
 #include "opsready/app/commands.h"
 #include "opsready/app/config.h"
+#include "opsready/app/detect_command.h"
+#include "opsready/app/replay_command.h"
 #include "opsready/app/version.h"
 
 namespace {
@@ -27,6 +29,54 @@ void add_snapshot_options(CLI::App& cmd, SnapshotOptions& o, bool with_format) {
                  "Evaluation time, RFC 3339 (default: the current time); staleness is "
                  "measured against it");
   if (with_format) cmd.add_option("--format", o.format, "Output format")->capture_default_str();
+}
+
+// `opsready detect <detector>`: one sub-subcommand per detector, sharing one options struct.
+CLI::App* add_detect(CLI::App& app, opsready::app::DetectOptions& o) {
+  auto* detect = app.add_subcommand(
+      "detect", "Run one drift detector over a CSV column; print one line per detection");
+  detect->require_subcommand(1);
+  const auto common = [&o](CLI::App* cmd) {
+    cmd->add_option("--input", o.input, "CSV file with a header line")->required();
+    cmd->add_option("--column", o.column, "Column to read")->capture_default_str();
+    cmd->add_option("--format", o.format, "Output format")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"csv", "json"}));
+    return cmd;
+  };
+  auto* ph = common(detect->add_subcommand(
+      "page-hinkley", "River's Page-Hinkley (min_instances 30, delta 0.005, threshold 50)"));
+  ph->add_option("--min-instances", o.min_instances, "Samples before drift can be reported (30)");
+  ph->add_option("--delta", o.delta, "Magnitude of changes to tolerate (0.005)");
+  ph->add_option("--threshold", o.threshold, "Lambda (50)");
+  ph->add_option("--alpha", o.alpha, "Forgetting factor (0.9999)");
+  ph->add_option("--mode", o.mode, "up, down or both (both)")
+      ->check(CLI::IsMember({"up", "down", "both"}));
+  auto* cusum = common(detect->add_subcommand(
+      "cusum", "River's tabular CUSUM (min_instances 30, slack 0.5, threshold 5, in sigmas)"));
+  cusum->add_option("--min-instances", o.min_instances,
+                    "Warm-up samples fixing the reference (30)");
+  cusum->add_option("--slack", o.slack, "k, in standard deviations (0.5)");
+  cusum->add_option("--threshold", o.threshold, "h, in standard deviations (5)");
+  cusum->add_option("--mode", o.mode, "up, down or both (both)")
+      ->check(CLI::IsMember({"up", "down", "both"}));
+  auto* variance = common(detect->add_subcommand(
+      "variance", "Rolling variance ratio, evaluation window over the baseline window before it"));
+  variance->add_option("--baseline-window", o.baseline_window, "Baseline samples (20)");
+  variance->add_option("--evaluation-window", o.evaluation_window, "Evaluation samples (20)");
+  variance->add_option("--warn-ratio", o.warn_ratio, "Warn at this ratio or above (1.5)");
+  variance->add_option("--alert-ratio", o.alert_ratio, "Alert at this ratio or above (2.5)");
+  auto* psi = common(detect->add_subcommand(
+      "psi", "Population stability index of tumbling windows against the first samples"));
+  psi->add_option("--baseline", o.baseline, "Samples forming the baseline (120)");
+  psi->add_option("--window", o.window, "Samples per evaluation window (24)");
+  psi->add_option("--buckets", o.buckets, "Quantile buckets (10)");
+  psi->add_option("--epsilon", o.epsilon, "Floor of a bucket share (1e-6)");
+  psi->add_option("--alert", o.alert, "Alert at this PSI or above (0.25)");
+  for (auto* cmd : {ph, cusum, variance, psi}) {
+    cmd->callback([&o, cmd] { o.detector = cmd->get_name(); });
+  }
+  return detect;
 }
 
 }  // namespace
@@ -83,6 +133,22 @@ int main(int argc, char** argv) {
   add_snapshot_options(*ci_cmd, ci, false);
   ci_cmd->add_option("--out", ci.out, "Write the summary to this file instead");
 
+  DetectOptions detect;
+  auto* detect_cmd = add_detect(app, detect);
+
+  ReplayOptions replay;
+  auto* replay_cmd = app.add_subcommand(
+      "replay",
+      "Feed recorded telemetry (JSONL) through the components and the readiness aggregator on "
+      "a manual clock; print every readiness change and alert");
+  replay_cmd->add_option("FILE", replay.input, "Telemetry events, one JSON object per line")
+      ->required();
+  replay_cmd->add_option("--config", replay.config,
+                         "YAML configuration file (gate, components and detectors sections)");
+  replay_cmd->add_option("--format", replay.format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -105,5 +171,7 @@ int main(int argc, char** argv) {
   if (*snap_cmd) return run_snapshot(snap);
   if (*gate_cmd) return run_gate(gate);
   if (*ci_cmd) return run_ci_summary(ci);
+  if (*detect_cmd) return run_detect(detect, std::cout, std::cerr);
+  if (*replay_cmd) return run_replay(replay, std::cout, std::cerr);
   return kExitUsage;
 }

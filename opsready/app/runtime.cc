@@ -72,6 +72,9 @@ struct Runtime::Metrics {
         last_evaluation(r.gauge("opsready_last_evaluation_timestamp_seconds",
                                 "Unix time of the last readiness evaluation.")
                             .with({})),
+        events_refused(r.counter("opsready_events_refused_total",
+                                 "Routed events a component refused (bad payload), by component.",
+                                 {"component"})),
         supervisor_tasks(r.gauge("opsready_supervisor_tasks",
                                  "Supervised tasks of opsready's own supervisor tree, by state.",
                                  {"state"})),
@@ -96,6 +99,7 @@ struct Runtime::Metrics {
   metrics::Gauge& queue_depth;
   metrics::GaugeFamily& components;
   metrics::Gauge& last_evaluation;
+  metrics::CounterFamily& events_refused;
   metrics::GaugeFamily& supervisor_tasks;
   metrics::CounterFamily& supervisor_restarts;
   metrics::CounterFamily& supervisor_abandoned;
@@ -156,6 +160,11 @@ Runtime::~Runtime() {
 }
 
 core::Result<int> Runtime::start(StartOptions options) {
+  auto evaluators = components::Registry::create(config_.detectors);
+  if (!evaluators) {
+    return core::fail("invalid_config", "detectors." + evaluators.error().describe());
+  }
+  evaluators_ = std::move(*evaluators);
   std::error_code ec;
   std::filesystem::create_directories(config_.data_dir, ec);
   if (ec) {
@@ -392,7 +401,16 @@ void Runtime::drain() {
 void Runtime::apply(const core::TelemetryEvent& e) {
   metrics_->events_received.with({e.topic}).inc();
   if (e.topic != core::kComponentSnapshotTopic) {
-    metrics_->events_unrouted.with({e.topic}).inc();
+    const components::Routed r = evaluators_.route(e);
+    if (r.consumers == 0) {
+      metrics_->events_unrouted.with({e.topic}).inc();
+    } else if (r.refused > 0) {
+      metrics_->events_refused.with({r.component}).inc();
+      spdlog::debug("{} refused an event on {} from '{}': {}", r.component, e.topic, e.source,
+                    r.error.describe());
+    } else {
+      dirty_ = true;
+    }
     return;
   }
   auto snap = core::component_snapshot_from_json(e.payload, e.time);
@@ -423,6 +441,7 @@ void Runtime::evaluate() {
   latest.reserve(latest_.size());
   for (const auto& [name, s] : latest_) latest.push_back(s);
   const auto now = clock_.now();
+  evaluators_.snapshots(now, latest);
   auto snap = std::make_shared<const readiness::ReadinessSnapshot>(
       readiness::aggregate(latest, config_.gate, now));
   dirty_ = false;

@@ -31,6 +31,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "opsready/app/config.h"
+#include "opsready/components/registry.h"
 #include "opsready/metrics/registry.h"
 #include "opsready/server/backend.h"
 #include "opsready/server/http_server.h"
@@ -120,6 +121,7 @@ class Runtime final : public server::Backend {
 
   // Evaluation-strand state.
   std::map<std::string, core::ComponentSnapshot> latest_;
+  components::Registry evaluators_;  // the built-in component evaluators (detectors:)
   bool dirty_ = true;
   std::string last_persisted_;  // readiness document without generated_at
   core::TimePoint last_persisted_at_{};

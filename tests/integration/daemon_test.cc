@@ -351,6 +351,29 @@ TEST(Daemon, SecondSigtermStopsAtOnce) {
   EXPECT_EQ(*code, 5) << d.log();
 }
 
+TEST(Daemon, SamplesFeedTheBuiltInComponents) {
+  TempDir data;
+  Daemon d({"serve", "--data-dir", data.path().string()});
+  auto c = d.client();
+  // Data 900 s old breaches the default ingest freshness SLO (fail past 600 s).
+  const json sample = {{"topic", "telemetry.ingest.freshness_seconds"},
+                       {"source", "ingest"},
+                       {"payload", {{"series", "freshness"}, {"value", 900}}}};
+  ASSERT_EQ(c.Post("/api/v1/events", sample.dump(), "application/json")->status, 202);
+  const json r =
+      wait_readiness(c, [](const json& j) { return has_component(j, "ingest_slos", "fail"); });
+  EXPECT_EQ(r["gate"]["decision"], "block");
+  bool runbook = false;
+  for (const auto& i : r["issues"]) {
+    runbook = runbook || i["runbook"] == "docs/runbooks/ingest_slos.md";
+  }
+  EXPECT_TRUE(runbook) << r["issues"].dump(2);
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->body.find("opsready_events_unrouted_total{topic=\"telemetry.ingest"),
+            std::string::npos);
+}
+
 TEST(Daemon, RefusesABadConfigWithFileAndLine) {
   TempDir dir;
   write_file(dir.path() / "bad.yml", "listen: nowhere\ngate:\n  block_on: [purple]\n");

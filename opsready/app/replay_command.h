@@ -1,0 +1,44 @@
+#pragma once
+// `opsready replay FILE.jsonl [--config FILE]`: feeds recorded telemetry events through the
+// configured component evaluators and the readiness aggregator under a manual clock driven by
+// the events' times, and prints every readiness change and every alert that would be raised.
+// The same input gives byte-identical output.
+//
+//   ReplayOptions o{.input = "examples/replay/page_hinkley_replay.jsonl",
+//                   .config = "examples/replay/page_hinkley_replay.yml"};
+//   int code = run_replay(o, std::cout, std::cerr);
+//
+// Input: one TelemetryEvent per line ({topic, source?, time, payload}; blank lines skipped);
+// `time` is required. Events on `opsready.component.snapshot` feed the aggregator directly, as
+// in the daemon; every other topic goes to the components that consume it.
+//
+// Evaluation: after the last event of each run of equal times, at that time: the active
+// components' snapshots plus the received ones are aggregated under the gate policy, then
+//   <time> readiness <status> gate=<decision> <component>=<status>... [blocking=<codes>]
+//          [warnings=<codes>]
+// is printed when that line (less its time) differs from the previous one, followed by
+//   <time> alert <severity> <category> [<component>] <message>
+// for every alert the change raises (components::derive_alerts on the aggregated component
+// snapshots, so staleness counts). The last line is
+//   <time> end events=<n> applied=<n> unrouted=<n> rejected=<n> readiness=<status> gate=<d>
+// `--format json` prints the same records as JSON lines ({"type": "readiness"|"alert"|"end"}).
+// An event a component refuses is reported on `err` with its line and counted as rejected.
+// Exit codes: 0; 64 bad options; 65 a line that is not a valid event, or an invalid config;
+// 66 an unreadable input. Control plane; single-threaded.
+
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace opsready::app {
+
+struct ReplayOptions {
+  std::filesystem::path input;
+  std::optional<std::filesystem::path> config;  // gate policy + `detectors:` settings
+  std::string format = "text";                  // text | json
+};
+
+[[nodiscard]] int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace opsready::app

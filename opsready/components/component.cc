@@ -1,0 +1,142 @@
+#include "opsready/components/component.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "opsready/core/text.h"
+
+namespace opsready::components {
+
+std::string runbook_path(std::string_view component) {
+  return "docs/runbooks/" + std::string(component) + ".md";
+}
+
+void derive_alerts(const core::ComponentSnapshot* before, const core::ComponentSnapshot& after,
+                   std::string_view category, core::TimePoint time, std::vector<AlertEvent>& out) {
+  const core::Status old_status = before ? before->status : core::Status::kOk;
+  if (core::rank(after.status) > core::rank(old_status)) {
+    out.push_back({.time = time,
+                   .component = after.component,
+                   .category = std::string(category),
+                   .severity = core::severity_for(after.status),
+                   .message = after.component + " status " + std::string(to_string(after.status)) +
+                              ": " + after.summary});
+  }
+  for (const auto& issue : after.issues) {
+    if (issue.severity == core::Severity::kInfo) continue;
+    bool raised = true;
+    if (before) {
+      for (const auto& old : before->issues) {
+        if (old.code == issue.code) {
+          raised = core::rank(old.severity) < core::rank(issue.severity);
+          break;
+        }
+      }
+    }
+    if (!raised) continue;
+    out.push_back({.time = time,
+                   .component = after.component,
+                   .category = issue.code,
+                   .severity = issue.severity,
+                   .message = issue.message});
+  }
+}
+
+std::optional<double> coerce_number(const nlohmann::json& v) {
+  double out = 0.0;
+  if (v.is_boolean()) {
+    out = v.get<bool>() ? 1.0 : 0.0;
+  } else if (v.is_number()) {
+    out = v.get<double>();
+  } else if (v.is_string()) {
+    std::string_view s = core::trim(v.get_ref<const std::string&>());
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    if (s.empty()) return std::nullopt;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  if (!std::isfinite(out)) return std::nullopt;
+  return out;
+}
+
+std::optional<double> number_field(const nlohmann::json& j, std::string_view key) {
+  if (!j.is_object()) return std::nullopt;
+  const auto it = j.find(key);
+  if (it == j.end()) return std::nullopt;
+  return coerce_number(*it);
+}
+
+nlohmann::json json_number(double v) {
+  if (std::isnan(v)) return nullptr;
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return v;
+}
+
+namespace {
+
+std::string to_chars_fixed(double v, int decimals) {
+  char buf[400];
+  const auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+  if (ec != std::errc()) return "nan";
+  return std::string(buf, end);
+}
+
+}  // namespace
+
+std::string fixed(double v, int decimals) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return to_chars_fixed(v, decimals);
+}
+
+std::string signed_fixed(double v, int decimals) {
+  std::string s = fixed(v, decimals);
+  if (!s.empty() && s.front() != '-' && s != "nan") s.insert(s.begin(), '+');
+  return s;
+}
+
+std::string percent(double ratio, int decimals) { return fixed(ratio * 100.0, decimals) + "%"; }
+
+std::string grouped(double v, int decimals) {
+  std::string s = fixed(v, decimals);
+  if (!std::isfinite(v)) return s;
+  const bool negative = !s.empty() && s.front() == '-';
+  const std::size_t start = negative ? 1 : 0;
+  std::size_t dot = s.find('.');
+  if (dot == std::string::npos) dot = s.size();
+  for (std::size_t i = dot; i > start + 3;) {
+    i -= 3;
+    s.insert(i, 1, ',');
+  }
+  return s;
+}
+
+std::string shortest(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::string("nan");
+}
+
+core::Result<void> check_thresholds(double warn, double alert, std::string_view warn_field,
+                                    std::string_view alert_field) {
+  if (std::isnan(warn) || warn < 0) {
+    return core::fail("invalid_parameter", "must be a number ≥ 0", std::string(warn_field));
+  }
+  if (std::isnan(alert) || alert < 0) {
+    return core::fail("invalid_parameter", "must be a number ≥ 0", std::string(alert_field));
+  }
+  if (warn > alert) {
+    return core::fail(
+        "invalid_parameter",
+        "must not be above " + std::string(alert_field) + " (" + shortest(alert) + ")",
+        std::string(warn_field));
+  }
+  return {};
+}
+
+}  // namespace opsready::components

@@ -1,0 +1,129 @@
+#pragma once
+// Component: one readiness-component evaluator. It folds the telemetry events it consumes into
+// its own state and, when asked, says what it thinks as a core::ComponentSnapshot.
+//
+//   auto c = components::SensoryDrift::create({}).value();
+//   if (c->consumes(event.topic)) {
+//     if (auto ok = c->apply(event); !ok) log(ok.error().describe());   // payload refused
+//   }
+//   if (c->active()) publish(c->snapshot(clock.now()));
+//
+// Lifetime and threads: a component is owned by the evaluation thread (one writer, no locks,
+// see ../shared/design/ARCHITECTURE.md "Concurrency"); none of its methods is thread-safe.
+// apply() and snapshot() never throw and never block; errors are values. The topics and
+// payloads each component consumes, its thresholds and its YAML keys are in docs/components.md.
+//
+// Conventions every component follows:
+// - observed_at of the snapshot is the time of the last event the component applied (so the
+//   readiness gate's max_age measures how long the component has been silent);
+// - issues carry a runbook link docs/runbooks/<component>.md; an issue's code is the alert
+//   category of that finding ("sensory.drift.why", "ingest_slos.daily_bars.freshness", ...) and
+//   is unique within one snapshot;
+// - a component that has applied no event is not active and publishes no snapshot (list it as
+//   `required` in the gate policy to make its silence block).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "opsready/core/clock.h"
+#include "opsready/core/error.h"
+#include "opsready/core/event.h"
+#include "opsready/core/snapshot.h"
+#include "opsready/core/status.h"
+
+namespace opsready::components {
+
+// How much a snapshot carries. kBrief: component, status, summary, observed_at and issues, with
+// empty metadata — for consumers that read only those (the replay, alert derivation), and much
+// cheaper for components whose metadata is large. kFull adds the metadata.
+enum class Detail : std::uint8_t { kFull, kBrief };
+
+class Component {
+ public:
+  virtual ~Component() = default;
+
+  // The readiness component name ([a-z0-9_.-]+), e.g. "sensory_drift".
+  [[nodiscard]] virtual std::string_view name() const = 0;
+  // Category of the component-level alert, e.g. "sensory.drift".
+  [[nodiscard]] virtual std::string_view alert_category() const = 0;
+  // Whether events on `topic` are for this component. Pure: the same topic always gives the
+  // same answer, so callers may cache it.
+  [[nodiscard]] virtual bool consumes(std::string_view topic) const = 0;
+  // Folds one event in. An event whose payload this component cannot use is refused with an
+  // error naming the field; the state is then unchanged.
+  [[nodiscard]] virtual core::Result<void> apply(const core::TelemetryEvent& event) = 0;
+  // True once an event has been applied.
+  [[nodiscard]] virtual bool active() const = 0;
+  // The component's view at `now` (time-dependent findings, such as freshness, use it).
+  // Not const: components cache their evaluation between changes. Status, summary and issues
+  // do not depend on `detail`.
+  [[nodiscard]] virtual core::ComponentSnapshot snapshot(core::TimePoint now, Detail detail) = 0;
+  [[nodiscard]] core::ComponentSnapshot snapshot(core::TimePoint now) {
+    return snapshot(now, Detail::kFull);
+  }
+
+ protected:
+  Component() = default;
+  Component(const Component&) = default;
+  Component& operator=(const Component&) = default;
+};
+
+// "docs/runbooks/<component>.md".
+[[nodiscard]] std::string runbook_path(std::string_view component);
+
+// An alert the replay (and, later, the alerting layer) derives from a snapshot change.
+struct AlertEvent {
+  core::TimePoint time{};
+  std::string component;
+  std::string category;
+  core::Severity severity = core::Severity::kWarning;
+  std::string message;
+
+  bool operator==(const AlertEvent&) const = default;
+};
+
+// The alerts a change of one component's snapshot from `before` (nullptr: no snapshot yet, as
+// if ok without issues) to `after` raises, appended to `out`:
+// 1. when the status rose (to warn or fail): category `category`, severity warning/critical,
+//    message "<component> status <status>: <summary>";
+// 2. then, in the order of after.issues, every issue of severity warning or critical whose code
+//    was absent before or had a lower severity: category = the issue code, its severity and
+//    message.
+// De-escalations, recoveries and message-only changes raise nothing.
+void derive_alerts(const core::ComponentSnapshot* before, const core::ComponentSnapshot& after,
+                   std::string_view category, core::TimePoint time, std::vector<AlertEvent>& out);
+
+// ---- Helpers shared by the component implementations -------------------------------------
+
+// The spec's coercion of a JSON value to a number: numbers and booleans become doubles;
+// strings are trimmed and parsed (a leading '+' is accepted); anything else, and any
+// non-finite result (NaN, ±inf, also from strings), is none.
+[[nodiscard]] std::optional<double> coerce_number(const nlohmann::json& v);
+// `j[key]` coerced, none when absent.
+[[nodiscard]] std::optional<double> number_field(const nlohmann::json& j, std::string_view key);
+
+// A double for JSON output: finite values as numbers; +inf and -inf as the strings "+Inf" and
+// "-Inf" (Prometheus' spelling; JSON has no infinity); NaN as null.
+[[nodiscard]] nlohmann::json json_number(double v);
+
+// printf-style fixed formatting, locale-independent: fixed(1.5, 2) == "1.50",
+// signed_fixed(0.3, 3) == "+0.300", percent(0.1234, 1) == "12.3%",
+// grouped(-1234.5, 2) == "-1,234.50" (Python's "{:,.2f}").
+[[nodiscard]] std::string fixed(double v, int decimals);
+[[nodiscard]] std::string signed_fixed(double v, int decimals);
+[[nodiscard]] std::string percent(double ratio, int decimals);
+[[nodiscard]] std::string grouped(double v, int decimals);
+// Shortest round-trip rendering ("0.25", "1e-06", "inf").
+[[nodiscard]] std::string shortest(double v);
+
+// Checks a warn/alert threshold pair (not NaN, warn ≤ alert; +inf disables a level).
+[[nodiscard]] core::Result<void> check_thresholds(double warn, double alert,
+                                                  std::string_view warn_field,
+                                                  std::string_view alert_field);
+
+}  // namespace opsready::components

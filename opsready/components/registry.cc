@@ -1,0 +1,108 @@
+#include "opsready/components/registry.h"
+
+namespace opsready::components {
+namespace {
+
+// Distinct topics whose consumers are cached; beyond this, lookups are computed each time so a
+// producer inventing topics cannot grow the cache without bound.
+constexpr std::size_t kMaxCachedTopics = 4096;
+
+template <typename Config>
+core::Result<void> check(const Config& c, std::string_view component) {
+  if (!c.enabled) return {};
+  if (auto ok = validate(c); !ok) {
+    return core::fail(
+        ok.error().code, ok.error().message,
+        std::string(component) + (ok.error().field.empty() ? "" : ".") + ok.error().field);
+  }
+  return {};
+}
+
+template <typename T, typename Config>
+core::Result<void> add(const Config& c, std::vector<std::unique_ptr<Component>>& out) {
+  if (!c.enabled) return {};
+  auto made = T::create(c);
+  if (!made) return std::unexpected(made.error());
+  out.push_back(std::move(*made));
+  return {};
+}
+
+}  // namespace
+
+core::Result<void> validate(const ComponentsConfig& c) {
+  if (auto ok = check(c.sensory_drift, kSensoryDriftName); !ok) return ok;
+  if (auto ok = check(c.drift_sentry, kDriftSentryName); !ok) return ok;
+  if (auto ok = check(c.ingest_slos, kIngestSlosName); !ok) return ok;
+  if (auto ok = check(c.strategy_performance, kStrategyPerformanceName); !ok) return ok;
+  return check(c.understanding_loop, kUnderstandingLoopName);
+}
+
+core::Result<Registry> Registry::create(const ComponentsConfig& config) {
+  if (auto ok = validate(config); !ok) return std::unexpected(ok.error());
+  std::vector<std::unique_ptr<Component>> list;
+  if (auto ok = add<SensoryDrift>(config.sensory_drift, list); !ok)
+    return std::unexpected(ok.error());
+  if (auto ok = add<DriftSentry>(config.drift_sentry, list); !ok)
+    return std::unexpected(ok.error());
+  if (auto ok = add<IngestSlos>(config.ingest_slos, list); !ok) return std::unexpected(ok.error());
+  if (auto ok = add<StrategyPerformance>(config.strategy_performance, list); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = add<UnderstandingLoop>(config.understanding_loop, list); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return Registry(std::move(list));
+}
+
+Registry::Registry(std::vector<std::unique_ptr<Component>> components)
+    : components_(std::move(components)) {}
+
+const std::vector<Component*>& Registry::consumers(std::string_view topic) {
+  if (const auto it = routes_.find(topic); it != routes_.end()) return it->second;
+  std::vector<Component*> list;
+  for (const auto& c : components_) {
+    if (c->consumes(topic)) list.push_back(c.get());
+  }
+  if (routes_.size() >= kMaxCachedTopics) {
+    uncached_ = std::move(list);
+    return uncached_;
+  }
+  return routes_.emplace(std::string(topic), std::move(list)).first->second;
+}
+
+Routed Registry::route(const core::TelemetryEvent& event) {
+  Routed r;
+  for (Component* c : consumers(event.topic)) {
+    ++r.consumers;
+    if (auto ok = c->apply(event); !ok) {
+      if (r.refused++ == 0) {
+        r.component = std::string(c->name());
+        r.error = ok.error();
+      }
+    }
+  }
+  return r;
+}
+
+void Registry::snapshots(core::TimePoint now, std::vector<core::ComponentSnapshot>& out,
+                         Detail detail) {
+  for (const auto& c : components_) {
+    if (c->active()) out.push_back(c->snapshot(now, detail));
+  }
+}
+
+Component* Registry::find(std::string_view name) {
+  for (const auto& c : components_) {
+    if (c->name() == name) return c.get();
+  }
+  return nullptr;
+}
+
+std::string Registry::alert_category(std::string_view component) const {
+  for (const auto& c : components_) {
+    if (c->name() == component) return std::string(c->alert_category());
+  }
+  return "operational." + std::string(component);
+}
+
+}  // namespace opsready::components
