@@ -6,17 +6,23 @@
 //     time per task. The _OnExecutor variants spawn from a handler running on the loop (a
 //     server accepting connections does this). The _Yield variants run tasks that suspend
 //     once (co_await post) before completing: the least work a real task does.
+//   SpawnComplete_BareCancellable_OnExecutor{,_Yield}: not a baseline of the goal but a
+//     like-for-like reference: bare co_spawn through the same asio path a supervised task
+//     takes (a cancellation slot bound to the completion handler, whose associated executor
+//     is the io_context's own), without the supervisor's bookkeeping. Supervised minus this is
+//     what the bookkeeping costs.
 //   Stop_{Bare,Supervised}/N: N tasks wait on a steady_timer. Bare: emit a cancellation_signal
 //     per task and poll until all completed. Supervised: async_stop() and poll until the
 //     supervisor reports stopped. It stops children one at a time in reverse start order, each
 //     within its shutdown timeout. Set-up and tear-down are not timed.
 //
 // Run from a release build; figures and analysis in docs/supervision.md#performance:
-//   build/release/bench/supervise_bench --benchmark_repetitions=20
+//   build/release/bench/supervise_bench --benchmark_repetitions=10
 //     --benchmark_enable_random_interleaving=true   (one command line)
 
 #include <benchmark/benchmark.h>
 
+#include <exception>
 #include <memory>
 #include <vector>
 
@@ -58,6 +64,15 @@ SupervisorOptions quiet_options() {
   o.log = [](opsready::supervise::LogLevel, std::string_view) {};
   return o;
 }
+
+// The completion handler of BareCancellable: completes through the io_context's executor, as
+// the supervisor's exit handler does.
+struct CancellableDone {
+  using executor_type = asio::io_context::executor_type;
+  executor_type ex;
+  [[nodiscard]] executor_type get_executor() const noexcept { return ex; }
+  void operator()(const std::exception_ptr& /*e*/) const {}
+};
 
 void drain(asio::io_context& ctx) {
   ctx.restart();
@@ -160,6 +175,32 @@ void SpawnComplete_Supervised_OnExecutor_Yield(benchmark::State& state) {
   per_task(state, n);
 }
 
+template <asio::awaitable<void> (*Task)()>
+void SpawnComplete_BareCancellable_OnExecutor_T(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  asio::io_context ctx(1);
+  auto signals = std::make_unique<asio::cancellation_signal[]>(static_cast<std::size_t>(n));
+  for (auto _ : state) {
+    asio::post(ctx, [&] {
+      for (std::int64_t i = 0; i < n; ++i) {
+        asio::co_spawn(ctx, Task(),
+                       asio::bind_cancellation_slot(signals[static_cast<std::size_t>(i)].slot(),
+                                                    CancellableDone{ctx.get_executor()}));
+      }
+    });
+    drain(ctx);
+  }
+  per_task(state, n);
+}
+
+void SpawnComplete_BareCancellable_OnExecutor(benchmark::State& state) {
+  SpawnComplete_BareCancellable_OnExecutor_T<noop>(state);
+}
+
+void SpawnComplete_BareCancellable_OnExecutor_Yield(benchmark::State& state) {
+  SpawnComplete_BareCancellable_OnExecutor_T<yield_once>(state);
+}
+
 void Stop_Bare(benchmark::State& state) {
   const std::int64_t n = state.range(0);
   for (auto _ : state) {
@@ -217,5 +258,7 @@ BENCHMARK(SpawnComplete_Bare_OnExecutor)->Arg(1000);
 BENCHMARK(SpawnComplete_Supervised_OnExecutor)->Arg(1000);
 BENCHMARK(SpawnComplete_Bare_OnExecutor_Yield)->Arg(1000);
 BENCHMARK(SpawnComplete_Supervised_OnExecutor_Yield)->Arg(1000);
+BENCHMARK(SpawnComplete_BareCancellable_OnExecutor)->Arg(1000);
+BENCHMARK(SpawnComplete_BareCancellable_OnExecutor_Yield)->Arg(1000);
 BENCHMARK(Stop_Bare)->Arg(100000)->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(Stop_Supervised)->Arg(100000)->Iterations(10)->Unit(benchmark::kMillisecond);

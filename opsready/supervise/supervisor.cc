@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <exception>
+#include <iterator>
 #include <map>
 #include <random>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -80,64 +83,315 @@ core::Result<void> validate(const ChildSpec& spec, bool has_factory) {
   return {};
 }
 
+// The supervisor's lock. Uncontended, lock() and unlock() are one atomic instruction each,
+// inline; std::mutex costs two calls into libpthread for the same. Contended, waiters sleep on
+// a futex (std::atomic::wait), as std::mutex's do. Critical sections here are short and never
+// call out, so contention is rare: spawn() from another thread, describe().
+class Mutex {
+ public:
+  void lock() noexcept {
+    int expected = kFree;
+    if (state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) [[likely]] {
+      return;
+    }
+    lock_contended();
+  }
+  void unlock() noexcept {
+    if (state_.exchange(kFree, std::memory_order_release) == kContended) [[unlikely]] {
+      state_.notify_one();
+    }
+  }
+
+ private:
+  static constexpr int kFree = 0;
+  static constexpr int kLocked = 1;
+  static constexpr int kContended = 2;  // locked, and a thread may be waiting
+
+  [[gnu::noinline]] void lock_contended() noexcept {
+    // Whoever takes the lock here marks it contended, so that its unlock wakes the next waiter.
+    while (state_.exchange(kContended, std::memory_order_acquire) != kFree) {
+      state_.wait(kContended, std::memory_order_relaxed);
+    }
+  }
+
+  std::atomic<int> state_{kFree};
+};
+
 }  // namespace
 
+struct Child;
+using ChildPtr = std::shared_ptr<Child>;
+
+// One child's record. What a short-lived task touches comes first and together: 168 bytes, 184
+// with the control block of the shared_ptr that owns it (make_shared puts it in front). The
+// backoff and the metadata are stored (and touched) only when they differ from the defaults;
+// what only restarts, failures and abandonment use is in `cold_`, which recycle() resets only
+// when it was used. (A spawn and an exit used to touch most of the 368 bytes.)
 struct Child {
-  ChildSpec spec;  // name resolved
-  Duration shutdown_timeout{};
-  TaskFactory factory;
-  std::shared_ptr<SupervisorCore> nested;  // set when the child is a supervisor
+  // ---- hot: links and run state ----
+  // Links: SupervisorCore::children_ (start order), or its pool's free list (`next` only).
+  Child* prev = nullptr;
+  Child* next = nullptr;
+  std::uint64_t gen = 0;    // run number; exits of older runs are stale
+  Duration started_mono{};  // started_at is derived from it in describe()
+  // Handlers queued in asio that refer to this record by raw pointer: the exit handler of each
+  // run not yet ended (abandoned runs included) and a posted start. A removed record stays in
+  // children_ (skipped, as removed) while pinned, and is recycled or freed with its last pin.
+  std::uint32_t pins = 0;
   TaskState state = TaskState::kStarting;
   TaskState stop_target = TaskState::kStopped;  // state after the current stop
+  Restart restart = Restart::kPermanent;        // ChildSpec::restart
+  bool significant = false;                     // ChildSpec::significant
   bool live = false;                            // a run's coroutine exists and its exit is awaited
   bool removed = false;                         // gone from the table (temporary that ended)
   bool abandoned = false;                       // the last run ignored cancellation
-  std::uint64_t gen = 0;                        // run number; exits of older runs are stale
-  std::uint64_t restart_token = 0;
-  std::uint64_t restarts = 0;
-  std::uint32_t consecutive = 0;  // backoff exponent
-  std::string last_error;
   bool has_started = false;
-  Duration started_mono{};                 // started_at is derived from it in describe()
-  std::vector<TimePoint> recent_restarts;  // oldest first, at most kRecentRestarts
+  bool has_metadata = false;    // `metadata` is not empty
+  bool custom_backoff = false;  // `custom_backoff_` holds the backoff
+  bool cold_used = false;       // cold_ may differ from Cold{}
+
+  // ---- hot: the run ----
   // The current run's cancellation signal. A signal must outlive the coroutine bound to it, so
   // when a run is abandoned its signal stays with that run and the next run gets a fresh one.
-  // The first is embedded here (every run's exit handler keeps the Child alive); later ones
-  // are on the heap and retired to SupervisorCore::retired_signals_ on abandonment.
-  asio::cancellation_signal embedded_signal;
-  std::unique_ptr<asio::cancellation_signal> heap_signal;
+  // The first is embedded here (the record outlives its pinned runs); later ones are on the
+  // heap and retired to SupervisorCore::retired_signals_ on abandonment.
   asio::cancellation_signal* signal = &embedded_signal;
+  asio::cancellation_signal embedded_signal;
+  TaskFactory factory;
+  Duration shutdown_timeout{};  // resolved ChildSpec::shutdown_timeout
 
-  // Readies an ended, unreferenced record for reuse by the next spawn (SupervisorCore::pool_).
-  // Runs the factory's destructor, so it is called without the supervisor's lock. The spec is
-  // overwritten by the next spawn; `gen` keeps counting so no old run can match a new one.
+  // ---- hot: identity ----
+  std::string name;  // resolved ChildSpec::name
+  // The record owns itself while it is in children_ or in the pool; SupervisorCore drops this
+  // reference to free it (see release_locked()).
+  ChildPtr self;
+  SupervisorCore* owner = nullptr;  // the supervisor whose pool made it; never changes
+
+  // ---- the rest: touched only by tasks that use it ----
+  std::shared_ptr<SupervisorCore> nested;  // set when the child is a supervisor
+  Metadata metadata;                       // ChildSpec::metadata
+
+  struct Cold {
+    std::uint64_t restart_token = 0;
+    std::uint64_t restarts = 0;
+    std::uint32_t consecutive = 0;  // backoff exponent
+    std::string last_error;
+    std::vector<TimePoint> recent_restarts;  // oldest first, at most kRecentRestarts
+    std::unique_ptr<asio::cancellation_signal> heap_signal;
+  };
+  // For writing (and for reading when about to write): marks cold_ as used.
+  Cold& cold() {
+    cold_used = true;
+    return cold_;
+  }
+  [[nodiscard]] const Cold& peek() const { return cold_; }
+
+  [[nodiscard]] const Backoff& backoff() const {
+    static const Backoff kDefault{};
+    return custom_backoff ? custom_backoff_ : kDefault;
+  }
+
+  // Takes the spec's fields (the name is resolved); writes the backoff and the metadata only
+  // when they differ from the defaults, which a recycled record holds.
+  void assign(ChildSpec&& spec, Duration timeout) {
+    name = std::move(spec.name);
+    restart = spec.restart;
+    significant = spec.significant;
+    shutdown_timeout = timeout;
+    if (!(spec.backoff == Backoff{})) {
+      custom_backoff_ = spec.backoff;
+      custom_backoff = true;
+    }
+    if (!spec.metadata.empty()) {
+      metadata = std::move(spec.metadata);
+      has_metadata = true;
+    }
+  }
+
+  // Readies an ended, unpinned, unreferenced record for reuse by the next spawn. The factory
+  // and the nested supervisor were moved out beforehand (their destructors run user code, and
+  // this runs under the supervisor's lock). The name is overwritten by the next spawn; `gen`
+  // comes from a per-supervisor sequence, so no old run can match a new one.
   void recycle() {
-    factory = nullptr;
-    nested.reset();
-    spec.metadata.clear();
     state = TaskState::kStarting;
     stop_target = TaskState::kStopped;
     live = removed = abandoned = has_started = false;
-    restart_token = restarts = 0;
-    consecutive = 0;
-    last_error.clear();
     started_mono = Duration::zero();
-    recent_restarts.clear();
-    heap_signal.reset();
     signal = &embedded_signal;
+    custom_backoff = false;
+    if (has_metadata) {
+      metadata.clear();
+      has_metadata = false;
+    }
+    if (cold_used) {
+      cold_ = Cold{};
+      cold_used = false;
+    }
   }
+
+ private:
+  Backoff custom_backoff_;
+  Cold cold_;
 };
-using ChildPtr = std::shared_ptr<Child>;
+
+// The children of a supervisor in start order: an intrusive doubly linked list of records
+// that own themselves (Child::self). Iterating yields that owning ChildPtr.
+class ChildList {
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::bidirectional_iterator_tag;
+    using value_type = ChildPtr;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const ChildPtr*;
+    using reference = const ChildPtr&;
+
+    iterator() = default;
+    iterator(const ChildList* list, Child* node) : list_(list), node_(node) {}
+    reference operator*() const { return node_->self; }
+    pointer operator->() const { return &node_->self; }
+    iterator& operator++() {
+      node_ = node_->next;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator old = *this;
+      ++*this;
+      return old;
+    }
+    iterator& operator--() {
+      node_ = node_ != nullptr ? node_->prev : list_->tail_;
+      return *this;
+    }
+    iterator operator--(int) {
+      iterator old = *this;
+      --*this;
+      return old;
+    }
+    bool operator==(const iterator& o) const { return node_ == o.node_; }
+
+   private:
+    const ChildList* list_ = nullptr;
+    Child* node_ = nullptr;
+  };
+  using reverse_iterator = std::reverse_iterator<iterator>;
+
+  ChildList() = default;
+  ChildList(const ChildList&) = delete;
+  ChildList& operator=(const ChildList&) = delete;
+  // Drops the records' references to themselves.
+  ~ChildList() {
+    for (Child* c = head_; c != nullptr;) {
+      Child* next = c->next;
+      c->self.reset();
+      c = next;
+    }
+  }
+
+  [[nodiscard]] iterator begin() const { return {this, head_}; }
+  [[nodiscard]] iterator end() const { return {this, nullptr}; }
+  [[nodiscard]] reverse_iterator rbegin() const { return reverse_iterator(end()); }
+  [[nodiscard]] reverse_iterator rend() const { return reverse_iterator(begin()); }
+  [[nodiscard]] iterator at(Child* c) const { return {this, c}; }
+  [[nodiscard]] std::size_t size() const { return size_; }
+
+  void push_back(Child& c) {
+    c.prev = tail_;
+    c.next = nullptr;
+    (tail_ != nullptr ? tail_->next : head_) = &c;
+    tail_ = &c;
+    ++size_;
+  }
+  void erase(Child& c) {
+    (c.prev != nullptr ? c.prev->next : head_) = c.next;
+    (c.next != nullptr ? c.next->prev : tail_) = c.prev;
+    c.prev = c.next = nullptr;
+    --size_;
+  }
+
+ private:
+  Child* head_ = nullptr;
+  Child* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// Recycled records of ended temporary tasks: a free list through Child::next, most recently
+// used first (likeliest to be in cache).
+class ChildPool {
+ public:
+  static constexpr std::size_t kMaxSize = 4096;
+
+  ChildPool() = default;
+  ChildPool(const ChildPool&) = delete;
+  ChildPool& operator=(const ChildPool&) = delete;
+  ~ChildPool() {
+    while (head_ != nullptr) pop(nullptr)->self.reset();
+  }
+
+  [[nodiscard]] bool full() const { return size_ >= kMaxSize; }
+  void push(Child& c) {
+    c.prev = nullptr;
+    c.next = head_;
+    head_ = &c;
+    ++size_;
+  }
+  // A recycled record, or a new one for `owner`; either way it owns itself.
+  Child* pop(SupervisorCore* owner) {
+    Child* c = head_;
+    if (c == nullptr) {
+      auto fresh = std::make_shared<Child>();
+      c = fresh.get();
+      c->self = std::move(fresh);
+      c->owner = owner;
+      return c;
+    }
+    head_ = c->next;
+    c->next = nullptr;
+    --size_;
+    return c;
+  }
+
+ private:
+  Child* head_ = nullptr;
+  std::size_t size_ = 0;
+};
 
 class SupervisorCore;
 
-// Call-outs collected under the lock and done by SupervisorCore::perform() after it.
+// Call-outs collected under the lock and done by SupervisorCore::perform() after it, and what
+// the locked section released: destroyed with the Pending, after the lock, because their
+// destructors may run user code (a factory's captures, a nested supervisor's children).
 struct Pending {
-  std::vector<std::shared_ptr<SupervisorCore>> immediate;  // nested: stop now
-  std::vector<ChildPtr> emit;                              // cancel these now
-  std::vector<ChildPtr> start;                             // start_child() these
-  bool advance = false;                                    // advance the stop phase
-  bool run_ops = false;                                    // run queued group restarts
+  struct Calls {
+    std::vector<std::shared_ptr<SupervisorCore>> immediate;  // nested: stop now
+    std::vector<ChildPtr> emit;                              // cancel these now
+    std::vector<ChildPtr> start;                             // start_child() these
+  };
+  bool advance = false;  // advance the stop phase
+  bool run_ops = false;  // run queued group restarts
+  // Both blocks are allocated on first use: the common locked sections (a task starts, a task
+  // ends) need neither, and then a Pending costs next to nothing to make and destroy.
+  std::unique_ptr<Calls> calls;
+
+  struct Released {
+    std::vector<TaskFactory> factories;
+    std::vector<std::shared_ptr<SupervisorCore>> nested;
+    std::vector<ChildPtr> records;  // still referenced elsewhere, or not worth pooling
+  };
+  // Rarely needed: a temporary task's factory is destroyed when its run ends, before the lock
+  // is taken (SupervisorCore::on_exit), and its record goes back to the pool.
+  std::unique_ptr<Released> released;
+
+  Calls& call() {
+    if (!calls) calls = std::make_unique<Calls>();
+    return *calls;
+  }
+  Released& release() {
+    if (!released) released = std::make_unique<Released>();
+    return *released;
+  }
+  [[nodiscard]] bool has_work() const { return advance || run_ops || calls; }
 };
 
 struct GroupOp {
@@ -157,9 +411,10 @@ struct Phase {
   std::function<void()> on_done;
 };
 
-// The shared state of one supervisor. Owned by the Supervisor handle, by every running child's
-// exit handler and by pending timers (weakly), so that exits of abandoned children that
-// arrive after the handle is gone find valid memory.
+// The shared state of one supervisor. Owned by the Supervisor handle, by itself (keepalive_)
+// while the handle exists or any handler queued in asio still refers to it, by posted
+// call-outs, and weakly by timers. So exits of abandoned children that arrive after the handle
+// is gone find valid memory.
 //
 // Locking: mu_ guards everything below it. Methods named *_locked need it held and never call
 // out (no user code, no emit, no co_spawn). Call-outs are collected in a Pending and done by
@@ -178,17 +433,16 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
         observer_(opts.observer),
         log_(opts.log ? std::move(opts.log) : LogFn(&stderr_log)),
         rng_(opts.seed ? *opts.seed : std::random_device{}()) {
+    io_ex_ = ex_.target<asio::io_context::executor_type>();
+    strand_ex_ = ex_.target<asio::strand<asio::io_context::executor_type>>();
     if (intensity_ < 0) throw std::invalid_argument("supervisor intensity must be >= 0");
     if (period_ <= Duration::zero()) throw std::invalid_argument("supervisor period must be > 0");
   }
 
+  // ex_ is const, so the targets are looked up once, at construction.
   bool on_executor() const {
-    if (const auto* io = ex_.target<asio::io_context::executor_type>()) {
-      return io->running_in_this_thread();
-    }
-    if (const auto* st = ex_.target<asio::strand<asio::io_context::executor_type>>()) {
-      return st->running_in_this_thread();
-    }
+    if (io_ex_ != nullptr) return io_ex_->running_in_this_thread();
+    if (strand_ex_ != nullptr) return strand_ex_->running_in_this_thread();
     return false;
   }
 
@@ -205,15 +459,19 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
   }
 
   // ---- registration (any thread) -----------------------------------------------------------
-  core::Result<ChildPtr> add_child(ChildSpec&& spec, TaskFactory&& factory,
-                                   std::shared_ptr<SupervisorCore> nested) {
+  // Returns the child's name. The hot path (a task spawned on the executor) takes the lock
+  // once, allocates nothing but the task's own frames once records are pooled, and does no
+  // reference counting: the run's exit handler refers to the record and to this core by raw
+  // pointer, kept valid by the record's pin and by keepalive_.
+  core::Result<std::string> add_child(ChildSpec&& spec, TaskFactory&& factory,
+                                      std::shared_ptr<SupervisorCore> nested) {
     if (auto ok = validate(spec, static_cast<bool>(factory)); !ok) {
       return std::unexpected(ok.error());
     }
-    ChildPtr c;
-    bool start_now = false;
+    Child* c = nullptr;
     std::uint64_t gen = 0;
-    std::vector<ChildPtr> reaped;
+    bool post_start = false;
+    core::Result<std::string> name(std::in_place);
     {
       std::lock_guard lk(mu_);
       if (!accepting_ || state_ == SupervisorState::kStopping ||
@@ -222,42 +480,39 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
                                                      std::string(to_string(state_)) + "; task '" +
                                                      spec.name + "' refused");
       }
-      compact_locked(reaped);
-      if (pool_.empty()) {
-        c = std::make_shared<Child>();
-      } else {
-        c = std::move(pool_.back());
-        pool_.pop_back();
-      }
+      c = pool_.pop(this);
+      children_.push_back(*c);
       if (spec.name.empty()) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "-task-%05llu",
                       static_cast<unsigned long long>(++auto_names_));
         spec.name = name_ + buf;
       }
-      c->shutdown_timeout =
+      const Duration timeout =
           spec.shutdown_timeout.value_or(nested ? kInfinity : kDefaultTaskShutdown);
-      c->spec = std::move(spec);
+      c->assign(std::move(spec), timeout);
       c->factory = std::move(factory);
-      c->nested = std::move(nested);
+      if (nested) c->nested = std::move(nested);
       ++counts_[static_cast<std::size_t>(TaskState::kStarting)];
-      children_.push_back(c);
-      start_now = state_ == SupervisorState::kRunning;
-      // On the executor (a task spawning a task, the common case) it starts right here;
-      // otherwise the start is handed to the executor.
-      if (start_now && on_executor()) gen = begin_start_locked(c);
+      name->assign(c->name);
+      if (state_ == SupervisorState::kRunning) {
+        // On the executor (a task spawning a task, the common case) it starts right here;
+        // otherwise the start is handed to the executor.
+        if (on_executor()) {
+          gen = begin_start_locked(*c);
+        } else {
+          pin_locked(*c);
+          post_start = true;
+        }
+      }
     }
-    reap(reaped);
     if (gen != 0) {
-      launch(c, gen);
+      launch(*c, gen);
       flush();
-    } else if (start_now) {
-      asio::post(ex_, [self = shared_from_this(), c] {
-        self->start_child(c);
-        self->flush();
-      });
+    } else if (post_start) {
+      post(StartHandler(this, c));
     }
-    return c;
+    return name;
   }
 
   // ---- run ---------------------------------------------------------------------------------
@@ -279,9 +534,9 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
       for (const auto& c : children_) {
         if (c->removed || c->live) continue;
         // A temporary child runs once: only one that never started is started.
-        if (c->spec.restart == Restart::kTemporary && c->state != TaskState::kStarting) continue;
+        if (c->restart == Restart::kTemporary && c->state != TaskState::kStarting) continue;
         set_state_locked(c, TaskState::kStarting);
-        p.start.push_back(c);
+        p.call().start.push_back(c);
       }
     }
     perform(p);
@@ -358,21 +613,21 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
         if (c->removed) continue;
         TaskInfo t;
         t.supervisor = path_;
-        t.name = c->spec.name;
-        t.path = path_ + "/" + c->spec.name;
+        t.name = c->name;
+        t.path = path_ + "/" + c->name;
         t.state = c->state;
-        t.restart = c->spec.restart;
+        t.restart = c->restart;
         t.is_supervisor = c->nested != nullptr;
-        t.significant = c->spec.significant;
-        t.restarts = c->restarts;
-        t.last_error = c->last_error;
+        t.significant = c->significant;
+        t.restarts = c->peek().restarts;
+        t.last_error = c->peek().last_error;
         if (c->has_started) t.started_at = wall - (mono - c->started_mono);
         if (c->live && c->state != TaskState::kStarting) {
           t.uptime = std::max(Duration::zero(), mono - c->started_mono);
         }
-        t.metadata = c->spec.metadata;
+        t.metadata = c->metadata;
         t.abandoned = c->abandoned;
-        t.recent_restarts = c->recent_restarts;
+        t.recent_restarts = c->peek().recent_restarts;
         entries.emplace_back(std::move(t), c->nested);
       }
     }
@@ -410,7 +665,9 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
   }
 
   // Called by ~Supervisor: cancel what still runs, without waiting, and stop calling hooks.
+  // From here on the core lives only as long as the handlers that still refer to it.
   void detach() {
+    std::shared_ptr<SupervisorCore> last;
     Pending p;
     {
       std::lock_guard lk(mu_);
@@ -426,104 +683,223 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
     deferred_.clear();
     has_deferred_.store(false, std::memory_order_relaxed);
     cancel_timers_locked();
+    if (pins_ == 0) last = std::move(keepalive_);
+  }
+
+  // asio::post() to ex_, through its concrete target when it has one (see BoundExitHandler).
+  template <typename Handler>
+  void post(Handler&& h) {
+    if (io_ex_ != nullptr) {
+      asio::post(*io_ex_, std::forward<Handler>(h));
+    } else if (strand_ex_ != nullptr) {
+      asio::post(*strand_ex_, std::forward<Handler>(h));
+    } else {
+      asio::post(ex_, std::forward<Handler>(h));
+    }
   }
 
   // ---- child lifecycle (executor) ----------------------------------------------------------
+  // Handlers queued in asio hold raw pointers to this core and to a record. A pin keeps both
+  // valid: the record stays out of the pool while pinned (Child::pins), and the core keeps a
+  // reference to itself (keepalive_) while any record is pinned or its Supervisor handle
+  // exists. So the hot path does no atomic reference counting, and handlers that outlive the
+  // handle (an abandoned task, an io_context destroyed with queued handlers) still find valid
+  // memory. A handler destroyed without being invoked unpins in its destructor.
+
+  // The completion handler of one run: reports its end to on_exit(), once. Two words: asio
+  // moves it several times and stores it in the run's frame and in its completion.
+  class ExitHandler {
+   public:
+    ExitHandler(Child* child, std::uint64_t gen) : child_(child), gen_(gen) {}
+    ExitHandler(ExitHandler&& o) noexcept
+        : child_(std::exchange(o.child_, nullptr)), gen_(o.gen_) {}
+    ExitHandler(const ExitHandler&) = delete;
+    ExitHandler& operator=(const ExitHandler&) = delete;
+    ExitHandler& operator=(ExitHandler&&) = delete;
+    ~ExitHandler() {
+      if (child_ != nullptr) child_->owner->unpin(child_);
+    }
+    void operator()(std::exception_ptr e) {
+      Child* c = std::exchange(child_, nullptr);
+      c->owner->on_exit(c, gen_, std::move(e));
+    }
+
+   protected:
+    Child* child_;  // null once invoked or moved from
+    std::uint64_t gen_;
+  };
+
+  // An ExitHandler whose associated executor is ex_'s concrete target (Executor is the type of
+  // *io_ex_ or of *strand_ex_). co_spawn posts or dispatches the completion through the
+  // handler's associated executor; through the concrete io_context executor or strand that
+  // costs far less than through any_io_executor, whose every prefer() is type-erased. Same
+  // executor, same semantics.
+  template <typename Executor>
+  class BoundExitHandler : public ExitHandler {
+   public:
+    using executor_type = Executor;
+    explicit BoundExitHandler(ExitHandler&& h) : ExitHandler(std::move(h)) {}
+    executor_type get_executor() const noexcept { return child_->owner->concrete<Executor>(); }
+  };
+
+  template <typename Executor>
+  const Executor& concrete() const {
+    if constexpr (std::is_same_v<Executor, asio::io_context::executor_type>) {
+      return *io_ex_;
+    } else {
+      return *strand_ex_;
+    }
+  }
+
+  // Starts a child spawned from outside the executor.
+  class StartHandler {
+   public:
+    StartHandler(SupervisorCore* core, Child* child) : core_(core), child_(child) {}
+    StartHandler(StartHandler&& o) noexcept
+        : core_(std::exchange(o.core_, nullptr)), child_(o.child_) {}
+    StartHandler(const StartHandler&) = delete;
+    StartHandler& operator=(const StartHandler&) = delete;
+    StartHandler& operator=(StartHandler&&) = delete;
+    ~StartHandler() {
+      if (core_ != nullptr) core_->unpin(child_);
+    }
+    void operator()() { std::exchange(core_, nullptr)->start_pinned(child_); }
+
+   private:
+    SupervisorCore* core_;
+    Child* child_;
+  };
+
   void start_child(const ChildPtr& c) {
     std::uint64_t gen = 0;
     {
       std::lock_guard lk(mu_);
-      gen = begin_start_locked(c);
+      gen = begin_start_locked(*c);
     }
-    if (gen != 0) launch(c, gen);
+    if (gen != 0) launch(*c, gen);
+  }
+
+  // StartHandler: start_child() of a pinned record, dropping the pin in the same lock.
+  void start_pinned(Child* c) {
+    std::shared_ptr<SupervisorCore> last;  // destroyed last: may own *this
+    Pending p;
+    std::uint64_t gen = 0;
+    {
+      std::lock_guard lk(mu_);
+      gen = begin_start_locked(*c);
+      unpin_locked(*c, p, last);
+    }
+    if (gen != 0) launch(*c, gen);
+    flush();
+  }
+
+  // A handler was destroyed without being invoked (its io_context went away).
+  void unpin(Child* c) {
+    std::shared_ptr<SupervisorCore> last;  // destroyed last: may own *this
+    Pending p;
+    std::lock_guard lk(mu_);
+    unpin_locked(*c, p, last);
   }
 
   // Marks the next run of `c` as started and returns its generation; 0 when `c` must not
-  // start (the supervisor is stopping, or the child was stopped or removed meanwhile).
-  std::uint64_t begin_start_locked(const ChildPtr& c) {
-    if (state_ != SupervisorState::kRunning || c->removed || c->live ||
-        c->state != TaskState::kStarting) {
+  // start (the supervisor is stopping, or the child was stopped or removed meanwhile). A
+  // non-zero generation comes with a pin, which launch() hands to the run's ExitHandler.
+  std::uint64_t begin_start_locked(Child& c) {
+    if (state_ != SupervisorState::kRunning || c.removed || c.live ||
+        c.state != TaskState::kStarting) {
       return 0;
     }
-    c->live = true;
-    c->abandoned = false;
-    c->has_started = true;
-    c->started_mono = time_->monotonic_now();
+    c.live = true;
+    c.abandoned = false;
+    c.has_started = true;
+    c.started_mono = time_->monotonic_now();
     // "starting" ends here: the coroutine is created next, and may run inline up to its first
     // suspension. Set before, so nothing it does inline can be overwritten afterwards.
     set_state_locked(c, TaskState::kRunning);
-    return ++c->gen;
+    pin_locked(c);
+    c.gen = ++run_seq_;
+    return c.gen;
   }
 
-  // Creates and spawns run `gen` of `c`. On the executor, without the lock.
-  void launch(const ChildPtr& c, std::uint64_t gen) {
-    asio::cancellation_signal* sig = c->signal;
+  // Creates and spawns run `gen` of `c`, which begin_start_locked() pinned. On the executor,
+  // without the lock.
+  void launch(Child& c, std::uint64_t gen) {
+    ExitHandler on_end(&c, gen);
+    asio::cancellation_signal* sig = c.signal;
     asio::awaitable<void> run;
     try {
-      run = c->factory();
+      run = c.factory();
     } catch (...) {
-      asio::post(ex_, [self = shared_from_this(), c, gen, e = std::current_exception()] {
-        self->on_exit(c, gen, e);
+      asio::post(ex_, [on_end = std::move(on_end), e = std::current_exception()]() mutable {
+        on_end(std::move(e));
       });
       return;
     }
     // The task may run inline here up to its first suspension; no lock is held.
-    asio::co_spawn(
-        ex_, std::move(run),
-        asio::bind_cancellation_slot(sig->slot(), ExitHandler{shared_from_this(), c, gen}));
+    if (io_ex_ != nullptr) {
+      asio::co_spawn(
+          ex_, std::move(run),
+          asio::bind_cancellation_slot(
+              sig->slot(), BoundExitHandler<asio::io_context::executor_type>(std::move(on_end))));
+    } else if (strand_ex_ != nullptr) {
+      asio::co_spawn(
+          ex_, std::move(run),
+          asio::bind_cancellation_slot(
+              sig->slot(),
+              BoundExitHandler<asio::strand<asio::io_context::executor_type>>(std::move(on_end))));
+    } else {
+      asio::co_spawn(ex_, std::move(run),
+                     asio::bind_cancellation_slot(sig->slot(), std::move(on_end)));
+    }
   }
 
-  struct ExitHandler {
-    std::shared_ptr<SupervisorCore> core;
-    ChildPtr child;
-    std::uint64_t gen;
-    void operator()(std::exception_ptr e) { core->on_exit(child, gen, std::move(e)); }
-  };
-
-  void on_exit(const ChildPtr& c, std::uint64_t gen, std::exception_ptr e) {
+  void on_exit(Child* c, std::uint64_t gen, std::exception_ptr e) {
+    // A temporary child runs once, so its factory is not needed any more: destroy it here,
+    // without the lock, rather than hand it over to be destroyed after the lock. The run's pin
+    // keeps the record out of the pool, and only the executor (this thread) touches factories.
+    if (c->restart == Restart::kTemporary && gen == c->gen) c->factory = nullptr;
+    std::shared_ptr<SupervisorCore> last;  // destroyed last: may own *this
     Pending p;
-    std::vector<ChildPtr> reaped;
     {
       std::lock_guard lk(mu_);
       if (gen != c->gen || !c->live) {
         // A run we abandoned has ended after all.
-        retired_signals_.erase({c.get(), gen});
+        retired_signals_.erase({c, gen});
         defer_log_locked(LogLevel::kInfo,
                          "task " + task_path(*c) + " ended after it had been abandoned");
-        if (c->spec.restart == Restart::kTemporary && c->abandoned && !c->live &&
+        if (c->restart == Restart::kTemporary && c->abandoned && !c->live &&
             c->state == TaskState::kFailed) {
-          remove_locked(c);
+          remove_locked(*c, p);
         }
       } else {
         c->live = false;
         switch (c->state) {
           case TaskState::kStopping:
             // We cancelled it; how it ended (usually operation_aborted) is not a failure.
-            set_state_locked(c, c->stop_target);
-            if (c->stop_target == TaskState::kStopped && c->spec.restart == Restart::kTemporary) {
-              remove_locked(c);
+            set_state_locked(*c, c->stop_target);
+            if (c->stop_target == TaskState::kStopped && c->restart == Restart::kTemporary) {
+              remove_locked(*c, p);
             }
-            if (phase_ && phase_->current == c) {
+            if (phase_ && phase_->current.get() == c) {
               phase_->current.reset();
               p.advance = true;
             }
             break;
           case TaskState::kRestarting:
             // Ended by itself while its group restart was stopping siblings.
-            if (e) c->last_error = describe_exception(e);
+            if (e) c->cold().last_error = describe_exception(e);
             break;
           case TaskState::kStarting:
           case TaskState::kRunning:
-            handle_unexpected_exit_locked(c, e, p);
+            handle_unexpected_exit_locked(*c, e, p);
             break;
           case TaskState::kStopped:
           case TaskState::kFailed:
             break;
         }
       }
-      compact_locked(reaped);
+      unpin_locked(*c, p, last);
     }
-    reap(reaped);
     perform(p);
     flush();
   }
@@ -535,12 +911,12 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
       backoff_timers_.erase(token);
       if (state_ != SupervisorState::kRunning) return;
       for (const auto& m : members) {
-        if (m->restart_token != token || m->state != TaskState::kRestarting || m->removed ||
+        if (m->peek().restart_token != token || m->state != TaskState::kRestarting || m->removed ||
             m->live) {
           continue;
         }
         set_state_locked(m, TaskState::kStarting);
-        p.start.push_back(m);
+        p.call().start.push_back(m);
       }
     }
     perform(p);
@@ -561,10 +937,9 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
           break;
         }
         if (op.failed->removed) continue;
-        auto first = children_.begin();
-        if (strategy_ == Strategy::kRestForOne) {
-          first = std::find(children_.begin(), children_.end(), op.failed);
-        }
+        // Not removed, so in children_.
+        const auto first =
+            strategy_ == Strategy::kRestForOne ? children_.at(op.failed.get()) : children_.begin();
         std::vector<ChildPtr> members;
         for (auto it = first; it != children_.end(); ++it) {
           if (!(*it)->removed) members.push_back(*it);
@@ -572,13 +947,13 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
         const std::uint64_t token = ++next_token_;
         std::vector<ChildPtr> order;
         for (const auto& m : members) {
-          m->restart_token = token;
-          const bool temporary = m->spec.restart == Restart::kTemporary;
+          m->cold().restart_token = token;
+          const bool temporary = m->restart == Restart::kTemporary;
           m->stop_target = temporary ? TaskState::kStopped : TaskState::kRestarting;
           if (m->live) continue;
           if (temporary) {
             set_state_locked(m, TaskState::kStopped);
-            remove_locked(m);
+            remove_locked(*m, p);
           } else {
             set_state_locked(m, TaskState::kRestarting);
           }
@@ -608,7 +983,7 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
       } else if (state_ == SupervisorState::kRunning) {
         std::vector<ChildPtr> restart;
         for (const auto& m : members) {
-          if (m->removed || m->restart_token != token || m->spec.restart == Restart::kTemporary) {
+          if (m->removed || m->peek().restart_token != token || m->restart == Restart::kTemporary) {
             continue;
           }
           if (m != op.failed) note_restart_locked(m, RestartReason::kSibling);
@@ -625,6 +1000,7 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
   // ---- stop phases -------------------------------------------------------------------------
   void advance_phase() {
     for (;;) {
+      Pending p;  // only for what remove_locked() releases
       ChildPtr to_cancel;
       std::function<void()> done;
       {
@@ -641,8 +1017,8 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
             // Never started, or already ended by itself.
             if (c->state == TaskState::kStarting || c->state == TaskState::kRunning) {
               set_state_locked(c, c->stop_target);
-              if (c->stop_target == TaskState::kStopped && c->spec.restart == Restart::kTemporary) {
-                remove_locked(c);
+              if (c->stop_target == TaskState::kStopped && c->restart == Restart::kTemporary) {
+                remove_locked(*c, p);
               }
             }
             continue;
@@ -692,7 +1068,7 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
     Pending p;
     {
       std::lock_guard lk(mu_);
-      complete_stop_locked();
+      complete_stop_locked(p);
     }
     perform(p);
     flush();
@@ -714,11 +1090,18 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
 
  private:
   void perform(Pending& p) {
-    for (const auto& n : p.immediate) n->stop_here(StopMode::kImmediate, "parent stopped now");
-    for (const auto& c : p.emit) {
-      c->signal->emit(asio::cancellation_type::terminal);
+    if (p.has_work()) [[unlikely]]
+      perform_work(p);
+  }
+
+  [[gnu::noinline]] void perform_work(Pending& p) {
+    if (p.calls) {
+      for (const auto& n : p.calls->immediate) {
+        n->stop_here(StopMode::kImmediate, "parent stopped now");
+      }
+      for (const auto& c : p.calls->emit) c->signal->emit(asio::cancellation_type::terminal);
+      for (const auto& c : p.calls->start) start_child(c);
     }
-    for (const auto& c : p.start) start_child(c);
     if (p.advance) advance_phase();
     if (p.run_ops) run_ops();
   }
@@ -735,22 +1118,27 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
     return nested;
   }
 
-  std::string task_path(const Child& c) const { return path_ + "/" + c.spec.name; }
+  std::string task_path(const Child& c) const { return path_ + "/" + c.name; }
 
-  void set_state_locked(const ChildPtr& c, TaskState to) {
-    const TaskState from = c->state;
+  void set_state_locked(const ChildPtr& c, TaskState to) { set_state_locked(*c, to); }
+  void set_state_locked(Child& child, TaskState to) {
+    const TaskState from = child.state;
     if (from == to) return;
-    if (!c->removed) {
+    if (!child.removed) {
       --counts_[static_cast<std::size_t>(from)];
       ++counts_[static_cast<std::size_t>(to)];
     }
-    c->state = to;
-    if (observer_ != nullptr) {
-      defer([self = shared_from_this(), c, from, to] {
-        self->observer_->on_task_state(TaskRef{self->path_, c->spec.name, c->spec.metadata}, from,
-                                       to);
-      });
+    child.state = to;
+    if (observer_ != nullptr) [[unlikely]] {
+      defer_task_state_locked(child, from, to);
     }
+  }
+
+  // `child` is in children_ (not removed, or pinned), so child.self owns it.
+  [[gnu::noinline]] void defer_task_state_locked(Child& child, TaskState from, TaskState to) {
+    defer([self = shared_from_this(), c = child.self, from, to] {
+      self->observer_->on_task_state(TaskRef{self->path_, c->name, c->metadata}, from, to);
+    });
   }
 
   void set_sup_state_locked(SupervisorState to, std::string reason) {
@@ -778,97 +1166,98 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
     defer([self = shared_from_this(), level, m = std::move(message)] { self->log_(level, m); });
   }
 
-  void remove_locked(const ChildPtr& c) {
-    if (c->removed) return;
-    c->removed = true;
-    --counts_[static_cast<std::size_t>(c->state)];
-    ++removed_count_;
+  // Takes an ended temporary child out of the table. A pinned record stays in children_,
+  // skipped as removed, until its last pin goes; else it is released at once. Callers must not
+  // use `c` afterwards, and loops over children_ must have moved past it.
+  void remove_locked(Child& c, Pending& p) {
+    if (c.removed) return;
+    c.removed = true;
+    --counts_[static_cast<std::size_t>(c.state)];
+    if (c.pins == 0) release_locked(c, p);
   }
 
-  // Once removed children are at least half of the table, moves them out into `reaped`, to be
-  // destroyed or recycled by reap() after unlocking (their factories' destructors are user
-  // code).
-  void compact_locked(std::vector<ChildPtr>& reaped) {
-    if (removed_count_ < 64 || removed_count_ * 2 < children_.size()) return;
-    std::size_t kept = 0;
-    for (auto& c : children_) {
-      if (c->removed) {
-        reaped.push_back(std::move(c));
-      } else {
-        children_[kept++] = std::move(c);
-      }
-    }
-    children_.resize(kept);
-    removed_count_ = 0;
+  void pin_locked(Child& c) {
+    ++c.pins;
+    if (pins_++ == 0 && !keepalive_) keepalive_ = shared_from_this();
   }
 
-  // Recycles the unreferenced records among `reaped` into pool_ (a spawn then costs no
-  // allocation) and drops the rest. Without the lock.
-  void reap(std::vector<ChildPtr>& reaped) {
-    if (reaped.empty()) return;
-    std::vector<ChildPtr> reusable;
-    for (auto& c : reaped) {
-      if (c.use_count() == 1) {
-        c->recycle();
-        reusable.push_back(std::move(c));
+  // Drops a pin. The last pin of a removed record releases it; the last pin of a detached
+  // core moves the core's reference to itself into `last`, which the caller destroys after
+  // everything else (it may be the final reference).
+  void unpin_locked(Child& c, Pending& p, std::shared_ptr<SupervisorCore>& last) {
+    --c.pins;
+    if (c.pins == 0 && c.removed) release_locked(c, p);
+    if (--pins_ == 0 && detached_) last = std::move(keepalive_);
+  }
+
+  // A removed, unpinned record: back to the pool when nothing else refers to it, else let go.
+  // What may run user code on destruction goes to `p`, to be destroyed after the lock.
+  void release_locked(Child& c, Pending& p) {
+    children_.erase(c);
+    if (c.self.use_count() == 1 && !pool_.full()) {
+      if (c.factory) {
+        p.release().factories.push_back(std::move(c.factory));
+        c.factory = nullptr;
       }
+      if (c.nested) p.release().nested.push_back(std::move(c.nested));
+      c.recycle();
+      pool_.push(c);
+      return;
     }
-    reaped.clear();  // the others are released here, outside the lock
-    if (reusable.empty()) return;
-    std::lock_guard lk(mu_);
-    for (auto& c : reusable) {
-      if (pool_.size() >= kPoolSize) break;
-      pool_.push_back(std::move(c));
-    }
+    p.release().records.push_back(std::move(c.self));
   }
 
   void note_restart_locked(const ChildPtr& c, RestartReason reason) {
-    ++c->restarts;
-    if (c->recent_restarts.size() >= kRecentRestarts) {
-      c->recent_restarts.erase(c->recent_restarts.begin());
+    Child::Cold& cold = c->cold();
+    ++cold.restarts;
+    if (cold.recent_restarts.size() >= kRecentRestarts) {
+      cold.recent_restarts.erase(cold.recent_restarts.begin());
     }
-    c->recent_restarts.push_back(time_->now());
+    cold.recent_restarts.push_back(time_->now());
     if (observer_ != nullptr) {
       defer([self = shared_from_this(), c, reason] {
-        self->observer_->on_restart(TaskRef{self->path_, c->spec.name, c->spec.metadata}, reason);
+        self->observer_->on_restart(TaskRef{self->path_, c->name, c->metadata}, reason);
       });
     }
   }
 
   Duration next_delay_locked(const ChildPtr& c) {
     const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
-    const Duration d = backoff_delay(c->spec.backoff, c->consecutive, u);
-    if (c->consecutive < 1000) ++c->consecutive;
+    Child::Cold& cold = c->cold();
+    const Duration d = backoff_delay(c->backoff(), cold.consecutive, u);
+    if (cold.consecutive < 1000) ++cold.consecutive;
     return d;
   }
 
-  void handle_unexpected_exit_locked(const ChildPtr& c, const std::exception_ptr& e, Pending& p) {
+  // From on_exit(): the run's pin keeps `child` in children_, so `c` stays valid.
+  void handle_unexpected_exit_locked(Child& child, const std::exception_ptr& e, Pending& p) {
+    const ChildPtr& c = child.self;
     const bool failed = e != nullptr;
     const std::string msg = failed ? describe_exception(e) : std::string();
-    if (failed) c->last_error = msg;
+    if (failed) c->cold().last_error = msg;
     const TaskState ended = failed ? TaskState::kFailed : TaskState::kStopped;
     if (state_ != SupervisorState::kRunning) {
       set_state_locked(c, ended);
-      if (c->spec.restart == Restart::kTemporary) remove_locked(c);
+      if (c->restart == Restart::kTemporary) remove_locked(*c, p);
       return;
     }
-    const bool restart = c->spec.restart == Restart::kPermanent ||
-                         (c->spec.restart == Restart::kTransient && failed);
+    const bool restart =
+        c->restart == Restart::kPermanent || (c->restart == Restart::kTransient && failed);
     if (!restart) {
       set_state_locked(c, ended);
       if (failed) {
         defer_log_locked(LogLevel::kWarn, "task " + task_path(*c) + " failed: " + msg + " (" +
-                                              std::string(to_string(c->spec.restart)) +
+                                              std::string(to_string(c->restart)) +
                                               ": not restarted)");
       }
-      const bool significant = c->spec.significant;
-      if (c->spec.restart == Restart::kTemporary) remove_locked(c);
+      const bool significant = c->significant;
+      if (c->restart == Restart::kTemporary) remove_locked(*c, p);
       if (significant) check_auto_shutdown_locked(p);
       return;
     }
 
     const Duration now = time_->monotonic_now();
-    if (now - c->started_mono >= c->spec.backoff.reset_after) c->consecutive = 0;
+    if (now - c->started_mono >= c->backoff().reset_after) c->cold().consecutive = 0;
     while (!window_.empty() && now - window_.front() > period_) window_.pop_front();
     window_.push_back(now);
     ++restarts_total_;
@@ -885,7 +1274,7 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
     note_restart_locked(c, failed ? RestartReason::kError : RestartReason::kExit);
     const Duration delay = next_delay_locked(c);
     defer_log_locked(LogLevel::kWarn, "task " + task_path(*c) + " " + what + "; restart " +
-                                          std::to_string(c->restarts) + " in " +
+                                          std::to_string(c->peek().restarts) + " in " +
                                           core::format_duration(delay));
     if (strategy_ == Strategy::kOneForOne) {
       schedule_restart_locked({c}, delay);
@@ -900,7 +1289,7 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
     if (auto_shutdown_ == AutoShutdown::kNever) return;
     if (auto_shutdown_ == AutoShutdown::kAllSignificant) {
       for (const auto& d : children_) {
-        if (d->removed || !d->spec.significant) continue;
+        if (d->removed || !d->significant) continue;
         if (d->live || d->state == TaskState::kStarting || d->state == TaskState::kRestarting) {
           return;
         }
@@ -913,7 +1302,7 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
     if (members.empty()) return;
     const std::uint64_t token = ++next_token_;
     for (const auto& m : members) {
-      m->restart_token = token;
+      m->cold().restart_token = token;
       set_state_locked(m, TaskState::kRestarting);
     }
     std::weak_ptr<SupervisorCore> weak = shared_from_this();
@@ -932,11 +1321,11 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
       case SupervisorState::kIdle:
         stopped_before_run_ = true;  // a later run() ends at once
         set_sup_state_locked(SupervisorState::kStopped, reason);
-        complete_stop_locked();
+        complete_stop_locked(p);
         return;
       case SupervisorState::kStopped:
       case SupervisorState::kFailed:
-        complete_stop_locked();
+        complete_stop_locked(p);
         return;
       case SupervisorState::kStopping:
         if (mode == StopMode::kImmediate && !immediate_) stop_now_locked(p, reason);
@@ -987,23 +1376,24 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
     for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
       const ChildPtr& c = *it;
       if (c->removed) continue;
-      if (c->nested) p.immediate.push_back(c->nested);
+      if (c->nested) p.call().immediate.push_back(c->nested);
       c->stop_target = TaskState::kStopped;
       if (c->live) {
         set_state_locked(c, TaskState::kStopping);
-        p.emit.push_back(c);
+        p.call().emit.push_back(c);
       } else if (c->state == TaskState::kStarting || c->state == TaskState::kRestarting) {
         set_state_locked(c, TaskState::kStopped);
       }
     }
-    complete_stop_locked();
+    complete_stop_locked(p);
   }
 
-  void complete_stop_locked() {
+  void complete_stop_locked(Pending& p) {
     if (state_ == SupervisorState::kRunning || state_ == SupervisorState::kStopping) {
-      for (const auto& c : children_) {
-        if (c->removed || c->live || c->spec.restart != Restart::kTemporary) continue;
-        if (c->state == TaskState::kStopped) remove_locked(c);
+      for (auto it = children_.begin(); it != children_.end();) {
+        Child& c = **it++;  // advanced first: remove_locked() takes c out of children_
+        if (c.removed || c.live || c.restart != Restart::kTemporary) continue;
+        if (c.state == TaskState::kStopped) remove_locked(c, p);
       }
       set_sup_state_locked(escalated_ ? SupervisorState::kFailed : SupervisorState::kStopped,
                            escalated_ ? last_error_ : "stopped");
@@ -1020,27 +1410,28 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
   }
 
   void abandon_locked(const ChildPtr& c, Duration waited) {
-    if (c->heap_signal) {
-      retired_signals_.emplace(std::make_pair(c.get(), c->gen), std::move(c->heap_signal));
+    Child::Cold& cold = c->cold();
+    if (cold.heap_signal) {
+      retired_signals_.emplace(std::make_pair(c.get(), c->gen), std::move(cold.heap_signal));
     }
-    c->heap_signal = std::make_unique<asio::cancellation_signal>();
-    c->signal = c->heap_signal.get();
+    cold.heap_signal = std::make_unique<asio::cancellation_signal>();
+    c->signal = cold.heap_signal.get();
     c->live = false;
     c->abandoned = true;
-    c->last_error = "ignored cancellation for " + core::format_duration(waited) +
-                    " (shutdown timeout " + core::format_duration(c->shutdown_timeout) +
-                    "); abandoned";
+    cold.last_error = "ignored cancellation for " + core::format_duration(waited) +
+                      " (shutdown timeout " + core::format_duration(c->shutdown_timeout) +
+                      "); abandoned";
     set_state_locked(c, TaskState::kFailed);
     report_.abandoned.push_back(
-        AbandonedTask{.path = task_path(*c), .metadata = c->spec.metadata, .waited = waited});
+        AbandonedTask{.path = task_path(*c), .metadata = c->metadata, .waited = waited});
     defer_log_locked(LogLevel::kError, "task " + task_path(*c) + " did not stop within " +
                                            core::format_duration(c->shutdown_timeout) +
                                            " of cancellation; abandoned after " +
                                            core::format_duration(waited) + " (metadata " +
-                                           format_metadata(c->spec.metadata) + ")");
+                                           format_metadata(c->metadata) + ")");
     if (observer_ != nullptr) {
       defer([self = shared_from_this(), c, waited] {
-        self->observer_->on_abandoned(TaskRef{self->path_, c->spec.name, c->spec.metadata}, waited);
+        self->observer_->on_abandoned(TaskRef{self->path_, c->name, c->metadata}, waited);
       });
     }
   }
@@ -1081,6 +1472,8 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
 
   // ---- immutable after construction --------------------------------------------------------
   const asio::any_io_executor ex_;
+  const asio::io_context::executor_type* io_ex_ = nullptr;  // ex_'s target, when it is one
+  const asio::strand<asio::io_context::executor_type>* strand_ex_ = nullptr;
   const std::string path_;
   const std::string name_;
   const Strategy strategy_;
@@ -1092,7 +1485,7 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
   const LogFn log_;
 
   // ---- guarded by mu_ ----------------------------------------------------------------------
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::mt19937_64 rng_;
   SupervisorState state_ = SupervisorState::kIdle;
   bool accepting_ = true;
@@ -1101,10 +1494,13 @@ class SupervisorCore : public std::enable_shared_from_this<SupervisorCore> {
   bool detached_ = false;
   bool stopped_before_run_ = false;
   std::string last_error_;
-  std::vector<ChildPtr> children_;  // start order; removed entries compacted lazily
-  static constexpr std::size_t kPoolSize = 4096;
-  std::vector<ChildPtr> pool_;  // recycled records of ended temporary tasks
-  std::size_t removed_count_ = 0;
+  ChildList children_;  // start order; removed children leave it with their last pin
+  ChildPool pool_;
+  std::uint64_t run_seq_ = 0;  // run generations, unique within this supervisor
+  std::size_t pins_ = 0;       // sum of Child::pins
+  // This core's reference to itself: set while records are pinned or until detach(), so that
+  // raw pointers held by handlers stay valid without per-task reference counting.
+  std::shared_ptr<SupervisorCore> keepalive_;
   std::uint64_t auto_names_ = 0;
   StateCounts counts_{};
   std::deque<Duration> window_;  // monotonic times of recent restarts
@@ -1170,9 +1566,7 @@ Supervisor::~Supervisor() {
 }
 
 core::Result<std::string> Supervisor::spawn(ChildSpec spec, TaskFactory factory) {
-  auto c = core_->add_child(std::move(spec), std::move(factory), nullptr);
-  if (!c) return std::unexpected(c.error());
-  return (*c)->spec.name;
+  return core_->add_child(std::move(spec), std::move(factory), nullptr);
 }
 
 core::Result<Supervisor*> Supervisor::spawn_supervisor(ChildSpec spec, SupervisorOptions options) {
