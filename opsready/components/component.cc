@@ -74,6 +74,49 @@ nlohmann::json json_number(double v) {
   return v;
 }
 
+void put_optional(nlohmann::json& j, const char* key, const std::optional<double>& v) {
+  if (v) j[key] = json_number(*v);
+}
+
+std::string detectors_suffix(const std::vector<std::string>& detectors) {
+  if (detectors.empty()) return {};
+  std::string out = " (";
+  for (std::size_t i = 0; i < detectors.size(); ++i) out += (i ? ", " : "") + detectors[i];
+  return out + ")";
+}
+
+void DriftFindings::add(const std::string& name, detect::Grade severity, std::string code,
+                        const std::vector<std::string>& detectors, nlohmann::json detail) {
+  if (severity == detect::Grade::kNormal) return;
+  const std::string sev(detect::to_string(severity));
+  const std::string suffix = detectors_suffix(detectors);
+  parts_.push_back(name + ":" + sev + suffix);
+  issues_.push_back({.code = std::move(code),
+                     .severity = core::severity_for(detect::to_status(severity)),
+                     .message = name + " drift " + sev + suffix,
+                     .runbook = runbook_});
+  (severity == detect::Grade::kAlert ? fail_ : warn_) += 1;
+  detail["severity"] = sev;
+  if (!detectors.empty()) detail["detectors"] = detectors;
+  details_[name] = std::move(detail);
+}
+
+void DriftFindings::write_to(core::ComponentSnapshot& s) const {
+  std::vector<std::string> sorted = parts_;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i) s.summary += (i ? "; " : "") + sorted[i];
+  s.issues.insert(s.issues.end(), issues_.begin(), issues_.end());
+}
+
+void DriftFindings::write_metadata(nlohmann::json& metadata) const {
+  if (warn_ + fail_ == 0) return;
+  nlohmann::json counts = nlohmann::json::object();
+  if (warn_) counts["warn"] = warn_;
+  if (fail_) counts["fail"] = fail_;
+  metadata["issue_counts"] = counts;
+  metadata["issue_details"] = details_;
+}
+
 namespace {
 
 std::string to_chars_fixed(double v, int decimals) {

@@ -35,6 +35,7 @@
 #include "opsready/core/event.h"
 #include "opsready/core/snapshot.h"
 #include "opsready/core/status.h"
+#include "opsready/detect/outcome.h"
 
 namespace opsready::components {
 
@@ -110,6 +111,36 @@ void derive_alerts(const core::ComponentSnapshot* before, const core::ComponentS
 // A double for JSON output: finite values as numbers; +inf and -inf as the strings "+Inf" and
 // "-Inf" (Prometheus' spelling; JSON has no infinity); NaN as null.
 [[nodiscard]] nlohmann::json json_number(double v);
+
+// Sets `key` to the number when it has a value.
+void put_optional(nlohmann::json& j, const char* key, const std::optional<double>& v);
+// " (a, b)" for the detectors that fired; empty when none.
+[[nodiscard]] std::string detectors_suffix(const std::vector<std::string>& detectors);
+
+// What the drift components (sensory_drift, drift_sentry) build alike from their non-normal
+// findings: one issue and one "name:severity (detectors)" summary part per finding, and the
+// spec's issue_counts (warn/fail) and issue_details (the drift word kept) metadata.
+class DriftFindings {
+ public:
+  explicit DriftFindings(std::string runbook) : runbook_(std::move(runbook)) {}
+  // Records a finding of `severity` (normal is ignored); `detail` gains severity and
+  // detectors and becomes issue_details[name].
+  void add(const std::string& name, detect::Grade severity, std::string code,
+           const std::vector<std::string>& detectors, nlohmann::json detail);
+  [[nodiscard]] bool empty() const { return parts_.empty(); }
+  // The sorted parts joined by "; " as the summary, and the issues, in finding order.
+  void write_to(core::ComponentSnapshot& s) const;
+  // issue_counts and issue_details, when there are findings.
+  void write_metadata(nlohmann::json& metadata) const;
+
+ private:
+  std::string runbook_;
+  std::vector<std::string> parts_;
+  std::vector<core::Issue> issues_;
+  nlohmann::json details_ = nlohmann::json::object();
+  int warn_ = 0;
+  int fail_ = 0;
+};
 
 // printf-style fixed formatting, locale-independent: fixed(1.5, 2) == "1.50",
 // signed_fixed(0.3, 3) == "+0.300", percent(0.1234, 1) == "12.3%",

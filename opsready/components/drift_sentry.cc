@@ -16,17 +16,6 @@ constexpr std::uint32_t kMaxWindow = 1'000'000;
 
 std::string_view word(Grade g) { return detect::to_string(g); }
 
-void put_optional(nlohmann::json& j, const char* key, const std::optional<double>& v) {
-  if (v) j[key] = json_number(*v);
-}
-
-std::string detectors_suffix(const std::vector<std::string>& detectors) {
-  if (detectors.empty()) return {};
-  std::string out = " (";
-  for (std::size_t i = 0; i < detectors.size(); ++i) out += (i ? ", " : "") + detectors[i];
-  return out + ")";
-}
-
 void label(std::vector<std::string>& out, Grade g, std::string_view prefix) {
   if (g == Grade::kWarn) out.push_back(std::string(prefix) + "_warn");
   if (g == Grade::kAlert) out.push_back(std::string(prefix) + "_alert");
@@ -484,33 +473,20 @@ core::ComponentSnapshot DriftSentry::snapshot(core::TimePoint /*now*/, Detail de
                             .status = detect::to_status(r.status),
                             .observed_at = last_event_};
   const std::string runbook = runbook_path(kDriftSentryName);
-  std::vector<std::string> parts;
-  nlohmann::json details = nlohmann::json::object();
-  int warn = 0;
-  int fail = 0;
+  DriftFindings findings(runbook);
   for (const auto& m : r.metrics) {
-    if (m.severity == Grade::kNormal) continue;
-    const std::string sev(word(m.severity));
-    parts.push_back(m.name + ":" + sev + detectors_suffix(m.detectors));
-    s.issues.push_back({.code = "understanding.drift_sentry." + m.name,
-                        .severity = core::severity_for(detect::to_status(m.severity)),
-                        .message = m.name + " drift " + sev + detectors_suffix(m.detectors),
-                        .runbook = runbook});
-    (m.severity == Grade::kAlert ? fail : warn) += 1;
-    nlohmann::json d = {{"severity", sev},
-                        {"baseline_mean", json_number(m.baseline_mean)},
+    nlohmann::json d = {{"baseline_mean", json_number(m.baseline_mean)},
                         {"evaluation_mean", json_number(m.evaluation_mean)},
                         {"baseline_variance", json_number(m.baseline_variance)},
                         {"evaluation_variance", json_number(m.evaluation_variance)},
                         {"baseline_count", m.baseline_count},
                         {"evaluation_count", m.evaluation_count}};
-    if (!m.detectors.empty()) d["detectors"] = m.detectors;
     put_optional(d, "page_hinkley_stat", m.page_hinkley_stat);
     put_optional(d, "variance_ratio", m.variance_ratio);
-    details[m.name] = d;
+    findings.add(m.name, m.severity, "understanding.drift_sentry." + m.name, m.detectors,
+                 std::move(d));
   }
-  std::sort(parts.begin(), parts.end());
-  for (std::size_t i = 0; i < parts.size(); ++i) s.summary += (i ? "; " : "") + parts[i];
+  findings.write_to(s);
   if (r.metrics.empty()) {
     const std::size_t window = std::size_t{config_.baseline_window} + config_.evaluation_window;
     s.summary = "waiting for data: no metric has " + std::to_string(window) + " values yet";
@@ -522,7 +498,7 @@ core::ComponentSnapshot DriftSentry::snapshot(core::TimePoint /*now*/, Detail de
                                    " evaluation values); " + std::to_string(r.waiting_metrics) +
                                    " metric(s) waiting",
                         .runbook = runbook});
-  } else if (parts.empty()) {
+  } else if (findings.empty()) {
     s.summary = "no drift exceedances";
   }
   if (detail == Detail::kFull) {
@@ -532,13 +508,7 @@ core::ComponentSnapshot DriftSentry::snapshot(core::TimePoint /*now*/, Detail de
     s.metadata["metrics"] = std::move(doc["metrics"]);
     s.metadata["config"] = std::move(doc["config"]);
     s.metadata["waiting_metrics"] = r.waiting_metrics;
-    if (warn + fail > 0) {
-      nlohmann::json counts = nlohmann::json::object();
-      if (warn) counts["warn"] = warn;
-      if (fail) counts["fail"] = fail;
-      s.metadata["issue_counts"] = counts;
-      s.metadata["issue_details"] = details;
-    }
+    findings.write_metadata(s.metadata);
   }
   cached = s;
   return s;

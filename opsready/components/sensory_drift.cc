@@ -52,20 +52,6 @@ bool valid_dimension_name(std::string_view s) {
 
 std::string_view grade_word(Grade g) { return detect::to_string(g); }
 
-void put_optional(nlohmann::json& j, const char* key, const std::optional<double>& v) {
-  if (v) j[key] = json_number(*v);
-}
-
-std::string detectors_suffix(const std::vector<std::string>& detectors) {
-  if (detectors.empty()) return {};
-  std::string out = " (";
-  for (std::size_t i = 0; i < detectors.size(); ++i) {
-    if (i) out += ", ";
-    out += detectors[i];
-  }
-  return out + ")";
-}
-
 nlohmann::json to_json(const DimensionReading& d) {
   nlohmann::json j = {{"name", d.name},
                       {"current_signal", json_number(d.current_signal)},
@@ -478,29 +464,17 @@ core::ComponentSnapshot SensoryDrift::snapshot(core::TimePoint /*now*/, Detail d
                             .status = detect::to_status(r.status),
                             .observed_at = last_event_};
   const std::string runbook = runbook_path(kSensoryDriftName);
-  std::vector<std::string> parts;
-  nlohmann::json details = nlohmann::json::object();
-  int warn = 0;
-  int fail = 0;
+  DriftFindings findings(runbook);
   for (const auto& d : r.dimensions) {
-    if (d.severity == Grade::kNormal) continue;
-    const std::string sev(grade_word(d.severity));
-    parts.push_back(d.name + ":" + sev + detectors_suffix(d.detectors));
-    s.issues.push_back({.code = "sensory.drift." + core::to_lower(d.name),
-                        .severity = core::severity_for(detect::to_status(d.severity)),
-                        .message = d.name + " drift " + sev + detectors_suffix(d.detectors),
-                        .runbook = runbook});
-    (d.severity == Grade::kAlert ? fail : warn) += 1;
-    nlohmann::json detail = {{"severity", sev}};
-    if (!d.detectors.empty()) detail["detectors"] = d.detectors;
+    nlohmann::json detail = nlohmann::json::object();
     put_optional(detail, "page_hinkley_stat", d.page_hinkley_stat);
     put_optional(detail, "variance_ratio", d.variance_ratio);
     put_optional(detail, "psi", d.psi);
-    details[d.name] = detail;
+    findings.add(d.name, d.severity, "sensory.drift." + core::to_lower(d.name), d.detectors,
+                 std::move(detail));
   }
-  std::sort(parts.begin(), parts.end());
-  for (std::size_t i = 0; i < parts.size(); ++i) s.summary += (i ? "; " : "") + parts[i];
-  if (parts.empty()) {
+  findings.write_to(s);
+  if (findings.empty()) {
     s.summary = r.dimensions.empty() ? "no sensory dimensions evaluated" : "no drift exceedances";
   }
   if (detail == Detail::kFull) {
@@ -510,13 +484,7 @@ core::ComponentSnapshot SensoryDrift::snapshot(core::TimePoint /*now*/, Detail d
     s.metadata["sample_window"] = r.sample_window;
     s.metadata["dimensions"] = std::move(doc["dimensions"]);
     s.metadata["runbook"] = runbook;
-    if (warn + fail > 0) {
-      nlohmann::json counts = nlohmann::json::object();
-      if (warn) counts["warn"] = warn;
-      if (fail) counts["fail"] = fail;
-      s.metadata["issue_counts"] = counts;
-      s.metadata["issue_details"] = details;
-    }
+    findings.write_metadata(s.metadata);
   }
   cached = s;
   return s;
