@@ -5,12 +5,15 @@
 //       --duration 10 [--token T]
 //   ingest_load alerts --target opsready=127.0.0.1:9477 --target alertmanager=127.0.0.1:9093
 //       --connections 4 --batch 100 --distinct 1000 --duration 10
+//   ingest_load ping --target opsready=127.0.0.1:9477 --target alertmanager=127.0.0.1:9093
 //
 // `events` posts NDJSON batches of numeric samples to POST /api/v1/events and counts the events
 // accepted into the evaluation queue (202); a 429 (queue full) is counted, not retried.
 // `alerts` posts Prometheus-shaped alert lists to POST /api/v2/alerts and counts the alerts
 // accepted (2xx). `--distinct` label sets are cycled, as a Prometheus server re-sends the same
 // firing alerts; every target gets byte-identical request bodies, one target after the other.
+// `ping` sends GET /-/healthy (both servers have it): the rate of a route that does nothing,
+// the ceiling of each server's HTTP stack for one small request per round trip.
 //
 // Each of N connections is a thread with one keep-alive socket, sending the next request when
 // the previous response has been read (closed loop). A run stops at --duration seconds or after
@@ -74,7 +77,7 @@ struct Tally {
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "ingest_load: " << why
-            << "\nusage: ingest_load events|alerts --target NAME=127.0.0.1:PORT [--target ...]"
+            << "\nusage: ingest_load events|alerts|ping --target NAME=127.0.0.1:PORT [--target ...]"
                " [--connections N] [--batch N] [--distinct N] [--duration SECONDS]"
                " [--requests N] [--token TOKEN]\n";
   std::exit(64);
@@ -84,7 +87,9 @@ Options parse_args(int argc, char** argv) {
   Options o;
   if (argc < 2) usage("missing mode");
   o.mode = argv[1];
-  if (o.mode != "events" && o.mode != "alerts") usage("mode must be events or alerts");
+  if (o.mode != "events" && o.mode != "alerts" && o.mode != "ping") {
+    usage("mode must be events, alerts or ping");
+  }
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) usage("missing value for " + a);
@@ -170,6 +175,10 @@ std::string request(const Target& t, const std::string& path, const std::string&
                   "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   if (!token.empty()) r += "Authorization: Bearer " + token + "\r\n";
   return r + "\r\n" + body;
+}
+
+std::string get_request(const Target& t, const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: " + t.host + ":" + std::to_string(t.port) + "\r\n\r\n";
 }
 
 int connect_to(const Target& t) {
@@ -292,23 +301,29 @@ RunResult run(const Options& o, const Target& t, const std::vector<std::string>&
 int main(int argc, char** argv) {
   const Options o = parse_args(argc, argv);
   const bool events = o.mode == "events";
-  std::vector<std::string> bodies =
-      events ? std::vector<std::string>{events_body(o.batch)} : alert_bodies(o.batch, o.distinct);
+  const bool ping = o.mode == "ping";
+  std::vector<std::string> bodies = events ? std::vector<std::string>{events_body(o.batch)}
+                                    : ping ? std::vector<std::string>{std::string()}
+                                           : alert_bodies(o.batch, o.distinct);
   std::size_t bytes = 0;
   for (const auto& b : bodies) bytes += b.size();
   std::printf("mode=%s connections=%d batch=%d%s duration=%.1fs body=%zu bytes (avg)\n",
-              o.mode.c_str(), o.connections, o.batch,
-              events ? "" : (" distinct=" + std::to_string(o.distinct)).c_str(), o.duration_s,
-              bytes / bodies.size());
+              o.mode.c_str(), o.connections, ping ? 1 : o.batch,
+              events || ping ? "" : (" distinct=" + std::to_string(o.distinct)).c_str(),
+              o.duration_s, bytes / bodies.size());
   std::printf("%-14s %10s %8s %8s %8s %14s %10s\n", "target", "requests", "2xx", "429", "failed",
-              events ? "events/s" : "alerts/s", "MB/s");
+              events ? "events/s"
+              : ping ? "requests/s"
+                     : "alerts/s",
+              "MB/s");
   for (const auto& t : o.targets) {
     std::vector<std::string> requests;
     for (const auto& b : bodies) {
       requests.push_back(events ? request(t, "/api/v1/events", "application/x-ndjson", b, o.token)
+                         : ping ? get_request(t, "/-/healthy")
                                 : request(t, "/api/v2/alerts", "application/json", b, o.token));
     }
-    const RunResult r = run(o, t, requests, static_cast<std::uint64_t>(o.batch));
+    const RunResult r = run(o, t, requests, static_cast<std::uint64_t>(ping ? 1 : o.batch));
     const double rate = static_cast<double>(r.items) / r.seconds;
     const double mbps =
         static_cast<double>(r.ok) * static_cast<double>(bytes / bodies.size()) / r.seconds / 1e6;

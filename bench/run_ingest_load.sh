@@ -3,6 +3,7 @@
 # both on free loopback ports with their data in a temporary directory, then stops both.
 #
 #   bench/run_ingest_load.sh [BUILD_DIR] [DURATION_SECONDS]
+#   ALERT_BATCHES="1 64" bench/run_ingest_load.sh ...   (alerts per request; default "1 64 100")
 #   (BUILD_DIR defaults to build/release; it must hold bin/opsready and bench/ingest_load)
 #
 # Alertmanager: Debian's prometheus-alertmanager (/usr/bin/prometheus-alertmanager), clustering
@@ -16,30 +17,8 @@ load=$build/bench/ingest_load
 am=/usr/bin/prometheus-alertmanager
 [[ -x $opsready && -x $load ]] || { echo "build $opsready and $load first" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-  /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on 127.0.0.1:$1" >&2
-  return 1
-}
+# shellcheck source=bench/load_lib.sh
+source "$(dirname "$0")/load_lib.sh"
 
 op_port=$(free_port)
 cat >"$tmp/opsready.yml" <<YAML
@@ -70,14 +49,39 @@ else
   echo "prometheus-alertmanager is not installed: measuring opsready only" >&2
 fi
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== (a) NDJSON events -> evaluation queue"
 "$load" events --target "opsready=127.0.0.1:$op_port" --connections 4 --batch 1000 \
   --duration "$duration"
 echo "== (b) POST /api/v2/alerts, same payloads, one target after the other"
-for batch in 1 100; do
+for batch in ${ALERT_BATCHES:-1 64 100}; do
   "$load" alerts "${targets[@]}" --connections 4 --batch "$batch" --distinct 1000 \
     --duration "$duration"
 done
+echo "== (c) GET /-/healthy: the HTTP stack's ceiling for one small request per round trip"
+"$load" ping "${targets[@]}" --connections 4 --duration "$duration"
+floor=$build/bench/http_floor
+if [[ -x $floor ]]; then
+  echo "== (d) the machine's ceiling: the same single-alert requests to bench/http_floor (one"
+  echo "   epoll thread that parses only the header end and answers 200 with no work at all)"
+  "$floor" 0 >"$tmp/floor.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q listening "$tmp/floor.out" && break; sleep 0.1; done
+  floor_port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/floor.out")
+  "$load" alerts --target "http_floor=127.0.0.1:$floor_port" --connections 4 --batch 1 \
+    --distinct 1000 --duration "$duration"
+fi
 echo "== opsready_evaluation_queue / rejected counters after the run"
-curl -s "http://127.0.0.1:$op_port/metrics" | grep -E '^opsready_(events_rejected|alerts_)' || true
+curl -s "http://127.0.0.1:$op_port/metrics" | grep -E '^opsready_(events_rejected|alerts_|store_errors)' || true
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== nothing lost: every distinct alert listed, and on disk after a graceful stop"
+listed=$(curl -s "http://127.0.0.1:$op_port/api/v1/alerts" |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
+kill -TERM "${pids[0]}"
+for _ in $(seq 100); do kill -0 "${pids[0]}" 2>/dev/null || break; sleep 0.1; done
+rows=$(/usr/bin/python3 -c 'import sqlite3,sys
+print(sqlite3.connect(sys.argv[1]).execute("select count(*) from alerts").fetchone()[0])' \
+  "$tmp/opsready-data/opsready.db")
+echo "distinct alerts posted: 1000; listed by opsready: $listed; rows in opsready.db: $rows"
+grep -E 'alert|store' "$tmp/opsready.log" || true

@@ -10,6 +10,7 @@
 #include "opsready/app/config.h"
 #include "opsready/app/runtime.h"
 #include "opsready/app/snapshot_files.h"
+#include "opsready/bus/nats_bus.h"
 #include "opsready/core/time.h"
 #include "opsready/report/ci_summary.h"
 #include "opsready/supervise/runner.h"
@@ -88,6 +89,13 @@ int run_serve(const ServeOptions& options) {
   auto cfg = resolve_config(options);
   if (!cfg) return cfg.error();
 
+  // libnats's global threads go last, after the runtime closed its connection.
+  struct NatsLibrary {
+    bool used = false;
+    ~NatsLibrary() {
+      if (used) bus::shutdown_nats_library();
+    }
+  } nats_library{cfg->bus.nats.has_value()};
   Runtime runtime(*cfg, core::SystemClock::instance());
   auto port = runtime.start({.demo = options.demo});
   if (!port) {

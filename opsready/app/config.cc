@@ -3,6 +3,7 @@
 #include "opsready/app/components_config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "opsready/bus/topic_pattern.h"
 #include "opsready/core/snapshot.h"
 #include "opsready/core/text.h"
 #include "opsready/core/time.h"
@@ -268,6 +270,171 @@ class Loader {
     }
   }
 
+  std::optional<std::string> nonempty(const YAML::Node& n, const std::string& what) {
+    auto s = scalar(n, what);
+    if (s && s->empty()) {
+      error(n, what + " must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // A positive duration into `out`, when the key is present.
+  void positive(const YAML::Node& map, const char* key, const std::string& where,
+                core::Duration& out) {
+    if (!map[key]) return;
+    const std::string what = where + "." + key;
+    if (auto d = duration(map[key], what)) {
+      if (*d <= core::Duration::zero()) {
+        error(map[key], what + " must be positive");
+      } else {
+        out = *d;
+      }
+    }
+  }
+
+  void load_nats(const YAML::Node& n, NatsConfig& nats) {
+    if (n.IsNull()) return;  // `nats:` alone: every default
+    if (!n.IsMap()) {
+      error(n, "bus.nats must be a mapping");
+      return;
+    }
+    known_keys(n,
+               {"servers", "stream", "subject_prefix", "create_stream", "memory_storage",
+                "duplicate_window", "connect_timeout", "publish_timeout", "reconnect_initial",
+                "reconnect_max", "ingest", "durable", "filter", "batch", "fetch_timeout",
+                "ack_wait", "max_ack_pending", "ordered"},
+               "bus.nats");
+    if (const auto servers = n["servers"]) {
+      if (!servers.IsSequence() || servers.size() == 0) {
+        error(servers, "bus.nats.servers must be a non-empty list of URLs (nats://HOST:PORT)");
+      } else {
+        nats.servers.clear();
+        for (const auto& url : servers) {
+          auto u = nonempty(url, "bus.nats.servers entry");
+          if (!u) continue;
+          if (!u->starts_with("nats://") && !u->starts_with("tls://")) {
+            error(url, "bus.nats.servers: '" + *u + "' is not a nats:// or tls:// URL");
+            continue;
+          }
+          nats.servers.push_back(*u);
+        }
+      }
+    }
+    if (n["stream"]) {
+      if (auto v = nonempty(n["stream"], "bus.nats.stream")) {
+        if (v->find_first_of(" .*>\t") != std::string::npos) {
+          error(n["stream"],
+                "bus.nats.stream '" + *v + "' must not contain spaces, '.', '*' or '>'");
+        } else {
+          nats.stream = *v;
+        }
+      }
+    }
+    if (n["subject_prefix"]) {
+      if (auto v = nonempty(n["subject_prefix"], "bus.nats.subject_prefix")) {
+        if (!core::is_valid_topic(*v)) {
+          error(n["subject_prefix"],
+                "bus.nats.subject_prefix '" + *v + "' must be dot-separated tokens of [a-z0-9_-]");
+        } else {
+          nats.subject_prefix = *v;
+        }
+      }
+    }
+    if (n["create_stream"]) {
+      if (auto v = boolean(n["create_stream"], "bus.nats.create_stream")) nats.create_stream = *v;
+    }
+    if (n["memory_storage"]) {
+      if (auto v = boolean(n["memory_storage"], "bus.nats.memory_storage")) {
+        nats.memory_storage = *v;
+      }
+    }
+    positive(n, "duplicate_window", "bus.nats", nats.duplicate_window);
+    positive(n, "connect_timeout", "bus.nats", nats.connect_timeout);
+    positive(n, "publish_timeout", "bus.nats", nats.publish_timeout);
+    positive(n, "reconnect_initial", "bus.nats", nats.reconnect_initial);
+    positive(n, "reconnect_max", "bus.nats", nats.reconnect_max);
+    positive(n, "fetch_timeout", "bus.nats", nats.fetch_timeout);
+    positive(n, "ack_wait", "bus.nats", nats.ack_wait);
+    if (n["ingest"]) {
+      if (auto v = boolean(n["ingest"], "bus.nats.ingest")) nats.ingest = *v;
+    }
+    if (n["ordered"]) {
+      if (auto v = boolean(n["ordered"], "bus.nats.ordered")) nats.ordered = *v;
+    }
+    if (n["durable"]) {
+      if (auto v = nonempty(n["durable"], "bus.nats.durable")) {
+        const bool ok =
+            v->size() <= 128 && std::all_of(v->begin(), v->end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+            });
+        if (!ok) {
+          error(n["durable"], "bus.nats.durable '" + *v + "' must be 1-128 of [A-Za-z0-9_-]");
+        } else {
+          nats.durable = *v;
+        }
+      }
+    }
+    if (n["filter"]) {
+      if (auto v = nonempty(n["filter"], "bus.nats.filter")) {
+        if (auto pattern = bus::TopicPattern::parse(*v); !pattern) {
+          error(n["filter"], "bus.nats.filter: " + pattern.error().message);
+        } else {
+          nats.filter = *v;
+        }
+      }
+    }
+    if (n["batch"]) {
+      if (auto v = integer(n["batch"], "bus.nats.batch", 1, 10000))
+        nats.batch = static_cast<int>(*v);
+    }
+    if (n["max_ack_pending"]) {
+      if (auto v = integer(n["max_ack_pending"], "bus.nats.max_ack_pending", 1, 10000000)) {
+        nats.max_ack_pending = *v;
+      }
+    }
+  }
+
+  void load_bus(const YAML::Node& b, BusConfig& bus) {
+    if (!b.IsMap()) {
+      error(b, "bus must be a mapping");
+      return;
+    }
+    known_keys(b, {"nats", "spool", "retry_interval", "health_interval"}, "bus");
+    if (const auto n = b["nats"]) {
+      bus.nats.emplace();
+      load_nats(n, *bus.nats);
+    }
+    if (const auto sp = b["spool"]) {
+      if (!sp.IsMap()) {
+        error(sp, "bus.spool must be a mapping");
+      } else {
+        known_keys(sp, {"dir", "fsync", "fsync_interval", "max_bytes"}, "bus.spool");
+        if (sp["dir"]) {
+          if (auto v = nonempty(sp["dir"], "bus.spool.dir")) bus.spool_dir = *v;
+        }
+        if (sp["fsync"]) {
+          if (auto v = scalar(sp["fsync"], "bus.spool.fsync")) {
+            if (*v != "always" && *v != "interval" && *v != "never") {
+              error(sp["fsync"],
+                    "bus.spool.fsync must be always, interval or never, got '" + *v + "'");
+            } else {
+              bus.spool_fsync = *v;
+            }
+          }
+        }
+        positive(sp, "fsync_interval", "bus.spool", bus.spool_fsync_interval);
+        if (sp["max_bytes"]) {
+          if (auto v = integer(sp["max_bytes"], "bus.spool.max_bytes", 1 << 20, 1LL << 50)) {
+            bus.spool_max_bytes = static_cast<std::uint64_t>(*v);
+          }
+        }
+      }
+    }
+    positive(b, "retry_interval", "bus", bus.retry_interval);
+    positive(b, "health_interval", "bus", bus.health_interval);
+  }
+
   void load(const YAML::Node& root, Config& cfg) {
     if (root.IsNull()) return;  // an empty file means "all defaults"
     if (!root.IsMap()) {
@@ -276,7 +443,7 @@ class Loader {
     }
     known_keys(root,
                {"listen", "data_dir", "evaluation_interval", "shutdown_timeout", "ingest", "alerts",
-                "retention", "gate", "components", "detectors"},
+                "retention", "gate", "components", "detectors", "bus"},
                "the top level");
     if (root["listen"]) {
       if (auto s = scalar(root["listen"], "listen")) {
@@ -337,7 +504,7 @@ class Loader {
       if (!alerts.IsMap()) {
         error(alerts, "alerts must be a mapping");
       } else {
-        known_keys(alerts, {"resolve_timeout"}, "alerts");
+        known_keys(alerts, {"resolve_timeout", "flush_interval"}, "alerts");
         if (alerts["resolve_timeout"]) {
           if (auto d = duration(alerts["resolve_timeout"], "alerts.resolve_timeout")) {
             if (*d <= core::Duration::zero()) {
@@ -347,8 +514,18 @@ class Loader {
             }
           }
         }
+        if (alerts["flush_interval"]) {
+          if (auto d = duration(alerts["flush_interval"], "alerts.flush_interval")) {
+            if (*d < std::chrono::milliseconds(10) || *d > std::chrono::hours(1)) {
+              error(alerts["flush_interval"], "alerts.flush_interval must be between 10ms and 1h");
+            } else {
+              cfg.alert_flush_interval = *d;
+            }
+          }
+        }
       }
     }
+    if (root["bus"]) load_bus(root["bus"], cfg.bus);
     if (root["gate"]) load_gate(root["gate"], cfg.gate);
     if (root["components"]) load_components(root["components"], cfg.gate);
     if (root["detectors"]) {

@@ -9,6 +9,7 @@
 // file:line) instead of stopping at the first. Plain value types; not shared across threads.
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,6 +30,49 @@ struct ListenAddress {
   bool operator==(const ListenAddress&) const = default;
 };
 
+// bus.nats: NATS JetStream, as an ingest path (a durable consumer of opsready.events.<topic>)
+// and as the first bus of the failover publisher. Absent: no NATS at all.
+struct NatsConfig {
+  std::vector<std::string> servers = {"nats://127.0.0.1:4222"};
+  std::string stream = "OPSREADY_EVENTS";
+  std::string subject_prefix = "opsready.events";
+  bool create_stream = true;
+  bool memory_storage = false;
+  core::Duration duplicate_window = std::chrono::minutes(2);
+  core::Duration connect_timeout = std::chrono::seconds(2);
+  core::Duration publish_timeout = std::chrono::seconds(2);
+  core::Duration reconnect_initial = std::chrono::milliseconds(100);
+  core::Duration reconnect_max = std::chrono::seconds(5);
+  // The ingest consumer. ingest=false: opsready publishes to NATS but consumes nothing.
+  bool ingest = true;
+  std::string durable = "opsready";
+  std::string filter = ">";
+  int batch = 256;
+  core::Duration fetch_timeout = std::chrono::milliseconds(500);
+  core::Duration ack_wait = std::chrono::seconds(30);
+  std::int64_t max_ack_pending = 20000;
+  // This replica is the durable consumer's only reader: deliveries lost in flight are read
+  // from the stream so that events are applied in stream order. false when replicas share it.
+  bool ordered = true;
+
+  bool operator==(const NatsConfig&) const = default;
+};
+
+struct BusConfig {
+  std::optional<NatsConfig> nats;
+  // bus.spool: where events that no bus takes are kept until one does. Empty dir: <data_dir>/spool.
+  std::filesystem::path spool_dir;
+  std::string spool_fsync = "interval";  // always | interval | never
+  core::Duration spool_fsync_interval = std::chrono::milliseconds(200);
+  std::uint64_t spool_max_bytes = std::uint64_t{1} << 30;
+  // How long a failed bus is skipped before it is retried; also the spool replay period.
+  core::Duration retry_interval = std::chrono::seconds(1);
+  // How often the event_bus component is evaluated and published on telemetry.event_bus.health.
+  core::Duration health_interval = std::chrono::seconds(10);
+
+  bool operator==(const BusConfig&) const = default;
+};
+
 struct Config {
   ListenAddress listen;
   std::filesystem::path data_dir = "./opsready-data";
@@ -45,11 +89,15 @@ struct Config {
   // alerts.resolve_timeout: endsAt given to a posted alert that has none (Alertmanager's
   // resolve_timeout).
   core::Duration alert_resolve_timeout = std::chrono::minutes(5);
+  // alerts.flush_interval: accepted alerts are held in memory at once and written to the store
+  // this often (and at a graceful stop); a crash loses at most this window.
+  core::Duration alert_flush_interval = std::chrono::milliseconds(200);
   // History older than this is pruned from the store; zero keeps everything.
   core::Duration retention = std::chrono::hours(24 * 14);
   readiness::GatePolicy gate;
   // detectors: settings of the built-in component evaluators (docs/components.md).
   components::ComponentsConfig detectors;
+  BusConfig bus;
 
   bool operator==(const Config&) const = default;
 };

@@ -4,8 +4,13 @@
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 
+#include <condition_variable>
+
 #include "opsready/app/demo.h"
 #include "opsready/app/version.h"
+#include "opsready/bus/bus_health.h"
+#include "opsready/bus/failover_publisher.h"
+#include "opsready/bus/nats_bus.h"
 #include "opsready/core/time.h"
 #include "opsready/supervise/health.h"
 
@@ -23,24 +28,89 @@ asio::awaitable<void> run_writes(std::vector<std::function<void()>>* batch) {
   co_return;
 }
 
+// AlertIndex::flush as a coroutine, so that co_spawn can run it on the pool.
+asio::awaitable<core::Result<std::size_t>> flush_alert_index(store::AlertIndex* index,
+                                                             store::Store* store) {
+  co_return index->flush(*store);
+}
+
 // Waits on `timer` until it fires or is cancelled; true when it fired.
 asio::awaitable<bool> wait(asio::steady_timer& timer) {
   auto [ec] = co_await timer.async_wait(kTuple);
   co_return !ec;
 }
 
-spdlog::level::level_enum spdlog_level(supervise::LogLevel l) {
+// Runs a blocking body on a pool thread, awaited by a supervised coroutine: the body ends when
+// its stop token is requested (the coroutine's cancellation; `on_stop`, when set, is called
+// every 50 ms until then, for bodies that must be told some other way) or by itself (an error:
+// the coroutine then throws, and the supervisor restarts it). The pointers are to the caller's
+// frame locals (GCC 12 mis-destroys capturing temporaries in co_await expressions).
+struct Blocking {
+  explicit Blocking(asio::io_context& ctx) : timer(ctx) {}
+  asio::steady_timer timer;
+  std::stop_source stop;
+  bool finished = false;
+  std::string error;
+};
+
+asio::awaitable<void> run_blocking(asio::io_context* ctx, asio::thread_pool* pool,
+                                   const std::function<void(std::stop_token)>* body,
+                                   const std::string* what, const std::function<void()>* on_stop) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  auto run = std::make_shared<Blocking>(*ctx);
+  asio::post(*pool, [ctx, run, body = *body] {
+    std::string error;
+    try {
+      body(run->stop.get_token());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    asio::post(*ctx, [run, error = std::move(error)] {
+      run->finished = true;
+      run->error = error;
+      run->timer.cancel();
+    });
+  });
+  run->timer.expires_at(asio::steady_timer::time_point::max());
+  co_await wait(run->timer);
+  if (run->finished) {
+    throw std::runtime_error(*what +
+                             (run->error.empty() ? " ended unexpectedly" : ": " + run->error));
+  }
+  co_await asio::this_coro::reset_cancellation_state();
+  run->stop.request_stop();
+  while (!run->finished) {
+    if (on_stop != nullptr && *on_stop) (*on_stop)();
+    run->timer.expires_after(std::chrono::milliseconds(50));
+    co_await wait(run->timer);
+  }
+}
+
+asio::awaitable<void> run_on_pool(std::function<void()>* job) {
+  (*job)();
+  co_return;
+}
+
+// supervise::LogLevel and bus::LogLevel have the same four levels.
+template <class Level>
+spdlog::level::level_enum spdlog_level(Level l) {
   switch (l) {
-    case supervise::LogLevel::kDebug:
+    case Level::kDebug:
       return spdlog::level::debug;
-    case supervise::LogLevel::kInfo:
+    case Level::kInfo:
       return spdlog::level::info;
-    case supervise::LogLevel::kWarn:
+    case Level::kWarn:
       return spdlog::level::warn;
-    case supervise::LogLevel::kError:
+    case Level::kError:
       return spdlog::level::err;
   }
   return spdlog::level::err;
+}
+
+bus::LogFn bus_log() {
+  return [](bus::LogLevel level, std::string_view message) {
+    spdlog::log(spdlog_level(level), "{}", message);
+  };
 }
 
 }  // namespace
@@ -105,6 +175,83 @@ struct Runtime::Metrics {
   metrics::CounterFamily& supervisor_abandoned;
 };
 
+// The bus metrics, registered only when bus.nats is configured. Library counters are
+// exported as deltas by the bus loop (every bus.retry_interval).
+struct Runtime::BusMetrics {
+  explicit BusMetrics(metrics::Registry& r)
+      : nats_connected(
+            r.gauge("opsready_nats_connected", "1 while connected to a NATS server, else 0.")
+                .with({})),
+        nats_messages(r.counter("opsready_nats_messages_total",
+                                "Messages fetched by the NATS ingest consumer, by result: "
+                                "taken, duplicate (a redelivery already handled), rejected "
+                                "(not a valid event batch; terminated), redelivered (not "
+                                "taken while opsready stopped; redelivered later).",
+                                {"result"})),
+        nats_events(r.counter("opsready_nats_events_total",
+                              "Events the NATS ingest consumer handed to the evaluation queue.")
+                        .with({})),
+        nats_fetch_errors(
+            r.counter("opsready_nats_fetch_errors_total", "Failed fetches of the ingest consumer.")
+                .with({})),
+        nats_pending(r.gauge("opsready_nats_consumer_pending",
+                             "Stream messages not yet delivered to the ingest consumer.")
+                         .with({})),
+        bus_up(r.gauge("opsready_bus_up",
+                       "1 while the failover publisher considers the bus up, else 0.", {"bus"})),
+        bus_delivered(r.counter("opsready_bus_published_total",
+                                "Events a bus took from the failover publisher (new and replayed).",
+                                {"bus"})),
+        bus_failures(
+            r.counter("opsready_bus_failures_total", "Publish attempts a bus refused.", {"bus"})),
+        spooled(r.counter("opsready_spool_appended_total",
+                          "Events written to the spool because no bus took them.")
+                    .with({})),
+        replayed(r.counter("opsready_spool_replayed_total", "Spooled events a bus took on replay.")
+                     .with({})),
+        spool_pending(
+            r.gauge("opsready_spool_pending", "Events in the spool waiting for a bus.").with({})),
+        publish_errors(r.counter("opsready_bus_publish_errors_total",
+                                 "Events no bus and not the spool could take (each logged).")
+                           .with({})) {}
+  metrics::Gauge& nats_connected;
+  metrics::CounterFamily& nats_messages;
+  metrics::Counter& nats_events;
+  metrics::Counter& nats_fetch_errors;
+  metrics::Gauge& nats_pending;
+  metrics::GaugeFamily& bus_up;
+  metrics::CounterFamily& bus_delivered;
+  metrics::CounterFamily& bus_failures;
+  metrics::Counter& spooled;
+  metrics::Counter& replayed;
+  metrics::Gauge& spool_pending;
+  metrics::Counter& publish_errors;
+};
+
+// What bus.nats adds to a runtime. The consumer and the publisher hold the bus; destroyed in
+// reverse order (publisher, consumer, bus).
+struct Runtime::BusLink {
+  std::unique_ptr<asio::thread_pool> pool;  // the consumer's fetch loop, publishes and replays
+  std::unique_ptr<bus::NatsBus> nats;
+  std::unique_ptr<bus::NatsConsumer> consumer;
+  std::unique_ptr<bus::FailoverPublisher> publisher;
+  std::unique_ptr<BusMetrics> metrics;
+  core::TimePoint next_health{};
+  // Counters as last exported (the bus loop only).
+  bus::NatsConsumerCounters consumer_seen;
+  bus::FailoverCounters publisher_seen;
+  // Wakes a consumer waiting for room in the evaluation queue.
+  std::mutex room_mu;
+  std::condition_variable_any room_cv;
+
+  ~BusLink() {
+    publisher.reset();
+    consumer.reset();
+    if (nats) nats->close();
+    if (pool) pool->join();
+  }
+};
+
 // Bridges supervision events to /metrics. Runs on the evaluation strand; never blocks.
 class Runtime::SupervisionObserver final : public supervise::Observer {
  public:
@@ -156,6 +303,7 @@ Runtime::~Runtime() {
   // the runtime), make sure the listener is closed so the pool can be joined.
   if (http_) http_->stop();
   root_.reset();
+  bus_.reset();
   pool_->join();
 }
 
@@ -183,6 +331,11 @@ core::Result<int> Runtime::start(StartOptions options) {
   } else {
     spdlog::warn("could not restore component snapshots: {}", restored.error().message);
   }
+  if (auto alerts = alerts_.restore(*store_); !alerts) {
+    spdlog::warn("could not restore external alerts: {}", alerts.error().message);
+  } else if (*alerts > 0) {
+    spdlog::info("restored {} external alert(s) from the store", *alerts);
+  }
 
   http_ = std::make_unique<server::HttpServer>(
       *this, registry_,
@@ -196,6 +349,10 @@ core::Result<int> Runtime::start(StartOptions options) {
   if (!port) return std::unexpected(port.error());
   http_bound_ = true;
 
+  if (config_.bus.nats) {
+    if (auto ok = start_bus(); !ok) return std::unexpected(ok.error());
+  }
+
   evaluate();  // a first snapshot before anyone can ask
   {
     std::lock_guard lock(queue_mu_);
@@ -208,6 +365,9 @@ core::Result<int> Runtime::start(StartOptions options) {
     if (!name) throw std::logic_error("cannot spawn a runtime loop: " + name.error().message);
   };
   spawn({.name = "persistence", .metadata = {{"store", "sqlite"}}}, &Runtime::persistence_loop);
+  spawn({.name = "alerts",
+         .metadata = {{"flush_interval", core::format_duration(config_.alert_flush_interval)}}},
+        &Runtime::alerts_loop);
   spawn({.name = "evaluation", .metadata = {{"component", "readiness"}}},
         &Runtime::evaluation_loop);
   spawn({.name = "http",
@@ -216,6 +376,26 @@ core::Result<int> Runtime::start(StartOptions options) {
         &Runtime::http_loop);
   spawn({.name = "supervision", .metadata = {{"component", "task_supervision"}}},
         &Runtime::supervision_loop);
+  if (bus_) {
+    const auto& nats = *config_.bus.nats;
+    std::string servers;
+    for (const auto& url : nats.servers) servers += (servers.empty() ? "" : ",") + url;
+    if (bus_->consumer) {
+      spawn({.name = "nats-ingest",
+             .metadata = {{"servers", servers},
+                          {"durable", nats.durable},
+                          {"subjects", nats.subject_prefix + "." + nats.filter}}},
+            &Runtime::nats_ingest_loop);
+    }
+    spawn({.name = "bus",
+           .metadata = {{"component", std::string(bus::kBusHealthComponent)},
+                        {"spool", bus_->publisher->counters().spool_configured
+                                      ? (config_.bus.spool_dir.empty()
+                                             ? (config_.data_dir / "spool").string()
+                                             : config_.bus.spool_dir.string())
+                                      : ""}}},
+          &Runtime::bus_loop);
+  }
   if (options.demo) {
     spawn({.name = "demo", .metadata = {{"workload", "simulated trading runtime"}}},
           &Runtime::demo_loop);
@@ -245,6 +425,44 @@ asio::awaitable<void> Runtime::persistence_loop() {
   co_await asio::this_coro::reset_cancellation_state();
   co_await flush_writes(strand);
   spdlog::info("stopped: state flushed to {}", (config_.data_dir / "opsready.db").string());
+}
+
+asio::awaitable<void> Runtime::alerts_loop() {
+  // Cancellation is handled by hand (it means "flush everything, then end"), as in
+  // persistence_loop.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  asio::steady_timer timer(*ctx_);
+  for (;;) {
+    timer.expires_after(config_.alert_flush_interval);
+    if (!co_await wait(timer)) break;
+    co_await flush_alerts();
+  }
+  // Graceful stop: the HTTP loop (stopped before this one) has answered its last request.
+  co_await asio::this_coro::reset_cancellation_state();
+  co_await flush_alerts();
+  if (const std::size_t left = alerts_.dirty(); left > 0) {
+    spdlog::error("stopped: {} accepted alert(s) could not be written to the store", left);
+  }
+}
+
+asio::awaitable<void> Runtime::flush_alerts() {
+  if (alerts_.dirty() == 0) co_return;
+  // SQLite blocks: the write runs on the pool, this loop waits for it.
+  const auto written = co_await asio::co_spawn(
+      pool_->get_executor(), flush_alert_index(&alerts_, store_.get()), use_awaitable);
+  if (!written) {
+    metrics_->store_errors.with({"put_alerts"}).inc();
+    // Once per failing streak: the flush is retried every interval with the same alerts.
+    if (!alerts_flush_failing_) {
+      spdlog::error("store: cannot write {} alert(s); kept in memory, retrying every {}: {}",
+                    alerts_.dirty(), core::format_duration(config_.alert_flush_interval),
+                    written.error().message);
+    }
+    alerts_flush_failing_ = true;
+  } else if (alerts_flush_failing_) {
+    spdlog::info("store: alerts are written again ({} alert(s) caught up)", *written);
+    alerts_flush_failing_ = false;
+  }
 }
 
 asio::awaitable<void> Runtime::flush_writes(asio::strand<asio::thread_pool::executor_type> strand) {
@@ -285,35 +503,17 @@ asio::awaitable<void> Runtime::http_loop() {
   http_bound_ = false;
   // The listener blocks a pool thread; this coroutine waits for it to end, or for
   // cancellation, which closes the listener and waits for in-flight requests.
-  struct Serving {
-    explicit Serving(asio::io_context& ctx) : timer(ctx) {}
-    asio::steady_timer timer;
-    bool finished = false;
-    bool ok = true;
+  const std::function<void(std::stop_token)> serve = [this](std::stop_token) {
+    if (!http_->serve()) throw std::runtime_error("it failed");
   };
-  auto serving = std::make_shared<Serving>(*ctx_);
-  asio::post(*pool_, [this, serving] {
-    const bool ok = http_->serve();
-    asio::post(*ctx_, [serving, ok] {
-      serving->finished = true;
-      serving->ok = ok;
-      serving->timer.cancel();
-    });
-  });
-  serving->timer.expires_at(asio::steady_timer::time_point::max());
-  co_await wait(serving->timer);
-  if (serving->finished) {
-    throw std::runtime_error(serving->ok ? "the HTTP listener closed unexpectedly"
-                                         : "the HTTP listener failed");
-  }
-  spdlog::info("stopping: closing the HTTP listener");
-  co_await asio::this_coro::reset_cancellation_state();
-  while (!serving->finished) {
-    // stop() before the listener thread entered its accept loop would be missed: repeat it.
+  // stop() before the listener thread entered its accept loop would be missed: it is repeated.
+  bool logged = false;
+  const std::function<void()> stop = [this, &logged] {
+    if (!std::exchange(logged, true)) spdlog::info("stopping: closing the HTTP listener");
     http_->stop();
-    serving->timer.expires_after(std::chrono::milliseconds(50));
-    co_await wait(serving->timer);
-  }
+  };
+  const std::string what = "the HTTP listener";
+  co_await run_blocking(ctx_.get(), pool_.get(), &serve, &what, &stop);
 }
 
 asio::awaitable<void> Runtime::supervision_loop() {
@@ -337,9 +537,13 @@ asio::awaitable<void> Runtime::demo_loop() {
 }
 
 server::SubmitResult Runtime::submit(std::vector<core::TelemetryEvent> events) {
+  return submit_batch(events);
+}
+
+server::SubmitResult Runtime::submit_batch(std::vector<core::TelemetryEvent>& events) {
   std::lock_guard lock(queue_mu_);
   if (!accepting_) return server::SubmitResult::kStopping;
-  if (queue_.size() + events.size() > config_.queue_capacity) {
+  if (!queue_.empty() && queue_.size() + events.size() > config_.queue_capacity) {
     return server::SubmitResult::kQueueFull;
   }
   if (queue_.empty()) {
@@ -356,6 +560,7 @@ server::SubmitResult Runtime::submit(std::vector<core::TelemetryEvent> events) {
       if (dirty_) evaluate();
     });
   }
+  events.clear();
   return server::SubmitResult::kAccepted;
 }
 
@@ -374,17 +579,18 @@ bool Runtime::ready() const { return ready_.load(); }
 
 nlohmann::json Runtime::supervision() const { return supervise::to_json(root_->describe()); }
 
-// Straight to the store on the caller's (HTTP worker's) thread: the store is thread-safe, and
-// the evaluation strand must not wait on SQLite.
+// Into the in-memory index on the caller's (HTTP worker's) thread; the alerts loop writes them
+// behind to the store. Neither the worker nor the evaluation strand waits on SQLite.
 core::Result<void> Runtime::put_alerts(const std::vector<core::Alert>& alerts) {
   if (!store_) return core::fail("not_started", "the store is not open");
-  return store_->put_alerts(alerts);
+  alerts_.put(alerts);
+  return {};
 }
 
 core::Result<std::vector<core::Alert>> Runtime::alerts(bool active_only,
                                                        core::TimePoint now) const {
   if (!store_) return core::fail("not_started", "the store is not open");
-  return store_->alerts(active_only, now);
+  return alerts_.list(active_only, now);
 }
 
 void Runtime::drain() {
@@ -395,6 +601,7 @@ void Runtime::drain() {
     drain_scheduled_ = false;
     metrics_->queue_depth.set(0);
   }
+  if (bus_) bus_->room_cv.notify_all();
   for (const auto& e : batch) apply(e);
 }
 
@@ -424,8 +631,11 @@ void Runtime::apply(const core::TelemetryEvent& e) {
 }
 
 void Runtime::apply_snapshot(core::ComponentSnapshot s) {
-  persist_component(s);
   auto it = latest_.find(s.component);
+  // The same snapshot again (opsready's own event_bus snapshot, applied at once and then
+  // consumed back from NATS): nothing new to keep.
+  if (it != latest_.end() && it->second == s) return;
+  persist_component(s);
   if (it == latest_.end()) {
     latest_.emplace(s.component, std::move(s));
   } else if (s.observed_at >= it->second.observed_at) {
@@ -469,6 +679,7 @@ void Runtime::prune_if_due(core::TimePoint now) {
   }
   last_prune_ = now;
   const auto before = now - config_.retention;
+  alerts_.prune(before);  // what the store prune below deletes, from memory
   pending_writes_.push_back([this, before] {
     auto pruned = store_->prune(before);
     if (!pruned) {
@@ -511,6 +722,164 @@ void Runtime::persist_readiness(const readiness::ReadinessSnapshot& s) {
         }
       });
   wake_persistence();
+}
+
+// ---- bus.nats ------------------------------------------------------------------------------
+
+core::Result<void> Runtime::start_bus() {
+  const NatsConfig& cfg = *config_.bus.nats;
+  auto link = std::make_unique<BusLink>();
+  auto nats = bus::NatsBus::connect({.servers = cfg.servers,
+                                     .stream = cfg.stream,
+                                     .subject_prefix = cfg.subject_prefix,
+                                     .create_stream = cfg.create_stream,
+                                     .memory_storage = cfg.memory_storage,
+                                     .duplicate_window = cfg.duplicate_window,
+                                     .connect_timeout = cfg.connect_timeout,
+                                     .publish_timeout = cfg.publish_timeout,
+                                     .reconnect_initial = cfg.reconnect_initial,
+                                     .reconnect_max = cfg.reconnect_max,
+                                     .log = bus_log()},
+                                    clock_);
+  if (!nats) return std::unexpected(nats.error());
+  link->nats = std::move(*nats);
+  link->pool = std::make_unique<asio::thread_pool>(2);
+  if (cfg.ingest) {
+    auto consumer = link->nats->consumer(
+        {.durable = cfg.durable,
+         .filter = cfg.filter,
+         .batch = cfg.batch,
+         .fetch_timeout = cfg.fetch_timeout,
+         .ack_wait = cfg.ack_wait,
+         .max_ack_pending = cfg.max_ack_pending,
+         .max_message_bytes = config_.max_body_bytes,
+         .ordered = cfg.ordered},
+        bus::BatchHandler([this](std::vector<core::TelemetryEvent>& events, std::stop_token stop) {
+          return take_from_nats(events, stop);
+        }));
+    if (!consumer) return std::unexpected(consumer.error());
+    link->consumer = std::move(*consumer);
+  }
+  bus::FailoverOptions fo;
+  fo.spool_dir = config_.bus.spool_dir.empty() ? config_.data_dir / "spool" : config_.bus.spool_dir;
+  fo.spool.fsync = config_.bus.spool_fsync == "always"  ? bus::FsyncPolicy::kAlways
+                   : config_.bus.spool_fsync == "never" ? bus::FsyncPolicy::kNever
+                                                        : bus::FsyncPolicy::kInterval;
+  fo.spool.fsync_interval = config_.bus.spool_fsync_interval;
+  fo.spool.max_bytes = config_.bus.spool_max_bytes;
+  fo.retry_interval = config_.bus.retry_interval;
+  fo.publisher_id = "opsready";
+  fo.log = bus_log();
+  link->publisher = std::make_unique<bus::FailoverPublisher>(
+      std::vector<bus::EventBus*>{link->nats.get()}, std::move(fo), clock_);
+  link->metrics = std::make_unique<BusMetrics>(registry_);
+  bus_ = std::move(link);
+  return {};
+}
+
+bool Runtime::take_from_nats(std::vector<core::TelemetryEvent>& events,
+                             const std::stop_token& stop) {
+  while (!stop.stop_requested()) {
+    switch (submit_batch(events)) {
+      case server::SubmitResult::kAccepted:
+        return true;
+      case server::SubmitResult::kStopping:
+        return false;
+      case server::SubmitResult::kQueueFull: {
+        // Back-pressure: the fetch loop waits (JetStream keeps the rest) until the evaluation
+        // strand drains the queue.
+        std::unique_lock lock(bus_->room_mu);
+        bus_->room_cv.wait_for(lock, stop, std::chrono::milliseconds(5), [] { return false; });
+        break;
+      }
+    }
+  }
+  return false;
+}
+
+asio::awaitable<void> Runtime::nats_ingest_loop() {
+  bus::NatsConsumer* consumer = bus_->consumer.get();
+  const std::function<void(std::stop_token)> fetch = [consumer](std::stop_token stop) {
+    consumer->run(std::move(stop));
+  };
+  const std::string what = "the NATS ingest consumer";
+  co_await run_blocking(ctx_.get(), bus_->pool.get(), &fetch, &what, nullptr);
+}
+
+asio::awaitable<void> Runtime::bus_loop() {
+  asio::steady_timer timer(*ctx_);
+  auto strand = asio::make_strand(bus_->pool->get_executor());
+  for (;;) {
+    const auto now = clock_.now();
+    const bool health = now >= bus_->next_health;
+    if (health) bus_->next_health = now + config_.bus.health_interval;
+    std::function<void()> job = [this, health] { bus_tick(health); };
+    co_await asio::co_spawn(strand, run_on_pool(&job), use_awaitable);
+    export_bus_metrics();
+    timer.expires_after(config_.bus.retry_interval);
+    if (!co_await wait(timer)) break;
+  }
+}
+
+// On the bus pool: replay the spool; publish the event_bus component when due.
+void Runtime::bus_tick(bool publish_health) {
+  if (auto replayed = bus_->publisher->replay(); !replayed) {
+    spdlog::error("{}", replayed.error().describe());
+  }
+  if (!publish_health) return;
+  const auto failover = bus_->publisher->counters();
+  nlohmann::json meta = {{"spool_pending", failover.spool.pending},
+                         {"spooled_events", failover.spooled},
+                         {"replayed_events", failover.replayed},
+                         {"publish_errors", failover.errors},
+                         {"connected", bus_->nats->connected()}};
+  if (!failover.spool_error.empty()) meta["spool_error"] = failover.spool_error;
+  auto snap = bus::evaluate_bus_health(bus_->nats->counters(), clock_.now(),
+                                       {.service = "nats", .metadata = std::move(meta)});
+  // Applied here at once (it matters most when NATS is down), and published for the other
+  // consumers of the stream; this runtime's consumer gets the same snapshot back and skips it.
+  asio::post(*ctx_, [this, snap] { apply_snapshot(snap); });
+  if (auto r = bus_->publisher->publish(bus::bus_health_event(snap)); !r) {
+    bus_->metrics->publish_errors.inc();
+    spdlog::error("{}", r.error().describe());
+  }
+}
+
+// On the evaluation strand: library counters to /metrics.
+void Runtime::export_bus_metrics() {
+  BusMetrics& m = *bus_->metrics;
+  auto delta = [](std::uint64_t now, std::uint64_t& seen) {
+    const auto d = now >= seen ? now - seen : 0;
+    seen = now;
+    return static_cast<double>(d);
+  };
+  m.nats_connected.set(bus_->nats->connected() ? 1 : 0);
+  if (bus_->consumer) {
+    const auto c = bus_->consumer->counters();
+    auto& seen = bus_->consumer_seen;
+    m.nats_messages.with({"duplicate"}).inc(delta(c.duplicates, seen.duplicates));
+    m.nats_messages.with({"rejected"}).inc(delta(c.undecodable, seen.undecodable));
+    m.nats_messages.with({"redelivered"}).inc(delta(c.not_taken, seen.not_taken));
+    // taken = fetched minus the others; tracked through `received`.
+    const auto others = c.duplicates + c.undecodable + c.not_taken;
+    const auto taken = c.received >= others ? c.received - others : 0;
+    m.nats_messages.with({"taken"}).inc(delta(taken, seen.received));
+    m.nats_events.inc(delta(c.delivered, seen.delivered));
+    m.nats_fetch_errors.inc(delta(c.fetch_errors, seen.fetch_errors));
+    m.nats_pending.set(static_cast<double>(c.pending));
+  }
+  const auto f = bus_->publisher->counters();
+  auto& seen = bus_->publisher_seen;
+  seen.buses.resize(f.buses.size());
+  for (std::size_t i = 0; i < f.buses.size(); ++i) {
+    const auto& b = f.buses[i];
+    m.bus_up.with({b.name}).set(b.up ? 1 : 0);
+    m.bus_delivered.with({b.name}).inc(delta(b.delivered, seen.buses[i].delivered));
+    m.bus_failures.with({b.name}).inc(delta(b.failures, seen.buses[i].failures));
+  }
+  m.spooled.inc(delta(f.spooled, seen.spooled));
+  m.replayed.inc(delta(f.replayed, seen.replayed));
+  m.spool_pending.set(static_cast<double>(f.spool.pending));
 }
 
 void Runtime::demo_tick(std::uint64_t tick) {

@@ -14,8 +14,14 @@
 // immutable shared_ptr<const ReadinessSnapshot> swapped atomically. Public methods are
 // thread-safe unless noted.
 //
-// The loops, in start order (they stop in reverse): persistence, evaluation, http,
-// supervision (publishes the task_supervision component), demo (only with the demo workload).
+// The loops, in start order (they stop in reverse): persistence, alerts (writes the alerts
+// posted to POST /api/v2/alerts behind to the store every alerts.flush_interval, and all of
+// them at stop, after the HTTP listener has closed), evaluation, http,
+// supervision (publishes the task_supervision component), and with `bus.nats` configured
+// nats-ingest (the durable JetStream consumer of opsready.events.<topic>, feeding the
+// evaluation queue with back-pressure) and bus (replays the spool, publishes the event_bus
+// component on telemetry.event_bus.health through the failover publisher), then demo (only
+// with the demo workload). docs/bus.md describes the daemon's bus wiring.
 
 #include <atomic>
 #include <cstddef>
@@ -23,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -35,6 +42,7 @@
 #include "opsready/metrics/registry.h"
 #include "opsready/server/backend.h"
 #include "opsready/server/http_server.h"
+#include "opsready/store/alert_index.h"
 #include "opsready/store/store.h"
 #include "opsready/supervise/supervisor.h"
 
@@ -65,6 +73,10 @@ class Runtime final : public server::Backend {
 
   // server::Backend
   [[nodiscard]] server::SubmitResult submit(std::vector<core::TelemetryEvent> events) override;
+  // As submit(), but `events` is moved from only when accepted (kAccepted); otherwise it is
+  // left intact for a retry. A batch larger than the queue capacity is accepted when the queue
+  // is empty, so that no batch can be refused forever.
+  [[nodiscard]] server::SubmitResult submit_batch(std::vector<core::TelemetryEvent>& events);
   [[nodiscard]] std::shared_ptr<const readiness::ReadinessSnapshot> current() const override;
   [[nodiscard]] core::Result<std::vector<store::StoredReadiness>> history(
       core::TimePoint since, core::TimePoint until, std::size_t limit) const override;
@@ -79,14 +91,28 @@ class Runtime final : public server::Backend {
 
  private:
   struct Metrics;
+  struct BusMetrics;
+  struct BusLink;
   class SupervisionObserver;
 
   // Supervised loops (run on the evaluation strand).
   asio::awaitable<void> persistence_loop();
+  asio::awaitable<void> alerts_loop();
+  // Writes the dirty alerts of alerts_ to the store on the pool; counts and logs a failure.
+  asio::awaitable<void> flush_alerts();
   asio::awaitable<void> evaluation_loop();
   asio::awaitable<void> http_loop();
   asio::awaitable<void> supervision_loop();
   asio::awaitable<void> demo_loop();
+  asio::awaitable<void> nats_ingest_loop();
+  asio::awaitable<void> bus_loop();
+  core::Result<void> start_bus();
+  // Bus work on the bus pool (blocking: publishes wait for the stream's ack).
+  void bus_tick(bool publish_health);
+  void export_bus_metrics();
+  // Takes a fetched batch into the evaluation queue, waiting while it is full. False when
+  // opsready is stopping (the batch is then redelivered).
+  bool take_from_nats(std::vector<core::TelemetryEvent>& events, const std::stop_token& stop);
   asio::awaitable<void> flush_writes(asio::strand<asio::thread_pool::executor_type> strand);
 
   // Evaluation strand only.
@@ -105,6 +131,9 @@ class Runtime final : public server::Backend {
   metrics::Registry registry_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<store::Store> store_;
+  // External alerts: merged in memory at once, written behind by the alerts loop.
+  store::AlertIndex alerts_;
+  bool alerts_flush_failing_ = false;  // alerts loop only: log a failing flush once
   std::unique_ptr<server::HttpServer> http_;
   bool http_bound_ = false;
 
@@ -112,6 +141,7 @@ class Runtime final : public server::Backend {
   std::unique_ptr<asio::thread_pool> pool_;  // blocking work: SQLite, the HTTP listener
   std::unique_ptr<SupervisionObserver> observer_;
   std::unique_ptr<supervise::Supervisor> root_;
+  std::unique_ptr<BusLink> bus_;  // bus.nats configured: NATS, consumer, failover publisher
 
   // Ingest hand-over queue (any thread -> evaluation strand).
   std::mutex queue_mu_;

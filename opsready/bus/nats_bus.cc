@@ -12,9 +12,11 @@
 #include <unordered_set>
 #include <utility>
 
+#include <zlib.h>
 #include <nlohmann/json.hpp>
 
 #include "opsready/bus/topic_pattern.h"
+#include "opsready/core/event_batch.h"
 #include "opsready/core/text.h"
 
 namespace opsready::bus {
@@ -79,6 +81,40 @@ bool valid_durable(std::string_view name) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-';
   });
+}
+
+// gzip (RFC 1952) to `out`, refusing more than `limit` bytes of output (a decompression bomb).
+// zlib's inflate does the work; this only bounds it.
+core::Result<void> gunzip(std::string_view in, std::size_t limit, std::string& out) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return core::fail("gzip", "inflateInit2 failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  out.clear();
+  int rc = Z_OK;
+  char chunk[16384];
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return core::fail("bad_gzip", std::string("not valid gzip (") +
+                                        (z.msg != nullptr ? z.msg : "truncated") + ")");
+    }
+    out.append(chunk, sizeof chunk - z.avail_out);
+    if (out.size() > limit) {
+      inflateEnd(&z);
+      return core::fail("too_large",
+                        "decompressed message exceeds " + std::to_string(limit) + " bytes");
+    }
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
+      inflateEnd(&z);
+      return core::fail("bad_gzip", "not valid gzip (truncated)");
+    }
+  }
+  inflateEnd(&z);
+  return {};
 }
 
 }  // namespace
@@ -198,7 +234,8 @@ struct NatsConsumerState {
   std::shared_ptr<NatsShared> shared;
   NatsConsumerOptions options;
   std::string subject;
-  Handler handler;
+  Handler handler;             // per event, or
+  BatchHandler batch_handler;  // per fetch
   std::atomic<bool> running{false};
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::uint64_t> delivered{0};
@@ -207,9 +244,20 @@ struct NatsConsumerState {
   std::atomic<std::uint64_t> undecodable{0};
   std::atomic<std::uint64_t> fetch_errors{0};
   std::atomic<std::uint64_t> pending{0};
+  std::atomic<std::uint64_t> not_taken{0};
+  std::atomic<std::uint64_t> gap_filled{0};
+  std::optional<TopicPattern> pattern;  // the filter, to check messages read for a gap
+  // Loop-thread state: the highest delivery and stream sequences seen (ordered mode).
+  std::uint64_t last_delivery_seq = 0;
+  std::uint64_t last_stream_seq = 0;
+  std::vector<std::uint64_t> gap_seqs;  // batch mode: filled sequences waiting for the handler
   // Loop-thread state: stream sequences already handled, oldest first.
   std::unordered_set<std::uint64_t> seen;
   std::deque<std::uint64_t> seen_order;
+  // Loop-thread scratch, reused across fetches.
+  std::string inflated;
+  std::vector<core::TelemetryEvent> batch_events;
+  std::vector<std::pair<natsMsg*, std::uint64_t>> batch_msgs;
 
   void log(LogLevel level, const std::string& message) const {
     shared->log(level, "consumer '" + options.durable + "': " + message);
@@ -244,50 +292,222 @@ struct NatsConsumerState {
     return s;
   }
 
-  void handle(natsMsg* msg) {
-    received.fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t seq = 0;
-    jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-      seq = meta->Sequence.Stream;
-      pending.store(meta->NumPending, std::memory_order_relaxed);
-      jsMsgMetaData_Destroy(meta);
+  // The subject's topic: what follows "<prefix>.".
+  [[nodiscard]] std::string_view topic_of(std::string_view msg_subject) const {
+    const std::string& prefix = shared->options.subject_prefix;
+    if (msg_subject.size() > prefix.size() + 1 && msg_subject.starts_with(prefix) &&
+        msg_subject[prefix.size()] == '.') {
+      return msg_subject.substr(prefix.size() + 1);
     }
-    if (seq != 0 && seen.contains(seq)) {
-      duplicates.fetch_add(1, std::memory_order_relaxed);
-      natsMsg_Ack(msg, nullptr);
-      return;
-    }
-    const char* data = natsMsg_GetData(msg);
-    const auto j = nlohmann::json::parse(data, data + natsMsg_GetDataLength(msg), nullptr, false);
-    auto event = j.is_discarded() ? core::fail("invalid_json", "not JSON")
-                                  : core::event_from_json(j, shared->clock->now());
-    if (!event) {
-      const std::uint64_t n = undecodable.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (std::has_single_bit(n)) {
-        log(LogLevel::kError, "message " + std::to_string(seq) + " on " + natsMsg_GetSubject(msg) +
-                                  " is not an event (" + event.error().describe() +
-                                  "); terminated (" + std::to_string(n) + " so far)");
+    return {};
+  }
+
+  // The message's events, or why it is not an event batch.
+  core::Result<core::IngestParse> decode(natsMsg* msg) {
+    std::string_view body(natsMsg_GetData(msg),
+                          static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    const char* encoding = nullptr;
+    if (natsMsgHeader_Get(msg, "Content-Encoding", &encoding) == NATS_OK && encoding != nullptr) {
+      if (std::string_view(encoding) != "gzip") {
+        return core::fail("unsupported_encoding",
+                          "Content-Encoding '" + std::string(encoding) + "' is not supported");
       }
-      natsMsg_Term(msg, nullptr);
-      remember(seq);
-      return;
+      if (auto ok = gunzip(body, options.max_message_bytes, inflated); !ok) {
+        return std::unexpected(ok.error());
+      }
+      body = inflated;
     }
+    if (body.size() > options.max_message_bytes) {
+      return core::fail("too_large", "message of " + std::to_string(body.size()) +
+                                         " bytes exceeds " +
+                                         std::to_string(options.max_message_bytes));
+    }
+    const std::string_view topic = topic_of(natsMsg_GetSubject(msg));
+    if (!core::is_valid_topic(topic)) {
+      return core::fail("invalid_topic", "the subject names no valid topic");
+    }
+    core::IngestParse parsed = core::parse_events(body, shared->clock->now(), topic);
+    if (!parsed.errors.empty()) {
+      const core::IngestError& e = parsed.errors.front();
+      std::string why = "event " + std::to_string(e.index);
+      if (e.line > 0) why += " (line " + std::to_string(e.line) + ")";
+      if (!e.field.empty()) why += " field " + e.field;
+      why += ": " + e.reason;
+      if (parsed.errors.size() > 1) {
+        why += " (and " + std::to_string(parsed.errors.size() - 1) + " more)";
+      }
+      return core::fail("invalid_event", why);
+    }
+    return parsed;
+  }
+
+  void reject(natsMsg* msg, std::uint64_t seq, const core::Error& error) {
+    const std::uint64_t n = undecodable.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (std::has_single_bit(n)) {
+      log(LogLevel::kError, "message " + std::to_string(seq) + " on " + natsMsg_GetSubject(msg) +
+                                " is not a valid event batch (" + error.message +
+                                "); terminated (" + std::to_string(n) + " so far)");
+    }
+    if (options.on_reject) options.on_reject(natsMsg_GetSubject(msg), seq, error.message);
+    natsMsg_Term(msg, nullptr);
+    remember(seq);
+  }
+
+  void call_handler(const core::TelemetryEvent& event) {
     try {
-      handler(*event);
+      handler(event);
       delivered.fetch_add(1, std::memory_order_relaxed);
     } catch (const std::exception& e) {
       const std::uint64_t n = handler_errors.fetch_add(1, std::memory_order_relaxed) + 1;
       if (std::has_single_bit(n)) {
-        log(LogLevel::kError, "Error in handler for event type '" + event->topic +
-                                  "': " + e.what() + " (" + std::to_string(n) + " so far)");
+        log(LogLevel::kError, "Error in handler for event type '" + event.topic + "': " + e.what() +
+                                  " (" + std::to_string(n) + " so far)");
       }
     } catch (...) {
       handler_errors.fetch_add(1, std::memory_order_relaxed);
     }
+  }
+
+  void deliver_each(natsMsg* msg, std::uint64_t seq, const core::IngestParse& parsed) {
+    for (const core::TelemetryEvent& event : parsed.events) call_handler(event);
     remember(seq);
     natsMsg_Ack(msg, nullptr);
-    shared->last_event_ns.store(to_ns(shared->clock->now()), std::memory_order_relaxed);
+  }
+
+  // Ordered mode: the stream messages in [from, to) that match the filter and were not handled,
+  // read from the stream and handled (or queued for the batch) before the message at `to`.
+  void fill_gap(std::uint64_t from, std::uint64_t to) {
+    if (to - from > options.max_gap_fill) {
+      log(LogLevel::kWarn, "a gap of " + std::to_string(to - from) +
+                               " stream messages is larger than max_gap_fill; they will be "
+                               "handled when redelivered, out of order");
+      return;
+    }
+    const std::string& prefix = shared->options.subject_prefix;
+    for (std::uint64_t s = from; s < to; ++s) {
+      if (seen.contains(s)) continue;
+      natsMsg* m = nullptr;
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      const natsStatus st =
+          js_GetMsg(&m, shared->js, shared->options.stream.c_str(), s, nullptr, &jerr);
+      if (st == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) continue;  // deleted
+      if (st != NATS_OK) {
+        log(LogLevel::kWarn, "cannot read stream message " + std::to_string(s) +
+                                 " to fill a delivery gap (" + describe(st, jerr) +
+                                 "); it will be handled when redelivered, out of order");
+        return;
+      }
+      const std::string_view subject = natsMsg_GetSubject(m);
+      const std::string_view topic = topic_of(subject);
+      const bool ours =
+          subject.size() > prefix.size() && !topic.empty() && (!pattern || pattern->matches(topic));
+      if (ours) {
+        gap_filled.fetch_add(1, std::memory_order_relaxed);
+        auto parsed = decode(m);
+        if (!parsed) {
+          const std::uint64_t n = undecodable.fetch_add(1, std::memory_order_relaxed) + 1;
+          if (std::has_single_bit(n)) {
+            log(LogLevel::kError, "message " + std::to_string(s) + " on " + std::string(subject) +
+                                      " is not a valid event batch (" + parsed.error().message +
+                                      ")");
+          }
+          if (options.on_reject) options.on_reject(subject, s, parsed.error().message);
+          remember(s);
+        } else if (!batch_handler) {
+          for (const core::TelemetryEvent& event : parsed->events) call_handler(event);
+          remember(s);
+        } else {
+          append(std::move(parsed->events));
+          gap_seqs.push_back(s);
+        }
+      }
+      natsMsg_Destroy(m);
+    }
+  }
+
+  void append(std::vector<core::TelemetryEvent>&& events) {
+    if (batch_events.empty()) {
+      batch_events = std::move(events);
+    } else {
+      batch_events.insert(batch_events.end(), std::make_move_iterator(events.begin()),
+                          std::make_move_iterator(events.end()));
+    }
+  }
+
+  // One fetched list: dedup, decode, deliver, ack (or nak).
+  void handle(natsMsgList& list, const std::stop_token& stop) {
+    batch_events.clear();
+    batch_msgs.clear();
+    gap_seqs.clear();
+    for (int i = 0; i < list.Count; ++i) {
+      natsMsg* msg = list.Msgs[i];
+      received.fetch_add(1, std::memory_order_relaxed);
+      std::uint64_t seq = 0;
+      std::uint64_t delivery = 0;
+      jsMsgMetaData* meta = nullptr;
+      if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        seq = meta->Sequence.Stream;
+        delivery = meta->Sequence.Consumer;
+        pending.store(meta->NumPending, std::memory_order_relaxed);
+        jsMsgMetaData_Destroy(meta);
+      }
+      if (options.ordered && seq != 0) {
+        if (last_delivery_seq != 0 && delivery > last_delivery_seq + 1 && last_stream_seq != 0 &&
+            seq > last_stream_seq + 1) {
+          fill_gap(last_stream_seq + 1, seq);
+        }
+        last_delivery_seq = std::max(last_delivery_seq, delivery);
+        last_stream_seq = std::max(last_stream_seq, seq);
+      }
+      if (seq != 0 && seen.contains(seq)) {
+        duplicates.fetch_add(1, std::memory_order_relaxed);
+        natsMsg_Ack(msg, nullptr);
+        continue;
+      }
+      auto parsed = decode(msg);
+      if (!parsed) {
+        reject(msg, seq, parsed.error());
+        continue;
+      }
+      if (!batch_handler) {
+        deliver_each(msg, seq, *parsed);
+        continue;
+      }
+      append(std::move(parsed->events));
+      batch_msgs.emplace_back(msg, seq);
+    }
+    if (!batch_msgs.empty() || !gap_seqs.empty()) deliver_batch(stop);
+    if (list.Count > 0) {
+      shared->last_event_ns.store(to_ns(shared->clock->now()), std::memory_order_relaxed);
+    }
+  }
+
+  void deliver_batch(const std::stop_token& stop) {
+    const std::size_t events = batch_events.size();
+    bool taken = false;
+    try {
+      taken = batch_handler(batch_events, stop);
+    } catch (const std::exception& e) {
+      const std::uint64_t n = handler_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (std::has_single_bit(n)) {
+        log(LogLevel::kError, std::string("Error in batch handler: ") + e.what() + " (" +
+                                  std::to_string(n) + " so far); the batch will be redelivered");
+      }
+    } catch (...) {
+      handler_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (taken) {
+      delivered.fetch_add(events, std::memory_order_relaxed);
+      for (std::uint64_t seq : gap_seqs) remember(seq);
+      for (auto [msg, seq] : batch_msgs) {
+        remember(seq);
+        natsMsg_Ack(msg, nullptr);
+      }
+      return;
+    }
+    not_taken.fetch_add(batch_msgs.size(), std::memory_order_relaxed);
+    const std::int64_t delay = std::max<std::int64_t>(1, to_ms(options.redeliver_delay));
+    for (auto [msg, seq] : batch_msgs) natsMsg_NakWithDelay(msg, delay, nullptr);
   }
 };
 
@@ -568,19 +788,33 @@ BusCounters NatsBus::counters() const {
 
 core::Result<std::unique_ptr<NatsConsumer>> NatsBus::consumer(NatsConsumerOptions options,
                                                               Handler handler) {
+  if (!handler) return core::fail("invalid_handler", "a consumer needs a handler");
+  return make_consumer(std::move(options), std::move(handler), nullptr);
+}
+
+core::Result<std::unique_ptr<NatsConsumer>> NatsBus::consumer(NatsConsumerOptions options,
+                                                              BatchHandler handler) {
+  if (!handler) return core::fail("invalid_handler", "a consumer needs a handler");
+  return make_consumer(std::move(options), nullptr, std::move(handler));
+}
+
+core::Result<std::unique_ptr<NatsConsumer>> NatsBus::make_consumer(NatsConsumerOptions options,
+                                                                   Handler handler,
+                                                                   BatchHandler batch_handler) {
   if (!valid_durable(options.durable)) {
     return core::fail("invalid_consumer",
                       "durable name '" + options.durable + "' must be 1-128 of [A-Za-z0-9_-]");
   }
   auto pattern = TopicPattern::parse(options.filter);
   if (!pattern) return std::unexpected(pattern.error());
-  if (!handler) return core::fail("invalid_handler", "a consumer needs a handler");
   if (options.batch < 1) options.batch = 1;
   auto state = std::make_shared<detail::NatsConsumerState>();
   state->shared = shared_;
   state->subject = shared_->subject_for(options.filter);
+  state->pattern = std::move(*pattern);
   state->options = std::move(options);
   state->handler = std::move(handler);
+  state->batch_handler = std::move(batch_handler);
   {
     std::lock_guard lock(shared_->consumers_mu);
     std::erase_if(shared_->consumers, [](const auto& w) { return w.expired(); });
@@ -612,8 +846,9 @@ void NatsConsumer::stop() {
 
 NatsConsumerCounters NatsConsumer::counters() const {
   const auto& s = *state_;
-  return {s.received.load(),    s.delivered.load(),    s.handler_errors.load(), s.duplicates.load(),
-          s.undecodable.load(), s.fetch_errors.load(), s.pending.load()};
+  return {s.received.load(),   s.delivered.load(),   s.handler_errors.load(),
+          s.duplicates.load(), s.undecodable.load(), s.fetch_errors.load(),
+          s.pending.load(),    s.not_taken.load(),   s.gap_filled.load()};
 }
 
 void NatsConsumer::run(std::stop_token stop) {
@@ -653,7 +888,7 @@ void NatsConsumer::run(std::stop_token stop) {
     natsMsgList list{};
     jsErrCode jerr = static_cast<jsErrCode>(0);
     const natsStatus s = natsSubscription_Fetch(&list, sub, st.options.batch, timeout_ms, &jerr);
-    for (int i = 0; i < list.Count; ++i) st.handle(list.Msgs[i]);
+    st.handle(list, stop);
     natsMsgList_Destroy(&list);
     if (s == NATS_OK || s == NATS_TIMEOUT) {
       if (failing && s == NATS_OK) st.log(LogLevel::kInfo, "fetching again");

@@ -21,11 +21,22 @@
 //
 // Consumers are durable pull consumers with explicit acks, one fetch loop each (libnats 3.4
 // has no asynchronous pull API, so the loop blocks in natsSubscription_Fetch on its own
-// thread). A message is acked after its handler returns; a handler exception is counted and
-// the message acked (it would fail again). Redeliveries of a message already handled (an ack
-// lost in an outage) are recognised by stream sequence and acked without calling the handler
-// again, so each event reaches a durable consumer's handler once. Undecodable messages are
-// terminated (Term) and counted.
+// thread). A message carries one event or a batch of them: a JSON object, a JSON array or
+// NDJSON (core::parse_events), optionally gzip-compressed (header `Content-Encoding: gzip`).
+// Events may omit `topic`: the subject names it; an event naming another topic makes the
+// message invalid. A message with any invalid event is terminated (Term) whole, counted as
+// undecodable and reported to `on_reject`: none of its events is delivered.
+//
+// Two kinds of handler:
+//  - Handler, called per event. The message is acked after its events' handlers returned; a
+//    handler exception is counted and the message acked (it would fail again).
+//  - BatchHandler, called once per fetch with the events of every valid message, in stream
+//    order. It returns whether it took them: true acks their messages; false, or an
+//    exception (counted), naks them with `redeliver_delay`, so they come again, to this or
+//    another replica. It may block for back-pressure (it gets the loop's stop token).
+// Redeliveries of a message already handled (an ack lost in an outage) are recognised by
+// stream sequence and acked without calling the handler again, so each event reaches a
+// durable consumer's handler once.
 //
 // Lifetime: destroying (or close()-ing) the bus closes the connection; consumers then stop
 // fetching. Their shared state keeps the connection object valid, so a consumer may outlive
@@ -67,6 +78,10 @@ struct NatsBusOptions {
   LogFn log;
 };
 
+// Called on the consumer's loop thread for every message that is not a valid event batch.
+using RejectFn = std::function<void(std::string_view subject, std::uint64_t stream_sequence,
+                                    std::string_view reason)>;
+
 struct NatsConsumerOptions {
   std::string durable;       // required: [A-Za-z0-9_-]+
   std::string filter = ">";  // a TopicPattern, mapped under the subject prefix
@@ -75,16 +90,36 @@ struct NatsConsumerOptions {
   core::Duration ack_wait = std::chrono::seconds(30);
   std::int64_t max_ack_pending = 20000;
   std::size_t dedup_window = 1 << 16;  // stream sequences remembered for redelivery checks
+  // A message (after gzip decompression) larger than this is refused whole.
+  std::size_t max_message_bytes = 8u << 20;
+  // BatchHandler: how long a batch it did not take waits before it is redelivered.
+  core::Duration redeliver_delay = std::chrono::seconds(1);
+  // This process is the durable consumer's only reader. A delivery lost in flight (a server
+  // restart, a broken connection) would otherwise come back only after ack_wait, behind later
+  // messages; it shows as a gap in the delivery sequence, so the missed stream messages are
+  // read from the stream directly (at most `max_gap_fill` of them) and handled first, keeping
+  // stream order, and their late redeliveries are acked as duplicates. Set false when several
+  // processes share the durable name: each then sees gaps that are the others' work.
+  bool ordered = true;
+  std::uint64_t max_gap_fill = 100000;
+  RejectFn on_reject;
 };
+
+// Per event: see above. Per fetch: the events of its valid messages, in stream order; return
+// true when taken.
+using BatchHandler =
+    std::function<bool(std::vector<core::TelemetryEvent>& events, std::stop_token stop)>;
 
 struct NatsConsumerCounters {
   std::uint64_t received = 0;   // messages fetched
-  std::uint64_t delivered = 0;  // handler calls that returned
+  std::uint64_t delivered = 0;  // events handed to a handler that returned (took them)
   std::uint64_t handler_errors = 0;
   std::uint64_t duplicates = 0;  // redeliveries of messages already handled
   std::uint64_t undecodable = 0;
   std::uint64_t fetch_errors = 0;
-  std::uint64_t pending = 0;  // stream messages not yet delivered to this consumer
+  std::uint64_t pending = 0;     // stream messages not yet delivered to this consumer
+  std::uint64_t not_taken = 0;   // BatchHandler: messages naked for redelivery
+  std::uint64_t gap_filled = 0;  // ordered: messages read from the stream to fill a gap
   bool operator==(const NatsConsumerCounters&) const = default;
 };
 
@@ -148,6 +183,8 @@ class NatsBus final : public EventBus {
 
   [[nodiscard]] core::Result<std::unique_ptr<NatsConsumer>> consumer(NatsConsumerOptions options,
                                                                      Handler handler);
+  [[nodiscard]] core::Result<std::unique_ptr<NatsConsumer>> consumer(NatsConsumerOptions options,
+                                                                     BatchHandler handler);
   [[nodiscard]] bool connected() const;
   // Creates the stream if it is missing (done lazily by publish and consumers too).
   [[nodiscard]] core::Result<void> ensure_stream();
@@ -158,6 +195,9 @@ class NatsBus final : public EventBus {
 
  private:
   explicit NatsBus(std::shared_ptr<detail::NatsShared> shared);
+  core::Result<std::unique_ptr<NatsConsumer>> make_consumer(NatsConsumerOptions options,
+                                                            Handler handler,
+                                                            BatchHandler batch_handler);
   std::shared_ptr<detail::NatsShared> shared_;
 };
 

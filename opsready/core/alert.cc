@@ -1,6 +1,6 @@
 #include "opsready/core/alert.h"
 
-#include <cstdio>
+#include <utility>
 
 #include "opsready/core/time.h"
 
@@ -46,31 +46,61 @@ std::uint64_t alert_fingerprint_value(const LabelSet& labels) {
   return h;
 }
 
-std::string alert_fingerprint(const LabelSet& labels) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx",
-                static_cast<unsigned long long>(alert_fingerprint_value(labels)));
-  return std::string(buf, 16);
+namespace {
+
+void write_hex(std::uint64_t h, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.resize(16);
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = kHex[h & 0xf];
 }
 
-Alert merge_alert(const Alert& stored, const Alert& incoming) {
+// Both merge_alert_into forms: `In` is Alert (moved from) or const Alert (copied).
+template <typename In>
+void merge_into(Alert& stored, In& incoming) {
   const bool overlap =
       (incoming.ends_at > stored.starts_at && incoming.ends_at < stored.ends_at) ||
       (incoming.starts_at > stored.starts_at && incoming.starts_at < stored.ends_at);
-  if (!overlap) return incoming;
+  if (!overlap) {
+    stored = std::move(incoming);
+    return;
+  }
   // `older`/`younger` by received_at, as Alertmanager's Merge orders by UpdatedAt; "resolved"
   // is judged at the younger alert's receive time (Alertmanager uses the wall clock then).
   const bool swap = incoming.received_at < stored.received_at;
   const Alert& older = swap ? incoming : stored;
   const Alert& younger = swap ? stored : incoming;
   const TimePoint now = younger.received_at;
-  Alert out = younger;
-  if (older.starts_at < younger.starts_at) out.starts_at = older.starts_at;
+  TimePoint starts = younger.starts_at;
+  TimePoint ends = younger.ends_at;
+  if (older.starts_at < younger.starts_at) starts = older.starts_at;
   if (is_resolved(younger, now)) {
-    if (is_resolved(older, now) && older.ends_at > younger.ends_at) out.ends_at = older.ends_at;
+    if (is_resolved(older, now) && older.ends_at > younger.ends_at) ends = older.ends_at;
   } else if (older.ends_at > younger.ends_at && !older.timeout) {
-    out.ends_at = older.ends_at;
+    ends = older.ends_at;
   }
+  // The younger alert wins everything but the two times.
+  if (!swap) stored = std::move(incoming);
+  stored.starts_at = starts;
+  stored.ends_at = ends;
+}
+
+}  // namespace
+
+std::string alert_fingerprint(const LabelSet& labels) {
+  std::string out;
+  write_hex(alert_fingerprint_value(labels), out);
+  return out;
+}
+
+void assign_fingerprint(Alert& a) { write_hex(alert_fingerprint_value(a.labels), a.fingerprint); }
+
+void merge_alert_into(Alert& stored, Alert&& incoming) { merge_into(stored, incoming); }
+
+void merge_alert_into(Alert& stored, const Alert& incoming) { merge_into(stored, incoming); }
+
+Alert merge_alert(const Alert& stored, const Alert& incoming) {
+  Alert out = stored;
+  merge_alert_into(out, Alert(incoming));
   return out;
 }
 

@@ -44,6 +44,8 @@ struct Alert {
 // lower-case hex digits.
 [[nodiscard]] std::uint64_t alert_fingerprint_value(const LabelSet& labels);
 [[nodiscard]] std::string alert_fingerprint(const LabelSet& labels);
+// a.fingerprint = alert_fingerprint(a.labels), written into a.fingerprint's own buffer.
+void assign_fingerprint(Alert& a);
 
 // Resolved once ends_at is not after `now` (an alert is firing while now < ends_at).
 [[nodiscard]] inline bool is_resolved(const Alert& a, TimePoint now) { return a.ends_at <= now; }
@@ -57,6 +59,11 @@ struct Alert {
 //    is firing, the older ends_at is kept when later and not a timeout.
 // Both must have the same fingerprint.
 [[nodiscard]] Alert merge_alert(const Alert& stored, const Alert& incoming);
+// The same merge in place: `stored` becomes merge_alert(stored, incoming). The rvalue form
+// takes incoming's label sets over; the const form copies into stored's own strings and map
+// nodes, which allocates nothing when a re-post carries label sets of the same shape.
+void merge_alert_into(Alert& stored, Alert&& incoming);
+void merge_alert_into(Alert& stored, const Alert& incoming);
 
 // {fingerprint, labels, annotations, startsAt, endsAt, generatorURL, status, receivedAt}
 // with status "firing" or "resolved" as of `now`.

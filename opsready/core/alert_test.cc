@@ -76,7 +76,26 @@ TEST(AlertMerge, FollowsAlertmanager) {
     EXPECT_EQ(m.starts_at, at(c.starts)) << c.what;
     EXPECT_EQ(m.ends_at, at(c.ends)) << c.what;
     EXPECT_EQ(m.received_at, c.incoming.received_at) << c.what;
+    // In place, copying or moving: the same result.
+    Alert copied = c.stored;
+    merge_alert_into(copied, c.incoming);
+    EXPECT_EQ(copied, m) << c.what;
+    Alert moved = c.stored;
+    merge_alert_into(moved, Alert(c.incoming));
+    EXPECT_EQ(moved, m) << c.what;
   }
+}
+
+TEST(AlertFingerprint, AssignedInPlaceEqualsComputed) {
+  Alert a;
+  a.labels = {{"name", "garland, briggs"}, {"fear", "love is not enough"}};
+  a.fingerprint = "stale";
+  assign_fingerprint(a);
+  EXPECT_EQ(a.fingerprint, "507a62d79ee76c9a");
+  a.labels = {};
+  assign_fingerprint(a);
+  EXPECT_EQ(a.fingerprint, alert_fingerprint({}));
+  EXPECT_EQ(a.fingerprint, "cbf29ce484222325");
 }
 
 TEST(AlertJson, StatusFollowsEndsAt) {

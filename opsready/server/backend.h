@@ -39,9 +39,10 @@ class Backend {
   [[nodiscard]] virtual const core::Clock& clock() const = 0;
   // The supervision tree of the runtime's own tasks (GET /api/v1/supervision).
   [[nodiscard]] virtual nlohmann::json supervision() const = 0;
-  // External alerts (POST /api/v2/alerts, GET /api/v1/alerts): stored durably, merged by
-  // fingerprint (store::Store::put_alerts). Called on the HTTP worker threads, never on the
-  // evaluation strand; may block on the store.
+  // External alerts (POST /api/v2/alerts, GET /api/v1/alerts), merged by fingerprint with
+  // Alertmanager's rules (core::merge_alert). Called on the HTTP worker threads, never on the
+  // evaluation strand. The runtime holds them in memory at once and writes them behind to the
+  // store (store::AlertIndex); neither call waits on the store.
   [[nodiscard]] virtual core::Result<void> put_alerts(const std::vector<core::Alert>& alerts) = 0;
   [[nodiscard]] virtual core::Result<std::vector<core::Alert>> alerts(
       bool active_only, core::TimePoint now) const = 0;

@@ -3,14 +3,17 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "opsready/core/event_batch.h"
 #include "opsready/core/time.h"
 #include "opsready/server/alerts.h"
-#include "opsready/server/ingest.h"
 
 namespace opsready::server {
 namespace {
 
 constexpr const char* kJson = "application/json";
+// POST /api/v2/alerts keeps up to this many parsed alerts per HTTP worker for reuse (Prometheus
+// sends at most 64 per request by default).
+constexpr std::size_t kKeptAlertsPerThread = 1024;
 
 void reply_json(httplib::Response& res, int code, const nlohmann::json& body,
                 const char* type = kJson) {
@@ -138,11 +141,11 @@ void HttpServer::install_routes() {
       count("events", res);
       return;
     }
-    IngestParse parsed = parse_events(req.body, backend_.clock().now());
+    core::IngestParse parsed = core::parse_events(req.body, backend_.clock().now());
     if (!parsed.errors.empty()) {
       rejected_.with({"invalid"}).inc(static_cast<double>(parsed.errors.size()));
       reply_json(res, 400,
-                 errors_to_json(parsed.errors, parsed.events.size() + parsed.errors.size()));
+                 core::errors_to_json(parsed.errors, parsed.events.size() + parsed.errors.size()));
       count("events", res);
       return;
     }
@@ -167,13 +170,18 @@ void HttpServer::install_routes() {
   // Alertmanager's postAlertsHandler: store the valid alerts, then answer 400 listing the
   // invalid ones. Prometheus does not retry a 4xx, so refusing the whole batch for one bad
   // alert would lose the good ones.
-  srv.Post("/api/v2/alerts", [this, count](const httplib::Request& req, httplib::Response& res) {
+  srv.Post("/api/v2/alerts", [this, count, &firing_total = alerts_received_.with({"firing"}),
+                              &resolved_total = alerts_received_.with({"resolved"})](
+                                 const httplib::Request& req, httplib::Response& res) {
     if (!authorized("alerts", req, res)) {
       count("alerts", res);
       return;
     }
     const auto now = backend_.clock().now();
-    AlertsParse parsed = parse_alerts(req.body, now, options_.alert_resolve_timeout);
+    // One per worker thread, reused: the alerts of the previous request take the new values in
+    // place (see parse_alerts), so a steady stream of re-posts allocates next to nothing.
+    thread_local AlertsParse parsed;
+    parse_alerts(req.body, now, options_.alert_resolve_timeout, parsed);
     if (!parsed.body_ok) {
       reply_json(res, 400, alert_errors_to_json(parsed));
       count("alerts", res);
@@ -190,9 +198,9 @@ void HttpServer::install_routes() {
       }
       std::size_t firing = 0;
       for (const auto& a : parsed.alerts) firing += core::is_resolved(a, now) ? 0 : 1;
-      if (firing > 0) alerts_received_.with({"firing"}).inc(static_cast<double>(firing));
+      if (firing > 0) firing_total.inc(static_cast<double>(firing));
       if (firing < parsed.alerts.size()) {
-        alerts_received_.with({"resolved"}).inc(static_cast<double>(parsed.alerts.size() - firing));
+        resolved_total.inc(static_cast<double>(parsed.alerts.size() - firing));
       }
     }
     if (!parsed.errors.empty()) {
@@ -201,6 +209,8 @@ void HttpServer::install_routes() {
       reply_json(res, 200, {{"accepted", parsed.alerts.size()}});
     }
     count("alerts", res);
+    // A rare huge batch is not kept per thread.
+    if (parsed.alerts.capacity() > kKeptAlertsPerThread) parsed = AlertsParse{};
   });
 
   srv.Get("/api/v1/alerts", [this, count](const httplib::Request& req, httplib::Response& res) {

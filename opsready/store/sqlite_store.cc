@@ -158,6 +158,7 @@ class SqliteStore final : public Store {
   Result<std::optional<StoredReadiness>> latest_readiness() const override;
   Result<std::size_t> prune(TimePoint before) override;
   Result<void> put_alerts(const std::vector<core::Alert>& batch) override;
+  Result<void> replace_alerts(const std::vector<core::Alert>& batch) override;
   Result<std::vector<core::Alert>> alerts(bool active_only, TimePoint now) const override;
 
  private:
@@ -175,6 +176,10 @@ class SqliteStore final : public Store {
                                                                   std::string_view what) const;
   Result<core::Alert> read_alert(sqlite3_stmt* st) const;
   Result<void> put_alert_locked(const core::Alert& a);
+  Result<void> write_alert_locked(const core::Alert& a);
+  // Runs `write` for each alert of `batch` inside one transaction.
+  Result<void> alert_batch(const std::vector<core::Alert>& batch,
+                           Result<void> (SqliteStore::*write)(const core::Alert&));
 
   std::string path_;
   mutable std::mutex mu_;
@@ -579,7 +584,11 @@ Result<void> SqliteStore::put_alert_locked(const core::Alert& incoming) {
       return sql_error("reading a stored alert", rc);
     }
   }
-  const core::Alert a = stored ? core::merge_alert(*stored, incoming) : incoming;
+  return write_alert_locked(stored ? core::merge_alert(*stored, incoming) : incoming);
+}
+
+// Caller holds mu_ and an open transaction.
+Result<void> SqliteStore::write_alert_locked(const core::Alert& a) {
   const std::string labels = labels_to_text(a.labels);
   const std::string annotations = labels_to_text(a.annotations);
   StmtUse st(upsert_alert_);
@@ -597,7 +606,8 @@ Result<void> SqliteStore::put_alert_locked(const core::Alert& incoming) {
   return step_done(st, "storing an alert");
 }
 
-Result<void> SqliteStore::put_alerts(const std::vector<core::Alert>& batch) {
+Result<void> SqliteStore::alert_batch(const std::vector<core::Alert>& batch,
+                                      Result<void> (SqliteStore::*write)(const core::Alert&)) {
   if (batch.empty()) return {};
   for (const auto& a : batch) {
     if (a.fingerprint.empty()) {
@@ -609,7 +619,7 @@ Result<void> SqliteStore::put_alerts(const std::vector<core::Alert>& batch) {
   // One transaction per batch: all of it or none, and one WAL commit instead of one per alert.
   if (auto r = exec("BEGIN IMMEDIATE", "starting an alert batch"); !r) return r;
   for (const auto& a : batch) {
-    if (auto r = put_alert_locked(a); !r) {
+    if (auto r = (this->*write)(a); !r) {
       (void)exec("ROLLBACK", "rolling back an alert batch");
       return r;
     }
@@ -619,6 +629,14 @@ Result<void> SqliteStore::put_alerts(const std::vector<core::Alert>& batch) {
     return r;
   }
   return {};
+}
+
+Result<void> SqliteStore::put_alerts(const std::vector<core::Alert>& batch) {
+  return alert_batch(batch, &SqliteStore::put_alert_locked);
+}
+
+Result<void> SqliteStore::replace_alerts(const std::vector<core::Alert>& batch) {
+  return alert_batch(batch, &SqliteStore::write_alert_locked);
 }
 
 Result<std::vector<core::Alert>> SqliteStore::alerts(bool active_only, TimePoint now) const {

@@ -8,6 +8,7 @@
 //   (*store)->put_readiness({.generated_at = t, .status = Status::kWarn, .json = doc});
 //   auto history = (*store)->readiness_history(since, until, 1000);
 //   (*store)->put_alerts(alerts);                        // merged per fingerprint
+//   (*store)->replace_alerts(merged);                    // as they are (AlertIndex's flush)
 //   auto firing = (*store)->alerts(/*active_only=*/true, clock.now());
 //
 // The store is below readiness/ in the layer table, so readiness snapshots are stored as
@@ -65,6 +66,11 @@ class Store {
   // already stored is merged into it with core::merge_alert (Alertmanager's rules), else it
   // is inserted. Each alert's fingerprint must be set.
   [[nodiscard]] virtual core::Result<void> put_alerts(const std::vector<core::Alert>& batch) = 0;
+  // Stores each alert as it is, replacing the row with the same fingerprint (no merge), in one
+  // transaction: all of it or none. For a caller that has merged already (AlertIndex's
+  // write-behind flush). Each alert's fingerprint must be set.
+  [[nodiscard]] virtual core::Result<void> replace_alerts(
+      const std::vector<core::Alert>& batch) = 0;
   // Every stored alert, or only those firing at `now` (ends_at after now), by fingerprint.
   [[nodiscard]] virtual core::Result<std::vector<core::Alert>> alerts(
       bool active_only, core::TimePoint now) const = 0;

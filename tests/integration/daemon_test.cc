@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <functional>
 #include <map>
@@ -203,20 +202,6 @@ TEST(Daemon, MalformedInputIsRejectedWholeAndNamed) {
   EXPECT_FALSE(has_component(readiness, "good_one", "ok"));
 }
 
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(compressBound(in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
 TEST(Daemon, BodyLimitsAndGzip) {
   TempDir data;
   write_file(data.path() / "opsready.yml",
@@ -310,12 +295,12 @@ TEST(Daemon, EveryLoopRunsUnderTheSupervisor) {
   const json sup = get_json(c, "/api/v1/supervision");
   std::map<std::string, std::string> states;
   for (const auto& t : sup["tasks"]) states[t["name"]] = t["state"];
-  for (const char* loop : {"persistence", "evaluation", "http", "supervision", "demo"}) {
+  for (const char* loop : {"persistence", "alerts", "evaluation", "http", "supervision", "demo"}) {
     EXPECT_EQ(states[loop], "running") << loop << "\n" << sup.dump(2);
   }
   auto metrics = c.Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find("opsready_supervisor_tasks{state=\"running\"} 5"), std::string::npos)
+  EXPECT_NE(metrics->body.find("opsready_supervisor_tasks{state=\"running\"} 6"), std::string::npos)
       << metrics->body;
   EXPECT_NE(metrics->body.find("# TYPE opsready_supervisor_restarts_total counter"),
             std::string::npos);

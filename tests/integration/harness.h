@@ -64,6 +64,8 @@ class Daemon {
 };
 
 std::string read_file(const std::filesystem::path& p);
+// `text` gzip-compressed (RFC 1952), as a client sends a Content-Encoding: gzip body.
+std::string gzip(const std::string& text);
 void write_file(const std::filesystem::path& p, const std::string& text);
 
 }  // namespace opsready::testing

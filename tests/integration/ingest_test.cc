@@ -272,6 +272,54 @@ TEST(IngestAlerts, AlertsSurviveARestart) {
   EXPECT_EQ(all.at(fingerprint_of(alert))["status"], "firing");
 }
 
+// Accepted alerts are in memory at once and written behind; a graceful stop writes them all,
+// even with a flush interval far longer than the test, re-posts merged as one row.
+TEST(IngestAlerts, AGracefulStopWritesEveryAcceptedAlert) {
+  TempDir dir;
+  const auto config = config_with(dir, "alerts:\n  flush_interval: 1h\n");
+  const auto t = now();
+  const json first = prometheus_alert("FixSessionDown", "gw-1", t - minutes(3), t + minutes(4));
+  const json again = prometheus_alert("FixSessionDown", "gw-1", t - minutes(1), t + minutes(9));
+  const json other = prometheus_alert("FixSessionDown", "gw-2", t - minutes(2), t + minutes(4));
+  json before_stop;
+  {
+    Daemon d({"serve", "--config", config});
+    auto c = d.client();
+    ASSERT_EQ(post_alerts(c, json::array({first, other}).dump())->status, 200);
+    ASSERT_EQ(post_alerts(c, json::array({again}).dump())->status, 200);
+    before_stop = alerts_by_fingerprint(c);  // served from memory
+    ASSERT_EQ(before_stop.size(), 2u) << before_stop.dump(2);
+    EXPECT_EQ(before_stop.at(fingerprint_of(first))["startsAt"], first["startsAt"]);
+    EXPECT_EQ(before_stop.at(fingerprint_of(first))["endsAt"], again["endsAt"]);
+    d.signal(SIGTERM);
+    const auto code = d.wait_exit(std::chrono::seconds(15));
+    ASSERT_TRUE(code.has_value()) << d.log();
+    EXPECT_EQ(*code, 0) << d.log();
+  }
+  Daemon again_d({"serve", "--config", config});
+  auto c = again_d.client();
+  EXPECT_EQ(alerts_by_fingerprint(c), before_stop);
+  EXPECT_NE(again_d.log().find("restored 2 external alert(s) from the store"), std::string::npos)
+      << again_d.log();
+}
+
+TEST(IngestAlerts, BadFlushIntervalIsAConfigErrorWithFileAndLine) {
+  TempDir dir;
+  write_file(dir.path() / "short.yml", "alerts:\n  resolve_timeout: 5m\n  flush_interval: 5ms\n");
+  auto r = run_opsready({"check-config", (dir.path() / "short.yml").string()});
+  EXPECT_EQ(r.exit_code, 65);
+  EXPECT_NE(r.err.find("short.yml:3: alerts.flush_interval must be between 10ms and 1h"),
+            std::string::npos)
+      << r.err;
+  write_file(dir.path() / "word.yml", "alerts:\n  flush_interval: soon\n");
+  r = run_opsready({"check-config", (dir.path() / "word.yml").string()});
+  EXPECT_EQ(r.exit_code, 65);
+  EXPECT_NE(r.err.find("word.yml:2: alerts.flush_interval"), std::string::npos) << r.err;
+  write_file(dir.path() / "ok.yml", "alerts:\n  flush_interval: 250ms\n");
+  r = run_opsready({"check-config", (dir.path() / "ok.yml").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 const char* kFileToken = "file-token-7f3a9c";
 const char* kEnvToken = "env-token-b81d2e";
 const char* kEnvVar = "OPSREADY_TEST_INGEST_TOKENS";

@@ -1,9 +1,9 @@
-#include "opsready/server/ingest.h"
+#include "opsready/core/event_batch.h"
 
 #include "opsready/core/snapshot.h"
 #include "opsready/core/text.h"
 
-namespace opsready::server {
+namespace opsready::core {
 namespace {
 
 // nlohmann's non-throwing parse gives no position; re-parse with exceptions for the message.
@@ -17,15 +17,35 @@ std::string malformed_reason(std::string_view text) {
   return "malformed JSON";
 }
 
-void validate_one(const nlohmann::json& j, std::size_t index, std::size_t line,
-                  core::TimePoint received_at, IngestParse& out) {
-  auto event = core::event_from_json(j, received_at);
+struct Context {
+  TimePoint received_at;
+  std::string_view subject_topic;
+};
+
+void validate_one(const nlohmann::json& j, std::size_t index, std::size_t line, const Context& cx,
+                  IngestParse& out) {
+  Result<TelemetryEvent> event = [&]() -> Result<TelemetryEvent> {
+    if (cx.subject_topic.empty() || !j.is_object()) return event_from_json(j, cx.received_at);
+    const auto topic = j.find("topic");
+    if (topic == j.end()) {
+      nlohmann::json with_topic = j;
+      with_topic["topic"] = cx.subject_topic;
+      return event_from_json(with_topic, cx.received_at);
+    }
+    if (topic->is_string() && topic->get_ref<const std::string&>() != cx.subject_topic) {
+      return fail("topic_mismatch",
+                  "'" + topic->get<std::string>() + "' is not the subject's topic '" +
+                      std::string(cx.subject_topic) + "'",
+                  "topic");
+    }
+    return event_from_json(j, cx.received_at);
+  }();
   if (!event) {
     out.errors.push_back({index, line, event.error().field, event.error().message});
     return;
   }
-  if (event->topic == core::kComponentSnapshotTopic) {
-    auto snap = core::component_snapshot_from_json(event->payload, event->time);
+  if (event->topic == kComponentSnapshotTopic) {
+    auto snap = component_snapshot_from_json(event->payload, event->time);
     if (!snap) {
       const auto& f = snap.error().field;
       out.errors.push_back(
@@ -38,13 +58,15 @@ void validate_one(const nlohmann::json& j, std::size_t index, std::size_t line,
 
 }  // namespace
 
-IngestParse parse_events(std::string_view body, core::TimePoint received_at) {
+IngestParse parse_events(std::string_view body, TimePoint received_at,
+                         std::string_view subject_topic) {
+  const Context cx{received_at, subject_topic};
   IngestParse out;
-  if (!core::is_valid_utf8(body)) {
+  if (!is_valid_utf8(body)) {
     out.errors.push_back({0, 0, "", "request body is not valid UTF-8"});
     return out;
   }
-  const std::string_view trimmed = core::trim(body);
+  const std::string_view trimmed = trim(body);
   if (trimmed.empty()) {
     out.errors.push_back({0, 0, "",
                           "request body is empty (expected a JSON event, an array of "
@@ -55,10 +77,10 @@ IngestParse parse_events(std::string_view body, core::TimePoint received_at) {
   auto whole = nlohmann::json::parse(trimmed, nullptr, /*allow_exceptions=*/false);
   if (!whole.is_discarded()) {
     if (whole.is_array()) {
-      for (std::size_t i = 0; i < whole.size(); ++i) validate_one(whole[i], i, 0, received_at, out);
+      for (std::size_t i = 0; i < whole.size(); ++i) validate_one(whole[i], i, 0, cx, out);
       if (whole.empty()) out.errors.push_back({0, 0, "", "the event array is empty"});
     } else {
-      validate_one(whole, 0, 0, received_at, out);
+      validate_one(whole, 0, 0, cx, out);
     }
     return out;
   }
@@ -77,12 +99,12 @@ IngestParse parse_events(std::string_view body, core::TimePoint received_at) {
         body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     ++line_no;
     pos = nl == std::string_view::npos ? body.size() + 1 : nl + 1;
-    if (core::trim(line).empty()) continue;
+    if (trim(line).empty()) continue;
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) {
       out.errors.push_back({index, line_no, "", malformed_reason(line)});
     } else {
-      validate_one(j, index, line_no, received_at, out);
+      validate_one(j, index, line_no, cx, out);
     }
     ++index;
   }
@@ -102,4 +124,4 @@ nlohmann::json errors_to_json(const std::vector<IngestError>& errors, std::size_
           {"errors", std::move(list)}};
 }
 
-}  // namespace opsready::server
+}  // namespace opsready::core

@@ -1,0 +1,383 @@
+// `opsready serve` with bus.nats against a real nats-server: NATS subjects
+// opsready.events.<topic> as an ingest path (batches, back-pressure, malformed messages), the
+// event_bus component, and a NATS outage (spool, recovery). Both servers run on loopback ports
+// chosen by the test and are stopped by it.
+
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "opsready/bus/nats_bus.h"
+#include "tests/integration/harness.h"
+#include "tests/integration/nats/nats_server.h"
+
+namespace opsready::testing {
+namespace {
+
+using json = nlohmann::json;
+using nats_testing::NatsServerProcess;
+using namespace std::chrono_literals;
+
+class NatsLibrary : public ::testing::Environment {
+ public:
+  void TearDown() override { bus::shutdown_nats_library(); }
+};
+const auto* const kNatsLibrary = ::testing::AddGlobalTestEnvironment(new NatsLibrary);
+
+json get_json(httplib::Client& c, const std::string& path) {
+  auto res = c.Get(path);
+  if (!res) throw std::runtime_error("GET " + path + " failed");
+  return json::parse(res->body);
+}
+
+// The value of one sample line of /metrics (`name{labels}` exactly as exposed), or -1.
+double metric(httplib::Client& c, const std::string& series) {
+  auto res = c.Get("/metrics");
+  if (!res) return -1;
+  const std::string& body = res->body;
+  for (std::size_t pos = 0; pos < body.size();) {
+    const auto end = body.find('\n', pos);
+    const std::string line = body.substr(pos, end - pos);
+    pos = end == std::string::npos ? body.size() : end + 1;
+    if (line.size() > series.size() && line.starts_with(series) && line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return -1;
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(25ms);
+  }
+  return true;
+}
+
+const json* component(const json& readiness, const std::string& name) {
+  for (const auto& c : readiness["components"]) {
+    if (c["component"] == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string snapshot_line(const std::string& name, const std::string& status) {
+  return json{{"source", "nats-test"},
+              {"payload", {{"component", name}, {"status", status}, {"summary", status}}}}
+      .dump();
+}
+
+// A plain libnats JetStream producer, as a trading runtime or a script would publish.
+class Producer {
+ public:
+  explicit Producer(const std::string& url) {
+    ok_ = natsConnection_ConnectTo(&nc_, url.c_str()) == NATS_OK &&
+          natsConnection_JetStream(&js_, nc_, nullptr) == NATS_OK;
+  }
+  ~Producer() {
+    if (js_ != nullptr) jsCtx_Destroy(js_);
+    if (nc_ != nullptr) natsConnection_Destroy(nc_);
+  }
+  [[nodiscard]] bool ok() const { return ok_; }
+
+  // Publishes and waits for the stream's ack; `encoding` becomes Content-Encoding.
+  bool publish(const std::string& subject, const std::string& body,
+               const std::string& encoding = "") {
+    natsMsg* msg = nullptr;
+    if (natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(),
+                       static_cast<int>(body.size())) != NATS_OK) {
+      return false;
+    }
+    if (!encoding.empty()) natsMsgHeader_Set(msg, "Content-Encoding", encoding.c_str());
+    jsPubAck* ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus s = js_PublishMsg(&ack, js_, msg, nullptr, &jerr);
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(msg);
+    return s == NATS_OK;
+  }
+
+ private:
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+  bool ok_ = false;
+};
+
+class DaemonNats : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!server_.available()) GTEST_SKIP() << "nats-server is not installed";
+    std::string error;
+    ASSERT_TRUE(server_.start(&error)) << error;
+  }
+
+  // A config for `opsready serve` on this server; `extra` is appended at the top level.
+  std::filesystem::path config(const std::string& extra = "") {
+    const auto path = dir_.path() / "opsready.yml";
+    write_file(path,
+               "listen: 127.0.0.1:0\n"
+               "data_dir: " +
+                   (dir_.path() / "data").string() +
+                   "\n"
+                   "evaluation_interval: 100ms\n"
+                   "bus:\n"
+                   "  retry_interval: 100ms\n"
+                   "  health_interval: 300ms\n"
+                   "  nats:\n"
+                   "    servers: [" +
+                   server_.url() +
+                   "]\n"
+                   "    reconnect_initial: 50ms\n"
+                   "    reconnect_max: 300ms\n"
+                   "    fetch_timeout: 100ms\n" +
+                   extra);
+    return path;
+  }
+
+  // The stream exists before a producer publishes (the daemon creates it too, lazily).
+  void ensure_stream() {
+    auto bus = bus::NatsBus::connect({.servers = {server_.url()}});
+    ASSERT_TRUE(bus) << bus.error().message;
+    ASSERT_TRUE(eventually([&] { return (*bus)->ensure_stream().has_value(); }, 10s));
+  }
+
+  TempDir dir_;
+  NatsServerProcess server_{dir_.path() / "nats"};
+};
+
+TEST_F(DaemonNats, EventsOnNatsSubjectsReachReadinessAndUnroutedTopicsAreCounted) {
+  ensure_stream();
+  Daemon d({"serve", "--config", config().string()});
+  auto c = d.client();
+  Producer p(server_.url());
+  ASSERT_TRUE(p.ok());
+  // One event, topic from the subject.
+  ASSERT_TRUE(p.publish("opsready.events.opsready.component.snapshot",
+                        snapshot_line("risk_engine", "warn")));
+  // An NDJSON batch, gzip-compressed.
+  ASSERT_TRUE(p.publish(
+      "opsready.events.opsready.component.snapshot",
+      gzip(snapshot_line("fix_gateway", "ok") + "\n" + snapshot_line("md_feed", "fail") + "\n"),
+      "gzip"));
+  // A JSON array on a topic no component consumes: accepted and counted.
+  ASSERT_TRUE(p.publish("opsready.events.telemetry.custom.thing",
+                        R"([{"payload":{"a":1}},{"topic":"telemetry.custom.thing"},{}])"));
+
+  json r;
+  ASSERT_TRUE(eventually([&] {
+    r = get_json(c, "/api/v1/readiness");
+    return component(r, "risk_engine") && component(r, "fix_gateway") && component(r, "md_feed");
+  })) << r.dump(2);
+  EXPECT_EQ((*component(r, "md_feed"))["status"], "fail");
+  EXPECT_EQ(r["gate"]["decision"], "block");
+  ASSERT_TRUE(eventually([&] {
+    return metric(c, "opsready_events_unrouted_total{topic=\"telemetry.custom.thing\"}") == 3;
+  })) << c.Get("/metrics")->body;
+  EXPECT_EQ(metric(c, "opsready_events_received_total{topic=\"opsready.component.snapshot\"}"), 3);
+  // opsready's own event_bus snapshots come back from the stream too (and are not applied
+  // twice), so the consumer's totals are at least the test's.
+  ASSERT_TRUE(eventually([&] { return metric(c, "opsready_nats_events_total") >= 6; }));
+  EXPECT_GE(metric(c, "opsready_nats_messages_total{result=\"taken\"}"), 3);
+  EXPECT_EQ(metric(c, "opsready_nats_messages_total{result=\"rejected\"}"), 0);
+
+  // The event_bus component: NATS up, a subscriber, opsready's own health events published.
+  ASSERT_TRUE(eventually([&] {
+    r = get_json(c, "/api/v1/readiness");
+    const json* bus = component(r, "event_bus");
+    return bus != nullptr && (*bus)["status"] == "ok";
+  })) << r.dump(2);
+  EXPECT_EQ((*component(r, "event_bus"))["metadata"]["service"], "nats");
+
+  const json sup = get_json(c, "/api/v1/supervision");
+  std::map<std::string, std::string> states;
+  for (const auto& t : sup["tasks"]) states[t["name"]] = t["state"];
+  EXPECT_EQ(states["nats-ingest"], "running") << sup.dump(2);
+  EXPECT_EQ(states["bus"], "running") << sup.dump(2);
+
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
+}
+
+TEST_F(DaemonNats, MalformedMessagesAreRejectedWholeCountedAndNeverApplied) {
+  ensure_stream();
+  Daemon d({"serve", "--config", config("ingest:\n  max_body_bytes: 2048\n").string()});
+  auto c = d.client();
+  Producer p(server_.url());
+  ASSERT_TRUE(p.ok());
+  const std::string snap = "opsready.events.opsready.component.snapshot";
+  struct Case {
+    const char* what;
+    std::string subject;
+    std::string body;
+    std::string encoding;
+  };
+  const std::vector<Case> cases = {
+      {"truncated JSON", snap, R"({"payload":{"component":"bad_a","status":"ok")", ""},
+      {"wrong type", snap, R"({"payload":3})", ""},
+      {"snapshot with an unknown status", snap, snapshot_line("bad_b", "maybe"), ""},
+      {"topic contradicting the subject", snap,
+       R"({"topic":"telemetry.other","payload":{"component":"bad_c","status":"ok"}})", ""},
+      {"subject that is not a topic", "opsready.events.Telemetry.UPPER", R"({"payload":{}})", ""},
+      {"invalid UTF-8", snap, "{\"payload\":{\"component\":\"bad_d\xff\",\"status\":\"ok\"}}", ""},
+      {"bad gzip", snap, "\x1f\x8b not really gzip", "gzip"},
+      {"unknown encoding", snap, snapshot_line("bad_e", "ok"), "br"},
+      {"oversized", snap,
+       json{{"payload",
+             {{"component", "bad_f"}, {"status", "ok"}, {"summary", std::string(4096, 'x')}}}}
+           .dump(),
+       ""},
+      {"gzip bomb over the size limit", snap,
+       gzip(json{
+           {"payload",
+            {{"component", "bad_g"}, {"status", "ok"}, {"summary", std::string(1 << 16, 'y')}}}}
+                .dump()),
+       "gzip"},
+      {"a good event batched with a bad one", snap,
+       snapshot_line("bad_h", "ok") + "\n" + R"({"payload":{"component":"bad_i","status":7}})" +
+           "\n",
+       ""},
+      {"empty body", snap, "", ""},
+  };
+  for (const auto& k : cases) {
+    ASSERT_TRUE(p.publish(k.subject, k.body, k.encoding)) << k.what;
+  }
+  // A good message after them: once it is applied, every earlier one was handled.
+  ASSERT_TRUE(p.publish(snap, snapshot_line("good_after", "ok")));
+  json r;
+  ASSERT_TRUE(eventually([&] {
+    r = get_json(c, "/api/v1/readiness");
+    return component(r, "good_after") != nullptr;
+  })) << r.dump(2);
+  for (const auto& comp : r["components"]) {
+    EXPECT_FALSE(comp["component"].get<std::string>().starts_with("bad_")) << comp.dump();
+  }
+  ASSERT_TRUE(eventually([&] {
+    return metric(c, "opsready_nats_messages_total{result=\"rejected\"}") ==
+           static_cast<double>(cases.size());
+  })) << c.Get("/metrics")->body;
+  EXPECT_EQ(metric(c, "opsready_events_received_total{topic=\"opsready.component.snapshot\"}"), 1);
+  EXPECT_NE(d.log().find("is not a valid event batch"), std::string::npos) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
+}
+
+TEST_F(DaemonNats, BackPressureLosesNothingAndADurableConsumerResumesAfterARestart) {
+  ensure_stream();
+  Producer p(server_.url());
+  ASSERT_TRUE(p.ok());
+  // Published while opsready is not running: the durable consumer picks them up later.
+  constexpr int kMessages = 200;
+  constexpr int kPerMessage = 50;
+  auto publish_batches = [&](int from, int to) {
+    for (int m = from; m < to; ++m) {
+      std::string body;
+      for (int i = 0; i < kPerMessage; ++i) {
+        body += json{{"source", "load"}, {"payload", {{"m", m}, {"i", i}}}}.dump() + "\n";
+      }
+      ASSERT_TRUE(p.publish("opsready.events.telemetry.load.sample", body));
+    }
+  };
+  publish_batches(0, kMessages / 2);
+  {
+    // A tiny evaluation queue: the consumer must wait for room instead of dropping.
+    Daemon d({"serve", "--config", config("ingest:\n  queue_capacity: 64\n").string()});
+    auto c = d.client();
+    publish_batches(kMessages / 2, kMessages);
+    ASSERT_TRUE(eventually([&] {
+      return metric(c, "opsready_events_unrouted_total{topic=\"telemetry.load.sample\"}") ==
+             kMessages * kPerMessage;
+    })) << c.Get("/metrics")->body;
+    EXPECT_TRUE(eventually(
+        [&] { return metric(c, "opsready_nats_events_total") >= kMessages * kPerMessage; }));
+    d.signal(SIGTERM);
+    ASSERT_EQ(d.wait_exit(20s), 0) << d.log();
+  }
+  // A restart resumes after the last acked message: nothing is delivered twice.
+  publish_batches(0, 2);
+  Daemon again({"serve", "--config", config().string()});
+  auto c = again.client();
+  ASSERT_TRUE(eventually([&] {
+    return metric(c, "opsready_events_unrouted_total{topic=\"telemetry.load.sample\"}") ==
+           2 * kPerMessage;
+  })) << c.Get("/metrics")->body;
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(metric(c, "opsready_events_unrouted_total{topic=\"telemetry.load.sample\"}"),
+            2 * kPerMessage);
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait_exit(20s), 0) << again.log();
+}
+
+TEST_F(DaemonNats, ANatsOutageFailsTheEventBusComponentSpoolsAndRecovers) {
+  ensure_stream();
+  Daemon d({"serve", "--config", config().string()});
+  auto c = d.client();
+  json r;
+  ASSERT_TRUE(eventually([&] {
+    r = get_json(c, "/api/v1/readiness");
+    const json* bus = component(r, "event_bus");
+    return bus != nullptr && (*bus)["status"] == "ok";
+  })) << r.dump(2);
+
+  server_.stop();
+  // Readiness says so, and opsready's own events go to the spool instead of being lost.
+  ASSERT_TRUE(eventually([&] {
+    r = get_json(c, "/api/v1/readiness");
+    const json* bus = component(r, "event_bus");
+    return bus != nullptr && (*bus)["status"] == "fail" && metric(c, "opsready_spool_pending") > 0;
+  })) << r.dump(2)
+      << c.Get("/metrics")->body;
+  bool not_running = false;
+  for (const auto& issue : (*component(r, "event_bus"))["issues"]) {
+    not_running = not_running || issue["code"] == "bus_not_running";
+  }
+  EXPECT_TRUE(not_running) << r.dump(2);
+  EXPECT_EQ(metric(c, "opsready_bus_up{bus=\"nats\"}"), 0);
+  EXPECT_EQ(metric(c, "opsready_nats_connected"), 0);
+  // HTTP keeps working while NATS is down.
+  auto res = c.Post("/api/v1/events",
+                    snapshot_line("http_during_outage", "ok")
+                        .insert(1, R"("topic":"opsready.component.snapshot",)"),
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 202) << res->body;
+
+  std::string error;
+  ASSERT_TRUE(server_.start(&error)) << error;
+  // Back: the spool is replayed, the component recovers, and NATS ingest works again.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return metric(c, "opsready_spool_pending") == 0 &&
+               metric(c, "opsready_spool_replayed_total") > 0;
+      },
+      60s))
+      << c.Get("/metrics")->body << d.log();
+  Producer p(server_.url());
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(eventually(
+      [&] {
+        return p.publish("opsready.events.opsready.component.snapshot",
+                         snapshot_line("after_outage", "ok"));
+      },
+      20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = get_json(c, "/api/v1/readiness");
+        return component(r, "after_outage") != nullptr;
+      },
+      60s))
+      << r.dump(2) << d.log();
+  EXPECT_NE(d.log().find("recovered"), std::string::npos) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace opsready::testing
