@@ -14,6 +14,11 @@
 //   end to end: events/s from the first publish until opsready counted the last event
 // The stream (bus.nats.stream) must exist; opsready creates it when it starts. Loopback only.
 //
+// --floor: no opsready. The program consumes the messages itself through a fresh durable pull
+// consumer that does nothing but fetch and ack each message, the cheapest consumer libnats
+// allows: the ceiling of publish -> JetStream -> consume on this machine, to read opsready's
+// figure against.
+//
 // Not a Google Benchmark program (it measures servers in other processes); its name keeps it
 // out of bench/CMakeLists.txt's *_bench.cc glob.
 
@@ -29,6 +34,8 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -42,12 +49,15 @@ struct Options {
   std::string topic = "telemetry.ingest.lag";
   std::string prefix = "opsready.events";
   int pending = 4096;
+  bool floor = false;
+  std::string stream = "OPSREADY_EVENTS";
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "nats_load: " << why
             << "\nusage: nats_load --nats nats://127.0.0.1:PORT --opsready 127.0.0.1:PORT"
-               " [--events N] [--batch N] [--topic T] [--prefix P] [--pending N]\n";
+               " [--events N] [--batch N] [--topic T] [--prefix P] [--pending N] [--floor]"
+               " [--stream NAME]\n";
   std::exit(64);
 }
 
@@ -56,6 +66,10 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") usage("help");
+    if (a == "--floor") {
+      o.floor = true;
+      continue;
+    }
     if (i + 1 >= argc) usage("missing value for " + a);
     const std::string v = argv[++i];
     if (a == "--nats") {
@@ -73,6 +87,8 @@ Options parse(int argc, char** argv) {
       o.topic = v;
     } else if (a == "--prefix") {
       o.prefix = v;
+    } else if (a == "--stream") {
+      o.stream = v;
     } else if (a == "--pending") {
       o.pending = std::atoi(v.c_str());
     } else {
@@ -114,7 +130,7 @@ double received(httplib::Client& c, const std::string& topic) {
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   httplib::Client http(o.opsready_host, o.opsready_port);
-  const double base = received(http, o.topic);
+  const double base = o.floor ? 0 : received(http, o.topic);
   if (base < 0) {
     std::cerr << "nats_load: cannot read http://" << o.opsready_host << ":" << o.opsready_port
               << "/metrics\n";
@@ -141,7 +157,36 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> done{false};
   Clock::time_point t_end{};
+  natsSubscription* floor_sub = nullptr;
+  if (o.floor) {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = o.stream.c_str();
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.DeliverPolicy = js_DeliverNew;
+    const std::string durable = "nats-load-floor-" + std::to_string(::getpid());
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    if (js_PullSubscribe(&floor_sub, js, subject.c_str(), durable.c_str(), nullptr, &so, &jerr) !=
+        NATS_OK) {
+      std::cerr << "nats_load: cannot create the floor consumer (" << jerr << ")\n";
+      return 1;
+    }
+  }
   std::thread watcher([&] {
+    if (o.floor) {  // fetch and ack, nothing else
+      long got = 0;
+      while (got < messages) {
+        natsMsgList list{};
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        natsSubscription_Fetch(&list, floor_sub, 256, 1000, &jerr);
+        for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
+        got += list.Count;
+        natsMsgList_Destroy(&list);
+      }
+      t_end = Clock::now();
+      done = true;
+      return;
+    }
     httplib::Client c(o.opsready_host, o.opsready_port);
     while (true) {
       const double n = received(c, o.topic);
@@ -185,8 +230,13 @@ int main(int argc, char** argv) {
               o.batch, data.size());
   std::printf("  publish (stream acks): %.2f s  %.0f events/s  %.0f messages/s\n", pub_s,
               static_cast<double>(events) / pub_s, static_cast<double>(messages) / pub_s);
-  std::printf("  end to end (opsready counted them): %.2f s  %.0f events/s\n", e2e_s,
-              static_cast<double>(events) / e2e_s);
+  std::printf(o.floor ? "  end to end (a fetch-and-ack consumer got them): %.2f s  %.0f events/s\n"
+                      : "  end to end (opsready counted them): %.2f s  %.0f events/s\n",
+              e2e_s, static_cast<double>(events) / e2e_s);
+  if (floor_sub != nullptr) {
+    natsSubscription_Unsubscribe(floor_sub);  // deletes the floor's durable consumer
+    natsSubscription_Destroy(floor_sub);
+  }
   jsCtx_Destroy(js);
   natsConnection_Destroy(nc);
   nats_Close();

@@ -54,3 +54,13 @@ for batch in 1 10 100; do
 done
 echo "== opsready NATS counters after the run"
 curl -s "http://127.0.0.1:$op_port/metrics" | grep -E '^opsready_(nats_|evaluation_queue)' || true
+echo "== the machine's ceiling: the same messages to a consumer that only fetches and acks"
+kill -TERM "${pids[1]}"  # opsready: its consumer must not compete
+for _ in $(seq 100); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 0.1; done
+for batch in 1 10 100; do
+  n=$events
+  if [[ $batch == 1 ]]; then n=$((events / 5)); fi
+  echo "== floor: $n events, $batch per message"
+  "$load" --floor --nats "nats://127.0.0.1:$nats_port" --opsready "127.0.0.1:$op_port" \
+    --events "$n" --batch "$batch"
+done

@@ -22,18 +22,6 @@ using core::Status;
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr auto kSupervisionPeriod = std::chrono::seconds(5);
 
-// Runs a batch of blocking store writes; a coroutine so that co_spawn can run it on the pool.
-asio::awaitable<void> run_writes(std::vector<std::function<void()>>* batch) {
-  for (const auto& write : *batch) write();
-  co_return;
-}
-
-// AlertIndex::flush as a coroutine, so that co_spawn can run it on the pool.
-asio::awaitable<core::Result<std::size_t>> flush_alert_index(store::AlertIndex* index,
-                                                             store::Store* store) {
-  co_return index->flush(*store);
-}
-
 // Waits on `timer` until it fires or is cancelled; true when it fired.
 asio::awaitable<bool> wait(asio::steady_timer& timer) {
   auto [ec] = co_await timer.async_wait(kTuple);
@@ -86,9 +74,43 @@ asio::awaitable<void> run_blocking(asio::io_context* ctx, asio::thread_pool* poo
   }
 }
 
-asio::awaitable<void> run_on_pool(std::function<void()>* job) {
-  (*job)();
-  co_return;
+// Runs `*job` on `executor` (a pool, or a strand of one) and waits until it has run, even if
+// the calling coroutine is cancelled meanwhile: a store write or a spool replay that was
+// started is never cut short, and a cancellation that arrives during it is not lost (the
+// caller sees it in its cancellation state). The caller sets throw_if_cancelled(false).
+// `job` points to the caller's frame local (see run_blocking).
+struct Completion {
+  explicit Completion(asio::io_context& ctx) : timer(ctx) {}
+  asio::steady_timer timer;
+  bool done = false;
+  std::exception_ptr error;
+};
+
+template <class Executor>
+asio::awaitable<void> run_to_completion(asio::io_context* ctx, Executor executor,
+                                        const std::function<void()>* job) {
+  auto c = std::make_shared<Completion>(*ctx);
+  c->timer.expires_at(asio::steady_timer::time_point::max());
+  asio::post(executor, [ctx, c, job = *job] {
+    std::exception_ptr error;
+    try {
+      job();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    asio::post(*ctx, [c, error] {
+      c->done = true;
+      c->error = error;
+      c->timer.cancel();
+    });
+  });
+  while (!c->done) co_await wait(c->timer);
+  if (c->error) std::rethrow_exception(c->error);
+}
+
+asio::awaitable<bool> cancel_requested() {
+  co_return (co_await asio::this_coro::cancellation_state).cancelled() !=
+      asio::cancellation_type::none;
 }
 
 // supervise::LogLevel and bus::LogLevel have the same four levels.
@@ -413,13 +435,13 @@ asio::awaitable<void> Runtime::persistence_loop() {
   asio::steady_timer wake(*ctx_);
   for (;;) {
     while (!pending_writes_.empty()) co_await flush_writes(strand);
+    // Checked before every wait: a stop requested during a flush is not lost.
+    if (co_await cancel_requested()) break;
     wake.expires_at(asio::steady_timer::time_point::max());
     persistence_wake_ = [&wake] { wake.cancel(); };
     const bool fired = co_await wait(wake);
     persistence_wake_ = nullptr;
     static_cast<void>(fired);
-    const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
-    if (cancelled != asio::cancellation_type::none) break;
   }
   // Graceful stop: the evaluation loop (stopped before this one) has queued its last writes.
   co_await asio::this_coro::reset_cancellation_state();
@@ -436,6 +458,7 @@ asio::awaitable<void> Runtime::alerts_loop() {
     timer.expires_after(config_.alert_flush_interval);
     if (!co_await wait(timer)) break;
     co_await flush_alerts();
+    if (co_await cancel_requested()) break;  // a stop requested during the flush
   }
   // Graceful stop: the HTTP loop (stopped before this one) has answered its last request.
   co_await asio::this_coro::reset_cancellation_state();
@@ -448,8 +471,9 @@ asio::awaitable<void> Runtime::alerts_loop() {
 asio::awaitable<void> Runtime::flush_alerts() {
   if (alerts_.dirty() == 0) co_return;
   // SQLite blocks: the write runs on the pool, this loop waits for it.
-  const auto written = co_await asio::co_spawn(
-      pool_->get_executor(), flush_alert_index(&alerts_, store_.get()), use_awaitable);
+  core::Result<std::size_t> written = 0;
+  const std::function<void()> job = [this, &written] { written = alerts_.flush(*store_); };
+  co_await run_to_completion(ctx_.get(), pool_->get_executor(), &job);
   if (!written) {
     metrics_->store_errors.with({"put_alerts"}).inc();
     // Once per failing streak: the flush is retried every interval with the same alerts.
@@ -470,7 +494,10 @@ asio::awaitable<void> Runtime::flush_writes(asio::strand<asio::thread_pool::exec
   // co_await expression: GCC 12 mis-destroys such temporaries.)
   std::vector<std::function<void()>> batch;
   batch.swap(pending_writes_);
-  co_await asio::co_spawn(strand, run_writes(&batch), use_awaitable);
+  const std::function<void()> job = [&batch] {
+    for (const auto& write : batch) write();
+  };
+  co_await run_to_completion(ctx_.get(), strand, &job);
 }
 
 void Runtime::wake_persistence() {
@@ -807,15 +834,17 @@ asio::awaitable<void> Runtime::nats_ingest_loop() {
 }
 
 asio::awaitable<void> Runtime::bus_loop() {
+  co_await asio::this_coro::throw_if_cancelled(false);
   asio::steady_timer timer(*ctx_);
   auto strand = asio::make_strand(bus_->pool->get_executor());
   for (;;) {
     const auto now = clock_.now();
     const bool health = now >= bus_->next_health;
     if (health) bus_->next_health = now + config_.bus.health_interval;
-    std::function<void()> job = [this, health] { bus_tick(health); };
-    co_await asio::co_spawn(strand, run_on_pool(&job), use_awaitable);
+    const std::function<void()> job = [this, health] { bus_tick(health); };
+    co_await run_to_completion(ctx_.get(), strand, &job);
     export_bus_metrics();
+    if (co_await cancel_requested()) break;  // a stop requested during the tick
     timer.expires_after(config_.bus.retry_interval);
     if (!co_await wait(timer)) break;
   }

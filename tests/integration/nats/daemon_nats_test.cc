@@ -75,6 +75,13 @@ std::string snapshot_line(const std::string& name, const std::string& status) {
       .dump();
 }
 
+// SIGTERM: a graceful stop that flushed the store (no loop may lose the stop request).
+void expect_clean_stop(Daemon& d) {
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
+  EXPECT_NE(d.log().find("state flushed"), std::string::npos) << d.log();
+}
+
 // A plain libnats JetStream producer, as a trading runtime or a script would publish.
 class Producer {
  public:
@@ -202,8 +209,7 @@ TEST_F(DaemonNats, EventsOnNatsSubjectsReachReadinessAndUnroutedTopicsAreCounted
   EXPECT_EQ(states["nats-ingest"], "running") << sup.dump(2);
   EXPECT_EQ(states["bus"], "running") << sup.dump(2);
 
-  d.signal(SIGTERM);
-  EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
+  expect_clean_stop(d);
 }
 
 TEST_F(DaemonNats, MalformedMessagesAreRejectedWholeCountedAndNeverApplied) {
@@ -265,8 +271,7 @@ TEST_F(DaemonNats, MalformedMessagesAreRejectedWholeCountedAndNeverApplied) {
   })) << c.Get("/metrics")->body;
   EXPECT_EQ(metric(c, "opsready_events_received_total{topic=\"opsready.component.snapshot\"}"), 1);
   EXPECT_NE(d.log().find("is not a valid event batch"), std::string::npos) << d.log();
-  d.signal(SIGTERM);
-  EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
+  expect_clean_stop(d);
 }
 
 TEST_F(DaemonNats, BackPressureLosesNothingAndADurableConsumerResumesAfterARestart) {
@@ -297,8 +302,7 @@ TEST_F(DaemonNats, BackPressureLosesNothingAndADurableConsumerResumesAfterAResta
     })) << c.Get("/metrics")->body;
     EXPECT_TRUE(eventually(
         [&] { return metric(c, "opsready_nats_events_total") >= kMessages * kPerMessage; }));
-    d.signal(SIGTERM);
-    ASSERT_EQ(d.wait_exit(20s), 0) << d.log();
+    expect_clean_stop(d);
   }
   // A restart resumes after the last acked message: nothing is delivered twice.
   publish_batches(0, 2);
@@ -311,8 +315,7 @@ TEST_F(DaemonNats, BackPressureLosesNothingAndADurableConsumerResumesAfterAResta
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(metric(c, "opsready_events_unrouted_total{topic=\"telemetry.load.sample\"}"),
             2 * kPerMessage);
-  again.signal(SIGTERM);
-  EXPECT_EQ(again.wait_exit(20s), 0) << again.log();
+  expect_clean_stop(again);
 }
 
 TEST_F(DaemonNats, ANatsOutageFailsTheEventBusComponentSpoolsAndRecovers) {
@@ -375,8 +378,36 @@ TEST_F(DaemonNats, ANatsOutageFailsTheEventBusComponentSpoolsAndRecovers) {
       60s))
       << r.dump(2) << d.log();
   EXPECT_NE(d.log().find("recovered"), std::string::npos) << d.log();
-  d.signal(SIGTERM);
-  EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
+  expect_clean_stop(d);
+}
+
+// No NATS server at all: opsready serves anyway, says so in readiness, keeps its own events
+// in the spool, and still stops cleanly (the stop must reach loops busy with the bus).
+TEST_F(DaemonNats, StartsWithoutAReachableServerAndStopsCleanly) {
+  const int nobody = nats_testing::free_loopback_port();
+  const auto path = dir_.path() / "unreachable.yml";
+  write_file(path, "listen: 127.0.0.1:0\ndata_dir: " + (dir_.path() / "data").string() +
+                       "\nbus:\n  retry_interval: 50ms\n  health_interval: 100ms\n  nats:\n"
+                       "    servers: [nats://127.0.0.1:" +
+                       std::to_string(nobody) + "]\n");
+  for (int round = 0; round < 3; ++round) {
+    Daemon d({"serve", "--config", path.string()});
+    auto c = d.client();
+    json r;
+    ASSERT_TRUE(eventually([&] {
+      r = get_json(c, "/api/v1/readiness");
+      const json* bus = component(r, "event_bus");
+      return bus != nullptr && (*bus)["status"] == "fail" &&
+             metric(c, "opsready_spool_pending") > 0;
+    })) << r.dump(2);
+    // The spool outlives the process: later rounds find the earlier rounds' events in it.
+    EXPECT_NE(d.log().find(round == 0 ? "spooling events to"
+                                      : "from an earlier run; they will "
+                                        "be replayed before new events"),
+              std::string::npos)
+        << d.log();
+    expect_clean_stop(d);
+  }
 }
 
 }  // namespace
