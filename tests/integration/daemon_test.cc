@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <functional>
 #include <map>
 #include <thread>
@@ -292,10 +294,20 @@ TEST(Daemon, EveryLoopRunsUnderTheSupervisor) {
   TempDir data;
   Daemon d({"demo", "--data-dir", data.path().string()});
   auto c = d.client();
-  const json sup = get_json(c, "/api/v1/supervision");
+  constexpr std::array kLoops = {"persistence", "alerts",      "evaluation",
+                                 "http",        "supervision", "demo"};
+  // The listener answers before the last loops were first scheduled (slow under sanitizers):
+  // wait until every loop left "starting".
+  json sup;
   std::map<std::string, std::string> states;
-  for (const auto& t : sup["tasks"]) states[t["name"]] = t["state"];
-  for (const char* loop : {"persistence", "alerts", "evaluation", "http", "supervision", "demo"}) {
+  for (int i = 0; i < 250; ++i) {
+    sup = get_json(c, "/api/v1/supervision");
+    states.clear();
+    for (const auto& t : sup["tasks"]) states[t["name"]] = t["state"];
+    if (std::ranges::all_of(kLoops, [&](const char* l) { return states[l] == "running"; })) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (const char* loop : kLoops) {
     EXPECT_EQ(states[loop], "running") << loop << "\n" << sup.dump(2);
   }
   auto metrics = c.Get("/metrics");
