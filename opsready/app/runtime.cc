@@ -592,7 +592,8 @@ server::SubmitResult Runtime::submit_batch(std::vector<core::TelemetryEvent>& ev
 }
 
 std::shared_ptr<const readiness::ReadinessSnapshot> Runtime::current() const {
-  return current_.load(std::memory_order_acquire);
+  std::lock_guard lock(current_mu_);
+  return current_;
 }
 
 core::Result<std::vector<store::StoredReadiness>> Runtime::history(core::TimePoint since,
@@ -697,7 +698,10 @@ void Runtime::evaluate() {
   }
   persist_readiness(*snap);
   prune_if_due(now);
-  current_.store(std::move(snap), std::memory_order_release);
+  {
+    std::lock_guard lock(current_mu_);
+    current_.swap(snap);
+  }  // the previous snapshot is released outside the lock
 }
 
 void Runtime::prune_if_due(core::TimePoint now) {

@@ -11,7 +11,7 @@
 // evaluation strand: it owns all component state and the aggregator, without locks. Ingest
 // threads hand events over through a bounded queue. Blocking work (SQLite writes, the HTTP
 // listener) runs on an asio::thread_pool, awaited by supervised coroutines. Readers see an
-// immutable shared_ptr<const ReadinessSnapshot> swapped atomically. Public methods are
+// immutable shared_ptr<const ReadinessSnapshot>, swapped under a short lock. Public methods are
 // thread-safe unless noted.
 //
 // The loops, in start order (they stop in reverse): persistence, alerts (writes the alerts
@@ -159,7 +159,11 @@ class Runtime final : public server::Backend {
   std::vector<std::function<void()>> pending_writes_;  // run on the pool, in order
   std::function<void()> persistence_wake_;             // set while the persistence loop waits
 
-  std::atomic<std::shared_ptr<const readiness::ReadinessSnapshot>> current_;
+  // The published snapshot. A mutex held only to copy or swap the pointer, rather than
+  // std::atomic<std::shared_ptr>: libstdc++ 12 implements that with a lock ThreadSanitizer
+  // cannot see, which hides real races behind false reports.
+  mutable std::mutex current_mu_;
+  std::shared_ptr<const readiness::ReadinessSnapshot> current_;
   std::atomic<bool> ready_{false};
 };
 

@@ -543,10 +543,10 @@ void on_reconnected(natsConnection* nc, void* closure) {
 
 void on_closed(natsConnection*, void* closure) {
   auto* s = shared_of(closure);
-  {
-    std::lock_guard lock(s->close_mu);
-    s->closed_callback = true;
-  }
+  // Notify under the lock: the waiter (NatsShared::close, then its destructor) cannot return
+  // and destroy the condition variable while this thread still uses it.
+  std::lock_guard lock(s->close_mu);
+  s->closed_callback = true;
   s->close_cv.notify_all();
 }
 
