@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -127,12 +128,14 @@ class DaemonNats : public ::testing::Test {
   }
 
   // A config for `opsready serve` on this server; `extra` is appended at the top level.
-  std::filesystem::path config(const std::string& extra = "") {
-    const auto path = dir_.path() / "opsready.yml";
+  // `name` names the file and the data directory (one per replica).
+  std::filesystem::path config(const std::string& extra = "",
+                               const std::string& name = "opsready") {
+    const auto path = dir_.path() / (name + ".yml");
     write_file(path,
                "listen: 127.0.0.1:0\n"
                "data_dir: " +
-                   (dir_.path() / "data").string() +
+                   (dir_.path() / (name + "-data")).string() +
                    "\n"
                    "evaluation_interval: 100ms\n"
                    "bus:\n"
@@ -379,6 +382,36 @@ TEST_F(DaemonNats, ANatsOutageFailsTheEventBusComponentSpoolsAndRecovers) {
       << r.dump(2) << d.log();
   EXPECT_NE(d.log().find("recovered"), std::string::npos) << d.log();
   expect_clean_stop(d);
+}
+
+// Two replicas sharing one durable consumer (ordered: false) share the work: every event is
+// taken by exactly one of them, none by both, none by neither.
+TEST_F(DaemonNats, ReplicasSharingADurableTakeEachEventOnce) {
+  ensure_stream();
+  const std::string shared = "    durable: desk\n    ordered: false\n    batch: 1\n";
+  Daemon a({"serve", "--config", config(shared, "replica-a").string()});
+  Daemon b({"serve", "--config", config(shared, "replica-b").string()});
+  auto ca = a.client();
+  auto cb = b.client();
+  Producer p(server_.url());
+  ASSERT_TRUE(p.ok());
+  constexpr int kMessages = 200;
+  constexpr int kPerMessage = 10;
+  for (int m = 0; m < kMessages; ++m) {
+    std::string body;
+    for (int i = 0; i < kPerMessage; ++i) {
+      body += json{{"source", "load"}, {"payload", {{"m", m}, {"i", i}}}}.dump() + "\n";
+    }
+    ASSERT_TRUE(p.publish("opsready.events.telemetry.load.sample", body));
+  }
+  const std::string series = "opsready_events_unrouted_total{topic=\"telemetry.load.sample\"}";
+  auto taken = [&](httplib::Client& c) { return std::max(0.0, metric(c, series)); };
+  ASSERT_TRUE(eventually([&] { return taken(ca) + taken(cb) >= kMessages * kPerMessage; }))
+      << taken(ca) << " + " << taken(cb);
+  std::this_thread::sleep_for(500ms);  // room for a duplicate to show up, if there were one
+  EXPECT_EQ(taken(ca) + taken(cb), kMessages * kPerMessage) << taken(ca) << " + " << taken(cb);
+  expect_clean_stop(a);
+  expect_clean_stop(b);
 }
 
 // No NATS server at all: opsready serves anyway, says so in readiness, keeps its own events
