@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "opsready/app/commands.h"
+#include "tests/support/temp_dir.h"
 
 namespace opsready::app {
 namespace {
@@ -36,20 +37,13 @@ CommandRun detect(const DetectOptions& o) {
 
 class Detect : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("opsready_detect_test_" +
-            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   fs::path file(const std::string& text) {
     const fs::path p = dir_ / "in.csv";
     std::ofstream(p, std::ios::binary) << text;
     return p;
   }
-  fs::path dir_;
+  opsready::testing::TempDir tmp_{"opsready-detect-test"};
+  fs::path dir_ = tmp_.path();
 };
 
 // The shared Page-Hinkley vectors: detections [2051, 3568] and River's documentation [1006].

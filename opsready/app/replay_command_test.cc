@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "opsready/app/commands.h"
+#include "tests/support/temp_dir.h"
 
 namespace opsready::app {
 namespace {
@@ -116,20 +117,13 @@ TEST(Replay, PageHinkleyFixtureFacts) {
 
 class ReplayErrors : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("opsready_replay_test_" +
-            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   fs::path file(const char* name, const std::string& text) {
     const fs::path p = dir_ / name;
     write(p, text);
     return p;
   }
-  fs::path dir_;
+  opsready::testing::TempDir tmp_{"opsready-replay-test"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(ReplayErrors, BadLinesNameTheLine) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "opsready/core/time.h"
+#include "tests/support/temp_dir.h"
 
 namespace opsready::store {
 namespace {
@@ -84,15 +85,6 @@ class FailingStore final : public Store {
 
 class AlertIndexTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "opsready-alert-index-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   std::unique_ptr<Store> open(const std::string& name) {
     auto s = open_sqlite_store(dir_ / name);
     EXPECT_TRUE(s.has_value()) << s.error().message;
@@ -104,7 +96,8 @@ class AlertIndexTest : public ::testing::Test {
     return all ? *all : std::vector<core::Alert>{};
   }
 
-  fs::path dir_;
+  opsready::testing::TempDir tmp_{"opsready-alert-index"};
+  fs::path dir_ = tmp_.path();
 };
 
 // The index must hold exactly what Store::put_alerts (merge in SQL) would have stored, for any

@@ -13,6 +13,7 @@
 
 #include "opsready/core/time.h"
 #include "opsready/store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace opsready::store {
 namespace {
@@ -60,23 +61,14 @@ std::string raw_query(const fs::path& file, const std::string& sql) {
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "opsready-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   std::unique_ptr<Store> open(const fs::path& file) {
     auto s = open_sqlite_store(file);
     EXPECT_TRUE(s.has_value()) << s.error().code << ": " << s.error().message;
     return s ? std::move(*s) : nullptr;
   }
 
-  fs::path dir_;
+  opsready::testing::TempDir tmp_{"opsready-store"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(SqliteStoreTest, RoundTripsComponentAndReadinessSnapshots) {

@@ -13,20 +13,9 @@
 
 #include <httplib.h>
 
+#include "tests/support/temp_dir.h"
+
 namespace opsready::testing {
-
-// A fresh temporary directory, removed when the object goes away.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct RunResult {
   int exit_code = -1;
