@@ -113,17 +113,15 @@ asio::awaitable<bool> cancel_requested() {
       asio::cancellation_type::none;
 }
 
-// supervise::LogLevel and bus::LogLevel have the same four levels.
-template <class Level>
-spdlog::level::level_enum spdlog_level(Level l) {
+spdlog::level::level_enum spdlog_level(supervise::LogLevel l) {
   switch (l) {
-    case Level::kDebug:
+    case supervise::LogLevel::kDebug:
       return spdlog::level::debug;
-    case Level::kInfo:
+    case supervise::LogLevel::kInfo:
       return spdlog::level::info;
-    case Level::kWarn:
+    case supervise::LogLevel::kWarn:
       return spdlog::level::warn;
-    case Level::kError:
+    case supervise::LogLevel::kError:
       return spdlog::level::err;
   }
   return spdlog::level::err;
@@ -261,6 +259,7 @@ struct Runtime::BusLink {
   core::TimePoint next_health{};
   // Counters as last exported (the bus loop only).
   bus::NatsConsumerCounters consumer_seen;
+  std::uint64_t taken_seen = 0;  // messages taken (derived: fetched minus the other results)
   bus::FailoverCounters publisher_seen;
   // Wakes a consumer waiting for room in the evaluation queue.
   std::mutex room_mu;
@@ -659,11 +658,8 @@ void Runtime::apply(const core::TelemetryEvent& e) {
 }
 
 void Runtime::apply_snapshot(core::ComponentSnapshot s) {
-  auto it = latest_.find(s.component);
-  // The same snapshot again (opsready's own event_bus snapshot, applied at once and then
-  // consumed back from NATS): nothing new to keep.
-  if (it != latest_.end() && it->second == s) return;
   persist_component(s);
+  auto it = latest_.find(s.component);
   if (it == latest_.end()) {
     latest_.emplace(s.component, std::move(s));
   } else if (s.observed_at >= it->second.observed_at) {
@@ -870,7 +866,8 @@ void Runtime::bus_tick(bool publish_health) {
   auto snap = bus::evaluate_bus_health(bus_->nats->counters(), clock_.now(),
                                        {.service = "nats", .metadata = std::move(meta)});
   // Applied here at once (it matters most when NATS is down), and published for the other
-  // consumers of the stream; this runtime's consumer gets the same snapshot back and skips it.
+  // consumers of the stream. This runtime's consumer gets it back on telemetry.event_bus.health,
+  // a topic no component consumes (counted as unrouted), so it is not applied twice.
   asio::post(*ctx_, [this, snap] { apply_snapshot(snap); });
   if (auto r = bus_->publisher->publish(bus::bus_health_event(snap)); !r) {
     bus_->metrics->publish_errors.inc();
@@ -893,10 +890,10 @@ void Runtime::export_bus_metrics() {
     m.nats_messages.with({"duplicate"}).inc(delta(c.duplicates, seen.duplicates));
     m.nats_messages.with({"rejected"}).inc(delta(c.undecodable, seen.undecodable));
     m.nats_messages.with({"redelivered"}).inc(delta(c.not_taken, seen.not_taken));
-    // taken = fetched minus the others; tracked through `received`.
+    // taken = fetched minus the other results.
     const auto others = c.duplicates + c.undecodable + c.not_taken;
     const auto taken = c.received >= others ? c.received - others : 0;
-    m.nats_messages.with({"taken"}).inc(delta(taken, seen.received));
+    m.nats_messages.with({"taken"}).inc(delta(taken, bus_->taken_seen));
     m.nats_events.inc(delta(c.delivered, seen.delivered));
     m.nats_fetch_errors.inc(delta(c.fetch_errors, seen.fetch_errors));
     m.nats_pending.set(static_cast<double>(c.pending));

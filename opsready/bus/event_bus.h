@@ -27,14 +27,15 @@
 
 #include "opsready/core/clock.h"
 #include "opsready/core/event.h"
+#include "opsready/supervise/types.h"
 
 namespace opsready::bus {
 
 // Logging is a callback so the library stays embeddable: the runtime routes it to spdlog, a
 // test collects it, a null LogFn discards it. Called from whatever thread hit the condition.
-enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
-using LogFn = std::function<void(LogLevel, std::string_view message)>;
-[[nodiscard]] std::string_view to_string(LogLevel level);
+// The same levels and callback type as the supervisor's (one log vocabulary per runtime).
+using supervise::LogFn;
+using supervise::LogLevel;
 // Calls `log` when it is set.
 void log_to(const LogFn& log, LogLevel level, std::string_view message);
 
