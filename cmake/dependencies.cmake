@@ -9,6 +9,8 @@ find_package(SQLite3 REQUIRED)
 find_package(simdjson CONFIG REQUIRED)  # simdjson::simdjson (On-Demand: the alert ingest hot path)
 find_package(ZLIB REQUIRED)
 find_package(OpenSSL REQUIRED)  # OpenSSL::Crypto: SHA-256 and CRYPTO_memcmp for bearer tokens
+# Boost.Beast's HTTP/1 parser (header-only; server/http_parser.cc is its only user).
+find_package(Boost 1.74 CONFIG REQUIRED)  # Boost::headers
 find_package(PkgConfig REQUIRED)
 # cpp-httplib ships no CMake config, and its compile flags are part of its ABI.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

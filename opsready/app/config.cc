@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -395,6 +396,71 @@ class Loader {
     }
   }
 
+  // One entry per key of a section: its name and how it is read. The known-keys check comes
+  // from the same table, so a key is declared once.
+  struct Field {
+    const char* name;
+    std::function<void(const YAML::Node&, const std::string&)> read;
+  };
+
+  void read_fields(const YAML::Node& map, const std::string& where,
+                   const std::vector<Field>& fields) {
+    if (!map.IsMap()) {
+      error(map, where + " must be a mapping");
+      return;
+    }
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      const auto f = std::find_if(fields.begin(), fields.end(),
+                                  [&key](const Field& x) { return key == x.name; });
+      if (f == fields.end()) {
+        std::string list;
+        for (const auto& x : fields) list += (list.empty() ? "" : ", ") + std::string(x.name);
+        error(kv.first, "unknown key '" + key + "' in " + where + " (known: " + list + ")");
+        continue;
+      }
+      f->read(kv.second, where + "." + key);
+    }
+  }
+
+  Field duration_field(const char* name, core::Duration& out, core::Duration min,
+                       core::Duration max) {
+    return {name, [this, &out, min, max](const YAML::Node& n, const std::string& what) {
+              if (auto d = duration(n, what)) {
+                if (*d < min || *d > max) {
+                  error(n, what + " must be between " + core::format_duration(min) + " and " +
+                               core::format_duration(max));
+                } else {
+                  out = *d;
+                }
+              }
+            }};
+  }
+
+  Field size_field(const char* name, std::size_t& out, long long min, long long max) {
+    return {name, [this, &out, min, max](const YAML::Node& n, const std::string& what) {
+              if (auto v = integer(n, what, min, max)) out = static_cast<std::size_t>(*v);
+            }};
+  }
+
+  void load_http(const YAML::Node& h, HttpConfig& c) {
+    using std::chrono::hours;
+    using std::chrono::milliseconds;
+    read_fields(
+        h, "http",
+        {size_field("threads", c.threads, 1, 64), size_field("workers", c.workers, 1, 256),
+         duration_field("header_timeout", c.header_timeout, milliseconds(100), hours(1)),
+         duration_field("body_timeout", c.body_timeout, milliseconds(100), hours(1)),
+         duration_field("idle_timeout", c.idle_timeout, milliseconds(100), hours(24)),
+         duration_field("write_timeout", c.write_timeout, milliseconds(100), hours(1)),
+         size_field("max_connections", c.max_connections, 1, 1000000),
+         size_field("max_connections_per_client", c.max_connections_per_client, 1, 1000000),
+         size_field("max_header_bytes", c.max_header_bytes, 1024, 16 << 20),
+         size_field("offload_body_bytes", c.offload_body_bytes, 0, 1LL << 31),
+         size_field("max_stream_buffer_bytes", c.max_stream_buffer_bytes, 4096, 1LL << 30),
+         duration_field("stream_heartbeat", c.stream_heartbeat, milliseconds(100), hours(1))});
+  }
+
   void load_bus(const YAML::Node& b, BusConfig& bus) {
     if (!b.IsMap()) {
       error(b, "bus must be a mapping");
@@ -442,8 +508,8 @@ class Loader {
       return;
     }
     known_keys(root,
-               {"listen", "data_dir", "evaluation_interval", "shutdown_timeout", "ingest", "alerts",
-                "retention", "gate", "components", "detectors", "bus"},
+               {"listen", "http", "data_dir", "evaluation_interval", "shutdown_timeout", "ingest",
+                "alerts", "retention", "gate", "components", "detectors", "bus"},
                "the top level");
     if (root["listen"]) {
       if (auto s = scalar(root["listen"], "listen")) {
@@ -525,6 +591,7 @@ class Loader {
         }
       }
     }
+    if (root["http"]) load_http(root["http"], cfg.http);
     if (root["bus"]) load_bus(root["bus"], cfg.bus);
     if (root["gate"]) load_gate(root["gate"], cfg.gate);
     if (root["components"]) load_components(root["components"], cfg.gate);

@@ -73,8 +73,28 @@ struct BusConfig {
   bool operator==(const BusConfig&) const = default;
 };
 
+// http: the HTTP listener's threads, limits and timeouts (docs/configuration.md#http). The body
+// size limit is ingest.max_body_bytes.
+struct HttpConfig {
+  std::size_t threads = 1;  // network threads (event loops)
+  std::size_t workers = 2;  // handlers of large bodies and of routes that render or read the store
+  core::Duration header_timeout = std::chrono::seconds(10);
+  core::Duration body_timeout = std::chrono::seconds(30);
+  core::Duration idle_timeout = std::chrono::seconds(120);
+  core::Duration write_timeout = std::chrono::seconds(30);
+  std::size_t max_connections = 8192;
+  std::size_t max_connections_per_client = 1024;
+  std::size_t max_header_bytes = 64u << 10;
+  std::size_t offload_body_bytes = 64u << 10;
+  std::size_t max_stream_buffer_bytes = 1u << 20;
+  core::Duration stream_heartbeat = std::chrono::seconds(15);
+
+  bool operator==(const HttpConfig&) const = default;
+};
+
 struct Config {
   ListenAddress listen;
+  HttpConfig http;
   std::filesystem::path data_dir = "./opsready-data";
   // How often readiness is re-evaluated even when no event arrives (staleness moves with time).
   core::Duration evaluation_interval = std::chrono::seconds(1);

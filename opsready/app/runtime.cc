@@ -322,7 +322,7 @@ Runtime::Runtime(Config config, const core::Clock& clock)
 Runtime::~Runtime() {
   // Normally the runner has stopped every loop. If not (start() failed, or an embedder drops
   // the runtime), make sure the listener is closed so the pool can be joined.
-  if (http_) http_->stop();
+  if (http_) http_->stop(core::Duration::zero());
   root_.reset();
   bus_.reset();
   pool_->join();
@@ -358,14 +358,27 @@ core::Result<int> Runtime::start(StartOptions options) {
     spdlog::info("restored {} external alert(s) from the store", *alerts);
   }
 
+  const HttpConfig& hc = config_.http;
   http_ = std::make_unique<server::HttpServer>(
       *this, registry_,
-      server::HttpOptions{.host = config_.listen.host,
-                          .port = config_.listen.port,
-                          .max_body_bytes = config_.max_body_bytes,
+      server::HttpOptions{.listener = {.host = config_.listen.host,
+                                       .port = config_.listen.port,
+                                       .threads = hc.threads,
+                                       .workers = hc.workers,
+                                       .header_timeout = hc.header_timeout,
+                                       .body_timeout = hc.body_timeout,
+                                       .idle_timeout = hc.idle_timeout,
+                                       .write_timeout = hc.write_timeout,
+                                       .max_connections = hc.max_connections,
+                                       .max_connections_per_client = hc.max_connections_per_client,
+                                       .max_header_bytes = hc.max_header_bytes,
+                                       .max_body_bytes = config_.max_body_bytes,
+                                       .offload_body_bytes = hc.offload_body_bytes,
+                                       .max_stream_buffer_bytes = hc.max_stream_buffer_bytes},
                           .version = std::string(kVersion),
                           .ingest_tokens = config_.ingest_tokens,
-                          .alert_resolve_timeout = config_.alert_resolve_timeout});
+                          .alert_resolve_timeout = config_.alert_resolve_timeout,
+                          .stream_heartbeat = hc.stream_heartbeat});
   auto port = http_->bind();
   if (!port) return std::unexpected(port.error());
   http_bound_ = true;
@@ -527,16 +540,16 @@ asio::awaitable<void> Runtime::http_loop() {
     if (!port) throw std::runtime_error(port.error().message);
   }
   http_bound_ = false;
-  // The listener blocks a pool thread; this coroutine waits for it to end, or for
-  // cancellation, which closes the listener and waits for in-flight requests.
-  const std::function<void(std::stop_token)> serve = [this](std::stop_token) {
-    if (!http_->serve()) throw std::runtime_error("it failed");
-  };
-  // stop() before the listener thread entered its accept loop would be missed: it is repeated.
+  // The listener's first network thread is a pool thread; this coroutine waits for it to end,
+  // or for cancellation, which stops the listener: in-flight requests are answered (for at
+  // most half the shutdown timeout, leaving the rest to the flushes), idle connections close.
+  const std::function<void(std::stop_token)> serve = [this](std::stop_token) { http_->serve(); };
+  // stop() before the listener thread entered serve() is kept for it; repeating it is harmless.
   bool logged = false;
   const std::function<void()> stop = [this, &logged] {
-    if (!std::exchange(logged, true)) spdlog::info("stopping: closing the HTTP listener");
-    http_->stop();
+    if (std::exchange(logged, true)) return;
+    spdlog::info("stopping: closing the HTTP listener");
+    http_->stop(config_.shutdown_timeout / 2);
   };
   const std::string what = "the HTTP listener";
   co_await run_blocking(ctx_.get(), pool_.get(), &serve, &what, &stop);
@@ -694,6 +707,7 @@ void Runtime::evaluate() {
   }
   persist_readiness(*snap);
   prune_if_due(now);
+  if (http_) http_->publish_readiness(snap);
   {
     std::lock_guard lock(current_mu_);
     current_.swap(snap);

@@ -12,10 +12,10 @@
 #include <unordered_set>
 #include <utility>
 
-#include <zlib.h>
 #include <nlohmann/json.hpp>
 
 #include "opsready/bus/topic_pattern.h"
+#include "opsready/core/compression.h"
 #include "opsready/core/event_batch.h"
 #include "opsready/core/text.h"
 
@@ -81,40 +81,6 @@ bool valid_durable(std::string_view name) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-';
   });
-}
-
-// gzip (RFC 1952) to `out`, refusing more than `limit` bytes of output (a decompression bomb).
-// zlib's inflate does the work; this only bounds it.
-core::Result<void> gunzip(std::string_view in, std::size_t limit, std::string& out) {
-  z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return core::fail("gzip", "inflateInit2 failed");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  out.clear();
-  int rc = Z_OK;
-  char chunk[16384];
-  while (rc != Z_STREAM_END) {
-    z.next_out = reinterpret_cast<Bytef*>(chunk);
-    z.avail_out = sizeof chunk;
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return core::fail("bad_gzip", std::string("not valid gzip (") +
-                                        (z.msg != nullptr ? z.msg : "truncated") + ")");
-    }
-    out.append(chunk, sizeof chunk - z.avail_out);
-    if (out.size() > limit) {
-      inflateEnd(&z);
-      return core::fail("too_large",
-                        "decompressed message exceeds " + std::to_string(limit) + " bytes");
-    }
-    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
-      inflateEnd(&z);
-      return core::fail("bad_gzip", "not valid gzip (truncated)");
-    }
-  }
-  inflateEnd(&z);
-  return {};
 }
 
 }  // namespace
@@ -312,7 +278,7 @@ struct NatsConsumerState {
         return core::fail("unsupported_encoding",
                           "Content-Encoding '" + std::string(encoding) + "' is not supported");
       }
-      if (auto ok = gunzip(body, options.max_message_bytes, inflated); !ok) {
+      if (auto ok = core::gunzip(body, options.max_message_bytes, inflated); !ok) {
         return std::unexpected(ok.error());
       }
       body = inflated;

@@ -1,22 +1,26 @@
 #pragma once
-// HttpServer: opsready's HTTP API over cpp-httplib.
+// HttpServer: opsready's HTTP API, served by the event-driven Listener (server/http_listener.h).
 //
-//   HttpServer server(backend, registry, {.host = "127.0.0.1", .port = 0});
+//   HttpServer server(backend, registry, {.listener = {.host = "127.0.0.1", .port = 0}});
 //   auto port = server.bind();            // the bound port (useful with port 0)
-//   server.serve();                       // blocks until stop() is called from elsewhere
+//   server.serve();                       // blocks until stop() has drained the connections
 //
 // Routes: GET /-/healthy, GET /-/ready, POST /api/v1/events, POST /api/v2/alerts (Alertmanager
 // API v2), GET /api/v1/alerts (?active=true), GET /api/v1/readiness (?format=markdown,
-// Accept: application/health+json), GET /api/v1/readiness/history, GET /api/v1/gate,
+// Accept: application/health+json), GET /api/v1/readiness/stream (server-sent events: the
+// readiness snapshot whenever it changes), GET /api/v1/readiness/history, GET /api/v1/gate,
 // GET /api/v1/supervision, GET /metrics. See docs/operator-guide.md.
 //
 // When `ingest_tokens` is not empty, the two ingest routes (POST /api/v1/events and
 // POST /api/v2/alerts) require `Authorization: Bearer <token>` and answer 401 otherwise; the
 // read-only routes stay open.
 //
+// Where handlers run: the cheap routes on the network thread; ingest with a large body, and the
+// routes that render or read the store, on the listener's worker pool.
+//
 // Lifetime: the backend and registry must outlive the server. serve() runs on the caller's
-// thread and dispatches requests to httplib's worker pool; stop() is thread-safe and makes
-// serve() return after in-flight requests finish.
+// thread (the first network thread); stop() is thread-safe and makes serve() return once
+// in-flight requests are answered. publish_readiness() is thread-safe.
 
 #include <chrono>
 #include <cstddef>
@@ -28,27 +32,24 @@
 #include "opsready/metrics/registry.h"
 #include "opsready/server/auth.h"
 #include "opsready/server/backend.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
+#include "opsready/server/http_listener.h"
 
 namespace opsready::server {
 
 struct HttpOptions {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  std::size_t max_body_bytes = 8u << 20;
-  std::size_t worker_threads = 4;
+  ListenerOptions listener;
   std::string version = "dev";
   // Bearer tokens for the ingest routes; empty: no authentication.
   std::vector<std::string> ingest_tokens;
   // endsAt of a posted alert that has none: received time + this (Alertmanager's
   // resolve_timeout).
   core::Duration alert_resolve_timeout = std::chrono::minutes(5);
+  // A readiness stream with nothing new gets an SSE comment this often, so that proxies and
+  // clients can tell a quiet stream from a dead one.
+  core::Duration stream_heartbeat = std::chrono::seconds(15);
 };
+
+class ReadinessStreams;
 
 class HttpServer {
  public:
@@ -59,26 +60,32 @@ class HttpServer {
 
   // Binds the listening socket; returns the port or an error naming host and port.
   [[nodiscard]] core::Result<int> bind();
-  // Serves until stop(); returns false if serving failed.
-  bool serve();
-  void stop();
+  // Serves until stop() has drained every connection.
+  void serve();
+  // Graceful: in-flight requests are answered, idle connections and streams closed at once;
+  // what is still open after `grace` is closed.
+  void stop(core::Duration grace = std::chrono::seconds(10));
   [[nodiscard]] bool running() const;
+
+  // A new readiness snapshot was evaluated: readiness streams get it when it differs from the
+  // last one sent (generated_at aside), a heartbeat otherwise when one is due.
+  void publish_readiness(std::shared_ptr<const readiness::ReadinessSnapshot> snapshot);
 
  private:
   void install_routes();
-  // False (with a 401 reply set and counted) when the ingest route needs a token it lacks.
-  bool authorized(const char* handler, const httplib::Request& req, httplib::Response& res);
+  // False (with a 401 answer sent and counted) when the ingest route needs a token it lacks.
+  bool authorized(const char* handler, const Request& req, Responder& res);
 
   Backend& backend_;
   metrics::Registry& registry_;
   HttpOptions options_;
-  std::unique_ptr<httplib::Server> http_;
-  metrics::CounterFamily& requests_;
+  Listener listener_;
   metrics::CounterFamily& rejected_;
   metrics::CounterFamily& alerts_received_;
   metrics::Counter& alerts_invalid_;
   metrics::CounterFamily& unauthorized_;
   BearerTokens tokens_;
+  std::unique_ptr<ReadinessStreams> streams_;
 };
 
 }  // namespace opsready::server
