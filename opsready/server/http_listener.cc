@@ -67,8 +67,10 @@ bool compressible(std::string_view type) {
          type.starts_with("application/health+json") || type.find("+json") != type.npos;
 }
 
-// True when an Accept-Encoding value admits gzip (a plain "gzip", or a q-value above 0).
+// True when an Accept-Encoding value admits gzip (a plain "gzip", or a q-value above 0). "*"
+// speaks for gzip only when gzip is not named (RFC 9110 §12.5.3).
 bool accepts_gzip(std::string_view accept) {
+  bool any = false;  // what "*" says
   for (std::size_t pos = 0; pos < accept.size();) {
     auto comma = accept.find(',', pos);
     if (comma == accept.npos) comma = accept.size();
@@ -80,13 +82,15 @@ bool accepts_gzip(std::string_view accept) {
     while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
       coding.remove_suffix(1);
     }
-    if (!iequals(coding, "gzip") && coding != "*") continue;
-    if (semi == item.npos) return true;
-    const auto q = item.find("q=", semi);
-    if (q == item.npos) return true;
-    return std::strtod(std::string(item.substr(q + 2)).c_str(), nullptr) > 0;
+    const bool gzip = iequals(coding, "gzip");
+    if (!gzip && coding != "*") continue;
+    const auto q = semi == item.npos ? item.npos : item.find("q=", semi);
+    const bool ok =
+        q == item.npos || std::strtod(std::string(item.substr(q + 2)).c_str(), nullptr) > 0;
+    if (gzip) return ok;
+    any = ok;
   }
-  return false;
+  return any;
 }
 
 }  // namespace
@@ -132,6 +136,11 @@ struct Listener::Loop {
   asio::steady_timer sweep{ctx};
   std::list<Connection*> connections;
   bool stopping = false;
+  // Hand-over from the acceptor (on loop 0) to this loop: a connection spawned here after the
+  // loop finished would never run, so both sides take the mutex.
+  std::mutex handoff_mu;
+  std::size_t incoming = 0;  // spawned here, not started yet
+  bool finished = false;
   SteadyClock::time_point hard_deadline = kNever;
   std::time_t date_second = 0;
   std::string date;  // "Date: ...\r\n", refreshed once a second
@@ -170,7 +179,7 @@ struct Exchange {
   std::shared_ptr<Listener::Connection> conn;
   Request request;
   const Listener::Route* route = nullptr;
-  std::string handler_name;  // for counting; the route's name or "unrouted"
+  Listener::RouteCounters* counters = nullptr;  // the route's, or the unrouted ones
   bool head = false;
   bool gzip_ok = false;
   std::size_t compress_min = 0;
@@ -207,8 +216,15 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
   asio::io_context::executor_type executor() { return loop_.ctx.get_executor(); }
   Listener& listener() { return l_; }
 
-  asio::awaitable<void> run() {
-    auto self = shared_from_this();
+  // The connection's coroutine. `self` is a parameter, so the frame owns the connection from
+  // the moment co_spawn takes it (on another loop, the coroutine starts later).
+  static asio::awaitable<void> run(std::shared_ptr<Connection> self) { co_await self->serve(); }
+
+  asio::awaitable<void> serve() {
+    {
+      std::lock_guard handoff(loop_.handoff_mu);
+      --loop_.incoming;
+    }
     pos_ = loop_.connections.insert(loop_.connections.end(), this);
     if (loop_.stopping) close(CloseReason::kShutdown);
     try {
@@ -267,7 +283,7 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
     close_after_ = true;
     if (phase_ == Phase::kIdle || (phase_ == Phase::kHeader && !parser_.started())) {
       close(CloseReason::kShutdown);
-    } else if (phase_ == Phase::kStream && current_stream_) {
+    } else if (current_stream_) {  // waiting for events, or still writing the last ones
       {
         std::lock_guard lock(current_stream_->mu);
         current_stream_->closed = true;
@@ -287,7 +303,19 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
     wake_.cancel();
   }
 
-  void wake() { wake_.cancel(); }
+  void wake() {
+    // An overflowed stream ends now, even while its write to the stalled client is pending (the
+    // stream's loop would only see the overflow once that write completes).
+    if (current_stream_) {
+      bool overflow = false;
+      {
+        std::lock_guard lock(current_stream_->mu);
+        overflow = current_stream_->overflow;
+      }
+      if (overflow) close(CloseReason::kStreamOverflow);
+    }
+    wake_.cancel();
+  }
 
  private:
   void set_phase(Phase p, SteadyClock::time_point deadline) {
@@ -426,31 +454,37 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
       case ParseError::kNone:
         break;
     }
-    std::string name = "unrouted";
-    if (parser_.state() == ParseState::kError && status == 413) {
+    RouteCounters* counters = l_.unrouted_.get();
+    if (status == 413) {  // the header is whole: the route is known
       std::string allow;
-      if (const Route* r =
-              l_.find(std::string(parser_.method()),
-                      decode_path(parser_.target().substr(0, parser_.target().find('?'))), allow)) {
-        name = r->name;
+      const std::string_view target = parser_.target();
+      if (const Route* r = l_.find(std::string(parser_.method()),
+                                   decode_path(target.substr(0, target.find('?'))), allow)) {
+        counters = r->counters.get();
       }
     }
     Response res = l_.error(status, std::move(message));
-    l_.count_request(name, res.status);
+    counters->count(res.status);
     std::string head;
     serialize_head(res, /*head_only=*/false, /*close=*/true, head);
     if (!co_await write(head, res.body)) co_return;
+    co_await linger(reason);
+  }
+
+  // Half-closes, then reads and discards what the client still sends until it closes or kLinger
+  // has passed: closing a socket with unread bytes resets the connection, and a reset can destroy
+  // the response before the client has read it. The connection is counted as `reason`.
+  asio::awaitable<void> linger(CloseReason reason) {
     asio::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     linger_reason_ = reason;
     set_phase(Phase::kLinger, after(kLinger));
-    begin_ = end_ = 0;
     while (!closed_) {
       begin_ = end_ = 0;
       if (!co_await read_more()) break;
     }
     if (!closed_) close(reason);
-    // A read that ended the linger recorded client_closed; the request's fault is the reason.
+    // A read that ended the linger recorded client_closed; `reason` is why it ended.
     reason_ = reason;
   }
 
@@ -466,9 +500,13 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
       out += res.content_type;
       out += "\r\n";
     }
-    out += "Content-Length: ";
-    out += std::to_string(res.body.size());
-    out += "\r\n";
+    // 1xx, 204 and 304 responses have neither a body nor a Content-Length (RFC 9110 §8.6).
+    const bool bodiless = res.status < 200 || res.status == 204 || res.status == 304;
+    if (!bodiless) {
+      out += "Content-Length: ";
+      out += std::to_string(res.body.size());
+      out += "\r\n";
+    }
     out += loop_.date_header();
     for (const auto& h : res.headers) {
       out += h.name;
@@ -478,7 +516,7 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
     }
     if (close) out += "Connection: close\r\n";
     out += "\r\n";
-    if (!head_only && res.body.size() < kInlineBody) out += res.body;
+    if (!head_only && !bodiless && res.body.size() < kInlineBody) out += res.body;
   }
 
   // Routes and runs the request, waits for its answer and writes it; false when the connection
@@ -492,6 +530,8 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
     ex->gzip_ok = accepts_gzip(ex->request.header("Accept-Encoding"));
     ex->compress_min = l_.options_.compress_min_bytes;
     const bool keep_alive = parser_.keep_alive();
+    // An HTTP/1.0 connection is kept alive only when the response says so.
+    const bool http10 = parser_.version() == 10;
     exchange_ = ex;
     response_.reset();
     pending_stream_.reset();
@@ -501,7 +541,7 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
     const Route* route =
         l_.find(ex->head ? std::string("GET") : ex->request.method, ex->request.path, allow);
     if (route == nullptr) {
-      ex->handler_name = "unrouted";
+      ex->counters = l_.unrouted_.get();
       Response res =
           allow.empty()
               ? l_.error(404, "no route for " + ex->request.method + " " + ex->request.path)
@@ -511,12 +551,12 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
       Responder(ex).send(std::move(res));
     } else {
       ex->route = route;
-      ex->handler_name = route->name;
+      ex->counters = route->counters.get();
       const bool gzip_body = iequals(ex->request.header("Content-Encoding"), "gzip");
       const std::size_t cost = ex->request.body.size() * (gzip_body ? 16 : 1);
       if (route->offload == Offload::kAlways ||
           (route->offload == Offload::kLargeBodies && cost >= l_.options_.offload_body_bytes)) {
-        l_.stats_->offloaded.with({route->name}).inc();
+        l_.stats_->offloaded.with({route->counters->name()}).inc();
         l_.offload([ex] { run_handler(ex); });
       } else {
         run_handler(ex);
@@ -532,14 +572,17 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
     response_.reset();
     if (pending_stream_) co_return co_await stream(std::move(res), std::move(pending_stream_));
     const bool close = !keep_alive || close_after_;
+    if (http10 && !close) res.set_header("Connection", "keep-alive");
     std::string& head = head_buffer_;
+    if (res.status < 200 || res.status == 204 || res.status == 304) res.body.clear();
     serialize_head(res, ex->head, close, head);
     const bool separate_body = !ex->head && res.body.size() >= kInlineBody;
     if (!co_await write(head, separate_body ? std::string_view(res.body) : std::string_view{})) {
       co_return false;
     }
     if (close) {
-      close_connection(CloseReason::kDone);
+      // The client may have sent more (pipelined requests) that must not reset this response.
+      co_await linger(CloseReason::kDone);
       co_return false;
     }
     co_return true;
@@ -603,7 +646,8 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
       {
         std::lock_guard lock(st->mu);
         chunk.swap(st->pending);
-        ended = st->closed;
+        // A stream that began after stop() reached this connection ends at once, too.
+        ended = st->closed || close_after_;
         overflow = st->overflow;
         st->wake_posted = false;
       }
@@ -698,7 +742,9 @@ bool EventStream::send(std::string_view text) {
     } else {
       state_->pending.append(text);
     }
-    post = !std::exchange(state_->wake_posted, true);
+    // An overflow is posted even when a wake is pending: that wake may have run already, while
+    // the connection was stuck writing, and the connection must now close.
+    post = !std::exchange(state_->wake_posted, true) || !taken;
   }
   if (post) state_->wake();
   return taken;
@@ -750,7 +796,7 @@ void Responder::send(Response response) {
       response.set_header("Vary", "Accept-Encoding");
     }
   }
-  ex->conn->listener().count_request(ex->handler_name, response.status);
+  ex->counters->count(response.status);
   auto conn = ex->conn;
   asio::dispatch(conn->executor(), [conn, ex = std::move(ex), r = std::move(response)]() mutable {
     conn->complete(ex, std::move(r), nullptr);
@@ -766,7 +812,7 @@ std::shared_ptr<EventStream> Responder::stream(Response head) {
     return std::make_shared<EventStream>(st);
   }
   auto ex = std::move(ex_);
-  conn->listener().count_request(ex->handler_name, 200);
+  ex->counters->count(200);
   asio::dispatch(conn->executor(), [conn, ex = std::move(ex), h = std::move(head), st]() mutable {
     conn->complete(ex, std::move(h), st);
   });
@@ -783,6 +829,7 @@ Listener::Listener(ListenerOptions options, metrics::Registry& registry)
   options_.threads = std::max<std::size_t>(options_.threads, 1);
   for (std::size_t i = 0; i < options_.threads; ++i) loops_.push_back(std::make_unique<Loop>());
   acceptor_ = std::make_unique<Acceptor>(loops_[0]->ctx);
+  unrouted_ = std::make_shared<RouteCounters>(stats_->requests, "unrouted");
   error_renderer_ = [](int status, std::string message) {
     return Response::text(status, message + "\n");
   };
@@ -796,7 +843,8 @@ Listener::~Listener() {
 
 void Listener::route(const std::string& method, const std::string& path, std::string name,
                      Handler handler, Offload offload) {
-  routes_[path][method] = Route{std::move(name), std::move(handler), offload};
+  routes_[path][method] = Route{std::move(handler), offload,
+                                std::make_shared<RouteCounters>(stats_->requests, std::move(name))};
 }
 
 void Listener::set_error_renderer(ErrorRenderer renderer) { error_renderer_ = std::move(renderer); }
@@ -818,8 +866,18 @@ Response Listener::error(int status, std::string message) const {
   return error_renderer_(status, std::move(message));
 }
 
-void Listener::count_request(const std::string& handler, int status) {
-  stats_->requests.with({handler, std::to_string(status)}).inc();
+Listener::RouteCounters::RouteCounters(metrics::CounterFamily& family, std::string name)
+    : family_(family), name_(std::move(name)) {}
+
+void Listener::RouteCounters::count(int status) {
+  if (status < 100 || status > 599) return;
+  auto& slot = by_code_[static_cast<std::size_t>(status - 100)];
+  metrics::Counter* c = slot.load(std::memory_order_acquire);
+  if (c == nullptr) {
+    c = &family_.with({name_, std::to_string(status)});  // the same child on every thread
+    slot.store(c, std::memory_order_release);
+  }
+  c->inc();
 }
 
 void Listener::offload(std::function<void()> fn) { asio::post(pools_->workers, std::move(fn)); }
@@ -848,6 +906,10 @@ core::Result<int> Listener::bind() {
   stopping_ = false;
   for (auto& loop : loops_) {
     loop->stopping = false;
+    {
+      std::lock_guard handoff(loop->handoff_mu);
+      loop->finished = false;
+    }
     loop->hard_deadline = kNever;
     loop->ctx.restart();
     loop->guard.emplace(loop->ctx.get_executor());
@@ -880,10 +942,12 @@ void Listener::start_sweep(Loop& loop) {
   asio::co_spawn(
       loop.ctx,
       [&loop, period]() -> asio::awaitable<void> {
-        for (;;) {
+        // maybe_finish() ends the loop by cancelling the wait and dropping the guard; the guard
+        // also tells a sweep that began, or woke, after that cancel (stop() before serve()).
+        while (loop.guard) {
           loop.sweep.expires_after(period);
           auto [ec] = co_await loop.sweep.async_wait(kTuple);
-          if (ec) co_return;  // the loop finished
+          if (ec || !loop.guard) co_return;
           const auto now = SteadyClock::now();
           const bool hard = now >= loop.hard_deadline;
           for (Connection* c : loop.connections) {
@@ -932,9 +996,21 @@ void Listener::start_accepting() {
             socket.close(ignored);
             continue;
           }
+          {
+            // Counted as incoming, the target loop cannot finish before the connection starts;
+            // the spawn itself is outside the lock (on this loop it runs inline and takes it).
+            std::lock_guard handoff(target.handoff_mu);
+            if (target.finished) {  // stopping: that loop serves nothing more
+              stats_->count_close(CloseReason::kShutdown);
+              socket.close(ignored);
+              release(client);
+              continue;
+            }
+            ++target.incoming;
+          }
           auto conn =
               std::make_shared<Connection>(*this, target, std::move(socket), std::move(client));
-          asio::co_spawn(target.ctx, conn->run(), asio::detached);
+          asio::co_spawn(target.ctx, Connection::run(std::move(conn)), asio::detached);
         }
         maybe_finish(*loops_[0]);
       },
@@ -971,6 +1047,11 @@ void Listener::release(const std::string& client) {
 void Listener::maybe_finish(Loop& loop) {
   if (!loop.stopping || !loop.connections.empty()) return;
   if (&loop == loops_[0].get() && acceptor_->acceptor.is_open()) return;
+  {
+    std::lock_guard handoff(loop.handoff_mu);
+    if (loop.incoming > 0) return;  // it finishes when they have started and ended
+    loop.finished = true;
+  }
   loop.sweep.cancel();
   loop.guard.reset();
 }

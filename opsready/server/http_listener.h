@@ -42,6 +42,7 @@
 // Lifetime: routes are added before bind(); the registry outlives the listener. The listener
 // may be bound and served again after serve() returned (a supervised restart).
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -163,10 +164,22 @@ class Listener {
   [[nodiscard]] const ListenerOptions& options() const { return options_; }
 
   // Implementation types, public for the connection code in http_listener.cc only.
+  // opsready_http_requests_total{handler=<route>, code} children, found without a lookup.
+  class RouteCounters {
+   public:
+    RouteCounters(metrics::CounterFamily& family, std::string name);
+    [[nodiscard]] const std::string& name() const { return name_; }
+    void count(int status);
+
+   private:
+    metrics::CounterFamily& family_;
+    std::string name_;
+    std::array<std::atomic<metrics::Counter*>, 500> by_code_{};  // status 100-599
+  };
   struct Route {
-    std::string name;
     Handler handler;
     Offload offload = Offload::kNever;
+    std::shared_ptr<RouteCounters> counters;
   };
   struct Stats;
   struct Loop;
@@ -181,7 +194,6 @@ class Listener {
   [[nodiscard]] const Route* find(const std::string& method, const std::string& path,
                                   std::string& allow) const;
   [[nodiscard]] Response error(int status, std::string message) const;
-  void count_request(const std::string& handler, int status);
   // Connection accounting (any network thread): false when a limit refuses the connection,
   // with `per_client` saying which.
   bool admit(const std::string& client, bool& per_client);
@@ -191,6 +203,7 @@ class Listener {
   std::unique_ptr<Stats> stats_;
   std::unordered_map<std::string, std::unordered_map<std::string, Route>> routes_;  // path, method
   ErrorRenderer error_renderer_;
+  std::shared_ptr<RouteCounters> unrouted_;  // 404, 405 and requests the parser refused
 
   std::vector<std::unique_ptr<Loop>> loops_;  // one per network thread
   struct Pools;

@@ -62,6 +62,8 @@ std::size_t RequestParser::feed(std::string_view bytes) {
 
 bool RequestParser::keep_alive() const { return impl_->parser->keep_alive(); }
 
+unsigned RequestParser::version() const { return impl_->parser->get().version(); }
+
 bool RequestParser::expects_continue() const {
   const auto& h = impl_->parser->get();
   const auto it = h.find(http::field::expect);

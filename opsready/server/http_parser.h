@@ -68,6 +68,8 @@ class RequestParser {
 
   // Once the header is done:
   [[nodiscard]] bool keep_alive() const;
+  // 10 for HTTP/1.0, 11 for HTTP/1.1.
+  [[nodiscard]] unsigned version() const;
   [[nodiscard]] bool expects_continue() const;
   [[nodiscard]] std::optional<std::uint64_t> content_length() const;
   [[nodiscard]] std::string_view method() const;
