@@ -4,7 +4,8 @@
 #
 #   bench/run_ingest_load.sh [BUILD_DIR] [DURATION_SECONDS]
 #   ALERT_BATCHES="1 64" bench/run_ingest_load.sh ...   (alerts per request; default "1 64 100")
-#   (BUILD_DIR defaults to build/release; it must hold bin/opsready and bench/ingest_load)
+#   (BUILD_DIR defaults to build/release; it must hold bin/opsready, bench/ingest_load,
+#   bench/http_floor and bench/http_hold)
 #
 # Alertmanager: Debian's prometheus-alertmanager (/usr/bin/prometheus-alertmanager), clustering
 # off, one receiver that sends nothing. Figures are recorded in docs/performance.md.
@@ -48,29 +49,66 @@ YAML
 else
   echo "prometheus-alertmanager is not installed: measuring opsready only" >&2
 fi
+floor=$build/bench/http_floor
+floor_targets=()
+if [[ -x $floor ]]; then
+  # The machine's ceiling: one epoll thread that parses only the header end and answers 200
+  # with no work at all. Measured right before opsready with the same requests.
+  "$floor" 0 </dev/null >"$tmp/floor.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q listening "$tmp/floor.out" && break; sleep 0.1; done
+  floor_port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/floor.out")
+  floor_targets=(--target "http_floor=127.0.0.1:$floor_port")
+fi
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== (a) NDJSON events -> evaluation queue"
 "$load" events --target "opsready=127.0.0.1:$op_port" --connections 4 --batch 1000 \
   --duration "$duration"
-echo "== (b) POST /api/v2/alerts, same payloads, one target after the other"
+echo "== (b) POST /api/v2/alerts, same payloads, one target after the other (single alerts:"
+echo "   bench/http_floor first, the machine's ceiling for these requests)"
 for batch in ${ALERT_BATCHES:-1 64 100}; do
-  "$load" alerts "${targets[@]}" --connections 4 --batch "$batch" --distinct 1000 \
+  extra=()
+  [[ $batch == 1 ]] && extra=("${floor_targets[@]}")
+  "$load" alerts "${extra[@]}" "${targets[@]}" --connections 4 --batch "$batch" --distinct 1000 \
     --duration "$duration"
 done
 echo "== (c) GET /-/healthy: the HTTP stack's ceiling for one small request per round trip"
 "$load" ping "${targets[@]}" --connections 4 --duration "$duration"
-floor=$build/bench/http_floor
-if [[ -x $floor ]]; then
-  echo "== (d) the machine's ceiling: the same single-alert requests to bench/http_floor (one"
-  echo "   epoll thread that parses only the header end and answers 200 with no work at all)"
-  "$floor" 0 >"$tmp/floor.out" 2>&1 &
+hold=$build/bench/http_hold
+if [[ -x $hold ]]; then
+  echo "== (d) one small request's latency (GET /-/healthy, one client, closed loop): idle, and"
+  echo "   with 1000 idle keep-alive connections held open"
+  "$hold" --port "$op_port" --idle 1000 --requests 5000 | sed 's/^/opsready: /'
+  [[ -n ${am_port:-} ]] && "$hold" --port "$am_port" --idle 1000 --requests 5000 |
+    sed 's/^/alertmanager: /'
+  [[ -n ${floor_port:-} ]] && "$hold" --port "$floor_port" --idle 1000 --requests 5000 |
+    sed 's/^/http_floor: /'
+  echo "== (e) large bodies off the network thread: GET /-/healthy latency while one client posts"
+  echo "   20 000-event NDJSON batches (about 2 MB), to opsready as configured (bodies of 64 KiB"
+  echo "   and more parsed on the worker pool) and to one that parses every body on the network"
+  echo "   thread (http.offload_body_bytes: 2147483648)"
+  inline_port=$(free_port)
+  cat >"$tmp/inline.yml" <<YAML
+listen: 127.0.0.1:$inline_port
+data_dir: $tmp/inline-data
+http:
+  offload_body_bytes: 2147483648
+YAML
+  "$opsready" serve --config "$tmp/inline.yml" </dev/null >"$tmp/inline.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 50); do grep -q listening "$tmp/floor.out" && break; sleep 0.1; done
-  floor_port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/floor.out")
-  "$load" alerts --target "http_floor=127.0.0.1:$floor_port" --connections 4 --batch 1 \
-    --distinct 1000 --duration "$duration"
+  wait_port "$inline_port"
+  for target in "offload=$op_port" "inline=$inline_port"; do
+    port=${target#*=}
+    "$load" events --target "${target%=*}=127.0.0.1:$port" --connections 1 --batch 20000 \
+      --duration 6 >"$tmp/heavy.out" 2>&1 &
+    heavy=$!
+    sleep 1
+    "$hold" --port "$port" --requests 3000 | grep baseline | sed "s/^baseline/${target%=*}:/"
+    wait "$heavy"
+    tail -1 "$tmp/heavy.out"
+  done
 fi
 echo "== opsready_evaluation_queue / rejected counters after the run"
 curl -s "http://127.0.0.1:$op_port/metrics" | grep -E '^opsready_(events_rejected|alerts_|store_errors)' || true

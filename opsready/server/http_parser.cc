@@ -1,5 +1,9 @@
 #include "opsready/server/http_parser.h"
 
+#include <array>
+#include <cstddef>
+#include <memory_resource>
+
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -9,14 +13,23 @@ namespace opsready::server {
 namespace http = boost::beast::http;
 
 struct RequestParser::Impl {
-  std::optional<http::request_parser<http::string_body>> parser;
+  // A request's header fields are allocated from this arena (one allocation each otherwise),
+  // released when the next request starts; most headers fit in the initial block.
+  alignas(std::max_align_t) std::array<std::byte, 2048> initial{};
+  std::pmr::monotonic_buffer_resource arena{initial.data(), initial.size()};
+  using Parser = http::request_parser<http::string_body, std::pmr::polymorphic_allocator<char>>;
+  std::optional<Parser> parser;
 };
 
 RequestParser::RequestParser() : impl_(std::make_unique<Impl>()) {}
 RequestParser::~RequestParser() = default;
 
 void RequestParser::reset(const ParseLimits& limits) {
-  auto& p = impl_->parser.emplace();
+  impl_->parser.reset();
+  impl_->arena.release();
+  auto& p =
+      impl_->parser.emplace(std::piecewise_construct, std::make_tuple(),
+                            std::make_tuple(std::pmr::polymorphic_allocator<char>(&impl_->arena)));
   p.eager(true);
   p.header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -106,6 +119,7 @@ void RequestParser::take(Request& req) {
   req.params.clear();
   if (q != std::string_view::npos) req.params = parse_query(target.substr(q + 1));
   req.headers.clear();
+  req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
   for (const auto& f : msg) {
     const auto n = f.name_string();
     const auto v = f.value();
