@@ -102,15 +102,16 @@ TEST(BusConfig, EveryErrorNamesItsLine) {
   ASSERT_FALSE(cfg);
   std::vector<std::string> got;
   for (const auto& e : cfg.error()) got.push_back(e.describe());
+  // Unknown keys of a section first, then its keys in the order of its table (the docs' order).
   const std::vector<std::string> expected_prefixes = {
       "t.yml:3: unknown key 'colour' in bus",
       "t.yml:7: bus.nats.servers: 'http://x:1' is not a nats:// or tls:// URL",
       "t.yml:8: bus.nats.stream 'a.b'",
       "t.yml:9: bus.nats.subject_prefix 'Not A Topic'",
-      "t.yml:13: bus.nats.ack_wait:",
       "t.yml:10: bus.nats.durable 'has space'",
       "t.yml:11: bus.nats.filter:",
       "t.yml:12: bus.nats.batch must be between 1 and 10000",
+      "t.yml:13: bus.nats.ack_wait:",
       "t.yml:5: bus.spool.fsync must be always, interval or never, got 'sometimes'",
       "t.yml:2: bus.retry_interval must be positive",
   };

@@ -37,6 +37,7 @@ std::expected<Config, int> resolve_config(const ServeOptions& o) {
       for (const auto& e : loaded.error()) std::cerr << "opsready: " << e.describe() << "\n";
       return std::unexpected(kExitDataErr);
     }
+    for (const auto& w : loaded->warnings) spdlog::warn("{}", w.describe());
     cfg = *loaded;
   }
   if (o.listen) {
@@ -135,6 +136,7 @@ int run_check_config(const std::filesystem::path& file) {
     std::cerr << cfg.error().size() << " error(s) in " << file.string() << "\n";
     return kExitDataErr;
   }
+  for (const auto& w : cfg->warnings) std::cerr << w.describe("warning") << "\n";
   std::cout << file.string() << ": OK (" << cfg->gate.components.size()
             << " component(s) configured, listen " << cfg->listen.host << ":" << cfg->listen.port
             << ")\n";

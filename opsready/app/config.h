@@ -6,13 +6,16 @@
 //
 // Every knob is documented in docs/configuration.md; defaults are the embedded defaults
 // `opsready serve` runs with when no file is given. Loading collects every error (with
-// file:line) instead of stopping at the first. Plain value types; not shared across threads.
+// file:line) instead of stopping at the first; a loaded Config carries the load's warnings.
+// Every section is read by one declarative table (config_reader.h). Plain value types; not
+// shared across threads.
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "opsready/components/registry.h"
@@ -92,6 +95,18 @@ struct HttpConfig {
   bool operator==(const HttpConfig&) const = default;
 };
 
+// One problem in a configuration file: an error, or a warning that does not stop the load.
+struct ConfigError {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  std::string message;
+
+  // "FILE:LINE: MESSAGE"; with a kind, "FILE:LINE: KIND: MESSAGE" (check-config's warnings).
+  [[nodiscard]] std::string describe(std::string_view kind = {}) const;
+
+  bool operator==(const ConfigError&) const = default;
+};
+
 struct Config {
   ListenAddress listen;
   HttpConfig http;
@@ -106,11 +121,12 @@ struct Config {
   // environment variable named by ingest.auth.tokens_env; empty: no authentication. Secrets:
   // never log or render them.
   std::vector<std::string> ingest_tokens;
-  // alerts.resolve_timeout: endsAt given to a posted alert that has none (Alertmanager's
-  // resolve_timeout).
+  // ingest.alerts.resolve_timeout: endsAt given to a posted alert that has none
+  // (Alertmanager's resolve_timeout). The section was a top-level `alerts:` before; that name
+  // still loads, with a warning.
   core::Duration alert_resolve_timeout = std::chrono::minutes(5);
-  // alerts.flush_interval: accepted alerts are held in memory at once and written to the store
-  // this often (and at a graceful stop); a crash loses at most this window.
+  // ingest.alerts.flush_interval: accepted alerts are held in memory at once and written to the
+  // store this often (and at a graceful stop); a crash loses at most this window.
   core::Duration alert_flush_interval = std::chrono::milliseconds(200);
   // History older than this is pruned from the store; zero keeps everything.
   core::Duration retention = std::chrono::hours(24 * 14);
@@ -118,16 +134,11 @@ struct Config {
   // detectors: settings of the built-in component evaluators (docs/components.md).
   components::ComponentsConfig detectors;
   BusConfig bus;
+  // Not a setting: what the load found worth saying without refusing the file (a deprecated
+  // name). `serve` logs them, `check-config` prints them as FILE:LINE: warning: MESSAGE.
+  std::vector<ConfigError> warnings;
 
   bool operator==(const Config&) const = default;
-};
-
-struct ConfigError {
-  std::string file;
-  int line = 0;  // 1-based; 0 when unknown
-  std::string message;
-
-  [[nodiscard]] std::string describe() const;
 };
 
 using ConfigResult = std::expected<Config, std::vector<ConfigError>>;

@@ -150,6 +150,15 @@ TEST(Cli, CheckConfigReportsEveryErrorWithFileAndLine) {
 
   r = run_opsready({"check-config", std::string(OPSREADY_EXAMPLES) + "/opsready.yml"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+
+  // The deprecated name of ingest.alerts still loads, with a warning naming file and line.
+  write_file(dir.path() / "old.yml", "listen: 127.0.0.1:0\nalerts:\n  flush_interval: 1s\n");
+  r = run_opsready({"check-config", (dir.path() / "old.yml").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("old.yml:2: warning: 'alerts' is deprecated; write it as 'ingest.alerts'"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -1,0 +1,386 @@
+#include "opsready/app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace opsready::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> describe_all(const std::vector<ConfigError>& errors) {
+  std::vector<std::string> out;
+  for (const auto& e : errors) out.push_back(e.describe());
+  return out;
+}
+
+// Valid documents, section by section: the Config each one loads to (the defaults, changed by
+// `want`), with no warning.
+TEST(Config, EverySectionLoads) {
+  struct Case {
+    const char* name;
+    const char* yaml;
+    std::function<void(Config&)> want;
+  };
+  const Case cases[] = {
+      {"empty file", "", [](Config&) {}},
+      {"comment only", "# nothing\n", [](Config&) {}},
+      {"top level",
+       "listen: '[::1]:0'\ndata_dir: /var/lib/opsready\nevaluation_interval: 10ms\n"
+       "shutdown_timeout: 1m\nretention: 0s\n",
+       [](Config& c) {
+         c.listen = {.host = "::1", .port = 0};
+         c.data_dir = "/var/lib/opsready";
+         c.evaluation_interval = 10ms;
+         c.shutdown_timeout = 1min;
+         c.retention = 0s;
+       }},
+      {"http", "http:\n  threads: 4\n  idle_timeout: 1d\n  offload_body_bytes: 0\n",
+       [](Config& c) {
+         c.http.threads = 4;
+         c.http.idle_timeout = 24h;
+         c.http.offload_body_bytes = 0;
+       }},
+      {"ingest", "ingest:\n  max_body_bytes: 1024\n  queue_capacity: 16777216\n",
+       [](Config& c) {
+         c.max_body_bytes = 1024;
+         c.queue_capacity = 16777216;
+       }},
+      {"ingest.alerts", "ingest:\n  alerts:\n    resolve_timeout: 1h\n    flush_interval: 10ms\n",
+       [](Config& c) {
+         c.alert_resolve_timeout = 1h;
+         c.alert_flush_interval = 10ms;
+       }},
+      {"ingest.alerts at the upper limit", "ingest:\n  alerts: {flush_interval: 1h}\n",
+       [](Config& c) { c.alert_flush_interval = 1h; }},
+      {"bus.spool", "bus:\n  spool:\n    dir: spool\n    fsync: never\n    max_bytes: 1048576\n",
+       [](Config& c) {
+         c.bus.spool_dir = "spool";
+         c.bus.spool_fsync = "never";
+         c.bus.spool_max_bytes = 1048576;
+       }},
+      {"bus.nats",
+       "bus:\n  nats:\n    servers: [tls://a:4443]\n    batch: 10000\n    ordered: false\n",
+       [](Config& c) {
+         c.bus.nats.emplace();
+         c.bus.nats->servers = {"tls://a:4443"};
+         c.bus.nats->batch = 10000;
+         c.bus.nats->ordered = false;
+       }},
+      {"gate",
+       "gate:\n  block_on: [fail, warn]\n  warn_on: []\n  max_age: 90s\n  stale_status: fail\n"
+       "  max_fail_components: 0\n  max_warn_components: 3\n",
+       [](Config& c) {
+         c.gate.block_on = {core::Status::kFail, core::Status::kWarn};
+         c.gate.warn_on = {};
+         c.gate.max_age = 90s;
+         c.gate.stale_status = core::Status::kFail;
+         c.gate.max_fail_components = 0;
+         c.gate.max_warn_components = 3;
+       }},
+      {"components",
+       "components:\n  - name: fix_gateway\n    required: true\n    max_age: 30s\n"
+       "    stale_status: fail\n    block_on: [fail, warn]\n    warn_on: []\n"
+       "  - {name: backups}\n",
+       [](Config& c) {
+         c.gate.components["fix_gateway"] = {
+             .max_age = 30s,
+             .required = true,
+             .stale_status = core::Status::kFail,
+             .block_on = std::vector{core::Status::kFail, core::Status::kWarn},
+             .warn_on = std::vector<core::Status>{}};
+         c.gate.components["backups"] = {};
+       }},
+      {"detectors",
+       "detectors:\n  sensory_drift: {lookback: 7}\n  ingest_slos:\n    burn_rate:\n"
+       "      windows: [{long: 1h, short: 5m, burn_rate: 2}]\n",
+       [](Config& c) {
+         c.detectors.sensory_drift.lookback = 7;
+         c.detectors.ingest_slos.burn_rate.windows = {
+             {.long_window = 1h, .short_window = 5min, .burn_rate = 2}};
+       }},
+      // A key with nothing under it is an empty section; `nats:` alone turns NATS on.
+      {"empty sections", "http:\ningest:\nbus:\n  nats:\ngate:\ndetectors:\n",
+       [](Config& c) { c.bus.nats.emplace(); }},
+  };
+  for (const auto& c : cases) {
+    auto cfg = parse_config(c.yaml, "t.yml");
+    ASSERT_TRUE(cfg) << c.name << ": " << cfg.error().front().describe();
+    Config want;
+    c.want(want);
+    EXPECT_EQ(*cfg, want) << c.name;
+    EXPECT_TRUE(cfg->warnings.empty()) << c.name;
+  }
+}
+
+// Invalid documents: each gives exactly one error, FILE:LINE: MESSAGE. At least one per kind of
+// key and per kind of check.
+TEST(Config, EveryKindOfErrorNamesFileAndLine) {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  };
+  const Case cases[] = {
+      // The document and its sections.
+      {"[1, 2]\n", "t.yml:1: the configuration must be a YAML mapping"},
+      {"listen: 127.0.0.1:0\nlisten_on: x\n",
+       "t.yml:2: unknown key 'listen_on' in the top level (known: listen, data_dir, "
+       "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, gate, components, "
+       "detectors)"},
+      {"gate:\n  max_age: 1m\n  max_age: 2m\n", "t.yml:3: key 'max_age' is given twice in gate"},
+      {"gate: [fail]\n", "t.yml:1: gate must be a mapping"},
+      {"ingest:\n  auth: tokens\n", "t.yml:2: ingest.auth must be a mapping"},
+      {"bus:\n  spool:\n    size: 1\n",
+       "t.yml:3: unknown key 'size' in bus.spool (known: dir, fsync, fsync_interval, max_bytes)"},
+      // Single values.
+      {"data_dir: [a]\n", "t.yml:1: data_dir must be a single value"},
+      {"data_dir: ''\n", "t.yml:1: data_dir must not be empty"},
+      {"listen: nowhere\n", "t.yml:1: listen: 'nowhere' is not HOST:PORT (e.g. 127.0.0.1:9477)"},
+      {"bus:\n  nats:\n    stream: a.b\n",
+       "t.yml:3: bus.nats.stream 'a.b' must not contain spaces, '.', '*' or '>'"},
+      {"bus:\n  nats:\n    durable: a/b\n",
+       "t.yml:3: bus.nats.durable 'a/b' must be 1-128 of [A-Za-z0-9_-]"},
+      {"bus:\n  nats:\n    filter: 'a.>.b'\n",
+       "t.yml:3: bus.nats.filter: '>' must be the last token of 'a.>.b'"},
+      {"bus:\n  nats:\n    ingest: yes\n",
+       "t.yml:3: bus.nats.ingest must be true or false, got 'yes'"},
+      {"bus:\n  spool:\n    fsync: sometimes\n",
+       "t.yml:3: bus.spool.fsync must be always, interval or never, got 'sometimes'"},
+      // Integers.
+      {"ingest:\n  queue_capacity: lots\n",
+       "t.yml:2: ingest.queue_capacity must be an integer, got 'lots'"},
+      {"ingest:\n  max_body_bytes: 1023\n",
+       "t.yml:2: ingest.max_body_bytes must be between 1024 and 2147483648"},
+      {"gate:\n  max_fail_components: -1\n",
+       "t.yml:2: gate.max_fail_components must be between 0 and 1000000"},
+      {"detectors:\n  drift_sentry:\n    max_metrics: 1.5\n",
+       "t.yml:3: detectors.drift_sentry.max_metrics must be a whole number from 0 to 4294967295, "
+       "got '1.5'"},
+      {"detectors:\n  sensory_drift:\n    psi_alert: high\n",
+       "t.yml:3: detectors.sensory_drift.psi_alert must be a number, got 'high'"},
+      // Durations.
+      {"shutdown_timeout: 5 minutes\n",
+       "t.yml:1: shutdown_timeout: invalid duration '5 minutes': unknown unit '' (use ms, s, m, "
+       "h, d or w)"},
+      {"evaluation_interval: 9ms\n", "t.yml:1: evaluation_interval must be at least 10ms"},
+      {"gate:\n  max_age: 0s\n", "t.yml:2: gate.max_age must be positive"},
+      {"bus:\n  nats:\n    reconnect_max: 0s\n",
+       "t.yml:3: bus.nats.reconnect_max must be positive"},
+      {"http:\n  stream_heartbeat: 2h\n",
+       "t.yml:2: http.stream_heartbeat must be between 100ms and 1h"},
+      {"ingest:\n  alerts:\n    flush_interval: 5ms\n",
+       "t.yml:3: ingest.alerts.flush_interval must be between 10ms and 1h"},
+      {"ingest:\n  alerts:\n    resolve_timeout: 0s\n",
+       "t.yml:3: ingest.alerts.resolve_timeout must be positive"},
+      // Statuses and timestamps.
+      {"gate:\n  stale_status: purple\n",
+       "t.yml:2: gate.stale_status: unknown status word 'purple' (expected ok/warn/fail or an "
+       "equivalent: pass, met/at_risk/breached, normal/alert, error, ready/degraded/blocked)"},
+      {"gate:\n  block_on: fail\n",
+       "t.yml:2: gate.block_on must be a list of statuses, e.g. [fail]"},
+      {"detectors:\n  strategy_performance:\n    period_start: yesterday\n",
+       "t.yml:3: detectors.strategy_performance.period_start: invalid RFC 3339 timestamp "
+       "'yesterday': "},
+      // Lists.
+      {"bus:\n  nats:\n    servers: []\n",
+       "t.yml:3: bus.nats.servers must be a non-empty list of URLs (nats://HOST:PORT)"},
+      {"bus:\n  nats:\n    servers: [nats://a:1, http://b:2]\n",
+       "t.yml:3: bus.nats.servers: 'http://b:2' is not a nats:// or tls:// URL"},
+      {"bus:\n  nats:\n    servers: [nats://a:1, '']\n",
+       "t.yml:3: bus.nats.servers entry must not be empty"},
+      {"detectors:\n  sensory_drift:\n    dimensions: WHY\n",
+       "t.yml:3: detectors.sensory_drift.dimensions must be a list"},
+      {"detectors:\n  sensory_drift:\n    dimensions: [[WHY]]\n",
+       "t.yml:3: detectors.sensory_drift.dimensions must be a single value"},
+      {"components: {name: x}\n",
+       "t.yml:1: components must be a list of {name, max_age, required, ...}"},
+      {"components:\n  - fix_gateway\n",
+       "t.yml:2: each component must be a mapping with at least 'name'"},
+      {"components:\n  - required: true\n", "t.yml:2: component is missing 'name'"},
+      {"components:\n  - name: Fix Gateway\n",
+       "t.yml:2: 'Fix Gateway' is not a component name ([a-z0-9_.-]+)"},
+      {"components:\n  - name: a\n  - name: a\n", "t.yml:3: component 'a' is listed twice"},
+      {"components:\n  - name: a\n    max_age: 0s\n",
+       "t.yml:3: components.a.max_age must be positive"},
+      {"components:\n  - name: a\n    colour: red\n",
+       "t.yml:3: unknown key 'colour' in components.a (known: name, max_age, required, "
+       "stale_status, block_on, warn_on)"},
+      {"components:\n  - name: ''\n", "t.yml:2: '' is not a component name ([a-z0-9_.-]+)"},
+      {"detectors:\n  ingest_slos:\n    burn_rate:\n      windows: [{long: 1h, burn_rate: 2}]\n",
+       "t.yml:4: detectors.ingest_slos.burn_rate.windows[0] needs 'short'"},
+      {"detectors:\n  ingest_slos:\n    burn_rate:\n      windows: {long: 1h}\n",
+       "t.yml:4: detectors.ingest_slos.burn_rate.windows must be a list of {long, short, "
+       "burn_rate, severity}"},
+      // Mappings of user-chosen names.
+      {"detectors:\n  ingest_slos:\n    dimensions: [bars]\n",
+       "t.yml:3: detectors.ingest_slos.dimensions must be a mapping {dimension: targets}"},
+      {"detectors:\n  ingest_slos:\n    dimensions:\n      bars: {freshness: 1h}\n",
+       "t.yml:4: unknown key 'freshness' in detectors.ingest_slos.dimensions.bars (known: "
+       "freshness_target, freshness_breach, completeness_target, completeness_breach, "
+       "latency_target_p95, latency_breach_p95)"},
+      {"detectors:\n  drift_sentry:\n    training_reference: [a]\n",
+       "t.yml:3: detectors.drift_sentry.training_reference must be a mapping {metric: "
+       "reference}"},
+      // Cross-field validation of the detectors, at the key.
+      {"detectors:\n  sensory_drift:\n    warn_threshold: 0.9\n    alert_threshold: 0.5\n",
+       "t.yml:3: detectors.sensory_drift.warn_threshold: must not be above alert_threshold "
+       "(0.5)"},
+      // Secrets: the variable is named, its value never.
+      {"ingest:\n  auth:\n    tokens_env: OPSREADY_CONFIG_TEST_UNSET\n",
+       "t.yml:3: ingest.auth.tokens_env: environment variable 'OPSREADY_CONFIG_TEST_UNSET' is "
+       "not set"},
+  };
+  unsetenv("OPSREADY_CONFIG_TEST_UNSET");
+  for (const auto& c : cases) {
+    auto cfg = parse_config(c.yaml, "t.yml");
+    ASSERT_FALSE(cfg) << c.yaml;
+    const auto got = describe_all(cfg.error());
+    ASSERT_EQ(got.size(), 1u) << c.yaml << ::testing::PrintToString(got);
+    // Messages that end in another layer's explanation are compared up to it.
+    const std::string want = c.want;
+    if (want.ends_with(": ")) {
+      EXPECT_TRUE(got[0].starts_with(want)) << got[0] << "\n  want: " << want;
+    } else {
+      EXPECT_EQ(got[0], want);
+    }
+  }
+}
+
+TEST(Config, SyntaxErrorNamesTheLine) {
+  auto cfg = parse_config("gate:\n  block_on: [fail\n", "t.yml");
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 1u);
+  EXPECT_TRUE(cfg.error()[0].message.starts_with("YAML syntax error: ")) << cfg.error()[0].message;
+  EXPECT_GT(cfg.error()[0].line, 0);
+}
+
+// Every error of a file at once, in the order of the tables, each section's unknown keys first.
+TEST(Config, CollectsEveryError) {
+  auto cfg = parse_config("gate:\n  max_age: soon\n  colour: red\nlisten: x\nhttp:\n  threads: 0\n",
+                          "t.yml");
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(describe_all(cfg.error()),
+            (std::vector<std::string>{
+                "t.yml:4: listen: 'x' is not HOST:PORT (e.g. 127.0.0.1:9477)",
+                "t.yml:6: http.threads must be between 1 and 64",
+                "t.yml:3: unknown key 'colour' in gate (known: block_on, warn_on, max_age, "
+                "stale_status, max_fail_components, max_warn_components)",
+                "t.yml:2: gate.max_age: invalid duration 'soon' (expected e.g. 30s, 5m, 1h30m, "
+                "250ms)",
+            }));
+}
+
+// A component entry without a usable name is still checked, under its index, and left out.
+TEST(Config, ComponentWithoutANameIsCheckedUnderItsIndex) {
+  auto cfg = parse_config(
+      "components:\n  - name: a\n  - {required: maybe}\n  - {name: a, max_age: 0s}\n", "t.yml");
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(describe_all(cfg.error()),
+            (std::vector<std::string>{
+                "t.yml:3: component is missing 'name'",
+                "t.yml:3: components[1].required must be true or false, got 'maybe'",
+                "t.yml:4: component 'a' is listed twice",
+                "t.yml:4: components[2].max_age must be positive",
+            }));
+}
+
+TEST(Config, IngestTokensFromFileAndEnvironment) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "opsready_config_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "tokens") << "# tokens\n\ntok-a\n tok-b \n";
+  setenv("OPSREADY_CONFIG_TEST_TOKENS", "tok-c, tok-d", 1);
+  // A relative tokens_file is resolved against the configuration file's directory.
+  auto cfg = parse_config(
+      "ingest:\n  auth:\n    tokens_file: tokens\n"
+      "    tokens_env: OPSREADY_CONFIG_TEST_TOKENS\n",
+      (dir / "opsready.yml").string());
+  unsetenv("OPSREADY_CONFIG_TEST_TOKENS");
+  ASSERT_TRUE(cfg) << cfg.error().front().describe();
+  EXPECT_EQ(cfg->ingest_tokens, (std::vector<std::string>{"tok-a", "tok-b", "tok-c", "tok-d"}));
+
+  std::ofstream(dir / "spaced") << "tok a\n";
+  cfg =
+      parse_config("ingest:\n  auth:\n    tokens_file: spaced\n", (dir / "opsready.yml").string());
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 2u);
+  EXPECT_EQ(cfg.error()[0].message, "ingest.auth.tokens_file '" + (dir / "spaced").string() +
+                                        "': line 1 contains whitespace (a token must not)");
+  EXPECT_EQ(cfg.error()[1].message,
+            "ingest.auth.tokens_file '" + (dir / "spaced").string() + "' holds no token");
+  std::filesystem::remove_all(dir);
+}
+
+// `alerts:` (external alerts) is now `ingest.alerts:`; the old name loads with one warning.
+TEST(Config, DeprecatedAlertsSectionStillLoadsWithAWarning) {
+  const char* old_name =
+      "listen: 127.0.0.1:0\nalerts:\n  resolve_timeout: 1h\n"
+      "  flush_interval: 1s\n";
+  const char* new_name =
+      "listen: 127.0.0.1:0\ningest:\n  alerts:\n    resolve_timeout: 1h\n"
+      "    flush_interval: 1s\n";
+  auto old_cfg = parse_config(old_name, "t.yml");
+  auto new_cfg = parse_config(new_name, "t.yml");
+  ASSERT_TRUE(old_cfg) << old_cfg.error().front().describe();
+  ASSERT_TRUE(new_cfg) << new_cfg.error().front().describe();
+  EXPECT_EQ(old_cfg->alert_resolve_timeout, 1h);
+  EXPECT_EQ(old_cfg->alert_flush_interval, 1s);
+  EXPECT_EQ(
+      old_cfg->warnings,
+      (std::vector<ConfigError>{
+          {"t.yml", 2, "'alerts' is deprecated; write it as 'ingest.alerts' (the same keys)"}}));
+  EXPECT_EQ(old_cfg->warnings[0].describe("warning"),
+            "t.yml:2: warning: 'alerts' is deprecated; write it as 'ingest.alerts' (the same "
+            "keys)");
+  EXPECT_TRUE(new_cfg->warnings.empty());
+  old_cfg->warnings.clear();
+  EXPECT_EQ(*old_cfg, *new_cfg);
+
+  // Errors under the old name name the old path, as the user wrote it.
+  auto bad = parse_config("alerts:\n  flush_interval: 5ms\n", "t.yml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(
+      describe_all(bad.error()),
+      (std::vector<std::string>{"t.yml:2: alerts.flush_interval must be between 10ms and 1h"}));
+  bad = parse_config("alerts: 5m\n", "t.yml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(describe_all(bad.error()),
+            (std::vector<std::string>{"t.yml:1: alerts must be a mapping"}));
+}
+
+TEST(Config, OldAndNewAlertsSectionsTogetherAreAnError) {
+  for (const char* yaml : {"alerts:\n  resolve_timeout: 1h\ningest:\n  alerts: {}\n",
+                           "ingest:\n  alerts:\n    flush_interval: 1s\nalerts: {}\n"}) {
+    auto cfg = parse_config(yaml, "t.yml");
+    ASSERT_FALSE(cfg) << yaml;
+    const int line = std::string(yaml).starts_with("alerts") ? 1 : 4;
+    EXPECT_EQ(describe_all(cfg.error()),
+              (std::vector<std::string>{"t.yml:" + std::to_string(line) +
+                                        ": 'alerts' is the deprecated name of 'ingest.alerts'; "
+                                        "set only 'ingest.alerts'"}))
+        << yaml;
+  }
+}
+
+TEST(Config, DescribeWithAndWithoutLine) {
+  EXPECT_EQ((ConfigError{"a.yml", 3, "m"}).describe(), "a.yml:3: m");
+  EXPECT_EQ((ConfigError{"a.yml", 0, "m"}).describe(), "a.yml: m");
+  EXPECT_EQ((ConfigError{"a.yml", 0, "m"}).describe("warning"), "a.yml: warning: m");
+}
+
+TEST(Config, TheExampleFileLoadsWithoutWarnings) {
+  const auto repo = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  auto cfg = load_config_file(repo / "examples" / "opsready.yml");
+  ASSERT_TRUE(cfg) << cfg.error().front().describe();
+  EXPECT_TRUE(cfg->warnings.empty()) << cfg->warnings.front().describe();
+  EXPECT_EQ(cfg->alert_flush_interval, 200ms);
+  EXPECT_EQ(cfg->gate.components.size(), 4u);
+}
+
+}  // namespace
+}  // namespace opsready::app
