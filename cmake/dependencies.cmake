@@ -15,6 +15,8 @@ find_package(PkgConfig REQUIRED)
 # cpp-httplib ships no CMake config, and its compile flags are part of its ABI.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 add_library(httplib::httplib ALIAS PkgConfig::HTTPLIB)
+# RE2 (Debian libre2-dev) ships a .pc file; only the alerting layer links it (matchers).
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 
 # Standalone asio is header-only and ships neither a CMake config nor a .pc file.
 add_library(opsready_asio INTERFACE)
