@@ -21,6 +21,7 @@
 #include "opsready/components/registry.h"
 #include "opsready/core/clock.h"
 #include "opsready/readiness/readiness.h"
+#include "opsready/server/http_listener.h"
 
 namespace opsready::app {
 
@@ -79,17 +80,7 @@ struct BusConfig {
 // http: the HTTP listener's threads, limits and timeouts (docs/configuration.md#http). The body
 // size limit is ingest.max_body_bytes.
 struct HttpConfig {
-  std::size_t threads = 1;  // network threads (event loops)
-  std::size_t workers = 2;  // handlers of large bodies and of routes that render or read the store
-  core::Duration header_timeout = std::chrono::seconds(10);
-  core::Duration body_timeout = std::chrono::seconds(30);
-  core::Duration idle_timeout = std::chrono::seconds(120);
-  core::Duration write_timeout = std::chrono::seconds(30);
-  std::size_t max_connections = 8192;
-  std::size_t max_connections_per_client = 1024;
-  std::size_t max_header_bytes = 64u << 10;
-  std::size_t offload_body_bytes = 64u << 10;
-  std::size_t max_stream_buffer_bytes = 1u << 20;
+  server::ListenerLimits listener;  // every http: key but stream_heartbeat
   core::Duration stream_heartbeat = std::chrono::seconds(15);
 
   bool operator==(const HttpConfig&) const = default;

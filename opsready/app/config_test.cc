@@ -43,9 +43,9 @@ TEST(Config, EverySectionLoads) {
        }},
       {"http", "http:\n  threads: 4\n  idle_timeout: 1d\n  offload_body_bytes: 0\n",
        [](Config& c) {
-         c.http.threads = 4;
-         c.http.idle_timeout = 24h;
-         c.http.offload_body_bytes = 0;
+         c.http.listener.threads = 4;
+         c.http.listener.idle_timeout = 24h;
+         c.http.listener.offload_body_bytes = 0;
        }},
       {"ingest", "ingest:\n  max_body_bytes: 1024\n  queue_capacity: 16777216\n",
        [](Config& c) {

@@ -11,8 +11,8 @@ TEST(HttpConfig, AbsentTakesEveryDefault) {
   auto cfg = parse_config("listen: 127.0.0.1:0\n", "t.yml");
   ASSERT_TRUE(cfg);
   EXPECT_EQ(cfg->http, HttpConfig{});
-  EXPECT_EQ(cfg->http.header_timeout, 10s);
-  EXPECT_EQ(cfg->http.max_connections_per_client, 1024u);
+  EXPECT_EQ(cfg->http.listener.header_timeout, 10s);
+  EXPECT_EQ(cfg->http.listener.max_connections_per_client, 1024u);
 }
 
 TEST(HttpConfig, EveryKey) {
@@ -32,17 +32,17 @@ TEST(HttpConfig, EveryKey) {
 )",
                           "t.yml");
   ASSERT_TRUE(cfg) << cfg.error().front().describe();
-  const HttpConfig want{.threads = 2,
-                        .workers = 3,
-                        .header_timeout = 2s,
-                        .body_timeout = 45s,
-                        .idle_timeout = 5min,
-                        .write_timeout = 20s,
-                        .max_connections = 500,
-                        .max_connections_per_client = 50,
-                        .max_header_bytes = 8192,
-                        .offload_body_bytes = 0,
-                        .max_stream_buffer_bytes = 65536,
+  const HttpConfig want{.listener = {.threads = 2,
+                                     .workers = 3,
+                                     .header_timeout = 2s,
+                                     .body_timeout = 45s,
+                                     .idle_timeout = 5min,
+                                     .write_timeout = 20s,
+                                     .max_connections = 500,
+                                     .max_connections_per_client = 50,
+                                     .max_header_bytes = 8192,
+                                     .offload_body_bytes = 0,
+                                     .max_stream_buffer_bytes = 65536},
                         .stream_heartbeat = 30s};
   EXPECT_EQ(cfg->http, want);
 }

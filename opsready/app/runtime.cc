@@ -358,27 +358,16 @@ core::Result<int> Runtime::start(StartOptions options) {
     spdlog::info("restored {} external alert(s) from the store", *alerts);
   }
 
-  const HttpConfig& hc = config_.http;
   http_ = std::make_unique<server::HttpServer>(
       *this, registry_,
       server::HttpOptions{.listener = {.host = config_.listen.host,
                                        .port = config_.listen.port,
-                                       .threads = hc.threads,
-                                       .workers = hc.workers,
-                                       .header_timeout = hc.header_timeout,
-                                       .body_timeout = hc.body_timeout,
-                                       .idle_timeout = hc.idle_timeout,
-                                       .write_timeout = hc.write_timeout,
-                                       .max_connections = hc.max_connections,
-                                       .max_connections_per_client = hc.max_connections_per_client,
-                                       .max_header_bytes = hc.max_header_bytes,
-                                       .max_body_bytes = config_.max_body_bytes,
-                                       .offload_body_bytes = hc.offload_body_bytes,
-                                       .max_stream_buffer_bytes = hc.max_stream_buffer_bytes},
+                                       .limits = config_.http.listener,
+                                       .max_body_bytes = config_.max_body_bytes},
                           .version = std::string(kVersion),
                           .ingest_tokens = config_.ingest_tokens,
                           .alert_resolve_timeout = config_.alert_resolve_timeout,
-                          .stream_heartbeat = hc.stream_heartbeat});
+                          .stream_heartbeat = config_.http.stream_heartbeat});
   auto port = http_->bind();
   if (!port) return std::unexpected(port.error());
   http_bound_ = true;

@@ -356,7 +356,7 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
   // A header must be whole in the buffer for the parser, so it may grow past kMaxBuffer up to
   // twice the header limit (the parser refuses the header before that).
   void grow(std::size_t size) {
-    const std::size_t cap = std::max(kMaxBuffer, 2 * l_.options_.max_header_bytes);
+    const std::size_t cap = std::max(kMaxBuffer, 2 * l_.options_.limits.max_header_bytes);
     size = std::min(std::max(size, kMinBuffer), std::max(cap, capacity_));
     if (size <= capacity_) return;
     auto bigger = std::make_unique<char[]>(size);
@@ -376,7 +376,7 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
   }
 
   asio::awaitable<bool> write(std::string_view head, std::string_view body = {}) {
-    set_phase(Phase::kWrite, after(l_.options_.write_timeout));
+    set_phase(Phase::kWrite, after(l_.options_.limits.write_timeout));
     std::array<asio::const_buffer, 2> bufs = {asio::buffer(head.data(), head.size()),
                                               asio::buffer(body.data(), body.size())};
     auto [ec, n] = co_await asio::async_write(socket_, bufs, kTuple);
@@ -389,7 +389,7 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
 
   asio::awaitable<void> serve_requests() {
     const auto& opt = l_.options_;
-    const ParseLimits limits{.max_header_bytes = opt.max_header_bytes,
+    const ParseLimits limits{.max_header_bytes = opt.limits.max_header_bytes,
                              .max_body_bytes = opt.max_body_bytes};
     bool first = true;
     while (!closed_) {
@@ -397,9 +397,9 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
       // A new connection must send its request within header_timeout; a kept-alive one may
       // wait idle_timeout for the first byte of the next.
       if (first) {
-        set_phase(Phase::kHeader, after(opt.header_timeout));
+        set_phase(Phase::kHeader, after(opt.limits.header_timeout));
       } else {
-        set_phase(Phase::kIdle, after(opt.idle_timeout));
+        set_phase(Phase::kIdle, after(opt.limits.idle_timeout));
         if (close_after_) co_return close(CloseReason::kShutdown);
         shrink_if_idle();
       }
@@ -407,17 +407,17 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
       bool continued = false;
       for (;;) {
         if (begin_ < end_) {
-          if (phase_ == Phase::kIdle) set_phase(Phase::kHeader, after(opt.header_timeout));
+          if (phase_ == Phase::kIdle) set_phase(Phase::kHeader, after(opt.limits.header_timeout));
           begin_ += parser_.feed(unread());
           const ParseState st = parser_.state();
           if (st == ParseState::kDone) break;
           if (st == ParseState::kError) co_return co_await fail_request();
           if (st == ParseState::kHeaderDone) {
-            set_phase(Phase::kBody, after(opt.body_timeout));
+            set_phase(Phase::kBody, after(opt.limits.body_timeout));
             if (!continued && begin_ == end_ && parser_.expects_continue()) {
               continued = true;
               if (!co_await write("HTTP/1.1 100 Continue\r\n\r\n")) co_return;
-              set_phase(Phase::kBody, after(opt.body_timeout));
+              set_phase(Phase::kBody, after(opt.limits.body_timeout));
             }
             if (begin_ < end_) continue;
           }
@@ -437,8 +437,8 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
       case ParseError::kHeaderTooLarge:
         status = 431;
         reason = CloseReason::kHeaderTooLarge;
-        message =
-            "request header larger than " + std::to_string(l_.options_.max_header_bytes) + " bytes";
+        message = "request header larger than " +
+                  std::to_string(l_.options_.limits.max_header_bytes) + " bytes";
         break;
       case ParseError::kBodyTooLarge:
         status = 413;
@@ -554,8 +554,8 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
       ex->counters = route->counters.get();
       const bool gzip_body = iequals(ex->request.header("Content-Encoding"), "gzip");
       const std::size_t cost = ex->request.body.size() * (gzip_body ? 16 : 1);
-      if (route->offload == Offload::kAlways ||
-          (route->offload == Offload::kLargeBodies && cost >= l_.options_.offload_body_bytes)) {
+      if (route->offload == Offload::kAlways || (route->offload == Offload::kLargeBodies &&
+                                                 cost >= l_.options_.limits.offload_body_bytes)) {
         l_.stats_->offloaded.with({route->counters->name()}).inc();
         l_.offload([ex] { run_handler(ex); });
       } else {
@@ -806,7 +806,7 @@ void Responder::send(Response response) {
 std::shared_ptr<EventStream> Responder::stream(Response head) {
   auto conn = ex_ ? ex_->conn : nullptr;
   auto st = std::make_shared<detail::StreamState>(
-      conn, conn ? conn->listener().options().max_stream_buffer_bytes : 0);
+      conn, conn ? conn->listener().options().limits.max_stream_buffer_bytes : 0);
   if (!ex_ || ex_->answered.exchange(true)) {
     st->closed = true;
     return std::make_shared<EventStream>(st);
@@ -824,10 +824,11 @@ std::shared_ptr<EventStream> Responder::stream(Response head) {
 Listener::Listener(ListenerOptions options, metrics::Registry& registry)
     : options_(std::move(options)),
       stats_(std::make_unique<Stats>(registry)),
-      pools_(
-          std::make_unique<Pools>(std::max<std::size_t>(options_.threads, 1), options_.workers)) {
-  options_.threads = std::max<std::size_t>(options_.threads, 1);
-  for (std::size_t i = 0; i < options_.threads; ++i) loops_.push_back(std::make_unique<Loop>());
+      pools_(std::make_unique<Pools>(std::max<std::size_t>(options_.limits.threads, 1),
+                                     options_.limits.workers)) {
+  options_.limits.threads = std::max<std::size_t>(options_.limits.threads, 1);
+  for (std::size_t i = 0; i < options_.limits.threads; ++i)
+    loops_.push_back(std::make_unique<Loop>());
   acceptor_ = std::make_unique<Acceptor>(loops_[0]->ctx);
   unrouted_ = std::make_shared<RouteCounters>(stats_->requests, "unrouted");
   error_renderer_ = [](int status, std::string message) {
@@ -934,8 +935,8 @@ void Listener::serve() {
 }
 
 void Listener::start_sweep(Loop& loop) {
-  const auto shortest = std::min({options_.header_timeout, options_.body_timeout,
-                                  options_.idle_timeout, options_.write_timeout});
+  const auto shortest = std::min({options_.limits.header_timeout, options_.limits.body_timeout,
+                                  options_.limits.idle_timeout, options_.limits.write_timeout});
   const auto period = std::clamp<SteadyClock::duration>(
       std::chrono::duration_cast<SteadyClock::duration>(shortest / 8), std::chrono::milliseconds(5),
       std::chrono::milliseconds(250));
@@ -1019,12 +1020,12 @@ void Listener::start_accepting() {
 
 bool Listener::admit(const std::string& client, bool& per_client) {
   std::lock_guard lock(clients_mu_);
-  if (connections_ >= options_.max_connections) {
+  if (connections_ >= options_.limits.max_connections) {
     per_client = false;
     return false;
   }
   auto& n = per_client_[client];
-  if (n >= options_.max_connections_per_client) {
+  if (n >= options_.limits.max_connections_per_client) {
     per_client = true;
     if (n == 0) per_client_.erase(client);
     return false;

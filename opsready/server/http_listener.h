@@ -60,11 +60,11 @@
 
 namespace opsready::server {
 
-struct ListenerOptions {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  std::size_t threads = 1;
-  std::size_t workers = 2;
+// What an operator tunes: the `http:` section of the configuration (docs/configuration.md#http),
+// declared once here and read into app::Config as it is.
+struct ListenerLimits {
+  std::size_t threads = 1;  // network threads (event loops)
+  std::size_t workers = 2;  // handlers of large bodies and of routes that render or read the store
   core::Duration header_timeout = std::chrono::seconds(10);
   core::Duration body_timeout = std::chrono::seconds(30);
   core::Duration idle_timeout = std::chrono::seconds(120);
@@ -72,13 +72,21 @@ struct ListenerOptions {
   std::size_t max_connections = 8192;
   std::size_t max_connections_per_client = 1024;
   std::size_t max_header_bytes = 64u << 10;
-  std::size_t max_body_bytes = 8u << 20;
   // Bodies at least this large (gzip bodies: a sixteenth of it) are handled on the worker pool
   // by routes with Offload::kLargeBodies.
   std::size_t offload_body_bytes = 64u << 10;
   // An event stream whose client has this much unsent data is closed (a reader too slow to
   // keep up must not make the server buffer without bound).
   std::size_t max_stream_buffer_bytes = 1u << 20;
+
+  bool operator==(const ListenerLimits&) const = default;
+};
+
+struct ListenerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  ListenerLimits limits;
+  std::size_t max_body_bytes = 8u << 20;  // ingest.max_body_bytes
   // Responses at least this large are gzip-compressed for clients that accept it
   // (text, JSON and Markdown only).
   std::size_t compress_min_bytes = 1024;

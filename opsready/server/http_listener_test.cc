@@ -303,11 +303,11 @@ std::string requests_series(std::string_view handler, int code) {
 
 ListenerOptions test_options() {
   ListenerOptions o;
-  o.header_timeout = 2s;
-  o.body_timeout = 2s;
-  o.idle_timeout = 2s;
-  o.write_timeout = 2s;
-  o.workers = 2;
+  o.limits.header_timeout = 2s;
+  o.limits.body_timeout = 2s;
+  o.limits.idle_timeout = 2s;
+  o.limits.write_timeout = 2s;
+  o.limits.workers = 2;
   return o;
 }
 
@@ -652,7 +652,7 @@ TEST_F(ListenerTest, MalformedRequestsAreAnsweredThenClosed) {
       {"header over max_header_bytes", get("/hello", "X-Big: " + std::string(4096, 'x') + "\r\n"),
        431, "header_too_large"},
   };
-  options_.max_header_bytes = 1024;
+  options_.limits.max_header_bytes = 1024;
   add_basic_routes();
   start();
   for (const auto& c : cases) {
@@ -777,7 +777,7 @@ TEST_F(ListenerTest, CompressesLargeTextResponsesForClientsThatAcceptGzip) {
 // ---- Deadlines ---------------------------------------------------------------------------------
 
 TEST_F(ListenerTest, HeaderTimeoutClosesAHalfRequest) {
-  options_.header_timeout = 300ms;
+  options_.limits.header_timeout = 300ms;
   add_basic_routes();
   start();
   RawClient c(port_);
@@ -787,7 +787,7 @@ TEST_F(ListenerTest, HeaderTimeoutClosesAHalfRequest) {
 }
 
 TEST_F(ListenerTest, HeaderTimeoutAlsoClosesASilentNewConnection) {
-  options_.header_timeout = 300ms;
+  options_.limits.header_timeout = 300ms;
   add_basic_routes();
   start();
   RawClient c(port_);
@@ -798,7 +798,7 @@ TEST_F(ListenerTest, HeaderTimeoutAlsoClosesASilentNewConnection) {
 
 // Deadlines are absolute: a client that sends a byte every 50 ms is closed all the same.
 TEST_F(ListenerTest, TrickledHeaderIsClosedAtTheHeaderDeadline) {
-  options_.header_timeout = 300ms;
+  options_.limits.header_timeout = 300ms;
   add_basic_routes();
   start();
   RawClient c(port_);
@@ -812,7 +812,7 @@ TEST_F(ListenerTest, TrickledHeaderIsClosedAtTheHeaderDeadline) {
 }
 
 TEST_F(ListenerTest, TrickledBodyIsClosedAtTheBodyDeadline) {
-  options_.body_timeout = 300ms;
+  options_.limits.body_timeout = 300ms;
   add_basic_routes();
   start();
   RawClient c(port_);
@@ -826,8 +826,8 @@ TEST_F(ListenerTest, TrickledBodyIsClosedAtTheBodyDeadline) {
 }
 
 TEST_F(ListenerTest, IdleTimeoutClosesAKeptAliveConnection) {
-  options_.idle_timeout = 300ms;
-  options_.header_timeout = 10s;
+  options_.limits.idle_timeout = 300ms;
+  options_.limits.header_timeout = 10s;
   add_basic_routes();
   start();
   RawClient c(port_);
@@ -840,7 +840,7 @@ TEST_F(ListenerTest, IdleTimeoutClosesAKeptAliveConnection) {
 }
 
 TEST_F(ListenerTest, WriteTimeoutClosesAClientThatDoesNotRead) {
-  options_.write_timeout = 300ms;
+  options_.limits.write_timeout = 300ms;
   listener().route("GET", "/big", "big", [](Request&, Responder res) {
     res.send(Response::text(200, std::string(32u << 20, 'w'), "application/octet-stream"));
   });
@@ -853,7 +853,7 @@ TEST_F(ListenerTest, WriteTimeoutClosesAClientThatDoesNotRead) {
 // ---- Connection limits -------------------------------------------------------------------------
 
 TEST_F(ListenerTest, MaxConnectionsRefusesAndCounts) {
-  options_.max_connections = 2;
+  options_.limits.max_connections = 2;
   add_basic_routes();
   start();
   RawClient a(port_), b(port_);
@@ -877,7 +877,7 @@ TEST_F(ListenerTest, MaxConnectionsRefusesAndCounts) {
 }
 
 TEST_F(ListenerTest, MaxConnectionsPerClientRefusesAndCounts) {
-  options_.max_connections_per_client = 1;
+  options_.limits.max_connections_per_client = 1;
   add_basic_routes();
   start();
   RawClient first(port_);
@@ -907,7 +907,7 @@ TEST_F(ListenerTest, OffloadRunsHandlersOnTheWorkerPool) {
     bool gzip;
     bool on_worker;
   };
-  options_.offload_body_bytes = 16u << 10;
+  options_.limits.offload_body_bytes = 16u << 10;
   const std::string large(16u << 10, 'x');
   // Compresses to well over a sixteenth of offload_body_bytes (1 KiB).
   std::string noisy;
@@ -937,7 +937,7 @@ TEST_F(ListenerTest, OffloadRunsHandlersOnTheWorkerPool) {
   for (const auto& c : cases) {
     const std::string body = c.gzip ? core::gzip(c.body) : c.body;
     if (c.gzip) {
-      ASSERT_GE(body.size() * 16, options_.offload_body_bytes) << c.name;
+      ASSERT_GE(body.size() * 16, options_.limits.offload_body_bytes) << c.name;
     }
     ASSERT_TRUE(client.send(
         post("/r" + std::to_string(i++), body, c.gzip ? "Content-Encoding: gzip\r\n" : "")));
@@ -1121,8 +1121,8 @@ TEST_F(ListenerTest, EventStreamNoticesTheClientGoingAway) {
 // The events come slowly enough for the stream to drain between them until the client's socket
 // is full; then the stream's buffer fills while the connection is still writing.
 TEST_F(ListenerTest, EventStreamOverflowClosesAReaderThatStoppedReading) {
-  options_.max_stream_buffer_bytes = 64u << 10;
-  options_.write_timeout = 60s;  // the overflow, not the write deadline, must end it
+  options_.limits.max_stream_buffer_bytes = 64u << 10;
+  options_.limits.write_timeout = 60s;  // the overflow, not the write deadline, must end it
   add_basic_routes();
   start();
   RawClient c(port_, nullptr, /*rcvbuf=*/4096);
@@ -1143,8 +1143,8 @@ TEST_F(ListenerTest, EventStreamOverflowClosesAReaderThatStoppedReading) {
 }
 
 TEST_F(ListenerTest, EventStreamOverflowClosesASlowReader) {
-  options_.max_stream_buffer_bytes = 8192;
-  options_.write_timeout = 60s;  // the overflow, not the write deadline, must end it
+  options_.limits.max_stream_buffer_bytes = 8192;
+  options_.limits.write_timeout = 60s;  // the overflow, not the write deadline, must end it
   add_basic_routes();
   start();
   RawClient c(port_, nullptr, /*rcvbuf=*/4096);
@@ -1168,8 +1168,8 @@ TEST_F(ListenerTest, EventStreamOverflowClosesASlowReader) {
 // ---- Stopping and restarting -------------------------------------------------------------------
 
 TEST_F(ListenerTest, GracefulStopClosesIdleConnectionsAndFinishesRequestsInFlight) {
-  options_.idle_timeout = 60s;  // only the stop may close the idle connection
-  options_.header_timeout = 60s;
+  options_.limits.idle_timeout = 60s;  // only the stop may close the idle connection
+  options_.limits.header_timeout = 60s;
   add_basic_routes();
   start();
   RawClient idle(port_);
@@ -1257,7 +1257,7 @@ TEST_F(ListenerTest, StopBeforeServeMakesServeReturnPromptly) {
 }
 
 TEST_F(ListenerTest, StopBeforeServeMakesServeReturnPromptlyWithTwoNetworkThreads) {
-  options_.threads = 2;
+  options_.limits.threads = 2;
   add_basic_routes();
   auto port = listener().bind();
   ASSERT_TRUE(port.has_value());
@@ -1328,7 +1328,7 @@ TEST_F(ListenerTest, BindNamesTheAddressWhenItFails) {
 // ---- Several network threads -------------------------------------------------------------------
 
 TEST_F(ListenerTest, TwoNetworkThreadsShareTheConnections) {
-  options_.threads = 2;
+  options_.limits.threads = 2;
   Slot<std::thread::id> ran_on;
   listener().route("GET", "/who", "who", [&ran_on](Request&, Responder res) {
     ran_on.put(std::this_thread::get_id());
