@@ -1,0 +1,235 @@
+#include "opsready/alerting/group.h"
+
+#include <algorithm>
+#include <array>
+
+namespace opsready::alerting {
+namespace {
+
+constexpr std::uint64_t kFnvOffset = 14695981039346656037ULL;
+constexpr std::uint64_t kFnvPrime = 1099511628211ULL;
+
+void fnv_add(std::uint64_t& h, std::string_view bytes) {
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= kFnvPrime;
+  }
+}
+
+void fnv_add(std::uint64_t& h, unsigned char byte) {
+  h ^= byte;
+  h *= kFnvPrime;
+}
+
+// (fingerprint, resolved) pairs, sorted.
+std::uint64_t hash_of(std::vector<std::pair<std::string_view, bool>> entries) {
+  std::sort(entries.begin(), entries.end());
+  std::uint64_t h = kFnvOffset;
+  for (const auto& [fp, resolved] : entries) {
+    fnv_add(h, fp);
+    fnv_add(h, 0xff);
+    fnv_add(h, static_cast<unsigned char>(resolved ? 'r' : 'f'));
+    fnv_add(h, 0xff);
+  }
+  return h;
+}
+
+// Prometheus' model.LabelSet.Before: the smaller set first; then, over the union of the names
+// in order, the set that lacks a name first, else the smaller value.
+bool label_set_before(const core::LabelSet& a, const core::LabelSet& b) {
+  if (a.size() != b.size()) return a.size() < b.size();
+  auto ia = a.begin();
+  auto ib = b.begin();
+  while (ia != a.end() && ib != b.end()) {
+    if (ia->first < ib->first) return false;  // b lacks ia's name
+    if (ib->first < ia->first) return true;   // a lacks ib's name
+    if (ia->second != ib->second) return ia->second < ib->second;
+    ++ia;
+    ++ib;
+  }
+  return false;  // equal sizes: both ended together
+}
+
+// Alertmanager's AlertSlice.Less.
+bool alert_before(const core::Alert& x, const core::Alert& y) {
+  static constexpr std::array<std::string_view, 2> kOverrides = {"job", "instance"};
+  for (const std::string_view name : kOverrides) {
+    const auto xi = x.labels.find(std::string(name));
+    const auto yi = y.labels.find(std::string(name));
+    const bool x_has = xi != x.labels.end();
+    const bool y_has = yi != y.labels.end();
+    if (!x_has && !y_has) continue;
+    if (!x_has) return false;
+    if (!y_has) return true;
+    if (xi->second != yi->second) return xi->second < yi->second;
+  }
+  return label_set_before(x.labels, y.labels);
+}
+
+int severity_of(const core::Alert& a) {
+  const auto it = a.labels.find("severity");
+  return it == a.labels.end() ? 0 : severity_rank(it->second);
+}
+
+bool includes(const std::vector<std::string>& set, const std::vector<std::string>& subset) {
+  return std::includes(set.begin(), set.end(), subset.begin(), subset.end());
+}
+
+// needsUpdate (notify/dedup_stage.go) against the group's last notification, with resolved
+// alerts always wanted; std::nullopt: do not notify.
+std::optional<NotifyReason> needs_update(const Group& g, const std::vector<std::string>& firing,
+                                         const std::vector<std::string>& resolved,
+                                         core::TimePoint at) {
+  if (!g.last_notified) {
+    if (firing.empty()) return std::nullopt;
+    return NotifyReason::kFirst;
+  }
+  if (!includes(g.notified_firing, firing)) {
+    return g.notified_firing.empty() ? NotifyReason::kFirst : NotifyReason::kNewAlerts;
+  }
+  if (firing.empty()) {
+    if (g.notified_firing.empty()) return std::nullopt;
+    return NotifyReason::kAllResolved;
+  }
+  if (!includes(g.notified_resolved, resolved)) return NotifyReason::kNewResolved;
+  if (at - *g.last_notified > g.route->repeat_interval()) return NotifyReason::kRepeat;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(NotifyReason reason) {
+  switch (reason) {
+    case NotifyReason::kFirst:
+      return "first notification";
+    case NotifyReason::kNewAlerts:
+      return "new alerts added";
+    case NotifyReason::kNewResolved:
+      return "some alerts resolved";
+    case NotifyReason::kAllResolved:
+      return "all alerts resolved";
+    case NotifyReason::kRepeat:
+      return "repeat interval elapsed";
+  }
+  return "unknown";
+}
+
+int severity_rank(std::string_view severity) {
+  if (severity == "info") return 1;
+  if (severity == "warning") return 2;
+  if (severity == "critical") return 3;
+  return 0;
+}
+
+std::uint64_t alert_set_hash(const std::vector<core::Alert>& firing,
+                             const std::vector<core::Alert>& resolved) {
+  std::vector<std::pair<std::string_view, bool>> entries;
+  entries.reserve(firing.size() + resolved.size());
+  for (const core::Alert& a : firing) entries.emplace_back(a.fingerprint, false);
+  for (const core::Alert& a : resolved) entries.emplace_back(a.fingerprint, true);
+  return hash_of(std::move(entries));
+}
+
+void Dispatcher::put(const core::Alert& a, core::TimePoint now) {
+  if (a.fingerprint.empty()) {
+    core::Alert copy = a;
+    core::assign_fingerprint(copy);
+    put(copy, now);
+    return;
+  }
+  matched_.clear();
+  root_->match_into(a.labels, matched_);
+  for (const Route* route : matched_) put_into(*route, a, now);
+}
+
+void Dispatcher::put_into(const Route& route, const core::Alert& a, core::TimePoint now) {
+  auto [it, created] = groups_.try_emplace(group_key(route, a.labels));
+  Group& g = it->second;
+  if (created) {
+    g.key = it->first;
+    g.route = &route;
+    g.first_seen = now;
+    g.next_tick = now + route.group_wait();
+    schedule_.emplace(g.next_tick, &g.key);
+  }
+  g.alerts.insert_or_assign(a.fingerprint, a);
+
+  // Alertmanager 0.25: before the first tick, an alert that is older than group_wait already
+  // has waited long enough.
+  if (!g.flushed && a.starts_at + route.group_wait() < now) reschedule(g, now);
+  // The departure documented in the header: a rise in severity does not wait for the tick.
+  if (g.last_notified && !core::is_resolved(a, now) && severity_of(a) > g.notified_severity) {
+    reschedule(g, now);
+  }
+}
+
+void Dispatcher::reschedule(Group& g, core::TimePoint at) {
+  if (at >= g.next_tick) return;
+  schedule_.erase({g.next_tick, &g.key});
+  g.next_tick = at;
+  schedule_.emplace(g.next_tick, &g.key);
+}
+
+std::optional<core::TimePoint> Dispatcher::next_deadline() const {
+  if (schedule_.empty()) return std::nullopt;
+  return schedule_.begin()->first;
+}
+
+std::vector<Notification> Dispatcher::advance(core::TimePoint now) {
+  std::vector<Notification> out;
+  while (!schedule_.empty() && schedule_.begin()->first <= now) {
+    const auto [at, key] = *schedule_.begin();
+    schedule_.erase(schedule_.begin());
+    const auto it = groups_.find(*key);
+    Group& g = it->second;
+    if (tick(g, at, out)) {
+      g.next_tick = at + g.route->group_interval();
+      schedule_.emplace(g.next_tick, &g.key);
+    } else {
+      groups_.erase(it);
+    }
+  }
+  return out;
+}
+
+bool Dispatcher::tick(Group& g, core::TimePoint at, std::vector<Notification>& out) {
+  g.flushed = true;
+  // g.alerts is ordered by fingerprint, so both lists come out sorted.
+  std::vector<std::string> firing;
+  std::vector<std::string> resolved;
+  for (const auto& [fp, a] : g.alerts) (core::is_resolved(a, at) ? resolved : firing).push_back(fp);
+
+  if (const std::optional<NotifyReason> reason = needs_update(g, firing, resolved, at)) {
+    Notification n{.group = g.key, .receiver = g.receiver(), .reason = *reason, .at = at};
+    n.firing.reserve(firing.size());
+    n.resolved.reserve(resolved.size());
+    int severity = 0;
+    for (const std::string& fp : firing) {
+      const core::Alert& a = g.alerts.at(fp);
+      severity = std::max(severity, severity_of(a));
+      n.firing.push_back(a);
+    }
+    for (const std::string& fp : resolved) n.resolved.push_back(g.alerts.at(fp));
+    std::stable_sort(n.firing.begin(), n.firing.end(), alert_before);
+    std::stable_sort(n.resolved.begin(), n.resolved.end(), alert_before);
+    n.hash = alert_set_hash(n.firing, n.resolved);
+    n.sequence = ++sequence_;
+
+    g.last_notified = at;
+    g.last_notified_hash = n.hash;
+    g.notified_severity = severity;
+    g.notified_firing = firing;
+    g.notified_resolved = resolved;
+    out.push_back(std::move(n));
+  }
+
+  for (const std::string& fp : resolved) g.alerts.erase(fp);
+  return !g.alerts.empty();
+}
+
+const Group* Dispatcher::find(const GroupKey& key) const {
+  const auto it = groups_.find(key);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+}  // namespace opsready::alerting
