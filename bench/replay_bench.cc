@@ -170,7 +170,8 @@ void BM_Replay(benchmark::State& state) {
   std::ostream out(&null);
   for (auto _ : state) {
     std::ostringstream err;
-    const int code = opsready::app::run_replay({.input = input, .config = config}, out, err);
+    const int code =
+        opsready::app::run_replay({.input = input, .config = config, .keep_going = true}, out, err);
     if (code != 0) state.SkipWithError(err.str().c_str());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));

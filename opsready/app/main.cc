@@ -148,6 +148,9 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--format", replay.format, "Output format")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
+  replay_cmd->add_flag("--keep-going", replay.keep_going,
+                       "Skip (and count) rejected events and invalid lines, and exit 0; by "
+                       "default a rejected event makes the replay exit 65 after the last line");
 
   try {
     app.parse(argc, argv);

@@ -207,6 +207,13 @@ class Replayer {
     }
   }
 
+  void reject_line() {
+    ++events_;
+    ++rejected_;
+  }
+  [[nodiscard]] std::uint64_t events() const { return events_; }
+  [[nodiscard]] std::uint64_t rejected() const { return rejected_; }
+
   void finish() {
     if (!evaluated_) evaluate();
     const std::string time = core::format_rfc3339(clock_.now());
@@ -273,19 +280,20 @@ int run_replay(const ReplayOptions& o, std::ostream& out, std::ostream& err) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (core::trim(line).empty()) continue;
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    std::string invalid;
     if (j.is_discarded()) {
-      err << "opsready: " << name << ":" << line_no << ": not a JSON document\n";
-      return kExitDataErr;
+      invalid = "not a JSON document";
+    } else if (!j.is_object() || !j.contains("time") || j["time"].is_null()) {
+      invalid = "time: required in a replay (event times drive the clock)";
     }
-    if (!j.is_object() || !j.contains("time") || j["time"].is_null()) {
-      err << "opsready: " << name << ":" << line_no
-          << ": time: required in a replay (event times drive the clock)\n";
-      return kExitDataErr;
-    }
-    auto event = core::event_from_json(j, core::TimePoint{});
-    if (!event) {
-      err << "opsready: " << name << ":" << line_no << ": " << event.error().describe() << "\n";
-      return kExitDataErr;
+    auto event = invalid.empty() ? core::event_from_json(j, core::TimePoint{})
+                                 : core::Result<core::TelemetryEvent>(core::TelemetryEvent{});
+    if (invalid.empty() && !event) invalid = event.error().describe();
+    if (!invalid.empty()) {
+      err << "opsready: " << name << ":" << line_no << ": " << invalid << "\n";
+      if (!o.keep_going) return kExitDataErr;
+      replay.reject_line();
+      continue;
     }
     if (group && event->time != *group) replay.evaluate();
     group = event->time;
@@ -293,6 +301,11 @@ int run_replay(const ReplayOptions& o, std::ostream& out, std::ostream& err) {
   }
   if (group) replay.evaluate();
   replay.finish();
+  if (replay.rejected() > 0 && !o.keep_going) {
+    err << "opsready: " << name << ": " << replay.rejected() << " of " << replay.events()
+        << " event(s) rejected (--keep-going exits 0 all the same)\n";
+    return kExitDataErr;
+  }
   return kExitOk;
 }
 

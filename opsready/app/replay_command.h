@@ -22,9 +22,12 @@
 // snapshots, so staleness counts). The last line is
 //   <time> end events=<n> applied=<n> unrouted=<n> rejected=<n> readiness=<status> gate=<d>
 // `--format json` prints the same records as JSON lines ({"type": "readiness"|"alert"|"end"}).
-// An event a component refuses is reported on `err` with its line and counted as rejected.
-// Exit codes: 0; 64 bad options; 65 a line that is not a valid event, or an invalid config;
-// 66 an unreadable input. Control plane; single-threaded.
+// An event a component refuses (or an invalid snapshot) is reported on `err` with its line and
+// counted as rejected; the replay goes on to the end and then exits 65, so bad input cannot
+// pass a CI step unnoticed. A line that is not a valid event stops the replay at once with 65.
+// With `keep_going`, both are reported, counted as rejected and skipped, and the exit code is 0.
+// Exit codes: 0; 64 bad options; 65 a rejected event or an invalid line (without keep_going),
+// or an invalid config; 66 an unreadable input. Control plane; single-threaded.
 
 #include <filesystem>
 #include <iosfwd>
@@ -37,6 +40,7 @@ struct ReplayOptions {
   std::filesystem::path input;
   std::optional<std::filesystem::path> config;  // gate policy + `detectors:` settings
   std::string format = "text";                  // text | json
+  bool keep_going = false;                      // rejected events and invalid lines: exit 0
 };
 
 [[nodiscard]] int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err);

@@ -89,11 +89,20 @@ TEST(ReplayGolden, PageHinkleyFixtureJson) {
 // Every component, an external snapshot, staleness, a refused and an unrouted event.
 TEST(ReplayGolden, MixedText) {
   const CommandRun r = replay(kMixed);
-  EXPECT_EQ(r.code, kExitOk);
+  // The replay runs to the end, then a rejected event fails it.
+  EXPECT_EQ(r.code, kExitDataErr);
   golden(r.out, "mixed.txt");
   EXPECT_EQ(r.err, "opsready: " + kMixed.input.string() +
                        ":22: ingest_slos refused the event on telemetry.ingest.completeness: "
-                       "payload.value: a completeness share must be between 0 and 1\n");
+                       "payload.value: a completeness share must be between 0 and 1\n"
+                       "opsready: " +
+                       kMixed.input.string() +
+                       ": 1 of 30 event(s) rejected (--keep-going exits 0 all the same)\n");
+  ReplayOptions keep = kMixed;
+  keep.keep_going = true;
+  const CommandRun k = replay(keep);
+  EXPECT_EQ(k.code, kExitOk);
+  EXPECT_EQ(k.out, r.out);
 }
 
 TEST(Replay, ByteIdenticalAcrossRuns) {
@@ -142,10 +151,17 @@ TEST_F(ReplayErrors, BadLinesNameTheLine) {
       {R"({"topic":"telemetry.x","time":"yesterday"})", ":3: time: "},
   };
   for (const auto& c : cases) {
-    const fs::path in = file("in.jsonl", ok + "\n" + c.second_line + "\n");
+    const fs::path in = file("in.jsonl", ok + "\n" + c.second_line + "\n" + ok);
     const CommandRun r = replay({.input = in});
     EXPECT_EQ(r.code, kExitDataErr) << c.second_line;
     EXPECT_NE(r.err.find(in.string() + c.message), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << "stops at the invalid line, before any evaluation";
+    // --keep-going reports the line, skips it, counts it and goes on.
+    const CommandRun k = replay({.input = in, .keep_going = true});
+    EXPECT_EQ(k.code, kExitOk) << c.second_line << k.err;
+    EXPECT_NE(k.err.find(in.string() + c.message), std::string::npos) << k.err;
+    EXPECT_NE(k.out.find("end events=3 applied=2 unrouted=0 rejected=1"), std::string::npos)
+        << k.out;
   }
 }
 
