@@ -9,32 +9,20 @@
 #include <string>
 #include <vector>
 
+#include "opsready/alerting/test_support.h"
+
 namespace opsready::alerting {
 namespace {
+
+using test::build_or_die;
+using test::kNow;
+using test::M;
 
 using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-const core::TimePoint kT0 = core::TimePoint(std::chrono::hours(24 * 365 * 50));
-
-Matchers M(std::string_view text) {
-  auto ms = parse_matchers(text);
-  if (!ms) {
-    ADD_FAILURE() << text << ": " << ms.error().message;
-    return {};
-  }
-  return *ms;
-}
-
-Route build_or_die(const RouteSpec& spec) {
-  auto r = Route::build(spec);
-  if (!r) {
-    ADD_FAILURE() << r.error().describe();
-    return *Route::build(RouteSpec{.receiver = "unused"});
-  }
-  return *r;
-}
+const core::TimePoint kT0 = test::kNow;
 
 // group_by team, 30s / 5m / 1h.
 RouteSpec team_route() {

@@ -9,30 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "opsready/alerting/test_support.h"
+
 namespace opsready::alerting {
 namespace {
+
+using test::build_or_die;
+using test::kNow;
+using test::M;
 
 using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
-
-Matchers M(std::string_view text) {
-  auto ms = parse_matchers(text);
-  if (!ms) {
-    ADD_FAILURE() << text << ": " << ms.error().message;
-    return {};
-  }
-  return *ms;
-}
-
-Route build_or_die(const RouteSpec& spec) {
-  auto r = Route::build(spec);
-  if (!r) {
-    ADD_FAILURE() << r.error().describe();
-    return *Route::build(RouteSpec{.receiver = "unused"});
-  }
-  return *r;
-}
 
 // Alertmanager's dispatch/route_test.go TestRouteMatchers tree (the same tree as TestRouteMatch
 // and TestRouteWalk, written with `matchers`).

@@ -10,27 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "opsready/alerting/test_support.h"
 #include "opsready/core/time.h"
 
 namespace opsready::alerting {
 namespace {
+
+using test::build_or_die;
+using test::kNow;
+using test::M;
 
 using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
-
-const core::TimePoint kNow = core::TimePoint(std::chrono::hours(24 * 365 * 50));
-
-Matchers M(std::string_view text) {
-  auto ms = parse_matchers(text);
-  if (!ms) {
-    ADD_FAILURE() << text << ": " << ms.error().message;
-    return {};
-  }
-  return *ms;
-}
 
 Silence make(std::string_view matchers, core::TimePoint starts, core::TimePoint ends) {
   return Silence{.matchers = M(matchers),
