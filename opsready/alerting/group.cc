@@ -163,6 +163,31 @@ void Dispatcher::put_into(const Route& route, const core::Alert& a, core::TimePo
   }
 }
 
+void Dispatcher::apply_log(Group& g, const GroupLog& log) {
+  g.last_notified = log.last_notified;
+  g.last_notified_hash = log.hash;
+  g.notified_firing = log.firing;
+  g.notified_resolved = log.resolved;
+  g.notified_severity = log.severity;
+}
+
+void Dispatcher::restore_group(GroupLog log) {
+  const auto it = groups_.find(log.key);
+  if (it != groups_.end()) apply_log(it->second, log);
+}
+
+std::optional<GroupLog> Dispatcher::log(const GroupKey& key) const {
+  const auto it = groups_.find(key);
+  if (it == groups_.end() || !it->second.last_notified) return std::nullopt;
+  const Group& g = it->second;
+  return GroupLog{.key = g.key,
+                  .last_notified = *g.last_notified,
+                  .hash = g.last_notified_hash,
+                  .firing = g.notified_firing,
+                  .resolved = g.notified_resolved,
+                  .severity = g.notified_severity};
+}
+
 void Dispatcher::reschedule(Group& g, core::TimePoint at) {
   if (at >= g.next_tick) return;
   schedule_.erase({g.next_tick, &g.key});
@@ -197,9 +222,19 @@ bool Dispatcher::tick(Group& g, core::TimePoint at, std::vector<Notification>& o
   // g.alerts is ordered by fingerprint, so both lists come out sorted.
   std::vector<std::string> firing;
   std::vector<std::string> resolved;
-  for (const auto& [fp, a] : g.alerts) (core::is_resolved(a, at) ? resolved : firing).push_back(fp);
+  std::vector<std::string> gone;  // resolved, muted or not: they leave the group after the tick
+  const bool route_muted = mutes_.route && mutes_.route(*g.route, at);
+  for (const auto& [fp, a] : g.alerts) {
+    const bool is_resolved = core::is_resolved(a, at);
+    if (is_resolved) gone.push_back(fp);
+    if (route_muted || (mutes_.alert && mutes_.alert(a, at))) continue;
+    (is_resolved ? resolved : firing).push_back(fp);
+  }
 
-  if (const std::optional<NotifyReason> reason = needs_update(g, firing, resolved, at)) {
+  if (route_muted || (firing.empty() && resolved.empty())) {
+    // Decides nothing; the last notification stays as it was (Alertmanager's pipeline stops
+    // when its mute stages leave no alert).
+  } else if (const std::optional<NotifyReason> reason = needs_update(g, firing, resolved, at)) {
     Notification n{.group = g.key, .receiver = g.receiver(), .reason = *reason, .at = at};
     n.firing.reserve(firing.size());
     n.resolved.reserve(resolved.size());
@@ -223,7 +258,7 @@ bool Dispatcher::tick(Group& g, core::TimePoint at, std::vector<Notification>& o
     out.push_back(std::move(n));
   }
 
-  for (const std::string& fp : resolved) g.alerts.erase(fp);
+  for (const std::string& fp : gone) g.alerts.erase(fp);
   return !g.alerts.empty();
 }
 

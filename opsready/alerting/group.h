@@ -53,8 +53,13 @@
 //    whether or not the transport has sent it yet (delivery is the outbox's business; it is
 //    durable, so a decided notification is never lost). Alertmanager keeps resolved alerts
 //    for another tick when the send fails;
-//  - mute_time_intervals and active_time_intervals are not evaluated here (a muted tick is a
-//    filter on the notifications advance() returns); max_alerts truncation is the receiver's.
+//  - muting is the caller's, through Mutes (set_mutes()): at a tick, the alerts the `alert`
+//    hook mutes (silenced, inhibited) are left out before the decision, as Alertmanager's mute
+//    stages run before its dedup stage, so a muted alert is never part of "the last
+//    notification", and a tick whose alerts are all muted decides nothing; when the `route` hook says the route is muted at the tick's time (its
+//    mute_time_intervals / active_time_intervals), the tick decides nothing and the last
+//    notification stays as it was (Alertmanager's time mute stages). Resolved alerts leave
+//    the group at the tick either way. max_alerts truncation is the receiver's.
 //
 // advance(now) fires the due ticks in deadline order (ties by group key), each evaluated at its
 // own deadline, not at `now`, and a group whose next tick is due again before `now` fires
@@ -70,6 +75,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -102,6 +108,26 @@ enum class NotifyReason { kFirst, kNewAlerts, kNewResolved, kAllResolved, kRepea
 // offset basis.
 [[nodiscard]] std::uint64_t alert_set_hash(const std::vector<core::Alert>& firing,
                                            const std::vector<core::Alert>& resolved);
+
+// What the caller mutes, asked at every tick (see the overview). Unset hooks mute nothing.
+struct Mutes {
+  std::function<bool(const core::Alert&, core::TimePoint)> alert;
+  std::function<bool(const Route&, core::TimePoint)> route;
+};
+
+// The notification-log part of a group, kept across a restart: restore_group() gives it back
+// to the group its key names, so that the first tick after a restart does not notify again what
+// was notified before it.
+struct GroupLog {
+  GroupKey key;
+  core::TimePoint last_notified{};
+  std::uint64_t hash = 0;
+  std::vector<std::string> firing;    // fingerprints, sorted
+  std::vector<std::string> resolved;  // fingerprints, sorted
+  int severity = 0;
+
+  bool operator==(const GroupLog&) const = default;
+};
 
 struct Notification {
   GroupKey group;
@@ -148,6 +174,15 @@ class Dispatcher {
   // a tick is due by `now`, so that the alert is not part of a tick that lies in its past.
   void put(const core::Alert& a, core::TimePoint now);
 
+  void set_mutes(Mutes mutes) { mutes_ = std::move(mutes); }
+
+  // Gives a group its notification log back after a restart. Call it after the restored alerts
+  // have been put() and before the first advance(); a log whose group does not exist (none of
+  // its alerts came back) is dropped.
+  void restore_group(GroupLog log);
+  // The log of every group that has notified, for persistence.
+  [[nodiscard]] std::optional<GroupLog> log(const GroupKey& key) const;
+
   // The earliest tick of any group; std::nullopt when there is no group.
   [[nodiscard]] std::optional<core::TimePoint> next_deadline() const;
 
@@ -172,11 +207,13 @@ class Dispatcher {
 
   void put_into(const Route& route, const core::Alert& a, core::TimePoint now);
   void reschedule(Group& g, core::TimePoint at);
+  static void apply_log(Group& g, const GroupLog& log);
   // One tick of `g` at `at`; appends a notification to `out` when one is due. Returns false
   // when the group is empty afterwards and must be removed.
   bool tick(Group& g, core::TimePoint at, std::vector<Notification>& out);
 
   const Route* root_;
+  Mutes mutes_;
   std::map<GroupKey, Group> groups_;  // nodes never move: schedule_ points at Group::key
   std::set<std::pair<core::TimePoint, const GroupKey*>, TickOrder> schedule_;
   std::vector<const Route*> matched_;  // put()'s scratch

@@ -502,3 +502,79 @@ TEST(Group, SeverityRankAndReasonNames) {
 
 }  // namespace
 }  // namespace opsready::alerting
+
+namespace opsready::alerting {
+namespace {
+
+TEST(Dispatcher, MutedAlertsAreLeftOutBeforeTheDecision) {
+  const Route tree = build_or_die(team_route());
+  Dispatcher d(tree);
+  bool silenced = true;
+  d.set_mutes({.alert = [&](const core::Alert& a, core::TimePoint) {
+    return silenced && a.labels.at("alertname") == "Muted";
+  }});
+  const std::vector<std::string> first = summaries(run(
+      d, {{seconds(0), Step::kFire, L("Muted")}, {seconds(0), Step::kFire, L("Loud")},
+          {seconds(30), Step::kAdvance}}));
+  EXPECT_EQ(first, (std::vector<std::string>{
+                       R"(30s first notification ops {}:{team="a"} F[Loud] R[])"}));
+  // The silence ends: the muted alert was never notified, so it is new to the group's log.
+  silenced = false;
+  EXPECT_EQ(summaries(run(d, {{minutes(5) + seconds(30), Step::kAdvance}})),
+            (std::vector<std::string>{
+                R"(330s new alerts added ops {}:{team="a"} F[Loud,Muted] R[])"}));
+}
+
+TEST(Dispatcher, ATickWhoseAlertsAreAllMutedDecidesNothing) {
+  const Route tree = build_or_die(team_route());
+  Dispatcher d(tree);
+  bool silenced = false;
+  d.set_mutes({.alert = [&](const core::Alert&, core::TimePoint) { return silenced; }});
+  EXPECT_EQ(run(d, {{seconds(0), Step::kFire, L("A")}, {seconds(30), Step::kAdvance}}).size(), 1u);
+  silenced = true;  // not "all resolved": the receiver is told nothing while the silence lasts
+  EXPECT_TRUE(run(d, {{hours(3), Step::kAdvance}}).empty());
+  silenced = false;  // the log is as it was: the first tick after the silence repeats
+  EXPECT_EQ(summaries(run(d, {{hours(3) + minutes(5), Step::kAdvance}})),
+            (std::vector<std::string>{
+                R"(10830s repeat interval elapsed ops {}:{team="a"} F[A] R[])"}));
+}
+
+TEST(Dispatcher, AMutedRouteDecidesNothingButResolvedAlertsStillLeave) {
+  const Route tree = build_or_die(team_route());
+  Dispatcher d(tree);
+  bool muted = true;
+  d.set_mutes({.route = [&](const Route&, core::TimePoint) { return muted; }});
+  EXPECT_TRUE(run(d, {{seconds(0), Step::kFire, L("A")}, {seconds(30), Step::kAdvance},
+                      {minutes(1), Step::kResolve, L("A")}, {minutes(6), Step::kAdvance}})
+                  .empty());
+  EXPECT_EQ(d.group_count(), 0u);
+}
+
+TEST(Dispatcher, ARestoredLogKeepsTheFirstTickAfterARestartQuiet) {
+  const Route tree = build_or_die(team_route());
+  GroupLog log;
+  {
+    Dispatcher before(tree);
+    ASSERT_EQ(run(before, {{seconds(0), Step::kFireOld, L("A")}, {seconds(30), Step::kAdvance}})
+                  .size(),
+              1u);
+    log = before.log(before.groups().begin()->first).value();
+  }
+  // A new process: the alert comes back from the store, the log is restored, and the tick
+  // right after (the alert is older than group_wait) notifies nothing.
+  Dispatcher after(tree);
+  after.restore_group(log);  // no such group yet: ignored
+  EXPECT_EQ(after.group_count(), 0u);
+  (void)run(after, {{minutes(2), Step::kFireOld, L("A")}});
+  after.restore_group(log);  // after the restored alerts are back, before the first tick
+  EXPECT_TRUE(run(after, {{minutes(2), Step::kAdvance}}).empty());
+  // Without the log, the same restart notifies again.
+  Dispatcher amnesiac(tree);
+  EXPECT_EQ(
+      run(amnesiac, {{minutes(2), Step::kFireOld, L("A")}, {minutes(2), Step::kAdvance}}).size(),
+      1u);
+  EXPECT_FALSE(amnesiac.log(GroupKey{.route_id = "{}", .labels = {{"team", "b"}}}).has_value());
+}
+
+}  // namespace
+}  // namespace opsready::alerting
