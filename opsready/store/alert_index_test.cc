@@ -78,6 +78,18 @@ class FailingStore final : public Store {
   core::Result<std::vector<core::Alert>> alerts(bool active_only, TimePoint now) const override {
     return inner_.alerts(active_only, now);
   }
+  core::Result<void> write_alerting(const std::vector<StateRow>& state,
+                                    const std::vector<LogRow>& log) override {
+    return inner_.write_alerting(state, log);
+  }
+  core::Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override {
+    return inner_.alerting_state(kind);
+  }
+  core::Result<std::vector<LogRow>> alerting_log(const std::string& kind, TimePoint since,
+                                                 TimePoint until,
+                                                 std::size_t limit) const override {
+    return inner_.alerting_log(kind, since, until, limit);
+  }
 
  private:
   Store& inner_;

@@ -69,6 +69,23 @@ CREATE TABLE alerts (
 ) WITHOUT ROWID;
 CREATE INDEX alerts_ends_at ON alerts (ends_at_ns);
 )sql",
+    // 3: alerting state (silences, acks, group notification logs, derived alerts) and the
+    // append-only decision log (alert records, the silence audit trail).
+    R"sql(
+CREATE TABLE alerting_state (
+  kind TEXT NOT NULL,
+  key  TEXT NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE alerting_log (
+  id    INTEGER PRIMARY KEY,
+  kind  TEXT    NOT NULL,
+  at_ns INTEGER NOT NULL,
+  json  TEXT    NOT NULL
+);
+CREATE INDEX alerting_log_kind_time ON alerting_log (kind, at_ns);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -160,6 +177,11 @@ class SqliteStore final : public Store {
   Result<void> put_alerts(const std::vector<core::Alert>& batch) override;
   Result<void> replace_alerts(const std::vector<core::Alert>& batch) override;
   Result<std::vector<core::Alert>> alerts(bool active_only, TimePoint now) const override;
+  Result<void> write_alerting(const std::vector<StateRow>& state,
+                              const std::vector<LogRow>& log) override;
+  Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override;
+  Result<std::vector<LogRow>> alerting_log(const std::string& kind, TimePoint since,
+                                           TimePoint until, std::size_t limit) const override;
 
  private:
   SqliteStore(std::string path, DbHandle db) : path_(std::move(path)), db_(std::move(db)) {}
@@ -197,6 +219,12 @@ class SqliteStore final : public Store {
   StmtHandle get_alert_;
   StmtHandle upsert_alert_;
   StmtHandle list_alerts_;
+  StmtHandle put_state_;
+  StmtHandle delete_state_;
+  StmtHandle list_state_;
+  StmtHandle append_log_;
+  StmtHandle log_range_;
+  StmtHandle prune_log_;
 };
 
 std::unexpected<Error> SqliteStore::sql_error(std::string_view what, int rc) const {
@@ -327,6 +355,16 @@ Result<void> SqliteStore::prepare_all() {
        "SELECT fingerprint, labels, annotations, starts_at_ns, ends_at_ns, generator_url,"
        " timeout, received_at_ns FROM alerts WHERE ?1 = 0 OR ends_at_ns > ?2"
        " ORDER BY fingerprint"},
+      {&put_state_, "INSERT OR REPLACE INTO alerting_state (kind, key, json) VALUES (?1, ?2, ?3)"},
+      {&delete_state_, "DELETE FROM alerting_state WHERE kind = ?1 AND key = ?2"},
+      {&list_state_, "SELECT kind, key, json FROM alerting_state WHERE kind = ?1 ORDER BY key"},
+      {&append_log_, "INSERT INTO alerting_log (kind, at_ns, json) VALUES (?1, ?2, ?3)"},
+      {&log_range_,
+       "SELECT id, kind, at_ns, json FROM ("
+       "  SELECT id, kind, at_ns, json FROM alerting_log"
+       "  WHERE kind = ?1 AND at_ns BETWEEN ?2 AND ?3 ORDER BY at_ns DESC, id DESC LIMIT ?4)"
+       " ORDER BY at_ns ASC, id ASC"},
+      {&prune_log_, "DELETE FROM alerting_log WHERE at_ns < ?1"},
   };
   for (const auto& e : entries) {
     auto st = prepare(e.sql);
@@ -519,7 +557,8 @@ Result<std::size_t> SqliteStore::prune(TimePoint before) {
   // One transaction: both tables are pruned to the same horizon or neither is.
   if (auto r = exec("BEGIN IMMEDIATE", "starting a prune"); !r) return std::unexpected(r.error());
   std::size_t deleted = 0;
-  for (const StmtHandle* h : {&prune_components_, &prune_readiness_, &prune_alerts_}) {
+  for (const StmtHandle* h :
+       {&prune_components_, &prune_readiness_, &prune_alerts_, &prune_log_}) {
     StmtUse st(*h);
     sqlite3_bind_int64(st.get(), 1, to_ns(before));
     if (auto r = step_done(st, "pruning history"); !r) {
@@ -652,6 +691,81 @@ Result<std::vector<core::Alert>> SqliteStore::alerts(bool active_only, TimePoint
     out.push_back(std::move(*a));
   }
   if (rc != SQLITE_DONE) return sql_error("reading alerts", rc);
+  return out;
+}
+
+Result<void> SqliteStore::write_alerting(const std::vector<StateRow>& state,
+                                         const std::vector<LogRow>& log) {
+  if (state.empty() && log.empty()) return {};
+  std::lock_guard lock(mu_);
+  if (auto r = exec("BEGIN IMMEDIATE", "starting an alerting write"); !r) return r;
+  auto write = [&]() -> Result<void> {
+    for (const StateRow& row : state) {
+      StmtUse st(row.json.empty() ? delete_state_ : put_state_);
+      sqlite3_bind_text(st.get(), 1, row.kind.data(), static_cast<int>(row.kind.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(st.get(), 2, row.key.data(), static_cast<int>(row.key.size()),
+                        SQLITE_STATIC);
+      if (!row.json.empty()) {
+        sqlite3_bind_text(st.get(), 3, row.json.data(), static_cast<int>(row.json.size()),
+                          SQLITE_STATIC);
+      }
+      if (auto r = step_done(st, "writing alerting state"); !r) return r;
+    }
+    for (const LogRow& row : log) {
+      StmtUse st(append_log_);
+      sqlite3_bind_text(st.get(), 1, row.kind.data(), static_cast<int>(row.kind.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(st.get(), 2, to_ns(row.at));
+      sqlite3_bind_text(st.get(), 3, row.json.data(), static_cast<int>(row.json.size()),
+                        SQLITE_STATIC);
+      if (auto r = step_done(st, "appending to the alerting log"); !r) return r;
+    }
+    return {};
+  };
+  if (auto r = write(); !r) {
+    (void)exec("ROLLBACK", "rolling back an alerting write");
+    return r;
+  }
+  if (auto r = exec("COMMIT", "committing an alerting write"); !r) {
+    (void)exec("ROLLBACK", "rolling back an alerting write");
+    return r;
+  }
+  return {};
+}
+
+Result<std::vector<StateRow>> SqliteStore::alerting_state(const std::string& kind) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(list_state_);
+  sqlite3_bind_text(st.get(), 1, kind.data(), static_cast<int>(kind.size()), SQLITE_STATIC);
+  std::vector<StateRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out.push_back({.kind = column_text(st.get(), 0),
+                   .key = column_text(st.get(), 1),
+                   .json = column_text(st.get(), 2)});
+  }
+  if (rc != SQLITE_DONE) return sql_error("reading alerting state", rc);
+  return out;
+}
+
+Result<std::vector<LogRow>> SqliteStore::alerting_log(const std::string& kind, TimePoint since,
+                                                      TimePoint until, std::size_t limit) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(log_range_);
+  sqlite3_bind_text(st.get(), 1, kind.data(), static_cast<int>(kind.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 2, to_ns(since));
+  sqlite3_bind_int64(st.get(), 3, to_ns(until));
+  sqlite3_bind_int64(st.get(), 4, static_cast<sqlite3_int64>(limit));
+  std::vector<LogRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out.push_back({.id = sqlite3_column_int64(st.get(), 0),
+                   .kind = column_text(st.get(), 1),
+                   .at = from_ns(sqlite3_column_int64(st.get(), 2)),
+                   .json = column_text(st.get(), 3)});
+  }
+  if (rc != SQLITE_DONE) return sql_error("reading the alerting log", rc);
   return out;
 }
 

@@ -428,3 +428,57 @@ TEST_F(SqliteStoreTest, AlertWithoutFingerprintIsRefusedAndNothingIsStored) {
 
 }  // namespace
 }  // namespace opsready::store
+
+namespace opsready::store {
+namespace {
+
+TEST_F(SqliteStoreTest, AlertingStateWritesDeletesAndSurvivesAReopen) {
+  const fs::path file = dir_ / "a.db";
+  {
+    auto s = open(file);
+    ASSERT_TRUE(s->write_alerting({{.kind = "silence", .key = "b", .json = R"({"v":1})"},
+                                   {.kind = "silence", .key = "a", .json = R"({"v":2})"},
+                                   {.kind = "ack", .key = "g1", .json = R"({"by":"x"})"}},
+                                  {})
+                    .has_value());
+    // A write replaces, an empty json deletes, in the order given.
+    ASSERT_TRUE(s->write_alerting({{.kind = "silence", .key = "b", .json = R"({"v":3})"},
+                                   {.kind = "ack", .key = "g1", .json = ""}},
+                                  {})
+                    .has_value());
+  }
+  auto s = open(file);
+  const auto silences = s->alerting_state("silence").value();
+  ASSERT_EQ(silences.size(), 2u);
+  EXPECT_EQ(silences[0], (StateRow{.kind = "silence", .key = "a", .json = R"({"v":2})"}));
+  EXPECT_EQ(silences[1], (StateRow{.kind = "silence", .key = "b", .json = R"({"v":3})"}));
+  EXPECT_TRUE(s->alerting_state("ack").value().empty());
+  EXPECT_TRUE(s->alerting_state("nothing").value().empty());
+}
+
+TEST_F(SqliteStoreTest, AlertingLogAppendsInOrderFiltersByKindAndRangeAndIsPruned) {
+  auto s = open(dir_ / "log.db");
+  ASSERT_TRUE(s->write_alerting({}, {{.kind = "record", .at = sec(10), .json = "1"},
+                                     {.kind = "record", .at = sec(10), .json = "2"},
+                                     {.kind = "silence_audit", .at = sec(15), .json = "s"},
+                                     {.kind = "record", .at = sec(20), .json = "3"}})
+                  .has_value());
+  const auto all = s->alerting_log("record", sec(0), sec(100), 10).value();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].json, "1");
+  EXPECT_EQ(all[1].json, "2");
+  EXPECT_EQ(all[2].json, "3");
+  EXPECT_LT(all[0].id, all[1].id);
+  EXPECT_EQ(all[2].at, sec(20));
+  // The newest `limit` rows of the range, oldest first.
+  const auto newest = s->alerting_log("record", sec(0), sec(100), 2).value();
+  ASSERT_EQ(newest.size(), 2u);
+  EXPECT_EQ(newest[0].json, "2");
+  EXPECT_EQ(s->alerting_log("record", sec(11), sec(20), 10).value().size(), 1u);
+  EXPECT_EQ(s->alerting_log("silence_audit", sec(0), sec(100), 10).value().size(), 1u);
+  EXPECT_EQ(s->prune(sec(15)).value(), 2u);
+  EXPECT_EQ(s->alerting_log("record", sec(0), sec(100), 10).value().size(), 1u);
+}
+
+}  // namespace
+}  // namespace opsready::store

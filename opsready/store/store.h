@@ -1,6 +1,7 @@
 #pragma once
 // Store: durable history of component snapshots and readiness snapshots, and the external
-// alerts posted to POST /api/v2/alerts (keyed by fingerprint).
+// alerts posted to POST /api/v2/alerts (keyed by fingerprint), and the alerting engine's state
+// (silences, acks, notification logs) and decision log.
 //
 //   auto store = open_sqlite_store("./opsready-data/opsready.db");   // runs migrations
 //   if (!store) die(store.error().message);
@@ -16,6 +17,7 @@
 // every call may come from any thread (SQLite in WAL mode behind one connection and mutex).
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -36,6 +38,26 @@ struct StoredReadiness {
   std::string json;  // the rendered ReadinessSnapshot document
 
   bool operator==(const StoredReadiness&) const = default;
+};
+
+// One piece of alerting state kept across restarts (a silence, an ack, a group's notification
+// log, a derived alert), as JSON under (kind, key). The alerting layer above owns the format.
+struct StateRow {
+  std::string kind;  // "silence", "ack", "group_log", "derived_alert", ...
+  std::string key;
+  std::string json;  // empty in a write: delete the row
+
+  bool operator==(const StateRow&) const = default;
+};
+
+// One entry of the append-only decision log (alert records, the silence audit trail).
+struct LogRow {
+  std::int64_t id = 0;  // assigned by the store, increasing
+  std::string kind;     // "record", "silence_audit", ...
+  core::TimePoint at{};
+  std::string json;
+
+  bool operator==(const LogRow&) const = default;
 };
 
 class Store {
@@ -74,6 +96,19 @@ class Store {
   // Every stored alert, or only those firing at `now` (ends_at after now), by fingerprint.
   [[nodiscard]] virtual core::Result<std::vector<core::Alert>> alerts(
       bool active_only, core::TimePoint now) const = 0;
+
+  // Alerting state: writes (row.json set) and deletes (row.json empty) in one transaction, in
+  // order, together with `log` rows appended in order (ids assigned). All or nothing.
+  [[nodiscard]] virtual core::Result<void> write_alerting(const std::vector<StateRow>& state,
+                                                          const std::vector<LogRow>& log) = 0;
+  // Every state row of `kind`, by key.
+  [[nodiscard]] virtual core::Result<std::vector<StateRow>> alerting_state(
+      const std::string& kind) const = 0;
+  // Log rows of `kind` with `at` in [since, until], oldest first, at most `limit` (the newest
+  // `limit` of the range when it holds more). prune() deletes log rows older than its horizon.
+  [[nodiscard]] virtual core::Result<std::vector<LogRow>> alerting_log(
+      const std::string& kind, core::TimePoint since, core::TimePoint until,
+      std::size_t limit) const = 0;
 };
 
 // SQLite in WAL mode. open_sqlite_store() creates the file and its directory when missing and
