@@ -5,7 +5,6 @@
 #include <functional>
 #include <limits>
 #include <string>
-#include <unordered_set>
 #include <utility>
 
 #include "opsready/core/text.h"
@@ -23,6 +22,8 @@ using core::Severity;
 constexpr std::string_view kStaleIssueCode = "stale_snapshot";
 constexpr std::string_view kMissingIssueCode = "missing_component";
 constexpr std::string_view kMissingSummary = "no snapshot received";
+constexpr std::string_view kNoComponentsCode = "no_components";
+constexpr std::string_view kNoComponentsMessage = "no component has reported yet";
 
 bool contains(const std::vector<Status>& statuses, Status s) {
   return std::find(statuses.begin(), statuses.end(), s) != statuses.end();
@@ -62,64 +63,6 @@ std::vector<const ComponentSnapshot*> name_order(std::span<const ComponentSnapsh
     });
   }
   return order;
-}
-
-bool is_synthetic(const ComponentSnapshot& c) {
-  const auto it = c.metadata.find("synthetic");
-  return it != c.metadata.end() && it->is_boolean() && it->get<bool>();
-}
-
-ComponentSnapshot missing_component(const std::string& name, TimePoint now) {
-  ComponentSnapshot c{.component = name,
-                      .status = Status::kFail,
-                      .summary = std::string(kMissingSummary),
-                      .observed_at = now,
-                      .issues = {},
-                      .metadata = {{"synthetic", true}}};
-  c.issues.push_back({.code = std::string(kMissingIssueCode),
-                      .severity = Severity::kCritical,
-                      .message = "required component " + name + " has not reported a snapshot",
-                      .runbook = {}});
-  return c;
-}
-
-// Escalates a component whose snapshot is older than its max age. Equal to max age is fresh.
-void apply_staleness(ComponentSnapshot& c, const ComponentRule* rule, const GatePolicy& policy,
-                     TimePoint now) {
-  const std::optional<Duration> max_age =
-      rule != nullptr && rule->max_age ? rule->max_age : policy.max_age;
-  if (!max_age) return;
-  const Duration age = now - c.observed_at;
-  if (age <= *max_age) return;
-  const Status stale_status =
-      rule != nullptr && rule->stale_status ? *rule->stale_status : policy.stale_status;
-  c.status = core::escalate(c.status, stale_status);
-  c.issues.push_back({.code = std::string(kStaleIssueCode),
-                      .severity = core::severity_for(stale_status),
-                      .message = "snapshot observed at " + core::format_rfc3339(c.observed_at) +
-                                 " is " + core::format_duration(age) + " old (max age " +
-                                 core::format_duration(*max_age) + ")",
-                      .runbook = {}});
-}
-
-// Appends reasons while dropping any whose code was already seen in the same list.
-class ReasonList {
- public:
-  explicit ReasonList(std::vector<GateReason>& out) : out_(out) {}
-  void add(std::string code, std::string component, std::string message) {
-    if (!seen_.insert(code).second) return;
-    out_.push_back({std::move(code), std::move(component), std::move(message)});
-  }
-
- private:
-  std::vector<GateReason>& out_;
-  std::unordered_set<std::string> seen_;
-};
-
-std::string component_message(const ComponentSnapshot& c) {
-  std::string m = c.component + " status " + std::string(core::to_string(c.status));
-  if (!c.summary.empty()) m += ": " + c.summary;
-  return m;
 }
 
 // ---- JSON input helpers: every error names the field it is about. ----
@@ -217,6 +160,124 @@ Result<std::map<Status, int>> counts_from_json(const nlohmann::json& j) {
 
 }  // namespace
 
+namespace detail {
+
+std::optional<Duration> max_age_for(const ComponentRule* rule, const GatePolicy& policy) {
+  return rule != nullptr && rule->max_age ? rule->max_age : policy.max_age;
+}
+
+std::string stale_message(TimePoint observed_at, TimePoint now, Duration max_age) {
+  return "snapshot observed at " + core::format_rfc3339(observed_at) + " is " +
+         core::format_duration(now - observed_at) + " old (max age " +
+         core::format_duration(max_age) + ")";
+}
+
+bool apply_staleness(ComponentSnapshot& c, const ComponentRule* rule, const GatePolicy& policy,
+                     TimePoint now) {
+  const std::optional<Duration> max_age = max_age_for(rule, policy);
+  if (!max_age || now - c.observed_at <= *max_age) return false;
+  const Status stale_status =
+      rule != nullptr && rule->stale_status ? *rule->stale_status : policy.stale_status;
+  c.status = core::escalate(c.status, stale_status);
+  c.issues.push_back({.code = std::string(kStaleIssueCode),
+                      .severity = core::severity_for(stale_status),
+                      .message = stale_message(c.observed_at, now, *max_age),
+                      .runbook = {}});
+  return true;
+}
+
+ComponentSnapshot missing_component(const std::string& name, TimePoint now) {
+  ComponentSnapshot c{.component = name,
+                      .status = Status::kFail,
+                      .summary = std::string(kMissingSummary),
+                      .observed_at = now,
+                      .issues = {},
+                      .metadata = {{"synthetic", true}}};
+  c.issues.push_back({.code = std::string(kMissingIssueCode),
+                      .severity = Severity::kCritical,
+                      .message = "required component " + name + " has not reported a snapshot",
+                      .runbook = {}});
+  return c;
+}
+
+bool is_synthetic(const ComponentSnapshot& c) {
+  const auto it = c.metadata.find("synthetic");
+  return it != c.metadata.end() && it->is_boolean() && it->get<bool>();
+}
+
+Verdict component_verdict(Status status, const ComponentRule* rule, const GatePolicy& policy) {
+  const auto& block_on = rule != nullptr && rule->block_on ? *rule->block_on : policy.block_on;
+  if (contains(block_on, status)) return Verdict::kBlock;
+  const auto& warn_on = rule != nullptr && rule->warn_on ? *rule->warn_on : policy.warn_on;
+  return contains(warn_on, status) ? Verdict::kWarn : Verdict::kNone;
+}
+
+GateReason component_reason(const ComponentSnapshot& c, Verdict v) {
+  std::string message = c.component + " status " + std::string(core::to_string(c.status));
+  if (!c.summary.empty()) message += ": " + c.summary;
+  std::string code = v == Verdict::kBlock && c.status == Status::kWarn
+                         ? core::reason_code({"component", c.component, "warn", "blocked"})
+                         : core::reason_code({"component", c.component, core::to_string(c.status)});
+  return {std::move(code), c.component, std::move(message)};
+}
+
+template <typename Reason>
+void GateBuilder::add(bool blocking, Reason&& reason) {
+  if (!distinct_codes_ &&
+      !(blocking ? seen_blocking_ : seen_warnings_).insert(reason.code).second) {
+    return;
+  }
+  std::vector<GateReason>& list = blocking ? out_.blocking_reasons : out_.warnings;
+  std::size_t& used = blocking ? blocking_ : warnings_;
+  if (used < list.size()) {
+    list[used] = std::forward<Reason>(reason);  // reuses the strings' storage
+  } else {
+    list.push_back(std::forward<Reason>(reason));
+  }
+  ++used;
+}
+
+void GateBuilder::add_component(Verdict v, const GateReason& reason) {
+  if (v != Verdict::kNone) add(v == Verdict::kBlock, reason);
+}
+
+void GateBuilder::add_component(Verdict v, GateReason&& reason) {
+  if (v != Verdict::kNone) add(v == Verdict::kBlock, std::move(reason));
+}
+
+void GateBuilder::add_required_missing(const std::string& name) {
+  add(true, GateReason{core::reason_code({"required_component_missing", name}), name,
+                       "required component " + name + " has not reported a snapshot"});
+}
+
+void GateBuilder::finish(int failing, int warning, std::size_t components) {
+  if (policy_.max_fail_components && failing > *policy_.max_fail_components) {
+    add(true, GateReason{"max_fail_components_exceeded",
+                         {},
+                         std::to_string(failing) + " components failing exceeds limit " +
+                             std::to_string(*policy_.max_fail_components)});
+  }
+  if (policy_.max_warn_components && warning > *policy_.max_warn_components) {
+    const bool blocked = contains(policy_.block_on, Status::kWarn);
+    add(blocked, GateReason{blocked ? "max_warn_components_exceeded_blocked"
+                                    : "max_warn_components_exceeded",
+                            {},
+                            std::to_string(warning) + " components warning exceeds limit " +
+                                std::to_string(*policy_.max_warn_components)});
+  }
+  if (components == 0 && policy_.empty_decision != GateDecision::Decision::kPass) {
+    add(policy_.empty_decision == GateDecision::Decision::kBlock,
+        GateReason{std::string(kNoComponentsCode), {}, std::string(kNoComponentsMessage)});
+  }
+  out_.blocking_reasons.resize(blocking_);
+  out_.warnings.resize(warnings_);
+  out_.decision = blocking_ > 0   ? GateDecision::Decision::kBlock
+                  : warnings_ > 0 ? GateDecision::Decision::kWarn
+                                  : GateDecision::Decision::kPass;
+}
+
+}  // namespace detail
+
 std::string_view to_string(GateDecision::Decision d) {
   switch (d) {
     case GateDecision::Decision::kPass:
@@ -267,7 +328,7 @@ ReadinessSnapshot aggregate(std::span<const ComponentSnapshot> latest, const Gat
       out.components.push_back(**next);
     }
     if (next == winners.end() || (*next)->component != name) {
-      out.components.push_back(missing_component(name, now));
+      out.components.push_back(detail::missing_component(name, now));
     }
   }
   for (; next != winners.end(); ++next) out.components.push_back(**next);
@@ -276,7 +337,7 @@ ReadinessSnapshot aggregate(std::span<const ComponentSnapshot> latest, const Gat
   std::size_t issue_total = 0;
   RuleCursor rules(policy);
   for (auto& c : out.components) {
-    apply_staleness(c, rules.find(c.component), policy, now);
+    detail::apply_staleness(c, rules.find(c.component), policy, now);
     out.status = core::escalate(out.status, c.status);
     ++out.counts[c.status];
     issue_total += c.issues.size();
@@ -296,27 +357,16 @@ GateDecision evaluate_gate(const ReadinessSnapshot& snapshot, const GatePolicy& 
   const std::vector<const ComponentSnapshot*> order = name_order(snapshot.components);
 
   GateDecision g;
-  ReasonList blocking(g.blocking_reasons);
-  ReasonList warnings(g.warnings);
+  detail::GateBuilder gate(policy, g);
   int failing = 0;
   int warning = 0;
   RuleCursor rules(policy);
   for (const ComponentSnapshot* c : order) {
     if (c->status == Status::kFail) ++failing;
     if (c->status == Status::kWarn) ++warning;
-    const ComponentRule* rule = rules.find(c->component);
-    const auto& block_on = rule != nullptr && rule->block_on ? *rule->block_on : policy.block_on;
-    const auto& warn_on = rule != nullptr && rule->warn_on ? *rule->warn_on : policy.warn_on;
-    const std::string_view status = core::to_string(c->status);
-    if (contains(block_on, c->status)) {
-      blocking.add(c->status == Status::kWarn
-                       ? core::reason_code({"component", c->component, "warn", "blocked"})
-                       : core::reason_code({"component", c->component, status}),
-                   c->component, component_message(*c));
-    } else if (contains(warn_on, c->status)) {
-      warnings.add(core::reason_code({"component", c->component, status}), c->component,
-                   component_message(*c));
-    }
+    const detail::Verdict v =
+        detail::component_verdict(c->status, rules.find(c->component), policy);
+    if (v != detail::Verdict::kNone) gate.add_component(v, detail::component_reason(*c, v));
   }
 
   for (const auto& [name, rule] : policy.components) {
@@ -324,31 +374,10 @@ GateDecision evaluate_gate(const ReadinessSnapshot& snapshot, const GatePolicy& 
     const auto it = std::lower_bound(
         order.begin(), order.end(), name,
         [](const ComponentSnapshot* c, const std::string& n) { return c->component < n; });
-    if (it != order.end() && (*it)->component == name && !is_synthetic(**it)) continue;
-    blocking.add(core::reason_code({"required_component_missing", name}), name,
-                 "required component " + name + " has not reported a snapshot");
+    if (it != order.end() && (*it)->component == name && !detail::is_synthetic(**it)) continue;
+    gate.add_required_missing(name);
   }
-
-  if (policy.max_fail_components && failing > *policy.max_fail_components) {
-    blocking.add("max_fail_components_exceeded", {},
-                 std::to_string(failing) + " components failing exceeds limit " +
-                     std::to_string(*policy.max_fail_components));
-  }
-  if (policy.max_warn_components && warning > *policy.max_warn_components) {
-    std::string message = std::to_string(warning) + " components warning exceeds limit " +
-                          std::to_string(*policy.max_warn_components);
-    if (contains(policy.block_on, Status::kWarn)) {
-      blocking.add("max_warn_components_exceeded_blocked", {}, std::move(message));
-    } else {
-      warnings.add("max_warn_components_exceeded", {}, std::move(message));
-    }
-  }
-
-  if (!g.blocking_reasons.empty()) {
-    g.decision = GateDecision::Decision::kBlock;
-  } else if (!g.warnings.empty()) {
-    g.decision = GateDecision::Decision::kWarn;
-  }
+  gate.finish(failing, warning, snapshot.components.size());
   return g;
 }
 

@@ -77,13 +77,39 @@ TEST(Aggregate, WorstStatusWinsAndCountsAlwaysHoldEveryStatus) {
   }
 }
 
-TEST(Aggregate, EmptyIsOkWithPassingGate) {
-  const ReadinessSnapshot s = aggregate({}, GatePolicy{}, kNow);
-  EXPECT_EQ(s.status, Status::kOk);
-  EXPECT_TRUE(s.components.empty());
-  EXPECT_TRUE(s.issues.empty());
-  EXPECT_EQ(s.gate, GateDecision{});
-  EXPECT_EQ(s.counts.size(), 3u);
+TEST(Aggregate, EmptyIsOkButTheGateSaysNothingReported) {
+  const GateReason no_components{"no_components", "", "no component has reported yet"};
+  struct Case {
+    const char* name;
+    Decision empty_decision;
+    GateDecision want;
+  };
+  const Case cases[] = {
+      {"warn (default)", Decision::kWarn, {Decision::kWarn, {}, {no_components}}},
+      {"block", Decision::kBlock, {Decision::kBlock, {no_components}, {}}},
+      {"pass (the behaviour before issue 11)", Decision::kPass, GateDecision{}},
+  };
+  EXPECT_EQ(GatePolicy{}.empty_decision, Decision::kWarn);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const GatePolicy policy{.empty_decision = c.empty_decision};
+    const ReadinessSnapshot s = aggregate({}, policy, kNow);
+    EXPECT_EQ(s.status, Status::kOk);
+    EXPECT_TRUE(s.components.empty());
+    EXPECT_TRUE(s.issues.empty());
+    EXPECT_EQ(s.gate, c.want);
+    EXPECT_EQ(s.counts.size(), 3u);
+    EXPECT_EQ(evaluate_gate(s, policy), c.want);
+  }
+}
+
+TEST(Aggregate, RequiredComponentsAreNeverEmpty) {
+  GatePolicy policy{.empty_decision = Decision::kBlock};
+  policy.components["r"] = {.required = true};
+  const ReadinessSnapshot s = aggregate({}, policy, kNow);
+  EXPECT_EQ(s.components.size(), 1u);
+  EXPECT_EQ(codes(s.gate.blocking_reasons),
+            (std::vector<std::string>{"component_r_fail", "required_component_missing_r"}));
 }
 
 TEST(Aggregate, SortsByNameAndCatalogsEveryIssueOfEveryComponent) {
@@ -499,6 +525,15 @@ TEST(Gate, ReevaluatesStoredSnapshotUnderAnotherPolicy) {
   // "c" is absent from the stored snapshot altogether: still reported missing.
   EXPECT_EQ(codes(g.blocking_reasons),
             (std::vector<std::string>{"component_a_warn_blocked", "required_component_missing_c"}));
+}
+
+TEST(Gate, EmptyStoredSnapshotReasonsComeLast) {
+  GatePolicy policy{.max_fail_components = -1, .empty_decision = Decision::kBlock};
+  policy.components["c"] = {.required = true};
+  const GateDecision g = evaluate_gate(ReadinessSnapshot{}, policy);
+  EXPECT_EQ(codes(g.blocking_reasons),
+            (std::vector<std::string>{"required_component_missing_c",
+                                      "max_fail_components_exceeded", "no_components"}));
 }
 
 TEST(Gate, DecisionWords) {

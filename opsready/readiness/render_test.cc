@@ -142,7 +142,7 @@ TEST(Markdown, EscapesCellsAndListItems) {
 
 TEST(Markdown, Empty) {
   EXPECT_EQ(to_markdown(aggregate({}, GatePolicy{}, kNow)),
-            "# Operational readiness: OK (gate: pass)\n"
+            "# Operational readiness: OK (gate: warn)\n"
             "\n"
             "Generated at: 2025-01-02T00:00:00Z\n"
             "\n"
@@ -154,9 +154,15 @@ TEST(Markdown, Empty) {
             "\n"
             "No issues.\n"
             "\n"
-            "## Gate: pass\n"
+            "## Gate: warn\n"
             "\n"
-            "No blocking reasons or warnings.\n");
+            "### Warnings\n"
+            "\n"
+            "- `no_components`: no component has reported yet\n");
+  EXPECT_NE(
+      to_markdown(aggregate({}, GatePolicy{.empty_decision = GateDecision::Decision::kPass}, kNow))
+          .find("## Gate: pass\n\nNo blocking reasons or warnings.\n"),
+      std::string::npos);
 }
 
 TEST(Markdown, HeadlineCarriesStatusAndDecision) {
