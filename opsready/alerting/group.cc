@@ -202,6 +202,7 @@ std::optional<core::TimePoint> Dispatcher::next_deadline() const {
 
 std::vector<Notification> Dispatcher::advance(core::TimePoint now) {
   std::vector<Notification> out;
+  removed_.clear();
   while (!schedule_.empty() && schedule_.begin()->first <= now) {
     const auto [at, key] = *schedule_.begin();
     schedule_.erase(schedule_.begin());
@@ -211,6 +212,7 @@ std::vector<Notification> Dispatcher::advance(core::TimePoint now) {
       g.next_tick = at + g.route->group_interval();
       schedule_.emplace(g.next_tick, &g.key);
     } else {
+      removed_.push_back(it->first);
       groups_.erase(it);
     }
   }
@@ -249,6 +251,7 @@ bool Dispatcher::tick(Group& g, core::TimePoint at, std::vector<Notification>& o
     std::stable_sort(n.resolved.begin(), n.resolved.end(), alert_before);
     n.hash = alert_set_hash(n.firing, n.resolved);
     n.sequence = ++sequence_;
+    n.severity_rose = g.last_notified.has_value() && severity > g.notified_severity;
 
     g.last_notified = at;
     g.last_notified_hash = n.hash;

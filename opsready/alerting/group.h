@@ -138,6 +138,9 @@ struct Notification {
   core::TimePoint at{};        // the tick that decided it
   std::uint64_t sequence = 0;  // 1, 2, ... per Dispatcher, in the order advance() returns
   std::uint64_t hash = 0;      // alert_set_hash(firing, resolved)
+  // The group had notified before and the highest severity of `firing` is above that of its
+  // previous notification (an escalation, which an acknowledgement does not hold back).
+  bool severity_rose = false;
 
   bool operator==(const Notification&) const = default;
 };
@@ -191,6 +194,8 @@ class Dispatcher {
   [[nodiscard]] std::vector<Notification> advance(core::TimePoint now);
 
   [[nodiscard]] std::size_t group_count() const { return groups_.size(); }
+  // The groups the last advance() removed (left empty after a tick), in removal order.
+  [[nodiscard]] const std::vector<GroupKey>& removed() const { return removed_; }
   // nullptr when there is no such group.
   [[nodiscard]] const Group* find(const GroupKey& key) const;
   // Every group, by key.
@@ -217,6 +222,7 @@ class Dispatcher {
   std::map<GroupKey, Group> groups_;  // nodes never move: schedule_ points at Group::key
   std::set<std::pair<core::TimePoint, const GroupKey*>, TickOrder> schedule_;
   std::vector<const Route*> matched_;  // put()'s scratch
+  std::vector<GroupKey> removed_;
   std::uint64_t sequence_ = 0;
 };
 

@@ -7,17 +7,17 @@
 #include <limits>
 #include <utility>
 
-#include "opsready/bus/topic_pattern.h"
+#include "opsready/core/topic_pattern.h"
 #include "opsready/core/text.h"
 
 namespace opsready::bus {
 namespace detail {
 
 struct SubscriptionEntry {
-  SubscriptionEntry(SubscriptionId i, TopicPattern p, Handler h)
+  SubscriptionEntry(SubscriptionId i, core::TopicPattern p, Handler h)
       : id(i), pattern(std::move(p)), handler(std::move(h)) {}
   const SubscriptionId id;
-  const TopicPattern pattern;
+  const core::TopicPattern pattern;
   const Handler handler;
   std::atomic<std::uint64_t> errors{0};
 };
@@ -43,7 +43,7 @@ class SubscriptionRegistry {
         table_(std::make_shared<SubscriptionTable>(SubscriptionTable{1, {}})) {}
 
   core::Result<SubscriptionId> add(std::string_view pattern, Handler handler) {
-    auto parsed = TopicPattern::parse(pattern);
+    auto parsed = core::TopicPattern::parse(pattern);
     if (!parsed) return std::unexpected(parsed.error());
     if (!handler) return core::fail("invalid_handler", "a subscription needs a handler");
     std::lock_guard lock(mu_);

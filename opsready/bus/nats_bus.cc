@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "opsready/bus/topic_pattern.h"
+#include "opsready/core/topic_pattern.h"
 #include "opsready/core/compression.h"
 #include "opsready/core/event_batch.h"
 #include "opsready/core/text.h"
@@ -212,7 +212,7 @@ struct NatsConsumerState {
   std::atomic<std::uint64_t> pending{0};
   std::atomic<std::uint64_t> not_taken{0};
   std::atomic<std::uint64_t> gap_filled{0};
-  std::optional<TopicPattern> pattern;  // the filter, to check messages read for a gap
+  std::optional<core::TopicPattern> pattern;  // the filter, to check messages read for a gap
   // Loop-thread state: the highest delivery and stream sequences seen (ordered mode).
   std::uint64_t last_delivery_seq = 0;
   std::uint64_t last_stream_seq = 0;
@@ -771,7 +771,7 @@ core::Result<std::unique_ptr<NatsConsumer>> NatsBus::make_consumer(NatsConsumerO
     return core::fail("invalid_consumer",
                       "durable name '" + options.durable + "' must be 1-128 of [A-Za-z0-9_-]");
   }
-  auto pattern = TopicPattern::parse(options.filter);
+  auto pattern = core::TopicPattern::parse(options.filter);
   if (!pattern) return std::unexpected(pattern.error());
   if (options.batch < 1) options.batch = 1;
   auto state = std::make_shared<detail::NatsConsumerState>();

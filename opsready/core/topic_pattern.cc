@@ -1,8 +1,8 @@
-#include "opsready/bus/topic_pattern.h"
+#include "opsready/core/topic_pattern.h"
 
 #include "opsready/core/text.h"
 
-namespace opsready::bus {
+namespace opsready::core {
 namespace {
 
 bool is_literal_token(std::string_view token) {
@@ -65,4 +65,4 @@ bool TopicPattern::matches(std::string_view topic) const {
   return start == topic.size() + 1;  // every topic token consumed
 }
 
-}  // namespace opsready::bus
+}  // namespace opsready::core

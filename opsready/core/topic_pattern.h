@@ -17,7 +17,7 @@
 
 #include "opsready/core/error.h"
 
-namespace opsready::bus {
+namespace opsready::core {
 
 class TopicPattern {
  public:
@@ -38,4 +38,4 @@ class TopicPattern {
   bool literal_ = true;
 };
 
-}  // namespace opsready::bus
+}  // namespace opsready::core

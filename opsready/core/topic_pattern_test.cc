@@ -1,8 +1,8 @@
-#include "opsready/bus/topic_pattern.h"
+#include "opsready/core/topic_pattern.h"
 
 #include <gtest/gtest.h>
 
-namespace opsready::bus {
+namespace opsready::core {
 namespace {
 
 TEST(TopicPattern, MatchingTable) {
@@ -79,4 +79,4 @@ TEST(TopicPattern, InvalidTopicsNeverMatchWildcards) {
 }
 
 }  // namespace
-}  // namespace opsready::bus
+}  // namespace opsready::core
