@@ -1,5 +1,6 @@
 #include "opsready/app/config.h"
 
+#include "opsready/app/alerting_config.h"
 #include "opsready/app/components_config.h"
 #include "opsready/app/config_reader.h"
 
@@ -14,7 +15,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "opsready/bus/topic_pattern.h"
+#include "opsready/core/topic_pattern.h"
 #include "opsready/core/snapshot.h"
 #include "opsready/core/text.h"
 #include "opsready/core/time.h"
@@ -148,7 +149,7 @@ bool is_durable_name(const std::string& v) {
 }
 
 std::optional<std::string> topic_pattern(const std::string& v, const std::string& path) {
-  if (auto pattern = bus::TopicPattern::parse(v); !pattern) {
+  if (auto pattern = core::TopicPattern::parse(v); !pattern) {
     return path + ": " + pattern.error().message;
   }
   return std::nullopt;
@@ -222,6 +223,10 @@ config::Table gate_table(readiness::GatePolicy& g) {
       config::status("stale_status", g.stale_status),
       config::integer("max_fail_components", g.max_fail_components, 0, 1000000),
       config::integer("max_warn_components", g.max_warn_components, 0, 1000000),
+      config::choice("empty_decision", g.empty_decision,
+                     {{"pass", readiness::GateDecision::Decision::kPass},
+                      {"warn", readiness::GateDecision::Decision::kWarn},
+                      {"block", readiness::GateDecision::Decision::kBlock}}),
   };
 }
 
@@ -263,7 +268,7 @@ void read_component(config::Reader& r, const YAML::Node& c, readiness::GatePolic
   if (name) policy.components.emplace(*name, std::move(rule));
 }
 
-config::Table top_table(const std::string& file, Config& cfg) {
+config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks other_file) {
   return {
       config::custom("listen",
                      [&cfg](config::Reader& r, const YAML::Node& n, const std::string& path) {
@@ -288,6 +293,7 @@ config::Table top_table(const std::string& file, Config& cfg) {
                    [&cfg](config::Reader& r, const YAML::Node& item, const std::string&,
                           std::size_t index) { read_component(r, item, cfg.gate, index); }),
       detectors_field("detectors", cfg.detectors),
+      alerting_field("alerting", file, cfg.alerting, std::move(other_file)),
       // Until issue 11 these settings of external alerts were a top-level `alerts:`, a name now
       // kept for alerting policy.
       config::deprecated(config::section("alerts", [&cfg] { return ingest_alerts_table(cfg); }),
@@ -311,7 +317,11 @@ class Loader {
       reader_.error(root, "the configuration must be a YAML mapping");
       return;
     }
-    reader_.read(root, "", top_table(file_, cfg));
+    // Diagnostics in the file alerting.config_file names carry that file's name.
+    reader_.read(root, "",
+                 top_table(file_, cfg,
+                           {.error = [this](ConfigError e) { errors_.push_back(e); },
+                            .warning = [this](ConfigError e) { warnings_.push_back(e); }}));
     reader_.finish();
   }
 

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "opsready/alerting/policy.h"
 #include "opsready/components/registry.h"
 #include "opsready/core/clock.h"
 #include "opsready/readiness/readiness.h"
@@ -125,6 +126,9 @@ struct Config {
   // detectors: settings of the built-in component evaluators (docs/components.md).
   components::ComponentsConfig detectors;
   BusConfig bus;
+  // alerting: the alerting policy, an Alertmanager configuration inline or in the file
+  // alerting.config_file names (app/alerting_config.h); absent: alerting::default_policy().
+  alerting::Policy alerting = alerting::default_policy();
   // Not a setting: what the load found worth saying without refusing the file (a deprecated
   // name). `serve` logs them, `check-config` prints them as FILE:LINE: warning: MESSAGE.
   std::vector<ConfigError> warnings;

@@ -75,7 +75,7 @@ TEST(Config, EverySectionLoads) {
        }},
       {"gate",
        "gate:\n  block_on: [fail, warn]\n  warn_on: []\n  max_age: 90s\n  stale_status: fail\n"
-       "  max_fail_components: 0\n  max_warn_components: 3\n",
+       "  max_fail_components: 0\n  max_warn_components: 3\n  empty_decision: block\n",
        [](Config& c) {
          c.gate.block_on = {core::Status::kFail, core::Status::kWarn};
          c.gate.warn_on = {};
@@ -83,6 +83,7 @@ TEST(Config, EverySectionLoads) {
          c.gate.stale_status = core::Status::kFail;
          c.gate.max_fail_components = 0;
          c.gate.max_warn_components = 3;
+         c.gate.empty_decision = readiness::GateDecision::Decision::kBlock;
        }},
       {"components",
        "components:\n  - name: fix_gateway\n    required: true\n    max_age: 30s\n"
@@ -132,7 +133,7 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"listen: 127.0.0.1:0\nlisten_on: x\n",
        "t.yml:2: unknown key 'listen_on' in the top level (known: listen, data_dir, "
        "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, gate, components, "
-       "detectors)"},
+       "detectors, alerting)"},
       {"gate:\n  max_age: 1m\n  max_age: 2m\n", "t.yml:3: key 'max_age' is given twice in gate"},
       {"gate: [fail]\n", "t.yml:1: gate must be a mapping"},
       {"ingest:\n  auth: tokens\n", "t.yml:2: ingest.auth must be a mapping"},
@@ -270,7 +271,7 @@ TEST(Config, CollectsEveryError) {
                 "t.yml:4: listen: 'x' is not HOST:PORT (e.g. 127.0.0.1:9477)",
                 "t.yml:6: http.threads must be between 1 and 64",
                 "t.yml:3: unknown key 'colour' in gate (known: block_on, warn_on, max_age, "
-                "stale_status, max_fail_components, max_warn_components)",
+                "stale_status, max_fail_components, max_warn_components, empty_decision)",
                 "t.yml:2: gate.max_age: invalid duration 'soon' (expected e.g. 30s, 5m, 1h30m, "
                 "250ms)",
             }));
