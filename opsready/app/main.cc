@@ -13,6 +13,7 @@
 #include "opsready/app/detect_command.h"
 #include "opsready/app/replay_command.h"
 #include "opsready/app/version.h"
+#include "opsready/core/time.h"
 
 namespace {
 
@@ -139,18 +140,28 @@ int main(int argc, char** argv) {
   ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand(
       "replay",
-      "Feed recorded telemetry (JSONL) through the components and the readiness aggregator on "
-      "a manual clock; print every readiness change and alert");
+      "Feed recorded telemetry (JSONL: events, and external alerts, silences and acks) through "
+      "the evaluation engine on a manual clock; print every readiness change, every derived "
+      "alert and every notification that would be sent");
   replay_cmd->add_option("FILE", replay.input, "Telemetry events, one JSON object per line")
       ->required();
   replay_cmd->add_option("--config", replay.config,
-                         "YAML configuration file (gate, components and detectors sections)");
+                         "YAML configuration file (gate, detectors and alerting sections)");
   replay_cmd->add_option("--format", replay.format, "Output format")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
   replay_cmd->add_flag("--keep-going", replay.keep_going,
                        "Skip (and count) rejected events and invalid lines, and exit 0; by "
                        "default a rejected event makes the replay exit 65 after the last line");
+  replay_cmd->add_flag("--final", replay.final,
+                       "Print the final readiness snapshot and component states (Markdown, or "
+                       "a JSON record with --format json)");
+  std::string settle = "5m";
+  replay_cmd
+      ->add_option("--settle", settle,
+                   "After the last line, fire the timers (group_wait, group_interval, "
+                   "escalation) due within this long")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -175,6 +186,14 @@ int main(int argc, char** argv) {
   if (*gate_cmd) return run_gate(gate);
   if (*ci_cmd) return run_ci_summary(ci);
   if (*detect_cmd) return run_detect(detect, std::cout, std::cerr);
-  if (*replay_cmd) return run_replay(replay, std::cout, std::cerr);
+  if (*replay_cmd) {
+    auto d = opsready::core::parse_duration(settle);
+    if (!d) {
+      std::cerr << "opsready: --settle: " << d.error().message << "\n";
+      return kExitUsage;
+    }
+    replay.settle = *d;
+    return run_replay(replay, std::cout, std::cerr);
+  }
   return kExitUsage;
 }

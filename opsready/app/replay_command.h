@@ -29,10 +29,13 @@
 // Exit codes: 0; 64 bad options; 65 a rejected event or an invalid line (without keep_going),
 // or an invalid config; 66 an unreadable input. Control plane; single-threaded.
 
+#include <chrono>
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
 #include <string>
+
+#include "opsready/core/clock.h"
 
 namespace opsready::app {
 
@@ -41,6 +44,9 @@ struct ReplayOptions {
   std::optional<std::filesystem::path> config;  // gate policy + `detectors:` settings
   std::string format = "text";                  // text | json
   bool keep_going = false;                      // rejected events and invalid lines: exit 0
+  bool final = false;  // also print the final readiness snapshot (Markdown, or JSON)
+  // After the last line, the engine's timers due within this long fire (group_wait, ...).
+  core::Duration settle = std::chrono::minutes(5);
 };
 
 [[nodiscard]] int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err);

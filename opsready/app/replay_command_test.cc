@@ -68,6 +68,8 @@ const ReplayOptions kPageHinkley{.input = kRepo / "examples/replay/page_hinkley_
                                  .config = kRepo / "examples/replay/page_hinkley_replay.yml"};
 const ReplayOptions kMixed{.input = kRepo / "examples/replay/mixed.jsonl",
                            .config = kRepo / "examples/replay/mixed.yml"};
+const ReplayOptions kAlerting{.input = kRepo / "examples/replay/alerting_replay.jsonl",
+                              .config = kRepo / "examples/replay/alerting_replay.yml"};
 
 // The brief's deterministic Page-Hinkley fixture (spec §6.6): warn once the series reaches
 // 0.6, alert at the last entry (PH ≈ 1.078270 ≥ 0.9).
@@ -105,8 +107,82 @@ TEST(ReplayGolden, MixedText) {
   EXPECT_EQ(k.out, r.out);
 }
 
+// The alerting fixture: a flapping component, a severity rise inside the repeat window,
+// external alerts one of which inhibits the other, a silence, an ack and an escalation.
+TEST(ReplayGolden, AlertingText) {
+  const CommandRun r = replay(kAlerting);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+  golden(r.out, "alerting_replay.txt");
+}
+
+TEST(ReplayGolden, AlertingJson) {
+  ReplayOptions o = kAlerting;
+  o.format = "json";
+  o.final = true;
+  const CommandRun r = replay(o);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  golden(r.out, "alerting_replay.json.txt");
+}
+
+TEST(Replay, AlertingFixtureFacts) {
+  const CommandRun r = replay(kAlerting);
+  auto has = [&r](const std::string& line) {
+    return r.out.find(line) != std::string::npos;
+  };
+  auto lines_with = [&r](const std::string& text) {
+    std::size_t n = 0;
+    for (std::size_t at = r.out.find(text); at != std::string::npos;
+         at = r.out.find(text, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  // Flapping: risk_engine warns for 10 s, inside group_wait: derived, never notified.
+  EXPECT_TRUE(has("2025-01-02T09:00:10Z alert firing warning operational.risk_engine"));
+  EXPECT_FALSE(has("notify ops (first notification) {}:{component=\"risk_engine\"}"));
+  // The warning is notified after group_wait, the rise to critical at once.
+  EXPECT_TRUE(has("2025-01-02T09:01:30Z notify ops (first notification) "
+                  "{}:{component=\"fix_gateway\"}"));
+  EXPECT_TRUE(has("2025-01-02T09:03:00Z notify ops (new alerts added) "
+                  "{}:{component=\"fix_gateway\"}"));
+  // Inhibition: FixLatencyHigh stays out while FixSessionDown fires, and comes in after.
+  EXPECT_TRUE(has("2025-01-02T09:08:00Z notify ops (new alerts added) {}:{} "
+                  "firing=[FixSessionDown,OpsreadyReadinessNotOk]"));
+  EXPECT_TRUE(has("2025-01-02T09:23:00Z notify ops (new alerts added) {}:{} "
+                  "firing=[FixLatencyHigh,OpsreadyReadinessNotOk] resolved=[FixSessionDown]"));
+  // The silence: risk_engine fails at 09:05:10 and nobody is told.
+  EXPECT_TRUE(has("2025-01-02T09:05:10Z alert firing critical operational.risk_engine"));
+  EXPECT_EQ(lines_with("{component=\"risk_engine\"} firing="), 0u);
+  // The ack at 09:06 stops fix_gateway's escalation; the unacked group escalates at 10 min.
+  EXPECT_TRUE(has("2025-01-02T09:11:30Z notify oncall-secondary (escalation step 1) {}:{}"));
+  EXPECT_EQ(lines_with("notify oncall-secondary"), 1u);
+  // The gate has its own route (the brief leaves *.gate unrouted).
+  EXPECT_TRUE(has("notify release-managers (first notification)"));
+  EXPECT_TRUE(has("end events=12 applied=12 unrouted=0 rejected=0 notifications=10 "
+                  "readiness=fail gate=block"));
+}
+
+TEST(Replay, BadControlLinesAreRejectedWithTheirLine) {
+  const fs::path dir = fs::temp_directory_path();
+  const fs::path in = dir / "opsready-replay-control.jsonl";
+  write(in,
+        R"({"time":"2025-01-02T00:00:00Z","silence":{"matchers":[],"startsAt":"2025-01-02T00:00:00Z","endsAt":"2025-01-02T01:00:00Z","createdBy":"a","comment":"c"}})"
+        "\n"
+        R"({"time":"2025-01-02T00:00:01Z","ack":{"group":"no-such-group","by":"a"}})"
+        "\n"
+        R"({"time":"2025-01-02T00:00:02Z","alerts":[{"labels":{}}]})"
+        "\n");
+  const CommandRun r = replay({.input = in});
+  EXPECT_EQ(r.code, kExitDataErr);
+  EXPECT_NE(r.err.find(":1: silence."), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":2: ack: group: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":3: alerts[0].labels"), std::string::npos) << r.err;
+  fs::remove(in);
+}
+
 TEST(Replay, ByteIdenticalAcrossRuns) {
-  for (const ReplayOptions& o : {kPageHinkley, kMixed}) {
+  for (const ReplayOptions& o : {kPageHinkley, kMixed, kAlerting}) {
     const CommandRun a = replay(o);
     const CommandRun b = replay(o);
     EXPECT_EQ(a.out, b.out);
@@ -117,10 +193,22 @@ TEST(Replay, ByteIdenticalAcrossRuns) {
 // The golden output is about the fixture, not about the test: spot-check its key facts.
 TEST(Replay, PageHinkleyFixtureFacts) {
   const CommandRun r = replay(kPageHinkley);
-  EXPECT_NE(r.out.find("2025-01-02T00:11:00Z alert critical sensory.drift.why [sensory_drift] "
-                       "WHY drift alert (page_hinkley_alert)\n"),
+  EXPECT_NE(r.out.find("2025-01-02T00:11:00Z alert firing critical sensory.drift.why "
+                       "[sensory_drift] OpsreadyIssue: sensory_drift: WHY drift alert "
+                       "(page_hinkley_alert)\n"),
             std::string::npos);
-  EXPECT_NE(r.out.find("end events=12 applied=12 unrouted=0 rejected=0 readiness=fail gate=block"),
+  // The warning is notified after group_wait; the rise to critical inside the repeat window
+  // is notified at once, not suppressed (the brief's bug).
+  EXPECT_NE(r.out.find("2025-01-02T00:10:30Z notify default (first notification) "
+                       "{}:{alertname=\"OpsreadyIssue\", category=\"sensory.drift.why\", "
+                       "component=\"sensory_drift\"}"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("2025-01-02T00:11:00Z notify default (new alerts added) "
+                       "{}:{alertname=\"OpsreadyIssue\", category=\"sensory.drift.why\", "
+                       "component=\"sensory_drift\"}"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("end events=12 applied=12 unrouted=0 rejected=0 notifications=8 "
+                       "readiness=fail gate=block"),
             std::string::npos);
 }
 
@@ -169,13 +257,14 @@ TEST_F(ReplayErrors, InputAndOptions) {
   EXPECT_EQ(replay({.input = dir_ / "absent.jsonl"}).code, kExitNoInput);
   const fs::path in = file("in.jsonl", "");
   EXPECT_EQ(replay({.input = in, .format = "xml"}).code, kExitUsage);
-  // An empty file: one evaluation at the epoch, nothing else.
+  // An empty file: one evaluation at the epoch, nothing else. No component has reported, which
+  // the gate does not call a pass.
   const CommandRun r = replay({.input = in});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_EQ(r.out,
-            "1970-01-01T00:00:00Z readiness ok gate=pass\n"
-            "1970-01-01T00:00:00Z end events=0 applied=0 unrouted=0 rejected=0 readiness=ok "
-            "gate=pass\n");
+            "1970-01-01T00:00:00Z readiness ok gate=warn warnings=no_components\n"
+            "1970-01-01T00:00:00Z end events=0 applied=0 unrouted=0 rejected=0 notifications=0 "
+            "readiness=ok gate=warn\n");
 }
 
 // The `detectors:` block is read by the components' loader and the rest by the daemon's, with

@@ -4,7 +4,9 @@
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 
+#include <algorithm>
 #include <condition_variable>
+#include <random>
 
 #include "opsready/app/demo.h"
 #include "opsready/app/version.h"
@@ -173,7 +175,31 @@ struct Runtime::Metrics {
                                       {"task", "reason"})),
         supervisor_abandoned(r.counter(
             "opsready_supervisor_abandoned_total",
-            "Tasks abandoned after ignoring cancellation past their shutdown timeout.", {"task"})) {
+            "Tasks abandoned after ignoring cancellation past their shutdown timeout.", {"task"})),
+        notifications(r.counter("opsready_notifications_decided_total",
+                                "Notifications the alerting engine decided, by receiver and reason "
+                                "(first, new_alerts, new_resolved, all_resolved, repeat, "
+                                "escalation).",
+                                {"receiver", "reason"})),
+        alerts(r.gauge("opsready_alerts", "Alerts the engine holds, by origin and state.",
+                       {"origin", "state"})),
+        alert_groups(
+            r.gauge("opsready_alert_groups", "Aggregation groups with at least one alert.").with({})),
+        silences(r.gauge("opsready_silences", "Silences, by state.", {"state"})),
+        acks(r.gauge("opsready_alert_group_acks", "Acknowledged alert groups.").with({})),
+        escalations(r.counter("opsready_escalations_total", "Escalation steps fired.").with({})),
+        held(r.counter("opsready_notifications_held_total",
+                       "Repeat notifications held back because their group is acknowledged.")
+                 .with({})),
+        alerts_refused(r.counter("opsready_alerts_refused_total",
+                                 "External alerts refused because the engine holds "
+                                 "max_external_alerts already.")
+                           .with({})),
+        evaluation_seconds(r.histogram("opsready_evaluation_duration_seconds",
+                                       "Time the evaluation strand spent per evaluation "
+                                       "(timers, readiness, derivation, routing).",
+                                       {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5})
+                               .with({})) {
     r.gauge("opsready_build_info", "Build information; the value is always 1.",
             {"version", "compiler"})
         .with({std::string(kVersion), std::string(kCompiler)})
@@ -193,6 +219,18 @@ struct Runtime::Metrics {
   metrics::GaugeFamily& supervisor_tasks;
   metrics::CounterFamily& supervisor_restarts;
   metrics::CounterFamily& supervisor_abandoned;
+  metrics::CounterFamily& notifications;
+  metrics::GaugeFamily& alerts;
+  metrics::Gauge& alert_groups;
+  metrics::GaugeFamily& silences;
+  metrics::Gauge& acks;
+  metrics::Counter& escalations;
+  metrics::Counter& held;
+  metrics::Counter& alerts_refused;
+  metrics::Histogram& evaluation_seconds;
+  std::uint64_t escalations_seen = 0;
+  std::uint64_t held_seen = 0;
+  std::uint64_t refused_seen = 0;
 };
 
 // The bus metrics, registered only when bus.nats is configured. Library counters are
@@ -302,6 +340,56 @@ class Runtime::SupervisionObserver final : public supervise::Observer {
   const supervise::Supervisor* root_ = nullptr;
 };
 
+std::string_view reason_word(const engine::Decision& d) {
+  if (d.escalation) return "escalation";
+  switch (d.notification.reason) {
+    case alerting::NotifyReason::kFirst:
+      return "first";
+    case alerting::NotifyReason::kNewAlerts:
+      return "new_alerts";
+    case alerting::NotifyReason::kNewResolved:
+      return "new_resolved";
+    case alerting::NotifyReason::kAllResolved:
+      return "all_resolved";
+    case alerting::NotifyReason::kRepeat:
+      return "repeat";
+  }
+  return "unknown";
+}
+
+// The engine's outputs, on the evaluation strand: into the write-behind batches, /metrics and
+// the log. Delivery (issue 12) takes the decided notifications from the decision log.
+class Runtime::EngineSink final : public engine::Sink {
+ public:
+  explicit EngineSink(Runtime& rt) : rt_(rt) {}
+  void component_received(const core::ComponentSnapshot& s) override { rt_.persist_component(s); }
+  void decided(const engine::Decision& d) override {
+    const auto& n = d.notification;
+    const std::string_view reason = reason_word(d);
+    rt_.metrics_->notifications.with({n.receiver, std::string(reason)}).inc();
+    nlohmann::json firing = nlohmann::json::array();
+    for (const auto& a : n.firing) firing.push_back(a.fingerprint);
+    nlohmann::json resolved = nlohmann::json::array();
+    for (const auto& a : n.resolved) resolved.push_back(a.fingerprint);
+    nlohmann::json row = {{"receiver", n.receiver},
+                          {"group", n.group.to_string()},
+                          {"group_id", d.group_id},
+                          {"reason", reason},
+                          {"at", core::format_rfc3339(n.at)},
+                          {"firing", std::move(firing)},
+                          {"resolved", std::move(resolved)}};
+    if (d.escalation) row["step"] = d.step;
+    spdlog::info("alerting: notify {} ({}) group {} firing={} resolved={}", n.receiver, reason,
+                 n.group.to_string(), n.firing.size(), n.resolved.size());
+    rt_.log_rows_.push_back({.kind = "notification", .at = n.at, .json = row.dump()});
+  }
+  void persist(store::StateRow row) override { rt_.state_rows_.push_back(std::move(row)); }
+  void append(store::LogRow row) override { rt_.log_rows_.push_back(std::move(row)); }
+
+ private:
+  Runtime& rt_;
+};
+
 Runtime::Runtime(Config config, const core::Clock& clock)
     : config_(std::move(config)),
       clock_(clock),
@@ -329,34 +417,56 @@ Runtime::~Runtime() {
 }
 
 core::Result<int> Runtime::start(StartOptions options) {
-  auto evaluators = components::Registry::create(config_.detectors);
-  if (!evaluators) {
-    return core::fail("invalid_config", "detectors." + evaluators.error().describe());
-  }
-  evaluators_ = std::move(*evaluators);
   std::error_code ec;
   std::filesystem::create_directories(config_.data_dir, ec);
   if (ec) {
     return core::fail("data_dir", "cannot create data directory '" + config_.data_dir.string() +
                                       "': " + ec.message());
   }
+  sink_ = std::make_unique<EngineSink>(*this);
+  started_at_ = clock_.now();
+  engine::EngineOptions eo{.gate = config_.gate,
+                           .detectors = config_.detectors,
+                           .policy = config_.alerting,
+                           .silence_seed = std::random_device{}()};
+  eo.silence_seed = (eo.silence_seed << 32) ^ std::random_device{}();
+  auto engine = engine::Engine::create(std::move(eo), *sink_, started_at_);
+  if (!engine) return core::fail("invalid_config", engine.error().describe());
+  engine_ = std::move(*engine);
+
   auto store = store::open_sqlite_store(config_.data_dir / "opsready.db");
   if (!store) return std::unexpected(store.error());
   store_ = std::move(*store);
-  auto restored = store_->latest_components();
-  if (restored) {
-    for (auto& s : *restored) latest_.emplace(s.component, std::move(s));
-    if (!latest_.empty()) {
-      spdlog::info("restored the last snapshot of {} component(s) from the store", latest_.size());
+  engine::RestoreState restore;
+  if (auto restored = store_->latest_components(); restored) {
+    restore.components = std::move(*restored);
+    if (!restore.components.empty()) {
+      spdlog::info("restored the last snapshot of {} component(s) from the store",
+                   restore.components.size());
     }
   } else {
     spdlog::warn("could not restore component snapshots: {}", restored.error().message);
   }
-  if (auto alerts = alerts_.restore(*store_); !alerts) {
+  if (auto alerts = store_->alerts(/*active_only=*/false, started_at_); alerts) {
+    restore.external_alerts = std::move(*alerts);
+    if (!restore.external_alerts.empty()) {
+      spdlog::info("restored {} external alert(s) from the store", restore.external_alerts.size());
+    }
+  } else {
     spdlog::warn("could not restore external alerts: {}", alerts.error().message);
-  } else if (*alerts > 0) {
-    spdlog::info("restored {} external alert(s) from the store", *alerts);
   }
+  for (const char* kind : {"silence", "acks", "group_log", "derived_alert"}) {
+    if (auto rows = store_->alerting_state(kind); rows) {
+      restore.state.insert(restore.state.end(), std::make_move_iterator(rows->begin()),
+                           std::make_move_iterator(rows->end()));
+    } else {
+      spdlog::warn("could not restore alerting state ({}): {}", kind, rows.error().message);
+    }
+  }
+  for (const core::Error& e : engine_->restore(std::move(restore), started_at_)) {
+    spdlog::warn("{}", e.message);
+  }
+  flush_engine_output();
 
   http_ = std::make_unique<server::HttpServer>(
       *this, registry_,
@@ -464,28 +574,43 @@ asio::awaitable<void> Runtime::alerts_loop() {
   // Graceful stop: the HTTP loop (stopped before this one) has answered its last request.
   co_await asio::this_coro::reset_cancellation_state();
   co_await flush_alerts();
-  if (const std::size_t left = alerts_.dirty(); left > 0) {
+  if (const std::size_t left = unwritten_alerts_.size(); left > 0) {
     spdlog::error("stopped: {} accepted alert(s) could not be written to the store", left);
   }
 }
 
 asio::awaitable<void> Runtime::flush_alerts() {
-  if (alerts_.dirty() == 0) co_return;
+  for (core::Alert& a : engine_->take_external_changes()) {
+    std::string fp = a.fingerprint;
+    unwritten_alerts_.insert_or_assign(std::move(fp), std::move(a));
+  }
+  if (unwritten_alerts_.empty()) co_return;
+  std::vector<core::Alert> batch;
+  batch.reserve(unwritten_alerts_.size());
+  for (auto& [fp, a] : unwritten_alerts_) batch.push_back(std::move(a));
+  unwritten_alerts_.clear();
   // SQLite blocks: the write runs on the pool, this loop waits for it.
-  core::Result<std::size_t> written = 0;
-  const std::function<void()> job = [this, &written] { written = alerts_.flush(*store_); };
+  core::Result<void> written;
+  const std::function<void()> job = [this, &written, &batch] {
+    written = store_->replace_alerts(batch);
+  };
   co_await run_to_completion(ctx_.get(), pool_->get_executor(), &job);
   if (!written) {
     metrics_->store_errors.with({"put_alerts"}).inc();
+    // Kept for the next flush, unless a newer version of the alert arrived meanwhile.
+    for (auto& a : batch) {
+      std::string fp = a.fingerprint;
+      unwritten_alerts_.try_emplace(std::move(fp), std::move(a));
+    }
     // Once per failing streak: the flush is retried every interval with the same alerts.
     if (!alerts_flush_failing_) {
       spdlog::error("store: cannot write {} alert(s); kept in memory, retrying every {}: {}",
-                    alerts_.dirty(), core::format_duration(config_.alert_flush_interval),
+                    unwritten_alerts_.size(), core::format_duration(config_.alert_flush_interval),
                     written.error().message);
     }
     alerts_flush_failing_ = true;
   } else if (alerts_flush_failing_) {
-    spdlog::info("store: alerts are written again ({} alert(s) caught up)", *written);
+    spdlog::info("store: alerts are written again ({} alert(s) caught up)", batch.size());
     alerts_flush_failing_ = false;
   }
 }
@@ -508,7 +633,13 @@ void Runtime::wake_persistence() {
 asio::awaitable<void> Runtime::evaluation_loop() {
   asio::steady_timer timer(*ctx_);
   for (;;) {
-    timer.expires_after(config_.evaluation_interval);
+    // The periodic evaluation, or sooner when an engine timer (a group tick, an escalation, a
+    // component going stale) is due before it.
+    core::Duration wait_for = config_.evaluation_interval;
+    if (const auto due = engine_->next_deadline()) {
+      wait_for = std::clamp<core::Duration>(*due - clock_.now(), core::Duration::zero(), wait_for);
+    }
+    timer.expires_after(wait_for);
     if (!co_await wait(timer)) break;  // cancelled: the runtime is stopping
     evaluate();
   }
@@ -569,18 +700,50 @@ server::SubmitResult Runtime::submit(std::vector<core::TelemetryEvent> events) {
 }
 
 server::SubmitResult Runtime::submit_batch(std::vector<core::TelemetryEvent>& events) {
+  std::vector<Message> messages;
+  messages.reserve(events.size());
+  for (auto& e : events) messages.emplace_back(std::move(e));
+  const auto r = enqueue(messages, messages.size());
+  if (r == server::SubmitResult::kAccepted) {
+    events.clear();
+  } else {
+    // Left intact for a retry (the caller's contract).
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      events[i] = std::move(std::get<core::TelemetryEvent>(messages[i]));
+    }
+  }
+  return r;
+}
+
+server::SubmitResult Runtime::submit_alerts(std::vector<core::Alert> alerts) {
+  const std::size_t n = alerts.size();
+  std::vector<Message> messages;
+  messages.emplace_back(AlertBatch{std::move(alerts)});
+  return enqueue(messages, n);
+}
+
+bool Runtime::post(EngineTask task) {
+  std::vector<Message> messages;
+  messages.emplace_back(std::move(task));
+  return enqueue(messages, 1) == server::SubmitResult::kAccepted;
+}
+
+server::SubmitResult Runtime::enqueue(std::vector<Message>& messages, std::size_t items) {
   std::lock_guard lock(queue_mu_);
-  if (!accepting_) return server::SubmitResult::kStopping;
-  if (!queue_.empty() && queue_.size() + events.size() > config_.queue_capacity) {
+  if (!accepting_ || !engine_) return server::SubmitResult::kStopping;
+  // A batch larger than the capacity is taken when the queue is empty, so that no batch can be
+  // refused forever.
+  if (queued_items_ > 0 && queued_items_ + items > config_.queue_capacity) {
     return server::SubmitResult::kQueueFull;
   }
   if (queue_.empty()) {
-    queue_ = std::move(events);
+    queue_ = std::move(messages);
   } else {
-    queue_.insert(queue_.end(), std::make_move_iterator(events.begin()),
-                  std::make_move_iterator(events.end()));
+    queue_.insert(queue_.end(), std::make_move_iterator(messages.begin()),
+                  std::make_move_iterator(messages.end()));
   }
-  metrics_->queue_depth.set(static_cast<double>(queue_.size()));
+  queued_items_ += items;
+  metrics_->queue_depth.set(static_cast<double>(queued_items_));
   if (!drain_scheduled_) {
     drain_scheduled_ = true;
     asio::post(*ctx_, [this] {
@@ -588,7 +751,7 @@ server::SubmitResult Runtime::submit_batch(std::vector<core::TelemetryEvent>& ev
       if (dirty_) evaluate();
     });
   }
-  events.clear();
+  messages.clear();
   return server::SubmitResult::kAccepted;
 }
 
@@ -608,82 +771,93 @@ bool Runtime::ready() const { return ready_.load(); }
 
 nlohmann::json Runtime::supervision() const { return supervise::to_json(root_->describe()); }
 
-// Into the in-memory index on the caller's (HTTP worker's) thread; the alerts loop writes them
-// behind to the store. Neither the worker nor the evaluation strand waits on SQLite.
-core::Result<void> Runtime::put_alerts(const std::vector<core::Alert>& alerts) {
-  if (!store_) return core::fail("not_started", "the store is not open");
-  alerts_.put(alerts);
-  return {};
-}
-
-core::Result<std::vector<core::Alert>> Runtime::alerts(bool active_only,
-                                                       core::TimePoint now) const {
-  if (!store_) return core::fail("not_started", "the store is not open");
-  return alerts_.list(active_only, now);
-}
-
 void Runtime::drain() {
-  std::vector<core::TelemetryEvent> batch;
+  std::vector<Message> batch;
   {
     std::lock_guard lock(queue_mu_);
     batch.swap(queue_);
+    queued_items_ = 0;
     drain_scheduled_ = false;
     metrics_->queue_depth.set(0);
   }
   if (bus_) bus_->room_cv.notify_all();
-  for (const auto& e : batch) apply(e);
+  if (batch.empty()) return;
+  const auto now = clock_.now();
+  // Timers due before this batch fire first.
+  if (const auto due = engine_->next_deadline(); due && *due <= now) engine_->advance(now);
+  for (auto& m : batch) apply(m, now);
+  flush_engine_output();
 }
 
-void Runtime::apply(const core::TelemetryEvent& e) {
-  metrics_->events_received.with({e.topic}).inc();
-  if (e.topic != core::kComponentSnapshotTopic) {
-    const components::Routed r = evaluators_.route(e);
+void Runtime::apply(Message& m, core::TimePoint now) {
+  if (auto* e = std::get_if<core::TelemetryEvent>(&m)) {
+    metrics_->events_received.with({e->topic}).inc();
+    const components::Routed r = engine_->apply(*e, now);
     if (r.consumers == 0) {
-      metrics_->events_unrouted.with({e.topic}).inc();
+      metrics_->events_unrouted.with({e->topic}).inc();
     } else if (r.refused > 0) {
       metrics_->events_refused.with({r.component}).inc();
-      spdlog::debug("{} refused an event on {} from '{}': {}", r.component, e.topic, e.source,
+      spdlog::debug("{} refused an event on {} from '{}': {}", r.component, e->topic, e->source,
                     r.error.describe());
     } else {
       dirty_ = true;
     }
-    return;
+  } else if (auto* b = std::get_if<AlertBatch>(&m)) {
+    (void)engine_->put_alerts(b->alerts, now);
+    dirty_ = true;
+  } else if (auto* task = std::get_if<EngineTask>(&m)) {
+    (*task)(*engine_, now);
+    dirty_ = true;
   }
-  auto snap = core::component_snapshot_from_json(e.payload, e.time);
-  if (!snap) {
-    // The HTTP path validates before queueing; this guards library callers.
-    spdlog::warn("dropping invalid component snapshot from '{}': {}", e.source,
-                 snap.error().describe());
-    return;
-  }
-  apply_snapshot(std::move(*snap));
 }
 
 void Runtime::apply_snapshot(core::ComponentSnapshot s) {
-  persist_component(s);
-  auto it = latest_.find(s.component);
-  if (it == latest_.end()) {
-    latest_.emplace(s.component, std::move(s));
-  } else if (s.observed_at >= it->second.observed_at) {
-    it->second = std::move(s);
-  } else {
-    return;  // an older snapshot arriving late: kept in history, not the latest
-  }
+  engine_->put_component(std::move(s), clock_.now());
   dirty_ = true;
 }
 
-void Runtime::evaluate() {
-  std::vector<core::ComponentSnapshot> latest;
-  latest.reserve(latest_.size());
-  for (const auto& [name, s] : latest_) latest.push_back(s);
-  const auto now = clock_.now();
-  evaluators_.snapshots(now, latest);
-  auto snap = std::make_shared<const readiness::ReadinessSnapshot>(
-      readiness::aggregate(latest, config_.gate, now));
-  dirty_ = false;
+void Runtime::flush_engine_output() {
+  engine_->checkpoint();
+  if (state_rows_.empty() && log_rows_.empty()) return;
+  pending_writes_.push_back([this, state = std::move(state_rows_), log = std::move(log_rows_)] {
+    if (auto ok = store_->write_alerting(state, log); !ok) {
+      metrics_->store_errors.with({"write_alerting"}).inc();
+      spdlog::error("store: cannot save alerting state ({} row(s), {} log row(s)): {}",
+                    state.size(), log.size(), ok.error().message);
+    }
+  });
+  state_rows_.clear();
+  log_rows_.clear();
+  wake_persistence();
+}
 
+void Runtime::evaluate() {
+  const auto started = std::chrono::steady_clock::now();
+  const auto now = clock_.now();
+  if (const auto due = engine_->next_deadline(); due && *due <= now) engine_->advance(now);
+  engine_->evaluate(now);
+  dirty_ = false;
+  flush_engine_output();
+  metrics_->evaluation_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   metrics_->evaluations.inc();
   metrics_->last_evaluation.set(core::to_unix_seconds(now));
+  export_engine_metrics(now);
+
+  // Publish a new snapshot when it changed, and at least once a second with a fresh
+  // generated_at (the snapshot itself is materialized once per version).
+  const std::uint64_t version = engine_->readiness_version();
+  if (version == published_version_ && current_ && now - published_at_ < std::chrono::seconds(1)) {
+    return;
+  }
+  std::shared_ptr<const readiness::ReadinessSnapshot> snap = engine_->readiness();
+  if (snap->generated_at != now) {
+    auto fresh = std::make_shared<readiness::ReadinessSnapshot>(*snap);
+    fresh->generated_at = now;
+    snap = std::move(fresh);
+  }
+  published_version_ = version;
+  published_at_ = now;
   metrics_->readiness_status.set(core::rank(snap->status));
   metrics_->gate_decision.set(static_cast<double>(snap->gate.decision));
   for (const auto& c : snap->components) {
@@ -703,13 +877,36 @@ void Runtime::evaluate() {
   }  // the previous snapshot is released outside the lock
 }
 
+void Runtime::export_engine_metrics(core::TimePoint now) {
+  const engine::EngineCounts c = engine_->counts(now);
+  metrics_->alerts.with({"derived", "firing"}).set(static_cast<double>(c.alerts_derived));
+  metrics_->alerts.with({"external", "firing"})
+      .set(static_cast<double>(c.alerts_firing - c.alerts_derived));
+  metrics_->alerts.with({"external", "resolved"})
+      .set(static_cast<double>(c.alerts_external - (c.alerts_firing - c.alerts_derived)));
+  metrics_->alert_groups.set(static_cast<double>(c.groups));
+  metrics_->acks.set(static_cast<double>(c.acks));
+  for (auto state : {alerting::SilenceState::kActive, alerting::SilenceState::kPending,
+                     alerting::SilenceState::kExpired}) {
+    metrics_->silences.with({std::string(alerting::to_string(state))})
+        .set(static_cast<double>(engine_->silences().count(state, now)));
+  }
+  auto delta = [](std::uint64_t now_value, std::uint64_t& seen) {
+    const auto d = now_value >= seen ? now_value - seen : 0;
+    seen = now_value;
+    return static_cast<double>(d);
+  };
+  metrics_->escalations.inc(delta(c.escalations, metrics_->escalations_seen));
+  metrics_->held.inc(delta(c.held, metrics_->held_seen));
+  metrics_->alerts_refused.inc(delta(c.external_refused, metrics_->refused_seen));
+}
+
 void Runtime::prune_if_due(core::TimePoint now) {
   if (config_.retention <= core::Duration::zero() || now - last_prune_ < std::chrono::hours(1)) {
     return;
   }
   last_prune_ = now;
   const auto before = now - config_.retention;
-  alerts_.prune(before);  // what the store prune below deletes, from memory
   pending_writes_.push_back([this, before] {
     auto pruned = store_->prune(before);
     if (!pruned) {

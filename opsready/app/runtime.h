@@ -8,15 +8,17 @@
 //   return runner.run().exit_code;               // SIGINT/SIGTERM drain; a second stops now
 //
 // Concurrency (docs/architecture.md): one io_context, run by one thread (the runner's), is the
-// evaluation strand: it owns all component state and the aggregator, without locks. Ingest
-// threads hand events over through a bounded queue. Blocking work (SQLite writes, the HTTP
+// evaluation strand: it owns the engine (engine::Engine: components, readiness, alerting),
+// without locks. Every input — events, external alerts, the HTTP API's reads and changes of
+// alert state — reaches it through one bounded queue of messages. Blocking work (SQLite writes, the HTTP
 // listener) runs on an asio::thread_pool, awaited by supervised coroutines. Readers see an
 // immutable shared_ptr<const ReadinessSnapshot>, swapped under a short lock. Public methods are
 // thread-safe unless noted.
 //
-// The loops, in start order (they stop in reverse): persistence, alerts (writes the alerts
-// posted to POST /api/v2/alerts behind to the store every alerts.flush_interval, and all of
-// them at stop, after the HTTP listener has closed), evaluation, http,
+// The loops, in start order (they stop in reverse): persistence, alerts (writes the external
+// alerts the engine merged behind to the store every ingest.alerts.flush_interval, and all of
+// them at stop, after the HTTP listener has closed), evaluation (the engine's timers and the
+// periodic evaluation), http,
 // supervision (publishes the task_supervision component), and with `bus.nats` configured
 // nats-ingest (the durable JetStream consumer of opsready.events.<topic>, feeding the
 // evaluation queue with back-pressure) and bus (replays the spool, publishes the event_bus
@@ -31,6 +33,8 @@
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -38,11 +42,10 @@
 #include <asio/thread_pool.hpp>
 
 #include "opsready/app/config.h"
-#include "opsready/components/registry.h"
+#include "opsready/engine/engine.h"
 #include "opsready/metrics/registry.h"
 #include "opsready/server/backend.h"
 #include "opsready/server/http_server.h"
-#include "opsready/store/alert_index.h"
 #include "opsready/store/store.h"
 #include "opsready/supervise/supervisor.h"
 
@@ -83,9 +86,9 @@ class Runtime final : public server::Backend {
   [[nodiscard]] bool ready() const override;
   [[nodiscard]] const core::Clock& clock() const override { return clock_; }
   [[nodiscard]] nlohmann::json supervision() const override;
-  [[nodiscard]] core::Result<void> put_alerts(const std::vector<core::Alert>& alerts) override;
-  [[nodiscard]] core::Result<std::vector<core::Alert>> alerts(bool active_only,
-                                                              core::TimePoint now) const override;
+  [[nodiscard]] server::SubmitResult submit_alerts(std::vector<core::Alert> alerts) override;
+  [[nodiscard]] bool post(EngineTask task) override;
+  [[nodiscard]] core::TimePoint started_at() const override { return started_at_; }
 
   [[nodiscard]] metrics::Registry& registry() { return registry_; }
 
@@ -94,11 +97,20 @@ class Runtime final : public server::Backend {
   struct BusMetrics;
   struct BusLink;
   class SupervisionObserver;
+  class EngineSink;
+  // One input of the evaluation queue.
+  struct AlertBatch {
+    std::vector<core::Alert> alerts;
+  };
+  using Message = std::variant<core::TelemetryEvent, AlertBatch, EngineTask>;
+  // Queues `messages` (`items` = what they weigh against queue_capacity): all or nothing.
+  server::SubmitResult enqueue(std::vector<Message>& messages, std::size_t items);
 
   // Supervised loops (run on the evaluation strand).
   asio::awaitable<void> persistence_loop();
   asio::awaitable<void> alerts_loop();
-  // Writes the dirty alerts of alerts_ to the store on the pool; counts and logs a failure.
+  // Writes the external alerts the engine changed to the store on the pool; counts and logs a
+  // failure (they are kept and written with the next flush).
   asio::awaitable<void> flush_alerts();
   asio::awaitable<void> evaluation_loop();
   asio::awaitable<void> http_loop();
@@ -117,9 +129,13 @@ class Runtime final : public server::Backend {
 
   // Evaluation strand only.
   void drain();
-  void apply(const core::TelemetryEvent& e);
+  void apply(Message& m, core::TimePoint now);
   void apply_snapshot(core::ComponentSnapshot s);
+  // Fires the engine's due timers, evaluates, publishes the snapshot when it changed (or a
+  // second has passed) and queues what the engine emitted for the store.
   void evaluate();
+  void flush_engine_output();
+  void export_engine_metrics(core::TimePoint now);
   void persist_component(const core::ComponentSnapshot& s);
   void persist_readiness(const readiness::ReadinessSnapshot& s);
   void prune_if_due(core::TimePoint now);
@@ -131,8 +147,11 @@ class Runtime final : public server::Backend {
   metrics::Registry registry_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<store::Store> store_;
-  // External alerts: merged in memory at once, written behind by the alerts loop.
-  store::AlertIndex alerts_;
+  std::unique_ptr<EngineSink> sink_;
+  std::unique_ptr<engine::Engine> engine_;  // the evaluation strand's
+  core::TimePoint started_at_{};
+  // External alerts a flush could not write, kept for the next one (alerts loop only).
+  std::unordered_map<std::string, core::Alert> unwritten_alerts_;
   bool alerts_flush_failing_ = false;  // alerts loop only: log a failing flush once
   std::unique_ptr<server::HttpServer> http_;
   bool http_bound_ = false;
@@ -143,16 +162,19 @@ class Runtime final : public server::Backend {
   std::unique_ptr<supervise::Supervisor> root_;
   std::unique_ptr<BusLink> bus_;  // bus.nats configured: NATS, consumer, failover publisher
 
-  // Ingest hand-over queue (any thread -> evaluation strand).
+  // The evaluation queue (any thread -> evaluation strand).
   std::mutex queue_mu_;
-  std::vector<core::TelemetryEvent> queue_;
+  std::vector<Message> queue_;
+  std::size_t queued_items_ = 0;  // events + alerts + tasks in queue_
   bool drain_scheduled_ = false;
   bool accepting_ = false;  // guarded by queue_mu_
 
   // Evaluation-strand state.
-  std::map<std::string, core::ComponentSnapshot> latest_;
-  components::Registry evaluators_;  // the built-in component evaluators (detectors:)
   bool dirty_ = true;
+  std::uint64_t published_version_ = 0;
+  core::TimePoint published_at_{};
+  std::vector<store::StateRow> state_rows_;  // the engine's output since the last flush
+  std::vector<store::LogRow> log_rows_;
   std::string last_persisted_;  // readiness document without generated_at
   core::TimePoint last_persisted_at_{};
   core::TimePoint last_prune_{};

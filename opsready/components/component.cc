@@ -11,37 +11,6 @@ std::string runbook_path(std::string_view component) {
   return "docs/runbooks/" + std::string(component) + ".md";
 }
 
-void derive_alerts(const core::ComponentSnapshot* before, const core::ComponentSnapshot& after,
-                   std::string_view category, core::TimePoint time, std::vector<AlertEvent>& out) {
-  const core::Status old_status = before ? before->status : core::Status::kOk;
-  if (core::rank(after.status) > core::rank(old_status)) {
-    out.push_back({.time = time,
-                   .component = after.component,
-                   .category = std::string(category),
-                   .severity = core::severity_for(after.status),
-                   .message = after.component + " status " + std::string(to_string(after.status)) +
-                              ": " + after.summary});
-  }
-  for (const auto& issue : after.issues) {
-    if (issue.severity == core::Severity::kInfo) continue;
-    bool raised = true;
-    if (before) {
-      for (const auto& old : before->issues) {
-        if (old.code == issue.code) {
-          raised = core::rank(old.severity) < core::rank(issue.severity);
-          break;
-        }
-      }
-    }
-    if (!raised) continue;
-    out.push_back({.time = time,
-                   .component = after.component,
-                   .category = issue.code,
-                   .severity = issue.severity,
-                   .message = issue.message});
-  }
-}
-
 std::optional<double> coerce_number(const nlohmann::json& v) {
   double out = 0.0;
   if (v.is_boolean()) {

@@ -77,28 +77,6 @@ class Component {
 // "docs/runbooks/<component>.md".
 [[nodiscard]] std::string runbook_path(std::string_view component);
 
-// An alert the replay (and, later, the alerting layer) derives from a snapshot change.
-struct AlertEvent {
-  core::TimePoint time{};
-  std::string component;
-  std::string category;
-  core::Severity severity = core::Severity::kWarning;
-  std::string message;
-
-  bool operator==(const AlertEvent&) const = default;
-};
-
-// The alerts a change of one component's snapshot from `before` (nullptr: no snapshot yet, as
-// if ok without issues) to `after` raises, appended to `out`:
-// 1. when the status rose (to warn or fail): category `category`, severity warning/critical,
-//    message "<component> status <status>: <summary>";
-// 2. then, in the order of after.issues, every issue of severity warning or critical whose code
-//    was absent before or had a lower severity: category = the issue code, its severity and
-//    message.
-// De-escalations, recoveries and message-only changes raise nothing.
-void derive_alerts(const core::ComponentSnapshot* before, const core::ComponentSnapshot& after,
-                   std::string_view category, core::TimePoint time, std::vector<AlertEvent>& out);
-
 // ---- Helpers shared by the component implementations -------------------------------------
 
 // The spec's coercion of a JSON value to a number: numbers and booleans become doubles;

@@ -128,13 +128,15 @@ TEST(DriftSentry, JustUnderThresholdAndAlerts) {
   EXPECT_NEAR(*m.cusum_stat, 0.24, 1e-12);
   EXPECT_NEAR(*m.variance_ratio, 2.0, 1e-9);
   EXPECT_EQ(m.detectors, Labels{"variance_warn"});
-  std::vector<AlertEvent> alerts;
-  derive_alerts(nullptr, sentry->snapshot(kT0), sentry->alert_category(), kT0, alerts);
-  ASSERT_EQ(alerts.size(), 2u);
-  EXPECT_EQ(alerts[0].category, "understanding.drift_sentry");
-  EXPECT_EQ(alerts[0].severity, core::Severity::kWarning);
-  EXPECT_EQ(alerts[1].category, "understanding.drift_sentry.belief_bias");
-  EXPECT_EQ(alerts[1].message, "belief_bias drift warn (variance_warn)");
+  // What the alert derivation (alerting/derive.h) turns into the component's alert and one
+  // issue alert under the issue's category.
+  EXPECT_EQ(sentry->alert_category(), "understanding.drift_sentry");
+  const core::ComponentSnapshot snap = sentry->snapshot(kT0);
+  EXPECT_EQ(snap.status, core::Status::kWarn);
+  ASSERT_EQ(snap.issues.size(), 1u);
+  EXPECT_EQ(snap.issues[0].code, "understanding.drift_sentry.belief_bias");
+  EXPECT_EQ(snap.issues[0].severity, core::Severity::kWarning);
+  EXPECT_EQ(snap.issues[0].message, "belief_bias drift warn (variance_warn)");
 
   // The PH threshold at the exact statistic is reached (inclusive).
   DriftSentryConfig at = cfg;

@@ -87,47 +87,6 @@ TEST(Registry, ManyTopics) {
             1);
 }
 
-TEST(DeriveAlerts, TransitionsAtOrAboveWarn) {
-  const core::ComponentSnapshot ok{
-      .component = "c", .status = core::Status::kOk, .summary = "fine"};
-  core::ComponentSnapshot warn{.component = "c", .status = core::Status::kWarn, .summary = "hmm"};
-  warn.issues = {{.code = "c.a", .severity = core::Severity::kWarning, .message = "a warn"},
-                 {.code = "c.info", .severity = core::Severity::kInfo, .message = "fyi"}};
-  core::ComponentSnapshot fail = warn;
-  fail.status = core::Status::kFail;
-  fail.summary = "bad";
-  fail.issues[0].severity = core::Severity::kCritical;
-  fail.issues[0].message = "a critical";
-  fail.issues.push_back({.code = "c.b", .severity = core::Severity::kWarning, .message = "b"});
-
-  std::vector<AlertEvent> out;
-  derive_alerts(nullptr, ok, "cat", kT0, out);
-  EXPECT_TRUE(out.empty());
-  derive_alerts(&ok, warn, "cat", kT0, out);
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0], (AlertEvent{.time = kT0,
-                                .component = "c",
-                                .category = "cat",
-                                .severity = core::Severity::kWarning,
-                                .message = "c status warn: hmm"}));
-  EXPECT_EQ(out[1].category, "c.a");  // the info issue raises nothing
-  out.clear();
-  derive_alerts(&warn, fail, "cat", kT0, out);
-  ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(out[0].severity, core::Severity::kCritical);
-  EXPECT_EQ(out[1], (AlertEvent{.time = kT0,
-                                .component = "c",
-                                .category = "c.a",
-                                .severity = core::Severity::kCritical,
-                                .message = "a critical"}));  // escalated
-  EXPECT_EQ(out[2].category, "c.b");                         // new
-  out.clear();
-  derive_alerts(&fail, warn, "cat", kT0, out);  // de-escalation
-  derive_alerts(&fail, ok, "cat", kT0, out);    // recovery
-  EXPECT_TRUE(out.empty());
-}
-
-// A brief snapshot is the full one without metadata, for every component.
 TEST(Registry, BriefSnapshotsMatchFullOnes) {
   ComponentsConfig cfg;
   cfg.drift_sentry.baseline_window = 2;

@@ -252,18 +252,15 @@ TEST(SensoryDrift, DimensionAlertEvents) {
   EXPECT_NEAR(*why.variance_ratio, 228.5, 0.1);
   EXPECT_EQ(why.detectors, (Detectors{"delta_alert", "page_hinkley_warn", "variance_alert"}));
 
-  std::vector<AlertEvent> alerts;
+  // What the alert derivation (alerting/derive.h) turns into a critical component alert under
+  // sensory.drift and an issue alert under sensory.drift.why.
+  EXPECT_EQ(drift->alert_category(), "sensory.drift");
   const auto s = drift->snapshot(kT0);
-  derive_alerts(nullptr, s, drift->alert_category(), kT0, alerts);
-  ASSERT_EQ(alerts.size(), 2u);
-  EXPECT_EQ(alerts[0].category, "sensory.drift");
-  EXPECT_EQ(alerts[0].severity, core::Severity::kCritical);
-  EXPECT_EQ(alerts[1].category, "sensory.drift.why");
-  EXPECT_EQ(alerts[1].message, "WHY drift alert (delta_alert, page_hinkley_warn, variance_alert)");
-  // The same snapshot again raises nothing.
-  alerts.clear();
-  derive_alerts(&s, s, drift->alert_category(), kT0, alerts);
-  EXPECT_TRUE(alerts.empty());
+  EXPECT_EQ(s.status, core::Status::kFail);
+  ASSERT_EQ(s.issues.size(), 1u);
+  EXPECT_EQ(s.issues[0].code, "sensory.drift.why");
+  EXPECT_EQ(s.issues[0].severity, core::Severity::kCritical);
+  EXPECT_EQ(s.issues[0].message, "WHY drift alert (delta_alert, page_hinkley_warn, variance_alert)");
 }
 
 // §6.6 psi_triggers_alert: 12 evaluation entries (one at the first shifted level, eleven at the

@@ -1,11 +1,14 @@
 #pragma once
 // Backend: what the HTTP server needs from the runtime that owns evaluation.
 //
-// The server (level 4) must not know how a runtime is wired (level 5: app/), so app's Runtime
+// The server (level 5) must not know how a runtime is wired (level 6: app/), so app's Runtime
 // implements this interface and hands it to HttpServer. Every method is called from the
-// server's worker threads concurrently and must be thread-safe.
+// server's threads concurrently and must be thread-safe. Alert state (external and derived
+// alerts, groups, silences, acks) belongs to the engine on the evaluation strand: the server
+// reads and changes it only through post(), never from its own threads.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +17,7 @@
 #include "opsready/core/clock.h"
 #include "opsready/core/error.h"
 #include "opsready/core/event.h"
+#include "opsready/engine/engine.h"
 #include "opsready/readiness/readiness.h"
 #include "opsready/store/store.h"
 
@@ -39,13 +43,17 @@ class Backend {
   [[nodiscard]] virtual const core::Clock& clock() const = 0;
   // The supervision tree of the runtime's own tasks (GET /api/v1/supervision).
   [[nodiscard]] virtual nlohmann::json supervision() const = 0;
-  // External alerts (POST /api/v2/alerts, GET /api/v1/alerts), merged by fingerprint with
-  // Alertmanager's rules (core::merge_alert). Called on the HTTP worker threads, never on the
-  // evaluation strand. The runtime holds them in memory at once and writes them behind to the
-  // store (store::AlertIndex); neither call waits on the store.
-  [[nodiscard]] virtual core::Result<void> put_alerts(const std::vector<core::Alert>& alerts) = 0;
-  [[nodiscard]] virtual core::Result<std::vector<core::Alert>> alerts(
-      bool active_only, core::TimePoint now) const = 0;
+  // External alerts (POST /api/v2/alerts) into the evaluation queue, all or nothing, as
+  // submit() does with events: the engine merges them by fingerprint (Alertmanager's rules) on
+  // the strand, and the runtime writes them behind to the store.
+  [[nodiscard]] virtual SubmitResult submit_alerts(std::vector<core::Alert> alerts) = 0;
+  // Runs `task` on the evaluation strand with the engine and the strand's `now`, after the
+  // inputs queued before it; a task answers its request from there (Responder is thread-safe).
+  // Returns false, and drops the task, when the runtime is stopping or not started.
+  using EngineTask = std::move_only_function<void(engine::Engine&, core::TimePoint now)>;
+  [[nodiscard]] virtual bool post(EngineTask task) = 0;
+  // When the runtime started (GET /api/v2/status's uptime).
+  [[nodiscard]] virtual core::TimePoint started_at() const = 0;
 };
 
 }  // namespace opsready::server

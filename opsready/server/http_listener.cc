@@ -539,7 +539,8 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
 
     std::string allow;
     const Route* route =
-        l_.find(ex->head ? std::string("GET") : ex->request.method, ex->request.path, allow);
+        l_.find(ex->head ? std::string("GET") : ex->request.method, ex->request.path, allow,
+                &ex->request.path_params);
     if (route == nullptr) {
       ex->counters = l_.unrouted_.get();
       Response res =
@@ -842,21 +843,78 @@ Listener::~Listener() {
   if (pools_->network) pools_->network->join();
 }
 
+namespace {
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    const std::size_t slash = path.find('/', pos);
+    const std::size_t end = slash == std::string_view::npos ? path.size() : slash;
+    out.emplace_back(path.substr(pos, end - pos));
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  return out;
+}
+
+bool is_capture(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+}  // namespace
+
 void Listener::route(const std::string& method, const std::string& path, std::string name,
                      Handler handler, Offload offload) {
-  routes_[path][method] = Route{std::move(handler), offload,
-                                std::make_shared<RouteCounters>(stats_->requests, std::move(name))};
+  Route r{std::move(handler), offload,
+          std::make_shared<RouteCounters>(stats_->requests, std::move(name))};
+  if (path.find('{') == std::string::npos) {
+    routes_[path][method] = std::move(r);
+    return;
+  }
+  std::vector<std::string> segments = split_path(path);
+  for (Template& t : templates_) {
+    if (t.segments == segments) {
+      t.methods[method] = std::move(r);
+      return;
+    }
+  }
+  templates_.push_back(Template{.segments = std::move(segments), .methods = {}});
+  templates_.back().methods[method] = std::move(r);
 }
 
 void Listener::set_error_renderer(ErrorRenderer renderer) { error_renderer_ = std::move(renderer); }
 
-const Listener::Route* Listener::find(const std::string& method, const std::string& path,
-                                      std::string& allow) const {
-  const auto p = routes_.find(path);
-  if (p == routes_.end()) return nullptr;
-  const auto m = p->second.find(method);
-  if (m != p->second.end()) return &m->second;
-  for (const auto& [name, route] : p->second) {
+const Listener::Route* Listener::find(
+    const std::string& method, const std::string& path, std::string& allow,
+    std::vector<std::pair<std::string, std::string>>* captures) const {
+  const std::unordered_map<std::string, Route>* methods = nullptr;
+  if (captures != nullptr) captures->clear();
+  if (const auto p = routes_.find(path); p != routes_.end()) {
+    methods = &p->second;
+  } else if (!templates_.empty()) {
+    const std::vector<std::string> segments = split_path(path);
+    for (const Template& t : templates_) {
+      if (t.segments.size() != segments.size()) continue;
+      bool match = true;
+      for (std::size_t i = 0; i < segments.size() && match; ++i) {
+        match = is_capture(t.segments[i]) ? !segments[i].empty() : t.segments[i] == segments[i];
+      }
+      if (!match) continue;
+      methods = &t.methods;
+      if (captures != nullptr) {
+        for (std::size_t i = 0; i < segments.size(); ++i) {
+          if (is_capture(t.segments[i])) {
+            captures->emplace_back(t.segments[i].substr(1, t.segments[i].size() - 2),
+                                   segments[i]);
+          }
+        }
+      }
+      break;
+    }
+  }
+  if (methods == nullptr) return nullptr;
+  const auto m = methods->find(method);
+  if (m != methods->end()) return &m->second;
+  for (const auto& [name, route] : *methods) {
     allow += (allow.empty() ? "" : ", ") + name;
     if (name == "GET") allow += ", HEAD";
   }

@@ -153,7 +153,9 @@ class Listener {
   Listener& operator=(const Listener&) = delete;
 
   // `name` labels the route in opsready_http_requests_total{handler, code}. HEAD requests are
-  // served by the GET route without a body.
+  // served by the GET route without a body. A path segment `{name}` matches any one non-empty
+  // segment, which the handler reads with Request::path_param("name"):
+  //   route("DELETE", "/api/v2/silence/{id}", "silence", handler);
   void route(const std::string& method, const std::string& path, std::string name, Handler handler,
              Offload offload = Offload::kNever);
   void set_error_renderer(ErrorRenderer renderer);
@@ -199,8 +201,11 @@ class Listener {
   void start_sweep(Loop& loop);
   // Ends `loop`'s run() once it is stopping and has no connection left.
   void maybe_finish(Loop& loop);
-  [[nodiscard]] const Route* find(const std::string& method, const std::string& path,
-                                  std::string& allow) const;
+  // The route for `method` and `path`: an exact path first, then a path template (`{name}`
+  // segments), whose captures go to `captures` when given.
+  [[nodiscard]] const Route* find(
+      const std::string& method, const std::string& path, std::string& allow,
+      std::vector<std::pair<std::string, std::string>>* captures = nullptr) const;
   [[nodiscard]] Response error(int status, std::string message) const;
   // Connection accounting (any network thread): false when a limit refuses the connection,
   // with `per_client` saying which.
@@ -210,6 +215,12 @@ class Listener {
   ListenerOptions options_;
   std::unique_ptr<Stats> stats_;
   std::unordered_map<std::string, std::unordered_map<std::string, Route>> routes_;  // path, method
+  // Paths with `{name}` segments, tried in the order added after no exact path matched.
+  struct Template {
+    std::vector<std::string> segments;  // "{id}" captures, anything else must be equal
+    std::unordered_map<std::string, Route> methods;
+  };
+  std::vector<Template> templates_;
   ErrorRenderer error_renderer_;
   std::shared_ptr<RouteCounters> unrouted_;  // 404, 405 and requests the parser refused
 

@@ -426,6 +426,57 @@ TEST_F(ListenerTest, HandlerSeesPathParamsHeadersAndRemote) {
   EXPECT_EQ(req->remote, "127.0.0.1");
 }
 
+TEST_F(ListenerTest, PathTemplatesCaptureSegmentsAndExactPathsWin) {
+  Slot<Request> seen;
+  auto capture = [&seen](Request& req, Responder res) {
+    seen.put(req);
+    res.send(Response::text(200, "ok\n"));
+  };
+  listener().route("GET", "/api/v2/silence/{id}", "silence", capture);
+  listener().route("DELETE", "/api/v2/silence/{id}", "silence_delete", capture);
+  listener().route("POST", "/api/v1/groups/{group}/ack", "ack", capture);
+  listener().route("GET", "/api/v2/silence/special", "special", [](Request&, Responder res) {
+    res.send(Response::text(200, "exact\n"));
+  });
+  start();
+  RawClient c(port_);
+  ASSERT_TRUE(c.send(get("/api/v2/silence/ab%2Dcd")));
+  auto res = c.read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  auto req = seen.take();
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->path_param("id"), "ab-cd");
+  EXPECT_EQ(req->path_param("other"), "");
+
+  ASSERT_TRUE(c.send("POST /api/v1/groups/0123abcd/ack HTTP/1.1\r\nHost: t\r\n"
+                     "Content-Length: 0\r\n\r\n"));
+  res = c.read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  req = seen.take();
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->path_param("group"), "0123abcd");
+
+  ASSERT_TRUE(c.send(get("/api/v2/silence/special")));
+  res = c.read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "exact\n");
+
+  // An empty segment, an extra one, and a method the template lacks.
+  for (const char* path : {"/api/v2/silence/", "/api/v2/silence/a/b"}) {
+    ASSERT_TRUE(c.send(get(path)));
+    res = c.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 404) << path;
+  }
+  ASSERT_TRUE(c.send("PUT /api/v2/silence/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+  res = c.read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_NE(res->header("Allow").find("DELETE"), std::string::npos);
+}
+
 TEST_F(ListenerTest, UnknownPathIs404AndWrongMethodIs405ThroughTheErrorRenderer) {
   add_basic_routes();
   listener().route("POST", "/hello", "hello_post",

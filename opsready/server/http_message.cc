@@ -57,6 +57,13 @@ bool Request::has_param(std::string_view name) const {
                      [name](const auto& p) { return p.first == name; });
 }
 
+std::string Request::path_param(std::string_view name) const {
+  for (const auto& [k, v] : path_params) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
 std::string Request::param(std::string_view name) const {
   for (const auto& [k, v] : params) {
     if (k == name) return v;

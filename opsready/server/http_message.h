@@ -38,6 +38,8 @@ struct Request {
   std::vector<Header> headers;
   std::string body;
   std::string remote;  // the client's address, e.g. "127.0.0.1"
+  // The captures of a path template's `{name}` segments (Listener::route), percent-decoded.
+  std::vector<std::pair<std::string, std::string>> path_params;
 
   // The first value of header `name`; "" when absent.
   [[nodiscard]] std::string_view header(std::string_view name) const;
@@ -45,6 +47,8 @@ struct Request {
   [[nodiscard]] bool has_param(std::string_view name) const;
   // The first value of query parameter `name`; "" when absent.
   [[nodiscard]] std::string param(std::string_view name) const;
+  // The capture of path segment `{name}`; "" when absent.
+  [[nodiscard]] std::string path_param(std::string_view name) const;
 };
 
 struct Response {

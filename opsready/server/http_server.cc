@@ -6,15 +6,13 @@
 
 #include "opsready/core/event_batch.h"
 #include "opsready/core/time.h"
+#include "opsready/server/alertmanager_api.h"
 #include "opsready/server/alerts.h"
 
 namespace opsready::server {
 namespace {
 
 constexpr const char* kJson = "application/json";
-// POST /api/v2/alerts keeps up to this many parsed alerts per thread for reuse (Prometheus
-// sends at most 64 per request by default).
-constexpr std::size_t kKeptAlertsPerThread = 1024;
 
 Response json_reply(int code, const nlohmann::json& body, const char* type = kJson) {
   return Response::json(code, body.dump(2) + "\n", type);
@@ -22,6 +20,13 @@ Response json_reply(int code, const nlohmann::json& body, const char* type = kJs
 
 Response error_reply(int code, const std::string& message) {
   return json_reply(code, {{"error", message}});
+}
+
+// A 400 (or `code`) naming the field: {"error": "<field>: <message>", "field", "code"}.
+Response field_error(const core::Error& e, int code = 400) {
+  nlohmann::json body = {{"error", e.describe()}, {"code", e.code}};
+  if (!e.field.empty()) body["field"] = e.field;
+  return json_reply(code, body);
 }
 
 // Parses an optional RFC 3339 query parameter; answers 400 and returns false when bad.
@@ -172,7 +177,15 @@ void HttpServer::install_routes() {
 
   http.route("GET", "/-/ready", "ready", [this](Request&, Responder res) {
     if (backend_.ready()) {
-      res.send(Response::text(200, "OK\n", "text/plain"));
+      // Serving, but an empty readiness is not healthy: say so (the gate warns no_components).
+      const auto snap = backend_.current();
+      res.send(Response::text(200,
+                              snap && snap->components.empty()
+                                  ? "OK, but no component has reported yet (gate: " +
+                                        std::string(readiness::to_string(snap->gate.decision)) +
+                                        ", no_components)\n"
+                                  : "OK\n",
+                              "text/plain"));
     } else {
       res.send(Response::text(503, "starting or stopping\n", "text/plain"));
     }
@@ -208,7 +221,7 @@ void HttpServer::install_routes() {
       },
       Offload::kLargeBodies);
 
-  // Alertmanager's postAlertsHandler: store the valid alerts, then answer 400 listing the
+  // Alertmanager's postAlertsHandler: queue the valid alerts, then answer 400 listing the
   // invalid ones. Prometheus does not retry a 4xx, so refusing the whole batch for one bad
   // alert would lose the good ones.
   http.route(
@@ -217,56 +230,202 @@ void HttpServer::install_routes() {
        &resolved_total = alerts_received_.with({"resolved"})](Request& req, Responder res) {
         if (!authorized("alerts", req, res)) return;
         const auto now = backend_.clock().now();
-        // One per thread, reused: the alerts of the previous request take the new values in
-        // place (see parse_alerts), so a steady stream of re-posts allocates next to nothing.
-        thread_local AlertsParse parsed;
-        parse_alerts(req.body, now, options_.alert_resolve_timeout, parsed);
+        AlertsParse parsed = parse_alerts(req.body, now, options_.alert_resolve_timeout);
         if (!parsed.body_ok) return res.send(json_reply(400, alert_errors_to_json(parsed)));
         alerts_invalid_.inc(static_cast<double>(parsed.total - parsed.alerts.size()));
-        if (!parsed.alerts.empty()) {
-          if (auto stored = backend_.put_alerts(parsed.alerts); !stored) {
-            spdlog::error("alerts: cannot store {} alert(s): {}", parsed.alerts.size(),
-                          stored.error().message);
-            return res.send(
-                error_reply(500, "alerts could not be stored: " + stored.error().message));
-          }
+        const std::size_t n = parsed.alerts.size();
+        // Rendered before the alerts move into the queue (it counts them).
+        const nlohmann::json errors =
+            parsed.errors.empty() ? nlohmann::json() : alert_errors_to_json(parsed);
+        if (n > 0) {
           std::size_t firing = 0;
           for (const auto& a : parsed.alerts) firing += core::is_resolved(a, now) ? 0 : 1;
-          if (firing > 0) firing_total.inc(static_cast<double>(firing));
-          if (firing < parsed.alerts.size()) {
-            resolved_total.inc(static_cast<double>(parsed.alerts.size() - firing));
+          switch (backend_.submit_alerts(std::move(parsed.alerts))) {
+            case SubmitResult::kAccepted:
+              break;
+            case SubmitResult::kQueueFull: {
+              Response reply =
+                  error_reply(429, "evaluation queue is full; no alert was taken, retry later");
+              reply.set_header("Retry-After", "1");
+              return res.send(std::move(reply));
+            }
+            case SubmitResult::kStopping:
+              return res.send(error_reply(503, "opsready is shutting down; no alert was taken"));
           }
+          if (firing > 0) firing_total.inc(static_cast<double>(firing));
+          if (firing < n) resolved_total.inc(static_cast<double>(n - firing));
         }
-        if (!parsed.errors.empty()) {
-          res.send(json_reply(400, alert_errors_to_json(parsed)));
+        if (!errors.is_null()) {
+          res.send(json_reply(400, errors));
         } else {
-          res.send(Response::json(
-              200, "{\n  \"accepted\": " + std::to_string(parsed.alerts.size()) + "\n}\n"));
+          res.send(Response::json(200, "{\n  \"accepted\": " + std::to_string(n) + "\n}\n"));
         }
-        // A rare huge batch is not kept per thread.
-        if (parsed.alerts.capacity() > kKeptAlertsPerThread) parsed = AlertsParse{};
       },
       Offload::kLargeBodies);
 
-  http.route(
-      "GET", "/api/v1/alerts", "alerts_list",
-      [this](Request& req, Responder res) {
-        bool active_only = false;
-        if (req.has_param("active")) {
-          const std::string v = req.param("active");
-          if (v != "true" && v != "false") {
-            return res.send(error_reply(400, "query parameter 'active' must be true or false"));
-          }
-          active_only = v == "true";
-        }
-        const auto now = backend_.clock().now();
-        auto rows = backend_.alerts(active_only, now);
-        if (!rows) return res.send(error_reply(500, "alerts unavailable: " + rows.error().message));
-        nlohmann::json list = nlohmann::json::array();
-        for (const auto& a : *rows) list.push_back(core::to_json(a, now));
-        res.send(json_reply(200, {{"count", list.size()}, {"alerts", std::move(list)}}));
-      },
-      Offload::kAlways);
+  // Reads and changes of alert state run on the evaluation strand (Backend::post): the
+  // handler moves the request and its responder into the task, which answers from there.
+  auto strand_route = [this](
+                          const char* method, const char* path, const char* name, bool mutate,
+                          std::function<void(Request&, engine::Engine&, core::TimePoint,
+                                             Responder&)>
+                              body) {
+    listener_.route(
+        method, path, name,
+        [this, name, mutate, body = std::move(body)](Request& req, Responder res) {
+          if (mutate && !authorized(name, req, res)) return;
+          auto shared = std::make_shared<Responder>(std::move(res));
+          auto request = std::make_shared<Request>(std::move(req));
+          const bool posted = backend_.post(
+              [shared, request, body](engine::Engine& e, core::TimePoint now) {
+                body(*request, e, now, *shared);
+              });
+          if (!posted) shared->send(error_reply(503, "opsready is starting or shutting down"));
+        },
+        Offload::kNever);
+  };
+
+  // ---- Alertmanager API v2 (amtool, Grafana's Alertmanager data source) ----------------------
+  strand_route("GET", "/api/v2/alerts", "v2_alerts", false,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 auto f = parse_alert_filter(req);
+                 if (!f) return res.send(field_error(f.error()));
+                 res.send(json_reply(200, alerts_json(e, *f, now)));
+               });
+  strand_route("GET", "/api/v2/alerts/groups", "v2_groups", false,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 auto f = parse_alert_filter(req);
+                 if (!f) return res.send(field_error(f.error()));
+                 res.send(json_reply(200, groups_json(e, *f, now)));
+               });
+  strand_route("GET", "/api/v2/receivers", "v2_receivers", false,
+               [](Request&, engine::Engine& e, core::TimePoint, Responder& res) {
+                 res.send(json_reply(200, receivers_json(e.policy())));
+               });
+  strand_route("GET", "/api/v2/status", "v2_status", false,
+               [this](Request&, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 res.send(json_reply(
+                     200, status_json(e.policy(), options_.version, backend_.started_at(), now)));
+               });
+  strand_route("GET", "/api/v2/silences", "v2_silences", false,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 auto f = parse_silence_filter(req);
+                 if (!f) return res.send(field_error(f.error()));
+                 res.send(json_reply(200, silences_json(e, *f, now)));
+               });
+  strand_route("POST", "/api/v2/silences", "v2_silences_post", true,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 const auto j = nlohmann::json::parse(req.body, nullptr, false);
+                 if (j.is_discarded()) return res.send(error_reply(400, "body: not valid JSON"));
+                 auto s = alerting::silence_from_json(j, now);
+                 if (!s) return res.send(field_error(s.error()));
+                 auto id = e.put_silence(std::move(*s), now);
+                 if (!id) {
+                   return res.send(
+                       field_error(id.error(), id.error().code == "silence_not_found" ? 404 : 400));
+                 }
+                 res.send(json_reply(200, {{"silenceID", *id}}));
+               });
+  strand_route("GET", "/api/v2/silence/{id}", "v2_silence", false,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 const alerting::Silence* s = e.silences().get(req.path_param("id"));
+                 if (s == nullptr) return res.send(error_reply(404, "silence not found"));
+                 res.send(json_reply(200, alerting::to_json(*s, now)));
+               });
+  strand_route("DELETE", "/api/v2/silence/{id}", "v2_silence_delete", true,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 auto ok = e.expire_silence(req.path_param("id"), now);
+                 // Alertmanager answers 200 for an already expired silence (amtool relies on it).
+                 if (!ok && ok.error().code != "silence_already_expired") {
+                   return res.send(field_error(
+                       ok.error(), ok.error().code == "silence_not_found" ? 404 : 400));
+                 }
+                 res.send(Response::json(200, ""));
+               });
+
+  // ---- opsready's own: acknowledgements, route tests, the v1 alert list -----------------------
+  strand_route("POST", "/api/v1/groups/{group}/ack", "ack", true,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 const auto j = req.body.empty() ? nlohmann::json::object()
+                                                 : nlohmann::json::parse(req.body, nullptr, false);
+                 if (j.is_discarded() || !j.is_object()) {
+                   return res.send(error_reply(400, "body: must be a JSON object"));
+                 }
+                 std::optional<core::TimePoint> expires;
+                 if (j.contains("expiresAt")) {
+                   if (!j["expiresAt"].is_string()) {
+                     return res.send(error_reply(400, "expiresAt: must be an RFC 3339 time"));
+                   }
+                   auto t = core::parse_rfc3339(j["expiresAt"].get<std::string>());
+                   if (!t) return res.send(error_reply(400, "expiresAt: " + t.error().message));
+                   expires = *t;
+                 }
+                 if ((j.contains("by") && !j["by"].is_string()) ||
+                     (j.contains("comment") && !j["comment"].is_string())) {
+                   return res.send(error_reply(400, "by, comment: must be strings"));
+                 }
+                 auto ok = e.ack(req.path_param("group"), j.value("by", std::string()),
+                                 j.value("comment", std::string()), expires, now);
+                 if (!ok) {
+                   return res.send(
+                       field_error(ok.error(), ok.error().code == "unknown_group" ? 404 : 400));
+                 }
+                 res.send(json_reply(200, {{"acknowledged", req.path_param("group")}}));
+               });
+  strand_route("DELETE", "/api/v1/groups/{group}/ack", "unack", true,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 const std::string by = req.has_param("by") ? req.param("by") : "";
+                 auto ok = e.unack(req.path_param("group"), by, now);
+                 if (!ok) {
+                   return res.send(
+                       field_error(ok.error(), ok.error().code == "unknown_group" ? 404 : 400));
+                 }
+                 res.send(json_reply(200, {{"unacknowledged", req.path_param("group")}}));
+               });
+  strand_route("GET", "/api/v1/routes/test", "routes_test", false,
+               [](Request& req, engine::Engine& e, core::TimePoint, Responder& res) {
+                 core::LabelSet labels;
+                 for (const auto& [k, v] : req.params) {
+                   if (k != "label") continue;
+                   const auto eq = v.find('=');
+                   if (eq == std::string::npos || eq == 0) {
+                     return res.send(error_reply(400, "label: must be name=value, not '" + v + "'"));
+                   }
+                   labels[v.substr(0, eq)] = v.substr(eq + 1);
+                 }
+                 nlohmann::json routes = nlohmann::json::array();
+                 for (const alerting::Route* r : e.routes().match(labels)) {
+                   routes.push_back({{"receiver", r->receiver()}, {"route", r->id()}});
+                 }
+                 res.send(json_reply(200, {{"receivers", e.receivers_for(labels)},
+                                           {"routes", std::move(routes)}}));
+               });
+  strand_route("GET", "/api/v1/alerts", "alerts_list", false,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 bool active_only = false;
+                 if (req.has_param("active")) {
+                   const std::string v = req.param("active");
+                   if (v != "true" && v != "false") {
+                     return res.send(
+                         error_reply(400, "query parameter 'active' must be true or false"));
+                   }
+                   active_only = v == "true";
+                 }
+                 const std::string origin = req.has_param("origin") ? req.param("origin") : "";
+                 if (!origin.empty() && origin != "external" && origin != "derived") {
+                   return res.send(error_reply(
+                       400, "query parameter 'origin' must be external or derived"));
+                 }
+                 nlohmann::json list = nlohmann::json::array();
+                 for (const engine::AlertView& v : e.alerts(now)) {
+                   if (active_only && core::is_resolved(*v.alert, now)) continue;
+                   if (!origin.empty() && v.derived != (origin == "derived")) continue;
+                   nlohmann::json a = core::to_json(*v.alert, now);
+                   a["derived"] = v.derived;
+                   list.push_back(std::move(a));
+                 }
+                 res.send(json_reply(200, {{"count", list.size()}, {"alerts", std::move(list)}}));
+               });
 
   http.route(
       "GET", "/api/v1/readiness", "readiness",
