@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "opsready/app/alerting_cli.h"
 #include "opsready/app/commands.h"
 #include "opsready/app/config.h"
 #include "opsready/app/detect_command.h"
@@ -78,6 +79,109 @@ CLI::App* add_detect(CLI::App& app, opsready::app::DetectOptions& o) {
     cmd->callback([&o, cmd] { o.detector = cmd->get_name(); });
   }
   return detect;
+}
+
+// The alerting CLI's options (alerting_cli.h), one struct per command group.
+struct AlertingOptions {
+  opsready::app::AlertsOptions alerts;
+  opsready::app::SilenceOptions silence;
+  opsready::app::RoutesTestOptions routes;
+};
+struct AlertingCommands {
+  CLI::App* alerts = nullptr;
+  CLI::App* silence = nullptr;
+  CLI::App* routes = nullptr;
+};
+
+// `opsready alerts|silence|routes <action>`: clients of a running daemon.
+AlertingCommands add_alerting(CLI::App& app, AlertingOptions& o) {
+  using opsready::app::AlertsOptions;
+  using opsready::app::DaemonOptions;
+  using opsready::app::SilenceOptions;
+  const auto daemon = [](CLI::App* cmd, DaemonOptions& d) {
+    cmd->add_option("--url", d.url, "The daemon's base URL")->capture_default_str();
+    cmd->add_option("--token-file", d.token_file,
+                    "File holding the bearer token (default: $OPSREADY_TOKEN)");
+    cmd->add_option("--format", d.format, "Output format")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"text", "json"}));
+    cmd->add_option("--timeout", d.timeout, "Connect, read and write timeout")
+        ->capture_default_str();
+    return cmd;
+  };
+  AlertingCommands c;
+
+  c.alerts = app.add_subcommand("alerts", "Alerts and alert groups of a running daemon");
+  c.alerts->require_subcommand(1);
+  auto& a = o.alerts;
+  auto* list = daemon(
+      c.alerts->add_subcommand("list", "List the firing alerts (GET /api/v2/alerts) as a table"),
+      a.daemon);
+  list->add_option("--filter", a.filters,
+                   "Matcher (a=b, a!=b, a=~re, a!~re) the alerts must satisfy; repeatable");
+  list->add_flag("--silenced", a.silenced, "Also list silenced alerts");
+  list->add_flag("--inhibited", a.inhibited, "Also list inhibited alerts");
+  list->add_option("--receiver", a.receiver, "Only alerts routed to a receiver matching REGEX");
+  auto* groups =
+      daemon(c.alerts->add_subcommand(
+                 "groups", "List the aggregation groups with their id, receiver, labels and ack"),
+             a.daemon);
+  auto* ack = daemon(c.alerts->add_subcommand(
+                         "ack", "Acknowledge a group: hold back its repeats, stop escalation"),
+                     a.daemon);
+  ack->add_option("GROUP_ID", a.group, "The group's id (alerts groups) or full key")->required();
+  ack->add_option("--by", a.by, "Who acknowledges (default: $USER)");
+  ack->add_option("--comment", a.comment, "Why, or what is being done");
+  ack->add_option("--expires", a.expires,
+                  "End of the ack: a duration from now (2h) or an RFC 3339 time");
+  auto* unack =
+      daemon(c.alerts->add_subcommand("unack", "End a group's acknowledgement"), a.daemon);
+  unack->add_option("GROUP_ID", a.group, "The group's id or full key")->required();
+  unack->add_option("--by", a.by, "Who ends it (default: $USER)");
+  for (auto [cmd, action] : {std::pair{list, AlertsOptions::Action::kList},
+                             std::pair{groups, AlertsOptions::Action::kGroups},
+                             std::pair{ack, AlertsOptions::Action::kAck},
+                             std::pair{unack, AlertsOptions::Action::kUnack}}) {
+    cmd->callback([&a, action = action] { a.action = action; });
+  }
+
+  c.silence = app.add_subcommand("silence", "Silences of a running daemon");
+  c.silence->require_subcommand(1);
+  auto& s = o.silence;
+  auto* add = daemon(
+      c.silence->add_subcommand("add", "Create a silence (POST /api/v2/silences); print its id"),
+      s.daemon);
+  add->add_option("MATCHER", s.matchers, "Matchers (a=b, a!=b, a=~re, a!~re), all must hold")
+      ->required();
+  add->add_option("--comment", s.comment, "Why the alerts are silenced")->required();
+  add->add_option("--author", s.author, "Who silences (default: $USER)");
+  auto* duration = add->add_option("--duration", s.duration, "How long, from --start (1h)");
+  add->add_option("--end", s.end, "End, RFC 3339 (instead of --duration)")->excludes(duration);
+  add->add_option("--start", s.start, "Start, RFC 3339 (default: now)");
+  auto* query =
+      daemon(c.silence->add_subcommand("list", "List the active and pending silences as a table"),
+             s.daemon);
+  query->add_flag("--expired", s.expired, "List the expired silences instead");
+  query->add_option("--filter", s.filters,
+                    "A matcher the silences must carry (same name, operator, value); repeatable");
+  auto* expire = daemon(c.silence->add_subcommand("expire", "Expire silences by id"), s.daemon);
+  expire->add_option("ID", s.ids, "Silence ids")->required();
+  for (auto [cmd, action] : {std::pair{add, SilenceOptions::Action::kAdd},
+                             std::pair{query, SilenceOptions::Action::kList},
+                             std::pair{expire, SilenceOptions::Action::kExpire}}) {
+    cmd->callback([&s, action = action] { s.action = action; });
+  }
+
+  c.routes = app.add_subcommand("routes", "The routing tree of a running daemon");
+  c.routes->require_subcommand(1);
+  auto* test = daemon(
+      c.routes->add_subcommand(
+          "test", "Print the receivers a label set routes to (as amtool config routes test)"),
+      o.routes.daemon);
+  test->add_option("--labels", o.routes.labels, "The alert's labels: k=v,k2=v2; repeatable");
+  test->add_option("--verify", o.routes.verify,
+                   "Expected receivers, comma-separated in route order; exit 1 when they differ");
+  return c;
 }
 
 }  // namespace
@@ -163,6 +267,9 @@ int main(int argc, char** argv) {
                    "escalation) due within this long")
       ->capture_default_str();
 
+  AlertingOptions alerting;
+  const AlertingCommands alerting_cmds = add_alerting(app, alerting);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -186,6 +293,9 @@ int main(int argc, char** argv) {
   if (*gate_cmd) return run_gate(gate);
   if (*ci_cmd) return run_ci_summary(ci);
   if (*detect_cmd) return run_detect(detect, std::cout, std::cerr);
+  if (*alerting_cmds.alerts) return run_alerts(alerting.alerts, std::cout, std::cerr);
+  if (*alerting_cmds.silence) return run_silence(alerting.silence, std::cout, std::cerr);
+  if (*alerting_cmds.routes) return run_routes_test(alerting.routes, std::cout, std::cerr);
   if (*replay_cmd) {
     auto d = opsready::core::parse_duration(settle);
     if (!d) {
