@@ -390,6 +390,27 @@ ConfigResult parse_config(const std::string& yaml, const std::string& name) {
   } catch (const YAML::Exception& e) {
     loader.errors().push_back({name, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg});
   }
+  // One concept, one value: Alertmanager's alerting.global.resolve_timeout is how long a
+  // posted alert without endsAt fires, which is ingest.alerts.resolve_timeout. An Alertmanager
+  // file's value applies; giving both (different) is an error.
+  if (const auto it = cfg.alerting.global.find("resolve_timeout");
+      it != cfg.alerting.global.end() && it->is_string()) {
+    const Config defaults;
+    auto d = alerting::parse_alertmanager_duration(it->get<std::string>());
+    if (!d) {
+      loader.errors().push_back({name, 0, "alerting.global.resolve_timeout: " + d.error().message});
+    } else if (cfg.alert_resolve_timeout != defaults.alert_resolve_timeout &&
+               cfg.alert_resolve_timeout != *d) {
+      loader.errors().push_back(
+          {name, 0,
+           "ingest.alerts.resolve_timeout and alerting.global.resolve_timeout are the same "
+           "setting; give one (they differ: " +
+               core::format_duration(cfg.alert_resolve_timeout) + " and " +
+               core::format_duration(*d) + ")"});
+    } else {
+      cfg.alert_resolve_timeout = *d;
+    }
+  }
   if (!loader.errors().empty()) return std::unexpected(std::move(loader.errors()));
   cfg.warnings = std::move(loader.warnings());
   return cfg;

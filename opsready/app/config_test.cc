@@ -385,3 +385,25 @@ TEST(Config, TheExampleFileLoadsWithoutWarnings) {
 
 }  // namespace
 }  // namespace opsready::app
+
+namespace opsready::app {
+namespace {
+
+TEST(Config, AlertmanagersGlobalResolveTimeoutIsTheIngestOne) {
+  using std::chrono::minutes;
+  const std::string policy =
+      "alerting:\n  global:\n    resolve_timeout: 10m\n  route:\n    receiver: r\n"
+      "  receivers:\n    - name: r\n";
+  auto cfg = parse_config(policy, "t.yml");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().front().describe();
+  EXPECT_EQ(cfg->alert_resolve_timeout, minutes(10));
+  // The same value twice is fine; two different ones are not.
+  EXPECT_TRUE(parse_config("ingest:\n  alerts:\n    resolve_timeout: 10m\n" + policy, "t.yml"));
+  auto both = parse_config("ingest:\n  alerts:\n    resolve_timeout: 2m\n" + policy, "t.yml");
+  ASSERT_FALSE(both.has_value());
+  EXPECT_NE(both.error().front().describe().find("are the same setting"), std::string::npos)
+      << both.error().front().describe();
+}
+
+}  // namespace
+}  // namespace opsready::app

@@ -164,8 +164,9 @@ struct Runtime::Metrics {
         last_evaluation(r.gauge("opsready_last_evaluation_timestamp_seconds",
                                 "Unix time of the last readiness evaluation.")
                             .with({})),
-        events_refused(r.counter("opsready_events_refused_total",
-                                 "Routed events a component refused (bad payload), by component.",
+        payload_errors(r.counter("opsready_component_payload_errors_total",
+                                 "Accepted events whose payload a component refused (the "
+                                 "event is not applied), by component.",
                                  {"component"})),
         supervisor_tasks(r.gauge("opsready_supervisor_tasks",
                                  "Supervised tasks of opsready's own supervisor tree, by state.",
@@ -215,7 +216,7 @@ struct Runtime::Metrics {
   metrics::Gauge& queue_depth;
   metrics::GaugeFamily& components;
   metrics::Gauge& last_evaluation;
-  metrics::CounterFamily& events_refused;
+  metrics::CounterFamily& payload_errors;
   metrics::GaugeFamily& supervisor_tasks;
   metrics::CounterFamily& supervisor_restarts;
   metrics::CounterFamily& supervisor_abandoned;
@@ -791,12 +792,13 @@ void Runtime::drain() {
 
 void Runtime::apply(Message& m, core::TimePoint now) {
   if (auto* e = std::get_if<core::TelemetryEvent>(&m)) {
-    metrics_->events_received.with({e->topic}).inc();
+    const std::string& topic = topic_label(e->topic);
+    metrics_->events_received.with({topic}).inc();
     const components::Routed r = engine_->apply(*e, now);
     if (r.consumers == 0) {
-      metrics_->events_unrouted.with({e->topic}).inc();
+      metrics_->events_unrouted.with({topic}).inc();
     } else if (r.refused > 0) {
-      metrics_->events_refused.with({r.component}).inc();
+      metrics_->payload_errors.with({r.component}).inc();
       spdlog::debug("{} refused an event on {} from '{}': {}", r.component, e->topic, e->source,
                     r.error.describe());
     } else {
@@ -809,6 +811,14 @@ void Runtime::apply(Message& m, core::TimePoint now) {
     (*task)(*engine_, now);
     dirty_ = true;
   }
+}
+
+const std::string& Runtime::topic_label(const std::string& topic) {
+  static const std::string kOther(kOtherTopics);
+  if (topic_labels_.contains(topic)) return topic;
+  if (topic_labels_.size() >= kMaxTopicLabels) return kOther;
+  topic_labels_.insert(topic);
+  return topic;
 }
 
 void Runtime::apply_snapshot(core::ComponentSnapshot s) {

@@ -34,6 +34,7 @@
 #include <stop_token>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -58,6 +59,12 @@ namespace opsready::app {
 struct StartOptions {
   bool demo = false;  // also run the simulated trading runtime
 };
+
+// The `topic` label of the per-topic event counters takes the first kMaxTopicLabels distinct
+// topics; events on later ones are counted under kOtherTopics (topics are the clients' choice,
+// and each label value is a series Prometheus keeps).
+inline constexpr std::size_t kMaxTopicLabels = 1000;
+inline constexpr std::string_view kOtherTopics = "_other";
 
 class Runtime final : public server::Backend {
  public:
@@ -136,6 +143,8 @@ class Runtime final : public server::Backend {
   void evaluate();
   void flush_engine_output();
   void export_engine_metrics(core::TimePoint now);
+  // The `topic` label value for `topic` (see kMaxTopicLabels).
+  const std::string& topic_label(const std::string& topic);
   void persist_component(const core::ComponentSnapshot& s);
   void persist_readiness(const readiness::ReadinessSnapshot& s);
   void prune_if_due(core::TimePoint now);
@@ -171,6 +180,7 @@ class Runtime final : public server::Backend {
 
   // Evaluation-strand state.
   bool dirty_ = true;
+  std::unordered_set<std::string> topic_labels_;
   std::uint64_t published_version_ = 0;
   core::TimePoint published_at_{};
   std::vector<store::StateRow> state_rows_;  // the engine's output since the last flush

@@ -459,9 +459,24 @@ bool Engine::evaluate(TimePoint now) {
   for (const auto& c : aggregator_.changes()) {
     deriver_.component(c.before, c.after, now, scratch_alerts_);
   }
-  deriver_.readiness(aggregator_.status(), aggregator_.snapshot()->gate, now, scratch_alerts_);
+  // The overall readiness and gate alerts: at once when the status or decision changed; a
+  // change of their text alone (the gate's reasons) is taken at most once a second, by
+  // advance(), so that evaluating after every event does not render the gate's reasons
+  // (O(components not ok)) every time. Both drivers see the same texts at the same times.
+  if (aggregator_.status() != derived_status_ || aggregator_.decision() != derived_decision_) {
+    derive_readiness(now);
+  } else if (!readiness_refresh_at_) {
+    readiness_refresh_at_ = now + kReadinessTextInterval;
+  }
   for (const core::Alert& a : scratch_alerts_) internal_changed(a, now);
   return true;
+}
+
+void Engine::derive_readiness(TimePoint now) {
+  derived_status_ = aggregator_.status();
+  derived_decision_ = aggregator_.decision();
+  readiness_refresh_at_.reset();
+  deriver_.readiness(derived_status_, aggregator_.snapshot()->gate, now, scratch_alerts_);
 }
 
 void Engine::internal_changed(const core::Alert& a, TimePoint now) {
@@ -499,6 +514,7 @@ std::optional<TimePoint> Engine::next_deadline() const {
   take(deadman_.next_deadline());
   if (!external_ends_.empty()) take(external_ends_.begin()->first);
   if (!silence_ends_.empty()) take(silence_ends_.begin()->first);
+  take(readiness_refresh_at_);
   return due;
 }
 
@@ -509,6 +525,11 @@ void Engine::advance(TimePoint now) {
   deadman_.advance(now, scratch_alerts_);
   for (const core::Alert& a : scratch_alerts_) internal_changed(a, now);
   if (auto due = aggregator_.next_deadline(); due && *due <= now) evaluate(now);
+  if (readiness_refresh_at_ && *readiness_refresh_at_ <= now) {
+    scratch_alerts_.clear();
+    derive_readiness(now);
+    for (const core::Alert& a : scratch_alerts_) internal_changed(a, now);
+  }
   tick_groups(now);
   fire_escalations(now);
   flush_records();

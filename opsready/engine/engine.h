@@ -234,6 +234,8 @@ class Engine {
     if (watchdog_) f(watchdog_->alert());
   }
   void tick_groups(core::TimePoint now);
+  // The overall readiness and gate alerts, from the aggregator's current state.
+  void derive_readiness(core::TimePoint now);
   void fire_escalations(core::TimePoint now);
   void expire_external(core::TimePoint now);
   void expire_silences(core::TimePoint now);
@@ -266,6 +268,12 @@ class Engine {
   std::set<std::pair<core::TimePoint, std::string>> external_ends_;  // firing ones, by endsAt
   std::set<std::pair<core::TimePoint, std::string>> silence_ends_;   // active ones, by endsAt
   core::TimePoint last_evaluated_{};
+  // What the readiness and gate alerts were last derived from, and when their text is due
+  // for a refresh (see evaluate()).
+  static constexpr core::Duration kReadinessTextInterval = std::chrono::seconds(1);
+  core::Status derived_status_ = core::Status::kOk;
+  readiness::GateDecision::Decision derived_decision_ = readiness::GateDecision::Decision::kPass;
+  std::optional<core::TimePoint> readiness_refresh_at_;
   std::vector<core::ComponentSnapshot> scratch_snapshots_;
   std::vector<core::Alert> scratch_alerts_;
   EngineCounts counts_;

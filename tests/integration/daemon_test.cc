@@ -13,6 +13,9 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
@@ -153,6 +156,44 @@ TEST(Daemon, MetricsPassPromtool) {
   const auto checked =
       run({"sh", "-c", "promtool check metrics < '" + (tmp.path() / "metrics.txt").string() + "'"});
   EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err << "\n" << metrics->body;
+}
+
+// Every metric /metrics exposes is in the operator guide's table, and every metric in the table
+// is exposed (those of bus.nats only when it is configured: DaemonNats covers them).
+TEST(Daemon, MetricsAndTheOperatorGuideListTheSameMetrics) {
+  TempDir data;
+  Daemon d({"serve", "--data-dir", data.path().string()});
+  auto c = d.client();
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  std::set<std::string> exposed;
+  std::istringstream lines(metrics->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# TYPE ")) {
+      exposed.insert(line.substr(7, line.find(' ', 7) - 7));
+    }
+  }
+  const std::filesystem::path guide =
+      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "docs" /
+      "operator-guide.md";
+  std::set<std::string> documented;
+  std::istringstream doc(read_file(guide));
+  for (std::string line; std::getline(doc, line);) {
+    if (!line.starts_with("| `opsready_")) continue;
+    const auto end = line.find_first_of("{`", 3);
+    documented.insert(line.substr(3, end - 3));
+  }
+  ASSERT_GT(documented.size(), 20u) << guide;
+  for (const auto& name : exposed) {
+    EXPECT_TRUE(documented.contains(name)) << name << " is exposed but not in " << guide;
+  }
+  for (const auto& name : documented) {
+    const bool bus_only = name.starts_with("opsready_nats_") || name.starts_with("opsready_bus_") ||
+                          name.starts_with("opsready_spool_");
+    if (!bus_only) {
+      EXPECT_TRUE(exposed.contains(name)) << name << " is documented, not exposed";
+    }
+  }
 }
 
 TEST(Daemon, MalformedInputIsRejectedWholeAndNamed) {
