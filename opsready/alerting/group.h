@@ -56,10 +56,11 @@
 //  - muting is the caller's, through Mutes (set_mutes()): at a tick, the alerts the `alert`
 //    hook mutes (silenced, inhibited) are left out before the decision, as Alertmanager's mute
 //    stages run before its dedup stage, so a muted alert is never part of "the last
-//    notification", and a tick whose alerts are all muted decides nothing; when the `route` hook says the route is muted at the tick's time (its
-//    mute_time_intervals / active_time_intervals), the tick decides nothing and the last
-//    notification stays as it was (Alertmanager's time mute stages). Resolved alerts leave
-//    the group at the tick either way. max_alerts truncation is the receiver's.
+//    notification", and a tick whose alerts are all muted decides nothing; when the `route` hook
+//    says the route is muted at the tick's time (its mute_time_intervals / active_time_intervals),
+//    the tick decides nothing and the last notification stays as it was (Alertmanager's time mute
+//    stages). Resolved alerts leave the group at the tick either way. max_alerts truncation is the
+//    receiver's.
 //
 // advance(now) fires the due ticks in deadline order (ties by group key), each evaluated at its
 // own deadline, not at `now`, and a group whose next tick is due again before `now` fires

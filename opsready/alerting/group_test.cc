@@ -513,16 +513,16 @@ TEST(Dispatcher, MutedAlertsAreLeftOutBeforeTheDecision) {
   d.set_mutes({.alert = [&](const core::Alert& a, core::TimePoint) {
     return silenced && a.labels.at("alertname") == "Muted";
   }});
-  const std::vector<std::string> first = summaries(run(
-      d, {{seconds(0), Step::kFire, L("Muted")}, {seconds(0), Step::kFire, L("Loud")},
-          {seconds(30), Step::kAdvance}}));
-  EXPECT_EQ(first, (std::vector<std::string>{
-                       R"(30s first notification ops {}:{team="a"} F[Loud] R[])"}));
+  const std::vector<std::string> first = summaries(run(d, {{seconds(0), Step::kFire, L("Muted")},
+                                                           {seconds(0), Step::kFire, L("Loud")},
+                                                           {seconds(30), Step::kAdvance}}));
+  EXPECT_EQ(first,
+            (std::vector<std::string>{R"(30s first notification ops {}:{team="a"} F[Loud] R[])"}));
   // The silence ends: the muted alert was never notified, so it is new to the group's log.
   silenced = false;
-  EXPECT_EQ(summaries(run(d, {{minutes(5) + seconds(30), Step::kAdvance}})),
-            (std::vector<std::string>{
-                R"(330s new alerts added ops {}:{team="a"} F[Loud,Muted] R[])"}));
+  EXPECT_EQ(
+      summaries(run(d, {{minutes(5) + seconds(30), Step::kAdvance}})),
+      (std::vector<std::string>{R"(330s new alerts added ops {}:{team="a"} F[Loud,Muted] R[])"}));
 }
 
 TEST(Dispatcher, ATickWhoseAlertsAreAllMutedDecidesNothing) {
@@ -534,9 +534,9 @@ TEST(Dispatcher, ATickWhoseAlertsAreAllMutedDecidesNothing) {
   silenced = true;  // not "all resolved": the receiver is told nothing while the silence lasts
   EXPECT_TRUE(run(d, {{hours(3), Step::kAdvance}}).empty());
   silenced = false;  // the log is as it was: the first tick after the silence repeats
-  EXPECT_EQ(summaries(run(d, {{hours(3) + minutes(5), Step::kAdvance}})),
-            (std::vector<std::string>{
-                R"(10830s repeat interval elapsed ops {}:{team="a"} F[A] R[])"}));
+  EXPECT_EQ(
+      summaries(run(d, {{hours(3) + minutes(5), Step::kAdvance}})),
+      (std::vector<std::string>{R"(10830s repeat interval elapsed ops {}:{team="a"} F[A] R[])"}));
 }
 
 TEST(Dispatcher, AMutedRouteDecidesNothingButResolvedAlertsStillLeave) {
@@ -544,8 +544,10 @@ TEST(Dispatcher, AMutedRouteDecidesNothingButResolvedAlertsStillLeave) {
   Dispatcher d(tree);
   bool muted = true;
   d.set_mutes({.route = [&](const Route&, core::TimePoint) { return muted; }});
-  EXPECT_TRUE(run(d, {{seconds(0), Step::kFire, L("A")}, {seconds(30), Step::kAdvance},
-                      {minutes(1), Step::kResolve, L("A")}, {minutes(6), Step::kAdvance}})
+  EXPECT_TRUE(run(d, {{seconds(0), Step::kFire, L("A")},
+                      {seconds(30), Step::kAdvance},
+                      {minutes(1), Step::kResolve, L("A")},
+                      {minutes(6), Step::kAdvance}})
                   .empty());
   EXPECT_EQ(d.group_count(), 0u);
 }
@@ -555,9 +557,9 @@ TEST(Dispatcher, ARestoredLogKeepsTheFirstTickAfterARestartQuiet) {
   GroupLog log;
   {
     Dispatcher before(tree);
-    ASSERT_EQ(run(before, {{seconds(0), Step::kFireOld, L("A")}, {seconds(30), Step::kAdvance}})
-                  .size(),
-              1u);
+    ASSERT_EQ(
+        run(before, {{seconds(0), Step::kFireOld, L("A")}, {seconds(30), Step::kAdvance}}).size(),
+        1u);
     log = before.log(before.groups().begin()->first).value();
   }
   // A new process: the alert comes back from the store, the log is restored, and the tick

@@ -15,10 +15,10 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "opsready/core/topic_pattern.h"
 #include "opsready/core/snapshot.h"
 #include "opsready/core/text.h"
 #include "opsready/core/time.h"
+#include "opsready/core/topic_pattern.h"
 
 namespace opsready::app {
 namespace {

@@ -15,11 +15,11 @@
 #include "opsready/app/components_config.h"
 #include "opsready/app/config.h"
 #include "opsready/components/registry.h"
-#include "opsready/engine/engine.h"
-#include "opsready/server/alerts.h"
 #include "opsready/core/text.h"
 #include "opsready/core/time.h"
+#include "opsready/engine/engine.h"
 #include "opsready/readiness/readiness.h"
+#include "opsready/server/alerts.h"
 
 namespace opsready::app {
 namespace {
@@ -161,9 +161,9 @@ class ReplaySink final : public engine::Sink {
                   .dump()
            << "\n";
     } else {
-      out_ << time << " alert " << state << " " << label(a, "severity")
-           << " " << label(a, "category") << " [" << label(a, "component") << "] "
-           << label(a, "alertname") << ": " << annotation(a, "summary") << "\n";
+      out_ << time << " alert " << state << " " << label(a, "severity") << " "
+           << label(a, "category") << " [" << label(a, "component") << "] " << label(a, "alertname")
+           << ": " << annotation(a, "summary") << "\n";
     }
   }
 
@@ -201,7 +201,10 @@ class ReplaySink final : public engine::Sink {
 class Replayer {
  public:
   Replayer(const ReplayOptions& o, std::ostream& out, std::ostream& err)
-      : json_(o.format == "json"), name_(o.input.string()), sink_(json_, out), out_(out),
+      : json_(o.format == "json"),
+        name_(o.input.string()),
+        sink_(json_, out),
+        out_(out),
         err_(err) {}
 
   core::Result<void> start(ReplayConfig config, core::TimePoint start) {
@@ -356,7 +359,8 @@ class Replayer {
     const auto gate = readiness::to_string(snap->gate.decision);
     if (final) {
       if (json_) {
-        out_ << nlohmann::json{{"type", "final"}, {"time", time},
+        out_ << nlohmann::json{{"type", "final"},
+                               {"time", time},
                                {"readiness", readiness::to_json(*snap)}}
                     .dump()
              << "\n";

@@ -127,9 +127,7 @@ TEST(ReplayGolden, AlertingJson) {
 
 TEST(Replay, AlertingFixtureFacts) {
   const CommandRun r = replay(kAlerting);
-  auto has = [&r](const std::string& line) {
-    return r.out.find(line) != std::string::npos;
-  };
+  auto has = [&r](const std::string& line) { return r.out.find(line) != std::string::npos; };
   auto lines_with = [&r](const std::string& text) {
     std::size_t n = 0;
     for (std::size_t at = r.out.find(text); at != std::string::npos;
@@ -142,15 +140,19 @@ TEST(Replay, AlertingFixtureFacts) {
   EXPECT_TRUE(has("2025-01-02T09:00:10Z alert firing warning operational.risk_engine"));
   EXPECT_FALSE(has("notify ops (first notification) {}:{component=\"risk_engine\"}"));
   // The warning is notified after group_wait, the rise to critical at once.
-  EXPECT_TRUE(has("2025-01-02T09:01:30Z notify ops (first notification) "
-                  "{}:{component=\"fix_gateway\"}"));
-  EXPECT_TRUE(has("2025-01-02T09:03:00Z notify ops (new alerts added) "
-                  "{}:{component=\"fix_gateway\"}"));
+  EXPECT_TRUE(
+      has("2025-01-02T09:01:30Z notify ops (first notification) "
+          "{}:{component=\"fix_gateway\"}"));
+  EXPECT_TRUE(
+      has("2025-01-02T09:03:00Z notify ops (new alerts added) "
+          "{}:{component=\"fix_gateway\"}"));
   // Inhibition: FixLatencyHigh stays out while FixSessionDown fires, and comes in after.
-  EXPECT_TRUE(has("2025-01-02T09:08:00Z notify ops (new alerts added) {}:{} "
-                  "firing=[FixSessionDown,OpsreadyReadinessNotOk]"));
-  EXPECT_TRUE(has("2025-01-02T09:23:00Z notify ops (new alerts added) {}:{} "
-                  "firing=[FixLatencyHigh,OpsreadyReadinessNotOk] resolved=[FixSessionDown]"));
+  EXPECT_TRUE(
+      has("2025-01-02T09:08:00Z notify ops (new alerts added) {}:{} "
+          "firing=[FixSessionDown,OpsreadyReadinessNotOk]"));
+  EXPECT_TRUE(
+      has("2025-01-02T09:23:00Z notify ops (new alerts added) {}:{} "
+          "firing=[FixLatencyHigh,OpsreadyReadinessNotOk] resolved=[FixSessionDown]"));
   // The silence: risk_engine fails at 09:05:10 and nobody is told.
   EXPECT_TRUE(has("2025-01-02T09:05:10Z alert firing critical operational.risk_engine"));
   EXPECT_EQ(lines_with("{component=\"risk_engine\"} firing="), 0u);
@@ -159,20 +161,22 @@ TEST(Replay, AlertingFixtureFacts) {
   EXPECT_EQ(lines_with("notify oncall-secondary"), 1u);
   // The gate has its own route (the brief leaves *.gate unrouted).
   EXPECT_TRUE(has("notify release-managers (first notification)"));
-  EXPECT_TRUE(has("end events=12 applied=12 unrouted=0 rejected=0 notifications=10 "
-                  "readiness=fail gate=block"));
+  EXPECT_TRUE(
+      has("end events=12 applied=12 unrouted=0 rejected=0 notifications=10 "
+          "readiness=fail gate=block"));
 }
 
 TEST(Replay, BadControlLinesAreRejectedWithTheirLine) {
   const fs::path dir = fs::temp_directory_path();
   const fs::path in = dir / "opsready-replay-control.jsonl";
-  write(in,
-        R"({"time":"2025-01-02T00:00:00Z","silence":{"matchers":[],"startsAt":"2025-01-02T00:00:00Z","endsAt":"2025-01-02T01:00:00Z","createdBy":"a","comment":"c"}})"
-        "\n"
-        R"({"time":"2025-01-02T00:00:01Z","ack":{"group":"no-such-group","by":"a"}})"
-        "\n"
-        R"({"time":"2025-01-02T00:00:02Z","alerts":[{"labels":{}}]})"
-        "\n");
+  write(
+      in,
+      R"({"time":"2025-01-02T00:00:00Z","silence":{"matchers":[],"startsAt":"2025-01-02T00:00:00Z","endsAt":"2025-01-02T01:00:00Z","createdBy":"a","comment":"c"}})"
+      "\n"
+      R"({"time":"2025-01-02T00:00:01Z","ack":{"group":"no-such-group","by":"a"}})"
+      "\n"
+      R"({"time":"2025-01-02T00:00:02Z","alerts":[{"labels":{}}]})"
+      "\n");
   const CommandRun r = replay({.input = in});
   EXPECT_EQ(r.code, kExitDataErr);
   EXPECT_NE(r.err.find(":1: silence."), std::string::npos) << r.err;

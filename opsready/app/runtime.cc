@@ -184,8 +184,8 @@ struct Runtime::Metrics {
                                 {"receiver", "reason"})),
         alerts(r.gauge("opsready_alerts", "Alerts the engine holds, by origin and state.",
                        {"origin", "state"})),
-        alert_groups(
-            r.gauge("opsready_alert_groups", "Aggregation groups with at least one alert.").with({})),
+        alert_groups(r.gauge("opsready_alert_groups", "Aggregation groups with at least one alert.")
+                         .with({})),
         silences(r.gauge("opsready_silences", "Silences, by state.", {"state"})),
         acks(r.gauge("opsready_alert_group_acks", "Acknowledged alert groups.").with({})),
         escalations(r.counter("opsready_escalations_total", "Escalation steps fired.").with({})),
@@ -372,12 +372,9 @@ class Runtime::EngineSink final : public engine::Sink {
     for (const auto& a : n.firing) firing.push_back(a.fingerprint);
     nlohmann::json resolved = nlohmann::json::array();
     for (const auto& a : n.resolved) resolved.push_back(a.fingerprint);
-    nlohmann::json row = {{"receiver", n.receiver},
-                          {"group", n.group.to_string()},
-                          {"group_id", d.group_id},
-                          {"reason", reason},
-                          {"at", core::format_rfc3339(n.at)},
-                          {"firing", std::move(firing)},
+    nlohmann::json row = {{"receiver", n.receiver},           {"group", n.group.to_string()},
+                          {"group_id", d.group_id},           {"reason", reason},
+                          {"at", core::format_rfc3339(n.at)}, {"firing", std::move(firing)},
                           {"resolved", std::move(resolved)}};
     if (d.escalation) row["step"] = d.step;
     spdlog::info("alerting: notify {} ({}) group {} firing={} resolved={}", n.receiver, reason,

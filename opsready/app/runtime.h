@@ -10,8 +10,8 @@
 // Concurrency (docs/architecture.md): one io_context, run by one thread (the runner's), is the
 // evaluation strand: it owns the engine (engine::Engine: components, readiness, alerting),
 // without locks. Every input — events, external alerts, the HTTP API's reads and changes of
-// alert state — reaches it through one bounded queue of messages. Blocking work (SQLite writes, the HTTP
-// listener) runs on an asio::thread_pool, awaited by supervised coroutines. Readers see an
+// alert state — reaches it through one bounded queue of messages. Blocking work (SQLite writes, the
+// HTTP listener) runs on an asio::thread_pool, awaited by supervised coroutines. Readers see an
 // immutable shared_ptr<const ReadinessSnapshot>, swapped under a short lock. Public methods are
 // thread-safe unless noted.
 //

@@ -7,8 +7,8 @@
 #include <limits>
 #include <utility>
 
-#include "opsready/core/topic_pattern.h"
 #include "opsready/core/text.h"
+#include "opsready/core/topic_pattern.h"
 
 namespace opsready::bus {
 namespace detail {

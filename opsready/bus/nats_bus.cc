@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "opsready/core/topic_pattern.h"
 #include "opsready/core/compression.h"
 #include "opsready/core/event_batch.h"
 #include "opsready/core/text.h"
+#include "opsready/core/topic_pattern.h"
 
 namespace opsready::bus {
 namespace {

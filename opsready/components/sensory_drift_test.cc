@@ -260,7 +260,8 @@ TEST(SensoryDrift, DimensionAlertEvents) {
   ASSERT_EQ(s.issues.size(), 1u);
   EXPECT_EQ(s.issues[0].code, "sensory.drift.why");
   EXPECT_EQ(s.issues[0].severity, core::Severity::kCritical);
-  EXPECT_EQ(s.issues[0].message, "WHY drift alert (delta_alert, page_hinkley_warn, variance_alert)");
+  EXPECT_EQ(s.issues[0].message,
+            "WHY drift alert (delta_alert, page_hinkley_warn, variance_alert)");
 }
 
 // §6.6 psi_triggers_alert: 12 evaluation entries (one at the first shifted level, eleven at the

@@ -126,8 +126,9 @@ core::Result<alerting::Silence> silence_from(const nlohmann::json& j) {
   for (const auto& m : j.value("matchers", nlohmann::json::array())) {
     const bool regex = m.value("isRegex", false);
     const bool equal = m.value("isEqual", true);
-    const auto type = regex ? (equal ? alerting::MatchType::kRegex : alerting::MatchType::kNotRegex)
-                            : (equal ? alerting::MatchType::kEqual : alerting::MatchType::kNotEqual);
+    const auto type = regex
+                          ? (equal ? alerting::MatchType::kRegex : alerting::MatchType::kNotRegex)
+                          : (equal ? alerting::MatchType::kEqual : alerting::MatchType::kNotEqual);
     auto matcher = alerting::Matcher::create(type, m.value("name", std::string()),
                                              m.value("value", std::string()));
     if (!matcher) return std::unexpected(matcher.error());
@@ -306,9 +307,9 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
   // the first tick (Dispatcher::removed()).
   if (acks) {
     if (auto ok = acks_.restore(std::move(*acks)); !ok) {
-      errors.push_back(core::Error{.code = "invalid_state",
-                                   .message = "alerting state acks cannot be restored: " +
-                                              ok.error().describe()});
+      errors.push_back(core::Error{
+          .code = "invalid_state",
+          .message = "alerting state acks cannot be restored: " + ok.error().describe()});
     }
   }
   // The state now reflects the restored components; derive what changed while opsready was
@@ -418,8 +419,8 @@ core::Result<void> Engine::ack(std::string_view group, std::string by, std::stri
                                std::optional<TimePoint> expires_at, TimePoint now) {
   const auto key = find_group(dispatcher_.groups(), group);
   if (!key) {
-    return core::fail("unknown_group", "no alert group has the id or key '" + std::string(group) + "'",
-                      "group");
+    return core::fail("unknown_group",
+                      "no alert group has the id or key '" + std::string(group) + "'", "group");
   }
   auto ok = acks_.ack(alerting::Ack{.group = key->to_string(),
                                     .by = std::move(by),
@@ -433,8 +434,8 @@ core::Result<void> Engine::ack(std::string_view group, std::string by, std::stri
 core::Result<void> Engine::unack(std::string_view group, const std::string& by, TimePoint now) {
   const auto key = find_group(dispatcher_.groups(), group);
   if (!key) {
-    return core::fail("unknown_group", "no alert group has the id or key '" + std::string(group) + "'",
-                      "group");
+    return core::fail("unknown_group",
+                      "no alert group has the id or key '" + std::string(group) + "'", "group");
   }
   auto ok = acks_.unack(key->to_string(), by, now);
   flush_records();
@@ -575,7 +576,8 @@ void Engine::expire_silences(TimePoint now) {
 
 void Engine::flush_silence_changes() {
   for (alerting::SilenceChange& c : silences_.take_changes()) {
-    sink_.persist({.kind = std::string(kSilence), .key = c.id, .json = silence_json(c.after).dump()});
+    sink_.persist(
+        {.kind = std::string(kSilence), .key = c.id, .json = silence_json(c.after).dump()});
     sink_.append({.kind = "silence_audit",
                   .at = c.at,
                   .json = nlohmann::json{{"id", c.id},
@@ -723,8 +725,7 @@ std::vector<std::string> Engine::receivers_for(const core::LabelSet& labels) con
 
 EngineCounts Engine::counts(TimePoint now) const {
   EngineCounts c = counts_;
-  c.alerts_derived =
-      deriver_.active().size() + deadman_.active().size() + (watchdog_ ? 1 : 0);
+  c.alerts_derived = deriver_.active().size() + deadman_.active().size() + (watchdog_ ? 1 : 0);
   c.alerts_external = external_.size();
   c.alerts_firing = c.alerts_derived;
   for (const auto& [fp, a] : external_) c.alerts_firing += core::is_resolved(a, now) ? 0 : 1;

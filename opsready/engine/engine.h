@@ -144,7 +144,7 @@ struct EngineCounts {
   std::size_t acks = 0;
   std::uint64_t notifications = 0;  // decided since start
   std::uint64_t escalations = 0;
-  std::uint64_t held = 0;             // repeats held back by an ack
+  std::uint64_t held = 0;              // repeats held back by an ack
   std::uint64_t external_refused = 0;  // past max_external_alerts
   std::uint64_t events = 0;
   std::uint64_t events_unrouted = 0;
@@ -262,8 +262,8 @@ class Engine {
   alerting::Acks acks_;
   std::map<std::string, const alerting::TimeInterval*, std::less<>> intervals_;
 
-  std::unordered_map<std::string, core::Alert> external_;      // by fingerprint
-  std::unordered_set<std::string> external_changed_;           // since take_external_changes()
+  std::unordered_map<std::string, core::Alert> external_;  // by fingerprint
+  std::unordered_set<std::string> external_changed_;       // since take_external_changes()
   bool acks_dirty_ = false;
   std::set<std::pair<core::TimePoint, std::string>> external_ends_;  // firing ones, by endsAt
   std::set<std::pair<core::TimePoint, std::string>> silence_ends_;   // active ones, by endsAt

@@ -35,17 +35,16 @@ class RecordingSink final : public Sink {
     for (const auto& a : n.resolved) {
       resolved += (resolved.empty() ? "" : ",") + a.labels.at("alertname");
     }
-    notes.push_back(std::to_string(std::chrono::duration_cast<seconds>(n.at - kT0).count()) +
-                    "s " + n.receiver + " " +
+    notes.push_back(std::to_string(std::chrono::duration_cast<seconds>(n.at - kT0).count()) + "s " +
+                    n.receiver + " " +
                     (d.escalation ? "escalation " + std::to_string(d.step)
                                   : std::string(alerting::to_string(n.reason))) +
                     " F[" + names + "] R[" + resolved + "]");
   }
   void persist(store::StateRow row) override {
     if (row.json.empty()) {
-      std::erase_if(state, [&](const store::StateRow& r) {
-        return r.kind == row.kind && r.key == row.key;
-      });
+      std::erase_if(
+          state, [&](const store::StateRow& r) { return r.kind == row.kind && r.key == row.key; });
       return;
     }
     for (auto& r : state) {
@@ -74,11 +73,10 @@ EngineOptions options() {
                                        .group_wait = seconds(30),
                                        .group_interval = minutes(5),
                                        .repeat_interval = hours(1)};
-  o.policy.receivers = {
-      alerting::Receiver{.name = "ops",
-                         .escalation = {alerting::EscalationStep{.after = minutes(10),
-                                                                 .receiver = "pager"}}},
-      alerting::Receiver{.name = "pager"}};
+  o.policy.receivers = {alerting::Receiver{.name = "ops",
+                                           .escalation = {alerting::EscalationStep{
+                                               .after = minutes(10), .receiver = "pager"}}},
+                        alerting::Receiver{.name = "pager"}};
   return o;
 }
 
@@ -122,9 +120,9 @@ TEST(Engine, AFailingComponentIsNotifiedAfterGroupWaitAndResolvesWhenOkAgain) {
   h.run_to(kT0 + seconds(29));
   EXPECT_TRUE(h.sink.notes.empty());
   h.run_to(kT0 + seconds(30));
-  EXPECT_EQ(h.sink.notes, (std::vector<std::string>{
-                              "30s ops first notification F[OpsreadyReadinessNotOk] R[]",
-                              "30s ops first notification F[OpsreadyComponentNotOk] R[]"}));
+  EXPECT_EQ(h.sink.notes,
+            (std::vector<std::string>{"30s ops first notification F[OpsreadyReadinessNotOk] R[]",
+                                      "30s ops first notification F[OpsreadyComponentNotOk] R[]"}));
   h.put("ingest", core::Status::kOk, minutes(2));
   h.run_to(kT0 + minutes(6));
   ASSERT_EQ(h.sink.notes.size(), 4u);
@@ -147,8 +145,8 @@ TEST(Engine, ASilenceMutesTheGroupAndItsExpiryLetsTheAlertThrough) {
   h.put("ingest", core::Status::kFail, seconds(0));
   h.run_to(kT0 + minutes(9));
   // Only the overall readiness alert (no component label) goes out.
-  EXPECT_EQ(h.sink.notes, (std::vector<std::string>{
-                              "30s ops first notification F[OpsreadyReadinessNotOk] R[]"}));
+  EXPECT_EQ(h.sink.notes,
+            (std::vector<std::string>{"30s ops first notification F[OpsreadyReadinessNotOk] R[]"}));
   const auto views = h.engine->alerts(kT0 + minutes(9));
   bool seen_silenced = false;
   for (const auto& v : views) {
@@ -207,8 +205,8 @@ TEST(Engine, AnAckHoldsRepeatsAndStopsEscalationANewAlertReNotifies) {
   const auto at = kT0 + hours(1) + minutes(7);
   h.run_to(at);
   core::ComponentSnapshot with_issue = snap("ingest", core::Status::kFail, at);
-  with_issue.issues.push_back({.code = "lag_high", .severity = core::Severity::kCritical,
-                               .message = "lag 40s"});
+  with_issue.issues.push_back(
+      {.code = "lag_high", .severity = core::Severity::kCritical, .message = "lag 40s"});
   h.engine->put_component(with_issue, at);
   h.engine->evaluate(at);
   h.run_to(kT0 + hours(2));
@@ -284,10 +282,10 @@ TEST(Engine, EvaluatingAfterEveryEventOrOncePerInstantDecidesTheSame) {
 
 TEST(Engine, ExternalAlertsMeetTheSameRoutesInhibitionAndTimeout) {
   EngineOptions o = options();
-  o.policy.inhibit_rules = {alerting::InhibitRule{
-      .source = alerting::parse_matchers("severity=critical").value(),
-      .target = alerting::parse_matchers("severity=warning").value(),
-      .equal = {"component"}}};
+  o.policy.inhibit_rules = {
+      alerting::InhibitRule{.source = alerting::parse_matchers("severity=critical").value(),
+                            .target = alerting::parse_matchers("severity=warning").value(),
+                            .equal = {"component"}}};
   Harness h(std::move(o));
   auto alert = [](std::string name, std::string severity, core::Duration ends) {
     core::Alert a{.labels = {{"alertname", std::move(name)},
@@ -299,9 +297,8 @@ TEST(Engine, ExternalAlertsMeetTheSameRoutesInhibitionAndTimeout) {
     core::assign_fingerprint(a);
     return a;
   };
-  EXPECT_EQ(h.engine->put_alerts({alert("Lag", "warning", minutes(5)),
-                                  alert("Down", "critical", minutes(5))},
-                                 kT0),
+  EXPECT_EQ(h.engine->put_alerts(
+                {alert("Lag", "warning", minutes(5)), alert("Down", "critical", minutes(5))}, kT0),
             2u);
   h.run_to(kT0 + seconds(30));
   ASSERT_EQ(h.sink.notes.size(), 1u);

@@ -60,8 +60,9 @@ bool selected(const engine::AlertView& v, const AlertFilter& f, TimePoint now) {
   if (!f.active && !silenced && !inhibited) return false;
   if (!alerting::matches(f.filter, v.alert->labels)) return false;
   if (f.receiver) {
-    const bool any = std::any_of(v.receivers.begin(), v.receivers.end(),
-                                 [&](const std::string& r) { return f.receiver->matches_value(r); });
+    const bool any = std::any_of(v.receivers.begin(), v.receivers.end(), [&](const std::string& r) {
+      return f.receiver->matches_value(r);
+    });
     if (!any) return false;
   }
   return true;
@@ -96,9 +97,9 @@ nlohmann::json route_json(const alerting::RouteSpec& r, bool root) {
 
 core::Result<AlertFilter> parse_alert_filter(const Request& req) {
   AlertFilter f;
-  for (auto [name, slot] : {std::pair{"active", &f.active}, std::pair{"silenced", &f.silenced},
-                            std::pair{"inhibited", &f.inhibited},
-                            std::pair{"unprocessed", &f.unprocessed}}) {
+  for (auto [name, slot] :
+       {std::pair{"active", &f.active}, std::pair{"silenced", &f.silenced},
+        std::pair{"inhibited", &f.inhibited}, std::pair{"unprocessed", &f.unprocessed}}) {
     auto v = bool_param(req, name, true);
     if (!v) return std::unexpected(v.error());
     *slot = *v;
@@ -107,8 +108,8 @@ core::Result<AlertFilter> parse_alert_filter(const Request& req) {
   if (!filter) return std::unexpected(filter.error());
   f.filter = std::move(*filter);
   if (req.has_param("receiver")) {
-    auto m = alerting::Matcher::create(alerting::MatchType::kRegex, "receiver",
-                                       req.param("receiver"));
+    auto m =
+        alerting::Matcher::create(alerting::MatchType::kRegex, "receiver", req.param("receiver"));
     if (!m) {
       return core::fail("invalid_parameter", "bad regular expression: " + m.error().message,
                         "receiver");
@@ -137,7 +138,9 @@ nlohmann::json gettable_alert(const engine::AlertView& v, TimePoint now) {
           {"fingerprint", a.fingerprint},
           {"receivers", std::move(receivers)},
           {"status",
-           {{"state", !firing ? "unprocessed" : v.suppressed() ? "suppressed" : "active"},
+           {{"state", !firing          ? "unprocessed"
+                      : v.suppressed() ? "suppressed"
+                                       : "active"},
             {"silencedBy", v.silenced_by},
             {"inhibitedBy", v.inhibited_by}}}};
 }
@@ -165,11 +168,12 @@ nlohmann::json groups_json(const engine::Engine& e, const AlertFilter& f, TimePo
     nlohmann::json alerts = nlohmann::json::array();
     for (const auto& [fp, a] : g.alerts) {
       const engine::AlertView* v = view_of(fp);
-      if (v == nullptr || !selected(*v, AlertFilter{.active = f.active,
-                                                    .silenced = f.silenced,
-                                                    .inhibited = f.inhibited,
-                                                    .unprocessed = f.unprocessed,
-                                                    .filter = f.filter},
+      if (v == nullptr || !selected(*v,
+                                    AlertFilter{.active = f.active,
+                                                .silenced = f.silenced,
+                                                .inhibited = f.inhibited,
+                                                .unprocessed = f.unprocessed,
+                                                .filter = f.filter},
                                     now)) {
         continue;
       }
@@ -182,9 +186,8 @@ nlohmann::json groups_json(const engine::Engine& e, const AlertFilter& f, TimePo
                             {"id", engine::group_id(key)},
                             {"key", key.to_string()}};
     if (const alerting::Ack* ack = e.acks().find(key.to_string())) {
-      nlohmann::json a = {{"by", ack->by},
-                          {"comment", ack->comment},
-                          {"at", core::format_rfc3339(ack->at)}};
+      nlohmann::json a = {
+          {"by", ack->by}, {"comment", ack->comment}, {"at", core::format_rfc3339(ack->at)}};
       if (ack->expires_at) a["expiresAt"] = core::format_rfc3339(*ack->expires_at);
       group["ack"] = std::move(a);
     }
@@ -209,8 +212,7 @@ nlohmann::json alertmanager_config(const alerting::Policy& p) {
     if (!rule.equal.empty()) j["equal"] = rule.equal;
     inhibit.push_back(std::move(j));
   }
-  nlohmann::json doc = {{"route", route_json(p.route, true)},
-                        {"receivers", std::move(receivers)}};
+  nlohmann::json doc = {{"route", route_json(p.route, true)}, {"receivers", std::move(receivers)}};
   if (!inhibit.empty()) doc["inhibit_rules"] = std::move(inhibit);
   if (!p.time_intervals.empty()) {
     nlohmann::json intervals = nlohmann::json::array();
@@ -222,8 +224,8 @@ nlohmann::json alertmanager_config(const alerting::Policy& p) {
   return doc;
 }
 
-nlohmann::json status_json(const alerting::Policy& p, const std::string& version,
-                           TimePoint started, TimePoint now) {
+nlohmann::json status_json(const alerting::Policy& p, const std::string& version, TimePoint started,
+                           TimePoint now) {
   (void)now;
   return {{"cluster", {{"status", "disabled"}, {"peers", nlohmann::json::array()}}},
           {"config", {{"original", alertmanager_config(p).dump(2)}}},

@@ -538,9 +538,8 @@ class Listener::Connection : public std::enable_shared_from_this<Listener::Conne
     set_phase(Phase::kHandler, kNever);
 
     std::string allow;
-    const Route* route =
-        l_.find(ex->head ? std::string("GET") : ex->request.method, ex->request.path, allow,
-                &ex->request.path_params);
+    const Route* route = l_.find(ex->head ? std::string("GET") : ex->request.method,
+                                 ex->request.path, allow, &ex->request.path_params);
     if (route == nullptr) {
       ex->counters = l_.unrouted_.get();
       Response res =
@@ -903,8 +902,7 @@ const Listener::Route* Listener::find(
       if (captures != nullptr) {
         for (std::size_t i = 0; i < segments.size(); ++i) {
           if (is_capture(t.segments[i])) {
-            captures->emplace_back(t.segments[i].substr(1, t.segments[i].size() - 2),
-                                   segments[i]);
+            captures->emplace_back(t.segments[i].substr(1, t.segments[i].size() - 2), segments[i]);
           }
         }
       }

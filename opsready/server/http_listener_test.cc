@@ -435,9 +435,8 @@ TEST_F(ListenerTest, PathTemplatesCaptureSegmentsAndExactPathsWin) {
   listener().route("GET", "/api/v2/silence/{id}", "silence", capture);
   listener().route("DELETE", "/api/v2/silence/{id}", "silence_delete", capture);
   listener().route("POST", "/api/v1/groups/{group}/ack", "ack", capture);
-  listener().route("GET", "/api/v2/silence/special", "special", [](Request&, Responder res) {
-    res.send(Response::text(200, "exact\n"));
-  });
+  listener().route("GET", "/api/v2/silence/special", "special",
+                   [](Request&, Responder res) { res.send(Response::text(200, "exact\n")); });
   start();
   RawClient c(port_);
   ASSERT_TRUE(c.send(get("/api/v2/silence/ab%2Dcd")));
@@ -449,8 +448,9 @@ TEST_F(ListenerTest, PathTemplatesCaptureSegmentsAndExactPathsWin) {
   EXPECT_EQ(req->path_param("id"), "ab-cd");
   EXPECT_EQ(req->path_param("other"), "");
 
-  ASSERT_TRUE(c.send("POST /api/v1/groups/0123abcd/ack HTTP/1.1\r\nHost: t\r\n"
-                     "Content-Length: 0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /api/v1/groups/0123abcd/ack HTTP/1.1\r\nHost: t\r\n"
+             "Content-Length: 0\r\n\r\n"));
   res = c.read_response();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);

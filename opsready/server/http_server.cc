@@ -265,25 +265,23 @@ void HttpServer::install_routes() {
 
   // Reads and changes of alert state run on the evaluation strand (Backend::post): the
   // handler moves the request and its responder into the task, which answers from there.
-  auto strand_route = [this](
-                          const char* method, const char* path, const char* name, bool mutate,
-                          std::function<void(Request&, engine::Engine&, core::TimePoint,
-                                             Responder&)>
-                              body) {
-    listener_.route(
-        method, path, name,
-        [this, name, mutate, body = std::move(body)](Request& req, Responder res) {
-          if (mutate && !authorized(name, req, res)) return;
-          auto shared = std::make_shared<Responder>(std::move(res));
-          auto request = std::make_shared<Request>(std::move(req));
-          const bool posted = backend_.post(
-              [shared, request, body](engine::Engine& e, core::TimePoint now) {
-                body(*request, e, now, *shared);
-              });
-          if (!posted) shared->send(error_reply(503, "opsready is starting or shutting down"));
-        },
-        Offload::kNever);
-  };
+  auto strand_route =
+      [this](const char* method, const char* path, const char* name, bool mutate,
+             std::function<void(Request&, engine::Engine&, core::TimePoint, Responder&)> body) {
+        listener_.route(
+            method, path, name,
+            [this, name, mutate, body = std::move(body)](Request& req, Responder res) {
+              if (mutate && !authorized(name, req, res)) return;
+              auto shared = std::make_shared<Responder>(std::move(res));
+              auto request = std::make_shared<Request>(std::move(req));
+              const bool posted =
+                  backend_.post([shared, request, body](engine::Engine& e, core::TimePoint now) {
+                    body(*request, e, now, *shared);
+                  });
+              if (!posted) shared->send(error_reply(503, "opsready is starting or shutting down"));
+            },
+            Offload::kNever);
+      };
 
   // ---- Alertmanager API v2 (amtool, Grafana's Alertmanager data source) ----------------------
   strand_route("GET", "/api/v2/alerts", "v2_alerts", false,
@@ -337,95 +335,95 @@ void HttpServer::install_routes() {
                  auto ok = e.expire_silence(req.path_param("id"), now);
                  // Alertmanager answers 200 for an already expired silence (amtool relies on it).
                  if (!ok && ok.error().code != "silence_already_expired") {
-                   return res.send(field_error(
-                       ok.error(), ok.error().code == "silence_not_found" ? 404 : 400));
+                   return res.send(
+                       field_error(ok.error(), ok.error().code == "silence_not_found" ? 404 : 400));
                  }
                  res.send(Response::json(200, ""));
                });
 
   // ---- opsready's own: acknowledgements, route tests, the v1 alert list -----------------------
-  strand_route("POST", "/api/v1/groups/{group}/ack", "ack", true,
-               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
-                 const auto j = req.body.empty() ? nlohmann::json::object()
-                                                 : nlohmann::json::parse(req.body, nullptr, false);
-                 if (j.is_discarded() || !j.is_object()) {
-                   return res.send(error_reply(400, "body: must be a JSON object"));
-                 }
-                 std::optional<core::TimePoint> expires;
-                 if (j.contains("expiresAt")) {
-                   if (!j["expiresAt"].is_string()) {
-                     return res.send(error_reply(400, "expiresAt: must be an RFC 3339 time"));
-                   }
-                   auto t = core::parse_rfc3339(j["expiresAt"].get<std::string>());
-                   if (!t) return res.send(error_reply(400, "expiresAt: " + t.error().message));
-                   expires = *t;
-                 }
-                 if ((j.contains("by") && !j["by"].is_string()) ||
-                     (j.contains("comment") && !j["comment"].is_string())) {
-                   return res.send(error_reply(400, "by, comment: must be strings"));
-                 }
-                 auto ok = e.ack(req.path_param("group"), j.value("by", std::string()),
-                                 j.value("comment", std::string()), expires, now);
-                 if (!ok) {
-                   return res.send(
-                       field_error(ok.error(), ok.error().code == "unknown_group" ? 404 : 400));
-                 }
-                 res.send(json_reply(200, {{"acknowledged", req.path_param("group")}}));
-               });
-  strand_route("DELETE", "/api/v1/groups/{group}/ack", "unack", true,
-               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
-                 const std::string by = req.has_param("by") ? req.param("by") : "";
-                 auto ok = e.unack(req.path_param("group"), by, now);
-                 if (!ok) {
-                   return res.send(
-                       field_error(ok.error(), ok.error().code == "unknown_group" ? 404 : 400));
-                 }
-                 res.send(json_reply(200, {{"unacknowledged", req.path_param("group")}}));
-               });
-  strand_route("GET", "/api/v1/routes/test", "routes_test", false,
-               [](Request& req, engine::Engine& e, core::TimePoint, Responder& res) {
-                 core::LabelSet labels;
-                 for (const auto& [k, v] : req.params) {
-                   if (k != "label") continue;
-                   const auto eq = v.find('=');
-                   if (eq == std::string::npos || eq == 0) {
-                     return res.send(error_reply(400, "label: must be name=value, not '" + v + "'"));
-                   }
-                   labels[v.substr(0, eq)] = v.substr(eq + 1);
-                 }
-                 nlohmann::json routes = nlohmann::json::array();
-                 for (const alerting::Route* r : e.routes().match(labels)) {
-                   routes.push_back({{"receiver", r->receiver()}, {"route", r->id()}});
-                 }
-                 res.send(json_reply(200, {{"receivers", e.receivers_for(labels)},
-                                           {"routes", std::move(routes)}}));
-               });
-  strand_route("GET", "/api/v1/alerts", "alerts_list", false,
-               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
-                 bool active_only = false;
-                 if (req.has_param("active")) {
-                   const std::string v = req.param("active");
-                   if (v != "true" && v != "false") {
-                     return res.send(
-                         error_reply(400, "query parameter 'active' must be true or false"));
-                   }
-                   active_only = v == "true";
-                 }
-                 const std::string origin = req.has_param("origin") ? req.param("origin") : "";
-                 if (!origin.empty() && origin != "external" && origin != "derived") {
-                   return res.send(error_reply(
-                       400, "query parameter 'origin' must be external or derived"));
-                 }
-                 nlohmann::json list = nlohmann::json::array();
-                 for (const engine::AlertView& v : e.alerts(now)) {
-                   if (active_only && core::is_resolved(*v.alert, now)) continue;
-                   if (!origin.empty() && v.derived != (origin == "derived")) continue;
-                   nlohmann::json a = core::to_json(*v.alert, now);
-                   a["derived"] = v.derived;
-                   list.push_back(std::move(a));
-                 }
-                 res.send(json_reply(200, {{"count", list.size()}, {"alerts", std::move(list)}}));
-               });
+  strand_route(
+      "POST", "/api/v1/groups/{group}/ack", "ack", true,
+      [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+        const auto j = req.body.empty() ? nlohmann::json::object()
+                                        : nlohmann::json::parse(req.body, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          return res.send(error_reply(400, "body: must be a JSON object"));
+        }
+        std::optional<core::TimePoint> expires;
+        if (j.contains("expiresAt")) {
+          if (!j["expiresAt"].is_string()) {
+            return res.send(error_reply(400, "expiresAt: must be an RFC 3339 time"));
+          }
+          auto t = core::parse_rfc3339(j["expiresAt"].get<std::string>());
+          if (!t) return res.send(error_reply(400, "expiresAt: " + t.error().message));
+          expires = *t;
+        }
+        if ((j.contains("by") && !j["by"].is_string()) ||
+            (j.contains("comment") && !j["comment"].is_string())) {
+          return res.send(error_reply(400, "by, comment: must be strings"));
+        }
+        auto ok = e.ack(req.path_param("group"), j.value("by", std::string()),
+                        j.value("comment", std::string()), expires, now);
+        if (!ok) {
+          return res.send(field_error(ok.error(), ok.error().code == "unknown_group" ? 404 : 400));
+        }
+        res.send(json_reply(200, {{"acknowledged", req.path_param("group")}}));
+      });
+  strand_route(
+      "DELETE", "/api/v1/groups/{group}/ack", "unack", true,
+      [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+        const std::string by = req.has_param("by") ? req.param("by") : "";
+        auto ok = e.unack(req.path_param("group"), by, now);
+        if (!ok) {
+          return res.send(field_error(ok.error(), ok.error().code == "unknown_group" ? 404 : 400));
+        }
+        res.send(json_reply(200, {{"unacknowledged", req.path_param("group")}}));
+      });
+  strand_route(
+      "GET", "/api/v1/routes/test", "routes_test", false,
+      [](Request& req, engine::Engine& e, core::TimePoint, Responder& res) {
+        core::LabelSet labels;
+        for (const auto& [k, v] : req.params) {
+          if (k != "label") continue;
+          const auto eq = v.find('=');
+          if (eq == std::string::npos || eq == 0) {
+            return res.send(error_reply(400, "label: must be name=value, not '" + v + "'"));
+          }
+          labels[v.substr(0, eq)] = v.substr(eq + 1);
+        }
+        nlohmann::json routes = nlohmann::json::array();
+        for (const alerting::Route* r : e.routes().match(labels)) {
+          routes.push_back({{"receiver", r->receiver()}, {"route", r->id()}});
+        }
+        res.send(json_reply(
+            200, {{"receivers", e.receivers_for(labels)}, {"routes", std::move(routes)}}));
+      });
+  strand_route(
+      "GET", "/api/v1/alerts", "alerts_list", false,
+      [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+        bool active_only = false;
+        if (req.has_param("active")) {
+          const std::string v = req.param("active");
+          if (v != "true" && v != "false") {
+            return res.send(error_reply(400, "query parameter 'active' must be true or false"));
+          }
+          active_only = v == "true";
+        }
+        const std::string origin = req.has_param("origin") ? req.param("origin") : "";
+        if (!origin.empty() && origin != "external" && origin != "derived") {
+          return res.send(error_reply(400, "query parameter 'origin' must be external or derived"));
+        }
+        nlohmann::json list = nlohmann::json::array();
+        for (const engine::AlertView& v : e.alerts(now)) {
+          if (active_only && core::is_resolved(*v.alert, now)) continue;
+          if (!origin.empty() && v.derived != (origin == "derived")) continue;
+          nlohmann::json a = core::to_json(*v.alert, now);
+          a["derived"] = v.derived;
+          list.push_back(std::move(a));
+        }
+        res.send(json_reply(200, {{"count", list.size()}, {"alerts", std::move(list)}}));
+      });
 
   http.route(
       "GET", "/api/v1/readiness", "readiness",

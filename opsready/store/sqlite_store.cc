@@ -557,8 +557,7 @@ Result<std::size_t> SqliteStore::prune(TimePoint before) {
   // One transaction: both tables are pruned to the same horizon or neither is.
   if (auto r = exec("BEGIN IMMEDIATE", "starting a prune"); !r) return std::unexpected(r.error());
   std::size_t deleted = 0;
-  for (const StmtHandle* h :
-       {&prune_components_, &prune_readiness_, &prune_alerts_, &prune_log_}) {
+  for (const StmtHandle* h : {&prune_components_, &prune_readiness_, &prune_alerts_, &prune_log_}) {
     StmtUse st(*h);
     sqlite3_bind_int64(st.get(), 1, to_ns(before));
     if (auto r = step_done(st, "pruning history"); !r) {

@@ -106,9 +106,10 @@ class Store {
       const std::string& kind) const = 0;
   // Log rows of `kind` with `at` in [since, until], oldest first, at most `limit` (the newest
   // `limit` of the range when it holds more). prune() deletes log rows older than its horizon.
-  [[nodiscard]] virtual core::Result<std::vector<LogRow>> alerting_log(
-      const std::string& kind, core::TimePoint since, core::TimePoint until,
-      std::size_t limit) const = 0;
+  [[nodiscard]] virtual core::Result<std::vector<LogRow>> alerting_log(const std::string& kind,
+                                                                       core::TimePoint since,
+                                                                       core::TimePoint until,
+                                                                       std::size_t limit) const = 0;
 };
 
 // SQLite in WAL mode. open_sqlite_store() creates the file and its directory when missing and

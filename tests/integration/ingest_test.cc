@@ -64,8 +64,8 @@ json get_json(httplib::Client& c, const std::string& path) {
 
 json alerts_by_fingerprint(httplib::Client& c, const std::string& query = "") {
   // The external alerts only (the daemon's own derived ones, e.g. its watchdog, are listed too).
-  const json list = get_json(
-      c, "/api/v1/alerts" + query + (query.empty() ? "?" : "&") + "origin=external");
+  const json list =
+      get_json(c, "/api/v1/alerts" + query + (query.empty() ? "?" : "&") + "origin=external");
   json by_fp = json::object();
   for (const auto& a : list["alerts"]) by_fp[a["fingerprint"].get<std::string>()] = a;
   return by_fp;
