@@ -269,9 +269,11 @@ class Daemon {
     return kExitSoftware;
   }
 
-  // The daemon's {"error": "..."} when it sent one; otherwise the status and the body's start.
+  // The daemon's {"error": "..."} when it sent one, or the JSON string Alertmanager's silence
+  // routes answer with; otherwise the status and the body's start.
   static std::string daemon_error(const json& parsed, int status, const std::string& body) {
     if (at(parsed, "error").is_string()) return at(parsed, "error").get<std::string>();
+    if (parsed.is_string()) return parsed.get<std::string>();
     std::string text(trim(body.substr(0, std::min<std::size_t>(body.find('\n'), 200))));
     return "HTTP " + std::to_string(status) + (text.empty() ? "" : ": " + text);
   }

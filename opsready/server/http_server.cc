@@ -22,6 +22,15 @@ Response error_reply(int code, const std::string& message) {
   return json_reply(code, {{"error", message}});
 }
 
+// Alertmanager's silence routes answer an error as a JSON string (amtool decodes it as one, and
+// `amtool silence import` retries an unknown id as a new silence only when it reads "silence
+// not found" there). The string names the field: "<field>: <message>".
+Response silence_error(const core::Error& e, int code) {
+  return json_reply(code,
+                    nlohmann::json(code == 404 ? std::string("silence not found: ") + e.describe()
+                                               : e.describe()));
+}
+
 // A 400 (or `code`) naming the field: {"error": "<field>: <message>", "field", "code"}.
 Response field_error(const core::Error& e, int code = 400) {
   nlohmann::json body = {{"error", e.describe()}, {"code", e.code}};
@@ -314,20 +323,24 @@ void HttpServer::install_routes() {
   strand_route("POST", "/api/v2/silences", "v2_silences_post", true,
                [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
                  const auto j = nlohmann::json::parse(req.body, nullptr, false);
-                 if (j.is_discarded()) return res.send(error_reply(400, "body: not valid JSON"));
+                 if (j.is_discarded()) {
+                   return res.send(json_reply(400, nlohmann::json("body: not valid JSON")));
+                 }
                  auto s = alerting::silence_from_json(j, now);
-                 if (!s) return res.send(field_error(s.error()));
+                 if (!s) return res.send(silence_error(s.error(), 400));
                  auto id = e.put_silence(std::move(*s), now);
                  if (!id) {
-                   return res.send(
-                       field_error(id.error(), id.error().code == "silence_not_found" ? 404 : 400));
+                   return res.send(silence_error(
+                       id.error(), id.error().code == "silence_not_found" ? 404 : 400));
                  }
                  res.send(json_reply(200, {{"silenceID", *id}}));
                });
   strand_route("GET", "/api/v2/silence/{id}", "v2_silence", false,
                [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
                  const alerting::Silence* s = e.silences().get(req.path_param("id"));
-                 if (s == nullptr) return res.send(error_reply(404, "silence not found"));
+                 if (s == nullptr) {
+                   return res.send(json_reply(404, nlohmann::json("silence not found")));
+                 }
                  res.send(json_reply(200, alerting::to_json(*s, now)));
                });
   strand_route("DELETE", "/api/v2/silence/{id}", "v2_silence_delete", true,
@@ -335,41 +348,46 @@ void HttpServer::install_routes() {
                  auto ok = e.expire_silence(req.path_param("id"), now);
                  // Alertmanager answers 200 for an already expired silence (amtool relies on it).
                  if (!ok && ok.error().code != "silence_already_expired") {
-                   return res.send(
-                       field_error(ok.error(), ok.error().code == "silence_not_found" ? 404 : 400));
+                   return res.send(silence_error(
+                       ok.error(), ok.error().code == "silence_not_found" ? 404 : 400));
                  }
                  res.send(Response::json(200, ""));
                });
 
   // ---- opsready's own: acknowledgements, route tests, the v1 alert list -----------------------
-  strand_route(
-      "POST", "/api/v1/groups/{group}/ack", "ack", true,
-      [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
-        const auto j = req.body.empty() ? nlohmann::json::object()
-                                        : nlohmann::json::parse(req.body, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
-          return res.send(error_reply(400, "body: must be a JSON object"));
-        }
-        std::optional<core::TimePoint> expires;
-        if (j.contains("expiresAt")) {
-          if (!j["expiresAt"].is_string()) {
-            return res.send(error_reply(400, "expiresAt: must be an RFC 3339 time"));
-          }
-          auto t = core::parse_rfc3339(j["expiresAt"].get<std::string>());
-          if (!t) return res.send(error_reply(400, "expiresAt: " + t.error().message));
-          expires = *t;
-        }
-        if ((j.contains("by") && !j["by"].is_string()) ||
-            (j.contains("comment") && !j["comment"].is_string())) {
-          return res.send(error_reply(400, "by, comment: must be strings"));
-        }
-        auto ok = e.ack(req.path_param("group"), j.value("by", std::string()),
-                        j.value("comment", std::string()), expires, now);
-        if (!ok) {
-          return res.send(field_error(ok.error(), ok.error().code == "unknown_group" ? 404 : 400));
-        }
-        res.send(json_reply(200, {{"acknowledged", req.path_param("group")}}));
-      });
+  strand_route("POST", "/api/v1/groups/{group}/ack", "ack", true,
+               [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
+                 const auto j = req.body.empty() ? nlohmann::json::object()
+                                                 : nlohmann::json::parse(req.body, nullptr, false);
+                 if (j.is_discarded() || !j.is_object()) {
+                   return res.send(error_reply(400, "body: must be a JSON object"));
+                 }
+                 std::optional<core::TimePoint> expires;
+                 if (j.contains("expiresAt")) {
+                   if (!j["expiresAt"].is_string()) {
+                     return res.send(error_reply(400, "expiresAt: must be an RFC 3339 time"));
+                   }
+                   auto t = core::parse_rfc3339(j["expiresAt"].get<std::string>());
+                   if (!t) return res.send(error_reply(400, "expiresAt: " + t.error().message));
+                   expires = *t;
+                 }
+                 if ((j.contains("by") && !j["by"].is_string()) ||
+                     (j.contains("comment") && !j["comment"].is_string())) {
+                   return res.send(error_reply(400, "by, comment: must be strings"));
+                 }
+                 auto ok = e.ack(req.path_param("group"), j.value("by", std::string()),
+                                 j.value("comment", std::string()), expires, now);
+                 if (!ok) {
+                   // The request's own field names (the ack record says expires_at).
+                   core::Error err = ok.error();
+                   if (err.field == "expires_at") {
+                     err.field = "expiresAt";
+                     err.message = "must be after now";
+                   }
+                   return res.send(field_error(err, err.code == "unknown_group" ? 404 : 400));
+                 }
+                 res.send(json_reply(200, {{"acknowledged", req.path_param("group")}}));
+               });
   strand_route(
       "DELETE", "/api/v1/groups/{group}/ack", "unack", true,
       [](Request& req, engine::Engine& e, core::TimePoint now, Responder& res) {
