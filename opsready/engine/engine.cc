@@ -477,7 +477,7 @@ void Engine::derive_readiness(TimePoint now) {
   derived_status_ = aggregator_.status();
   derived_decision_ = aggregator_.decision();
   readiness_refresh_at_.reset();
-  deriver_.readiness(derived_status_, aggregator_.snapshot()->gate, now, scratch_alerts_);
+  deriver_.readiness(derived_status_, aggregator_.gate(), now, scratch_alerts_);
 }
 
 void Engine::internal_changed(const core::Alert& a, TimePoint now) {

@@ -462,6 +462,12 @@ void Aggregator::rebuild(ReadinessSnapshot& s) const {
   }
 }
 
+GateDecision Aggregator::gate() {
+  GateDecision out;
+  build_gate(out);
+  return out;
+}
+
 void Aggregator::build_gate(GateDecision& out) {
   detail::GateBuilder gate(policy_, out, shared_slugs_ == 0);
   const auto reason = [](Entry& e) -> const GateReason& {

@@ -120,6 +120,9 @@ class Aggregator {
   // disappears or changes its number of issues. A reader that keeps only the latest snapshot
   // always leaves one free; when both are held, a new one is built in O(n log n).
   [[nodiscard]] std::shared_ptr<const ReadinessSnapshot> snapshot();
+  // The gate alone, equal to snapshot()->gate, without materializing the snapshot: O(gate
+  // reasons), each component's reason built once per change (the alert derivation reads it).
+  [[nodiscard]] GateDecision gate();
 
   [[nodiscard]] const GatePolicy& policy() const { return policy_; }
 

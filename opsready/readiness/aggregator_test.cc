@@ -62,6 +62,7 @@ void expect_matches(Aggregator& agg, const std::vector<ComponentSnapshot>& input
   EXPECT_EQ(agg.snapshot(), got) << "a second call at the same version is the same snapshot";
   EXPECT_EQ(agg.status(), want.status);
   EXPECT_EQ(agg.decision(), want.gate.decision);
+  EXPECT_EQ(agg.gate(), want.gate);
   EXPECT_EQ(agg.size(), want.components.size());
   for (Status s : core::kAllStatuses) EXPECT_EQ(agg.count(s), want.counts.at(s));
   for (const auto& c : want.components) {
