@@ -1,0 +1,442 @@
+// engine::Engine under issue 11's workloads, on manual time, with a Sink that only counts.
+//
+// BM_EngineEventEvaluate/10000: 10 000 components (statuses ~88/10/2 % ok/warn/fail, 1-3
+// issues), the default policy; per iteration one put_component() of a changed snapshot of a
+// random component, then advance() when a timer is due and evaluate(now), `now` moving 1 ms per
+// event, as the daemon's evaluation strand drains one event. items/s = events through the
+// engine. The BM_EnginePart_* benchmarks run the same changes through the pieces evaluate()
+// is made of, each one more than the last: the readiness::Aggregator alone (put + evaluate),
+// then the readiness snapshot it materializes for the gate (snapshot()), then alert
+// derivation (alerting::Deriver); what the engine costs beyond the last is routing,
+// inhibition, grouping and the rows it hands to the Sink.
+//
+// BM_EngineAggregateGate/10000: one change, evaluate(), then engine.readiness() held as the
+// daemon holds the snapshot it publishes: the cost of a fresh full readiness snapshot.
+//
+// BM_RoutePutInhibit/100000: 100 000 distinct Prometheus alerts (bench/alerting_workload.h:
+// 9-10 labels, 200 alertnames) through the workload's policy (20 routes, 100 inhibit rules) in
+// put_alerts() batches of 64, into a fresh engine per iteration; items/s = alerts. Counters
+// bytes_per_alert (resident memory, /proc/self/statm, after minus before, over the alerts)
+// and heap_bytes_per_alert (glibc's mallinfo2 in-use bytes, the same way), measured on the
+// first fill of the process. BM_RoutePutInhibitRepost: re-posts of a fixed 10 000 of them into
+// the full engine (what Prometheus re-sending firing alerts costs). BM_GroupTick: advance()
+// by one group_interval (5m) over the full engine, every group ticking once; items/s = alerts
+// in the ticked groups; first_tick_ms is the first tick (every group notifies) in setup.
+//
+//   build/h-bench/bench/engine_bench --benchmark_min_time=1 --benchmark_repetitions=3
+//     --benchmark_report_aggregates_only=true        (one command line)
+
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "alerting_workload.h"
+#include "opsready/alerting/derive.h"
+#include "opsready/app/alerting_config.h"
+#include "opsready/core/time.h"
+#include "opsready/engine/engine.h"
+#include "opsready/readiness/aggregator.h"
+
+namespace {
+
+using opsready::core::Alert;
+using opsready::core::ComponentSnapshot;
+using opsready::core::Severity;
+using opsready::core::Status;
+using opsready::core::TimePoint;
+using opsready::engine::Engine;
+using opsready::engine::EngineOptions;
+using opsready::readiness::Aggregator;
+using opsready::readiness::GatePolicy;
+namespace workload = opsready::bench::workload;
+
+const TimePoint kNow = opsready::core::parse_rfc3339("2025-01-02T00:00:00Z").value();
+// The fleet is loaded at kNow; the changes start once the first group ticks are behind.
+const TimePoint kStart = kNow + std::chrono::minutes(1);
+constexpr auto kStep = std::chrono::milliseconds(1);
+constexpr int kRequired = 50;
+constexpr int kMissingRequired = 2;
+
+// ---- the component fleet (as bench/readiness_bench.cc's) -----------------------------------
+
+std::string name_of(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "component_%05d", i);
+  return buf;
+}
+
+struct Fleet {
+  std::vector<ComponentSnapshot> snapshots;
+  GatePolicy policy;
+};
+
+// ~88% ok, ~10% warn, ~2% fail; 1-3 issues each; ~3% older than the 5 minute max age;
+// 50 required components, 2 of them missing.
+Fleet make_fleet(int n) {
+  std::mt19937 rng(20250102);
+  std::uniform_int_distribution<int> percent(0, 99);
+  std::uniform_int_distribution<int> issue_count(1, 3);
+  std::uniform_int_distribution<int> age_s(0, 240);
+  Fleet f;
+  f.snapshots.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const int p = percent(rng);
+    const Status status = p < 2 ? Status::kFail : p < 12 ? Status::kWarn : Status::kOk;
+    ComponentSnapshot c{
+        .component = name_of(i),
+        .status = status,
+        .summary =
+            "checks=" + std::to_string(i % 17) + " latency_p95_ms=" + std::to_string(i % 250),
+        .observed_at = kNow - std::chrono::seconds(percent(rng) < 3 ? 900 : age_s(rng)),
+        .issues = {},
+        .metadata = {{"region", i % 2 == 0 ? "eu-west" : "us-east"}, {"shard", i % 16}}};
+    const int k = issue_count(rng);
+    for (int j = 0; j < k; ++j) {
+      c.issues.push_back(
+          {.code = "issue_" + std::to_string(j),
+           .severity = j == 0 ? opsready::core::severity_for(status) : Severity::kInfo,
+           .message = "detail " + std::to_string(j) + " of " + c.component,
+           .runbook = j == 0 ? "docs/runbooks/" + c.component + ".md" : ""});
+    }
+    f.snapshots.push_back(std::move(c));
+  }
+  f.policy.max_age = std::chrono::minutes(5);
+  f.policy.max_fail_components = n / 20;
+  f.policy.max_warn_components = n / 5;
+  const int stride = n / kRequired;
+  for (int r = 0; r < kRequired - kMissingRequired; ++r) {
+    f.policy.components[name_of(r * stride)].required = true;
+  }
+  for (int r = 0; r < kMissingRequired; ++r) {
+    f.policy.components["absent_" + std::to_string(r)].required = true;
+  }
+  std::shuffle(f.snapshots.begin(), f.snapshots.end(), rng);
+  return f;
+}
+
+// Changed snapshots of random fleet members, observed kStep apart from kStart, made ahead in
+// batches (outside the timing). Each differs from what the member said before: the summary
+// always, the status with the fleet's odds (so about one in five flips), and one in four the
+// number of issues.
+class Changes {
+ public:
+  explicit Changes(const Fleet& f) : fleet_(f) {}
+  ComponentSnapshot next(benchmark::State& state) {
+    if (pos_ == batch_.size()) {
+      state.PauseTiming();
+      refill();
+      state.ResumeTiming();
+    }
+    return std::move(batch_[pos_++]);
+  }
+  TimePoint time_of_last() const { return next_time_ - kStep; }
+
+ private:
+  static constexpr int kBatch = 1024;
+
+  void refill() {
+    std::uniform_int_distribution<std::size_t> which(0, fleet_.snapshots.size() - 1);
+    std::uniform_int_distribution<int> percent(0, 99);
+    batch_.clear();
+    for (int i = 0; i < kBatch; ++i) {
+      ComponentSnapshot c = fleet_.snapshots[which(rng_)];
+      const int p = percent(rng_);
+      c.status = p < 2 ? Status::kFail : p < 12 ? Status::kWarn : Status::kOk;
+      c.issues.front().severity = opsready::core::severity_for(c.status);
+      c.summary = "checks=" + std::to_string(counter_++) + " latency_p95_ms=42";
+      if (percent(rng_) < 25) {
+        if (c.issues.size() > 1 && percent(rng_) < 50) {
+          c.issues.pop_back();
+        } else {
+          c.issues.push_back(c.issues.front());
+          c.issues.back().code = "issue_extra";
+        }
+      }
+      c.observed_at = next_time_;
+      next_time_ += kStep;
+      batch_.push_back(std::move(c));
+    }
+    pos_ = 0;
+  }
+
+  const Fleet& fleet_;
+  std::mt19937 rng_{7};
+  std::vector<ComponentSnapshot> batch_;
+  std::size_t pos_ = 0;
+  TimePoint next_time_ = kStart;
+  std::uint64_t counter_ = 0;
+};
+
+// Counts what the engine hands out; keeps nothing.
+class CountingSink : public opsready::engine::Sink {
+ public:
+  void alert_changed(const Alert&, bool, TimePoint) override { ++alerts_changed; }
+  void decided(const opsready::engine::Decision&) override { ++decisions; }
+  void persist(opsready::store::StateRow) override { ++rows; }
+  void append(opsready::store::LogRow) override { ++rows; }
+  std::uint64_t alerts_changed = 0;
+  std::uint64_t decisions = 0;
+  std::uint64_t rows = 0;
+};
+
+std::unique_ptr<Engine> engine_with(EngineOptions o, CountingSink& sink) {
+  auto e = Engine::create(std::move(o), sink, kNow);
+  if (!e) throw std::runtime_error("engine: " + e.error().describe());
+  return std::move(*e);
+}
+
+// The fleet put and evaluated at kNow, its first group ticks fired (kStart is past group_wait).
+std::unique_ptr<Engine> loaded_engine(const Fleet& f, CountingSink& sink) {
+  EngineOptions o;
+  o.gate = f.policy;
+  auto e = engine_with(std::move(o), sink);
+  for (const auto& c : f.snapshots) e->put_component(c, kNow);
+  e->evaluate(kNow);
+  e->advance(kStart);
+  return e;
+}
+
+double per_iteration(const benchmark::State& state, std::uint64_t n) {
+  return static_cast<double>(n) /
+         static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
+}
+
+// ---- the event path ------------------------------------------------------------------------
+
+void BM_EngineEventEvaluate(benchmark::State& state) {
+  const Fleet f = make_fleet(static_cast<int>(state.range(0)));
+  CountingSink sink;
+  const auto e = loaded_engine(f, sink);
+  Changes changes(f);
+  const auto before = sink;
+  std::uint64_t changed = 0;
+  for (auto _ : state) {
+    e->put_component(changes.next(state), changes.time_of_last());
+    const TimePoint now = changes.time_of_last();
+    if (auto due = e->next_deadline(); due && *due <= now) e->advance(now);
+    changed += e->evaluate(now) ? 1 : 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["changed"] = per_iteration(state, changed);
+  state.counters["alerts_changed"] =
+      per_iteration(state, sink.alerts_changed - before.alerts_changed);
+  state.counters["decisions"] = per_iteration(state, sink.decisions - before.decisions);
+  state.counters["rows"] = per_iteration(state, sink.rows - before.rows);
+  const auto c = e->counts(changes.time_of_last());
+  state.counters["alerts_firing"] = static_cast<double>(c.alerts_firing);
+  state.counters["groups"] = static_cast<double>(c.groups);
+}
+BENCHMARK(BM_EngineEventEvaluate)->Arg(10000);
+
+// The pieces of evaluate(), cumulatively: 0 aggregator; 1 + the snapshot the gate alert is
+// derived from; 2 + alert derivation.
+void engine_part(benchmark::State& state, int upto) {
+  const Fleet f = make_fleet(static_cast<int>(state.range(0)));
+  Aggregator agg(f.policy);
+  for (const auto& c : f.snapshots) agg.put(c);
+  agg.evaluate(kNow);
+  opsready::alerting::Deriver deriver({});
+  std::vector<Alert> out;
+  for (const auto& c : agg.changes()) deriver.component(c.before, c.after, kNow, out);
+  deriver.readiness(agg.status(), agg.snapshot()->gate, kNow, out);
+  Changes changes(f);
+  std::uint64_t derived = 0;
+  for (auto _ : state) {
+    agg.put(changes.next(state));
+    const TimePoint now = changes.time_of_last();
+    if (!agg.evaluate(now) || upto == 0) continue;
+    const auto snap = agg.snapshot();
+    if (upto == 1) {
+      benchmark::DoNotOptimize(snap->gate.decision);
+      continue;
+    }
+    out.clear();
+    for (const auto& c : agg.changes()) deriver.component(c.before, c.after, now, out);
+    deriver.readiness(agg.status(), snap->gate, now, out);
+    derived += out.size();
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["alerts_changed"] = per_iteration(state, derived);
+}
+
+void BM_EnginePart_Aggregator(benchmark::State& state) { engine_part(state, 0); }
+BENCHMARK(BM_EnginePart_Aggregator)->Arg(10000);
+void BM_EnginePart_AggregatorSnapshot(benchmark::State& state) { engine_part(state, 1); }
+BENCHMARK(BM_EnginePart_AggregatorSnapshot)->Arg(10000);
+void BM_EnginePart_AggregatorSnapshotDerive(benchmark::State& state) { engine_part(state, 2); }
+BENCHMARK(BM_EnginePart_AggregatorSnapshotDerive)->Arg(10000);
+
+// One change, evaluate(), and the full snapshot, held while the next change comes.
+void BM_EngineAggregateGate(benchmark::State& state) {
+  const Fleet f = make_fleet(static_cast<int>(state.range(0)));
+  CountingSink sink;
+  const auto e = loaded_engine(f, sink);
+  Changes changes(f);
+  std::shared_ptr<const opsready::readiness::ReadinessSnapshot> held = e->readiness();
+  for (auto _ : state) {
+    e->put_component(changes.next(state), changes.time_of_last());
+    e->evaluate(changes.time_of_last());
+    held = e->readiness();
+    benchmark::DoNotOptimize(held->gate.decision);
+  }
+  state.counters["components"] = static_cast<double>(held->components.size());
+  state.counters["blocking"] = static_cast<double>(held->gate.blocking_reasons.size());
+  state.counters["warnings"] = static_cast<double>(held->gate.warnings.size());
+}
+BENCHMARK(BM_EngineAggregateGate)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
+// ---- external alerts -----------------------------------------------------------------------
+
+constexpr int kBatch = 64;
+constexpr int kRepostSet = 10000;
+
+EngineOptions alerting_options() {
+  static const opsready::alerting::Policy policy = [] {
+    auto p = opsready::app::parse_alerting(workload::policy_yaml(), "bench/alerting_workload.h");
+    if (!p) throw std::runtime_error("the workload policy does not load: " + p.error()[0].message);
+    return p->policy;
+  }();
+  EngineOptions o;
+  o.policy = policy;
+  return o;
+}
+
+// Alerts [0, n) of the workload, as server::parse_alerts leaves them, in batches of 64.
+std::vector<std::vector<Alert>> alert_batches(int n, TimePoint received) {
+  std::vector<std::vector<Alert>> out;
+  for (int i = 0; i < n; ++i) {
+    if (i % kBatch == 0) out.emplace_back();
+    Alert a;
+    a.labels = workload::alert_labels(i);
+    a.annotations = workload::alert_annotations(a.labels);
+    opsready::core::assign_fingerprint(a);
+    a.starts_at = kNow - std::chrono::minutes(5);
+    a.ends_at = kNow + std::chrono::hours(24 * 3650);  // firing for the whole benchmark
+    a.generator_url =
+        "http://prometheus-k8s-0:9090/graph?g0.expr=" + a.labels["alertname"] + "&g0.tab=1";
+    a.received_at = received;
+    out.back().push_back(std::move(a));
+  }
+  return out;
+}
+
+std::int64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t size = 0;
+  std::int64_t resident = 0;
+  statm >> size >> resident;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+std::int64_t heap_bytes() { return static_cast<std::int64_t>(::mallinfo2().uordblks); }
+
+void BM_RoutePutInhibit(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  static const auto batches = alert_batches(n, kNow);
+  // The first fill of the process measures memory: later ones reuse what the allocator kept.
+  static double rss_per_alert = -1;
+  static double heap_per_alert = -1;
+  std::size_t groups = 0;
+  std::size_t sources = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    CountingSink sink;
+    ::malloc_trim(0);  // what earlier benchmarks freed goes back, so RSS grows with the fill
+    const std::int64_t rss0 = resident_bytes();
+    const std::int64_t heap0 = heap_bytes();
+    auto e = engine_with(alerting_options(), sink);
+    state.ResumeTiming();
+    for (const auto& b : batches) e->put_alerts(b, kNow);
+    state.PauseTiming();
+    if (rss_per_alert < 0) {
+      rss_per_alert = static_cast<double>(resident_bytes() - rss0) / n;
+      heap_per_alert = static_cast<double>(heap_bytes() - heap0) / n;
+    }
+    groups = e->counts(kNow).groups;
+    sources = e->counts(kNow).alerts_external;
+    e.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["per_alert"] = benchmark::Counter(
+      n, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["bytes_per_alert"] = rss_per_alert;
+  state.counters["heap_bytes_per_alert"] = heap_per_alert;
+  state.counters["groups"] = static_cast<double>(groups);
+  state.counters["alerts"] = static_cast<double>(sources);
+}
+BENCHMARK(BM_RoutePutInhibit)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// The full engine of BM_RoutePutInhibitRepost and BM_GroupTick: the workload's 100 000 alerts
+// put at kNow, the first tick (every group notifies) behind it at kStart. Built once per process
+// and shared, so that what is timed (and profiled) is the steady state, not the fill; `now`
+// only moves forward across the benchmarks' runs.
+struct FullEngine {
+  CountingSink sink;
+  std::unique_ptr<Engine> engine;
+  TimePoint now = kStart;
+  double first_tick_ms = 0;
+  explicit FullEngine(int n) : engine(engine_with(alerting_options(), sink)) {
+    for (const auto& b : alert_batches(n, kNow)) engine->put_alerts(b, kNow);
+    const auto t0 = std::chrono::steady_clock::now();
+    engine->advance(kStart);
+    first_tick_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+};
+
+FullEngine& full_engine(int n) {
+  static FullEngine full(n);
+  return full;
+}
+
+void BM_RoutePutInhibitRepost(benchmark::State& state) {
+  FullEngine& full = full_engine(static_cast<int>(state.range(0)));
+  auto batches = alert_batches(kRepostSet, full.now);
+  const auto decisions0 = full.sink.decisions;
+  std::size_t k = 0;
+  for (auto _ : state) {
+    full.engine->put_alerts(batches[k % batches.size()], full.now);
+    if (++k % batches.size() == 0) {
+      full.now += std::chrono::seconds(1);  // the next round of re-posts: Prometheus' resend
+      state.PauseTiming();
+      for (auto& batch : batches) {
+        for (auto& a : batch) a.received_at = full.now;
+      }
+      state.ResumeTiming();
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.counters["decisions"] = static_cast<double>(full.sink.decisions - decisions0);
+}
+BENCHMARK(BM_RoutePutInhibitRepost)->Arg(100000);
+
+void BM_GroupTick(benchmark::State& state) {
+  FullEngine& full = full_engine(static_cast<int>(state.range(0)));
+  std::size_t in_groups = 0;
+  for (const auto& [key, g] : full.engine->groups()) in_groups += g.alerts.size();
+  const auto decisions0 = full.sink.decisions;
+  for (auto _ : state) {
+    full.now += opsready::alerting::kDefaultGroupInterval;
+    full.engine->advance(full.now);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(in_groups));
+  state.counters["groups"] = static_cast<double>(full.engine->groups().size());
+  state.counters["alerts_in_groups"] = static_cast<double>(in_groups);
+  state.counters["decisions_per_tick"] = per_iteration(state, full.sink.decisions - decisions0);
+  state.counters["first_tick_ms"] = full.first_tick_ms;
+}
+BENCHMARK(BM_GroupTick)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
