@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "alerting_workload.h"
+#include "fleet.h"
 #include "opsready/alerting/derive.h"
 #include "opsready/app/alerting_config.h"
 #include "opsready/core/time.h"
@@ -65,65 +66,12 @@ const TimePoint kNow = opsready::core::parse_rfc3339("2025-01-02T00:00:00Z").val
 // The fleet is loaded at kNow; the changes start once the first group ticks are behind.
 const TimePoint kStart = kNow + std::chrono::minutes(1);
 constexpr auto kStep = std::chrono::milliseconds(1);
-constexpr int kRequired = 50;
-constexpr int kMissingRequired = 2;
 
-// ---- the component fleet (as bench/readiness_bench.cc's) -----------------------------------
+// ---- the component fleet (bench/fleet.h, as bench/readiness_bench.cc's) -------------------
 
-std::string name_of(int i) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "component_%05d", i);
-  return buf;
-}
-
-struct Fleet {
-  std::vector<ComponentSnapshot> snapshots;
-  GatePolicy policy;
-};
-
-// ~88% ok, ~10% warn, ~2% fail; 1-3 issues each; ~3% older than the 5 minute max age;
-// 50 required components, 2 of them missing.
-Fleet make_fleet(int n) {
-  std::mt19937 rng(20250102);
-  std::uniform_int_distribution<int> percent(0, 99);
-  std::uniform_int_distribution<int> issue_count(1, 3);
-  std::uniform_int_distribution<int> age_s(0, 240);
-  Fleet f;
-  f.snapshots.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    const int p = percent(rng);
-    const Status status = p < 2 ? Status::kFail : p < 12 ? Status::kWarn : Status::kOk;
-    ComponentSnapshot c{
-        .component = name_of(i),
-        .status = status,
-        .summary =
-            "checks=" + std::to_string(i % 17) + " latency_p95_ms=" + std::to_string(i % 250),
-        .observed_at = kNow - std::chrono::seconds(percent(rng) < 3 ? 900 : age_s(rng)),
-        .issues = {},
-        .metadata = {{"region", i % 2 == 0 ? "eu-west" : "us-east"}, {"shard", i % 16}}};
-    const int k = issue_count(rng);
-    for (int j = 0; j < k; ++j) {
-      c.issues.push_back(
-          {.code = "issue_" + std::to_string(j),
-           .severity = j == 0 ? opsready::core::severity_for(status) : Severity::kInfo,
-           .message = "detail " + std::to_string(j) + " of " + c.component,
-           .runbook = j == 0 ? "docs/runbooks/" + c.component + ".md" : ""});
-    }
-    f.snapshots.push_back(std::move(c));
-  }
-  f.policy.max_age = std::chrono::minutes(5);
-  f.policy.max_fail_components = n / 20;
-  f.policy.max_warn_components = n / 5;
-  const int stride = n / kRequired;
-  for (int r = 0; r < kRequired - kMissingRequired; ++r) {
-    f.policy.components[name_of(r * stride)].required = true;
-  }
-  for (int r = 0; r < kMissingRequired; ++r) {
-    f.policy.components["absent_" + std::to_string(r)].required = true;
-  }
-  std::shuffle(f.snapshots.begin(), f.snapshots.end(), rng);
-  return f;
-}
+using opsready::bench::Fleet;
+using opsready::bench::name_of;
+Fleet make_fleet(int n) { return opsready::bench::make_fleet(n, kNow); }
 
 // Changed snapshots of random fleet members, observed kStep apart from kStart, made ahead in
 // batches (outside the timing). Each differs from what the member said before: the summary
