@@ -5,10 +5,13 @@
 // random component, then advance() when a timer is due and evaluate(now), `now` moving 1 ms per
 // event, as the daemon's evaluation strand drains one event. items/s = events through the
 // engine. The BM_EnginePart_* benchmarks run the same changes through the pieces evaluate()
-// is made of, each one more than the last: the readiness::Aggregator alone (put + evaluate),
-// then the readiness snapshot it materializes for the gate (snapshot()), then alert
-// derivation (alerting::Deriver); what the engine costs beyond the last is routing,
-// inhibition, grouping and the rows it hands to the Sink.
+// is made of: the readiness::Aggregator alone (put + evaluate), then with alert derivation
+// (alerting::Deriver) as the engine derives; what the engine costs beyond that is routing,
+// inhibition, grouping and the rows it hands to the Sink. A third builds the gate
+// (Aggregator::gate()) after every event, which the engine does not.
+//
+// BM_EngineEventBatchEvaluate/10000/100: the same, 100 events per evaluate(), as the daemon
+// evaluates once per batch it drains.
 //
 // BM_EngineAggregateGate/10000: one change, evaluate(), then engine.readiness() held as the
 // daemon holds the snapshot it publishes: the cost of a fresh full readiness snapshot.
@@ -187,9 +190,34 @@ void BM_EngineEventEvaluate(benchmark::State& state) {
 }
 BENCHMARK(BM_EngineEventEvaluate)->Arg(10000);
 
-// The pieces of evaluate(), cumulatively: 0 aggregator; 1 + the snapshot the gate alert is
-// derived from; 2 + alert derivation.
-void engine_part(benchmark::State& state, int upto) {
+// The same events, evaluated once per range(1) of them, as the daemon evaluates once per batch
+// it drains from its queue.
+void BM_EngineEventBatchEvaluate(benchmark::State& state) {
+  const Fleet f = make_fleet(static_cast<int>(state.range(0)));
+  const auto batch = state.range(1);
+  CountingSink sink;
+  const auto e = loaded_engine(f, sink);
+  Changes changes(f);
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < batch; ++i) {
+      e->put_component(changes.next(state), changes.time_of_last());
+    }
+    const TimePoint now = changes.time_of_last();
+    if (auto due = e->next_deadline(); due && *due <= now) e->advance(now);
+    e->evaluate(now);
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_EngineEventBatchEvaluate)->Args({10000, 100});
+
+// The pieces of evaluate(), as the engine runs them: kAggregator the aggregator alone;
+// kDerive + the derivation of each changed component's alerts, and of the readiness and gate
+// alerts when the overall status or the gate decision changed (the engine refreshes their
+// text alone at most once a second); kGate the aggregator and Aggregator::gate() after every
+// changed evaluation, the cost that throttle avoids.
+enum class Part { kAggregator, kDerive, kGate };
+
+void engine_part(benchmark::State& state, Part part) {
   const Fleet f = make_fleet(static_cast<int>(state.range(0)));
   Aggregator agg(f.policy);
   for (const auto& c : f.snapshots) agg.put(c);
@@ -197,33 +225,41 @@ void engine_part(benchmark::State& state, int upto) {
   opsready::alerting::Deriver deriver({});
   std::vector<Alert> out;
   for (const auto& c : agg.changes()) deriver.component(c.before, c.after, kNow, out);
-  deriver.readiness(agg.status(), agg.snapshot()->gate, kNow, out);
+  auto status = agg.status();
+  auto decision = agg.decision();
+  deriver.readiness(status, agg.gate(), kNow, out);
   Changes changes(f);
   std::uint64_t derived = 0;
   for (auto _ : state) {
     agg.put(changes.next(state));
     const TimePoint now = changes.time_of_last();
-    if (!agg.evaluate(now) || upto == 0) continue;
-    const auto snap = agg.snapshot();
-    if (upto == 1) {
-      benchmark::DoNotOptimize(snap->gate.decision);
+    if (!agg.evaluate(now) || part == Part::kAggregator) continue;
+    if (part == Part::kGate) {
+      const auto gate = agg.gate();
+      benchmark::DoNotOptimize(gate.decision);
       continue;
     }
     out.clear();
     for (const auto& c : agg.changes()) deriver.component(c.before, c.after, now, out);
-    deriver.readiness(agg.status(), snap->gate, now, out);
+    if (agg.status() != status || agg.decision() != decision) {
+      status = agg.status();
+      decision = agg.decision();
+      deriver.readiness(status, agg.gate(), now, out);
+    }
     derived += out.size();
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["alerts_changed"] = per_iteration(state, derived);
 }
 
-void BM_EnginePart_Aggregator(benchmark::State& state) { engine_part(state, 0); }
+void BM_EnginePart_Aggregator(benchmark::State& state) { engine_part(state, Part::kAggregator); }
 BENCHMARK(BM_EnginePart_Aggregator)->Arg(10000);
-void BM_EnginePart_AggregatorSnapshot(benchmark::State& state) { engine_part(state, 1); }
-BENCHMARK(BM_EnginePart_AggregatorSnapshot)->Arg(10000);
-void BM_EnginePart_AggregatorSnapshotDerive(benchmark::State& state) { engine_part(state, 2); }
-BENCHMARK(BM_EnginePart_AggregatorSnapshotDerive)->Arg(10000);
+void BM_EnginePart_AggregatorDerive(benchmark::State& state) { engine_part(state, Part::kDerive); }
+BENCHMARK(BM_EnginePart_AggregatorDerive)->Arg(10000);
+void BM_EnginePart_AggregatorGateEveryEvent(benchmark::State& state) {
+  engine_part(state, Part::kGate);
+}
+BENCHMARK(BM_EnginePart_AggregatorGateEveryEvent)->Arg(10000);
 
 // One change, evaluate(), and the full snapshot, held while the next change comes.
 void BM_EngineAggregateGate(benchmark::State& state) {

@@ -138,4 +138,5 @@ echo "== counters after the run"
 curl -s "http://127.0.0.1:$op_port/metrics" |
   grep -E '^opsready_(alerts|alert_groups|alerts_refused_total|events_rejected_total|store_errors_total)[{ ]' || true
 curl -s "http://127.0.0.1:$am_port/metrics" | grep -E '^alertmanager_alerts(_received_total)?[{ ]' || true
-grep -iE 'error|warn' "$tmp/opsready.log" | head -5 || true
+echo "== opsready's log: warnings and errors"
+awk '$2 == "warning" || $2 == "error" || $2 == "critical"' "$tmp/opsready.log" | head -5
