@@ -10,6 +10,9 @@
 // inhibition, grouping and the rows it hands to the Sink. A third builds the gate
 // (Aggregator::gate()) after every event, which the engine does not.
 //
+// BM_EngineEventEvaluateNoState/10000: the same with a Sink that declines state rows, as a
+// replay does (Sink::wants_persist).
+//
 // BM_EngineEventBatchEvaluate/10000/100: the same, 100 events per evaluate(), as the daemon
 // evaluates once per batch it drains.
 //
@@ -129,13 +132,16 @@ class Changes {
   std::uint64_t counter_ = 0;
 };
 
-// Counts what the engine hands out; keeps nothing.
+// Counts what the engine hands out; keeps nothing. With wants_state false it declines the
+// state rows (Sink::wants_persist), as a driver that keeps no state (a replay) does.
 class CountingSink : public opsready::engine::Sink {
  public:
   void alert_changed(const Alert&, bool, TimePoint) override { ++alerts_changed; }
   void decided(const opsready::engine::Decision&) override { ++decisions; }
   void persist(opsready::store::StateRow) override { ++rows; }
   void append(opsready::store::LogRow) override { ++rows; }
+  bool wants_persist() const override { return wants_state; }
+  bool wants_state = true;
   std::uint64_t alerts_changed = 0;
   std::uint64_t decisions = 0;
   std::uint64_t rows = 0;
@@ -165,9 +171,10 @@ double per_iteration(const benchmark::State& state, std::uint64_t n) {
 
 // ---- the event path ------------------------------------------------------------------------
 
-void BM_EngineEventEvaluate(benchmark::State& state) {
+void engine_event_evaluate(benchmark::State& state, bool wants_state) {
   const Fleet f = make_fleet(static_cast<int>(state.range(0)));
   CountingSink sink;
+  sink.wants_state = wants_state;
   const auto e = loaded_engine(f, sink);
   Changes changes(f);
   const auto before = sink;
@@ -188,7 +195,12 @@ void BM_EngineEventEvaluate(benchmark::State& state) {
   state.counters["alerts_firing"] = static_cast<double>(c.alerts_firing);
   state.counters["groups"] = static_cast<double>(c.groups);
 }
+
+void BM_EngineEventEvaluate(benchmark::State& state) { engine_event_evaluate(state, true); }
 BENCHMARK(BM_EngineEventEvaluate)->Arg(10000);
+// The same with a Sink that wants no state rows (a replay's): no JSON row is built.
+void BM_EngineEventEvaluateNoState(benchmark::State& state) { engine_event_evaluate(state, false); }
+BENCHMARK(BM_EngineEventEvaluateNoState)->Arg(10000);
 
 // The same events, evaluated once per range(1) of them, as the daemon evaluates once per batch
 // it drains from its queue.
@@ -223,7 +235,7 @@ void engine_part(benchmark::State& state, Part part) {
   for (const auto& c : f.snapshots) agg.put(c);
   agg.evaluate(kNow);
   opsready::alerting::Deriver deriver({});
-  std::vector<Alert> out;
+  std::vector<opsready::core::AlertRef> out;
   for (const auto& c : agg.changes()) deriver.component(c.before, c.after, kNow, out);
   auto status = agg.status();
   auto decision = agg.decision();

@@ -183,7 +183,7 @@ void Deriver::derive_readiness(core::Status status, const readiness::GateDecisio
 }
 
 void Deriver::reconcile(std::vector<std::string>& owned, std::vector<core::Alert>& desired,
-                        core::TimePoint now, std::vector<core::Alert>& out) {
+                        core::TimePoint now, std::vector<core::AlertRef>& out) {
   for (core::Alert& d : desired) core::assign_fingerprint(d);
   // Derivation order, by fingerprint; a stable sort keeps the first of equal fingerprints first.
   std::vector<std::size_t> order(desired.size());
@@ -209,10 +209,11 @@ void Deriver::reconcile(std::vector<std::string>& owned, std::vector<core::Alert
     if (it == active_.end()) {
       d.starts_at = now;
       d.ends_at = kFiring;
-      out.push_back(d);
-      active_.emplace(d.fingerprint, std::move(d));
-    } else if (it->second.annotations != d.annotations) {
-      it->second.annotations = std::move(d.annotations);
+      auto a = std::make_shared<core::Alert>(std::move(d));
+      active_.try_emplace(a->fingerprint, a);
+      out.push_back(std::move(a));
+    } else if (it->second->annotations != d.annotations) {
+      it->second->annotations = std::move(d.annotations);
       out.push_back(it->second);
     }
   }
@@ -220,9 +221,9 @@ void Deriver::reconcile(std::vector<std::string>& owned, std::vector<core::Alert
     if (std::binary_search(wanted.begin(), wanted.end(), fp)) continue;
     const auto it = active_.find(fp);
     if (it == active_.end()) continue;
-    core::Alert resolved = std::move(it->second);
+    std::shared_ptr<core::Alert> resolved = std::move(it->second);
     active_.erase(it);
-    resolved.ends_at = now;
+    resolved->ends_at = now;
     out.push_back(std::move(resolved));
   }
   owned = std::move(wanted);
@@ -230,7 +231,7 @@ void Deriver::reconcile(std::vector<std::string>& owned, std::vector<core::Alert
 }
 
 void Deriver::component(const core::ComponentSnapshot* before, const core::ComponentSnapshot* after,
-                        core::TimePoint now, std::vector<core::Alert>& out) {
+                        core::TimePoint now, std::vector<core::AlertRef>& out) {
   if (after == nullptr) {
     if (before != nullptr) absent(before->component, now, out);
     return;
@@ -256,7 +257,7 @@ void Deriver::component(const core::ComponentSnapshot* before, const core::Compo
 }
 
 void Deriver::absent(std::string_view component, core::TimePoint now,
-                     std::vector<core::Alert>& out) {
+                     std::vector<core::AlertRef>& out) {
   const auto it = components_.find(component);
   if (it == components_.end()) return;
   desired_.clear();
@@ -265,7 +266,7 @@ void Deriver::absent(std::string_view component, core::TimePoint now,
 }
 
 void Deriver::readiness(core::Status status, const readiness::GateDecision& gate,
-                        core::TimePoint now, std::vector<core::Alert>& out) {
+                        core::TimePoint now, std::vector<core::AlertRef>& out) {
   if (readiness_status_ == status && readiness_gate_ == gate) return;
   derive_readiness(status, gate, desired_);
   reconcile(readiness_fingerprints_, desired_, now, out);
@@ -306,7 +307,8 @@ std::size_t Deriver::restore(std::vector<core::Alert> firing) {
     core::assign_fingerprint(a);
     if (active_.contains(a.fingerprint)) continue;
     insert_sorted(*owned, a.fingerprint);
-    active_.emplace(a.fingerprint, std::move(a));
+    auto shared = std::make_shared<core::Alert>(std::move(a));
+    active_.try_emplace(shared->fingerprint, shared);
     ++taken;
   }
   return taken;

@@ -73,10 +73,11 @@
 // inhibitions, routes, groups and notifications treat both alike.
 //
 //   Deriver d({.category_of = [&](std::string_view c) { return registry.alert_category(c); }});
-//   std::vector<core::Alert> changed;
+//   std::vector<core::AlertRef> changed;
 //   d.component(&old_view, &new_view, clock.now(), changed);   // after every event
 //   d.readiness(snapshot.status, snapshot.gate, clock.now(), changed);
-//   for (core::Alert& a : changed) index.put(a);   // firing: ends_at == kFiring; resolved: now
+//   for (const core::AlertRef& a : changed) index.put(a);  // firing: ends_at == kFiring; resolved:
+//   now
 //
 // Rules:
 //  - a firing derived alert has ends_at = kFiring (TimePoint::max(): it fires until derivation
@@ -120,6 +121,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -177,15 +179,17 @@ class Deriver {
   // Appends to `out` every alert whose state changed: new firing ones, updated ones, resolved
   // ones (ends_at = now). See the overview for how `before` is used.
   void component(const core::ComponentSnapshot* before, const core::ComponentSnapshot* after,
-                 core::TimePoint now, std::vector<core::Alert>& out);
+                 core::TimePoint now, std::vector<core::AlertRef>& out);
   // Resolves every alert of `component` (it left the configuration or the snapshot set).
-  void absent(std::string_view component, core::TimePoint now, std::vector<core::Alert>& out);
+  void absent(std::string_view component, core::TimePoint now, std::vector<core::AlertRef>& out);
   // The overall status and gate after an evaluation.
   void readiness(core::Status status, const readiness::GateDecision& gate, core::TimePoint now,
-                 std::vector<core::Alert>& out);
+                 std::vector<core::AlertRef>& out);
 
   // Derived alerts that fire now, by fingerprint.
-  [[nodiscard]] const std::map<std::string, core::Alert>& active() const { return active_; }
+  [[nodiscard]] const std::map<std::string, std::shared_ptr<core::Alert>>& active() const {
+    return active_;
+  }
   // The components that own a firing alert, by name (to find those to pass to absent()).
   [[nodiscard]] std::vector<std::string> components() const;
 
@@ -218,10 +222,13 @@ class Deriver {
                         std::vector<core::Alert>& desired) const;
   // Makes the owner's firing set `desired` (fingerprints assigned), appending the changes.
   void reconcile(std::vector<std::string>& owned, std::vector<core::Alert>& desired,
-                 core::TimePoint now, std::vector<core::Alert>& out);
+                 core::TimePoint now, std::vector<core::AlertRef>& out);
 
   DeriveOptions options_;
-  std::map<std::string, core::Alert> active_;
+  // The Deriver owns these; `out` hands them out shared (core::AlertRef). An update of an
+  // alert's annotations, and its resolution, change the shared alert in place and report it
+  // in `out`: whoever holds it is told of the change by the same call.
+  std::map<std::string, std::shared_ptr<core::Alert>> active_;
   std::map<std::string, ComponentState, std::less<>> components_;
   std::vector<std::string> readiness_fingerprints_;  // sorted
   std::optional<core::Status> readiness_status_;     // inputs last derived from

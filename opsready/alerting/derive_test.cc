@@ -78,15 +78,19 @@ std::string bag(std::vector<Alert> alerts) {
 
 std::vector<Alert> derive(Deriver& d, const ComponentSnapshot* before,
                           const ComponentSnapshot* after, core::TimePoint now = kNow) {
+  std::vector<core::AlertRef> refs;
+  d.component(before, after, now, refs);
   std::vector<Alert> out;
-  d.component(before, after, now, out);
+  for (const core::AlertRef& a : refs) out.push_back(*a);
   return out;
 }
 
 std::vector<Alert> derive_readiness(Deriver& d, Status status, const GateDecision& gate,
                                     core::TimePoint now = kNow) {
+  std::vector<core::AlertRef> refs;
+  d.readiness(status, gate, now, refs);
   std::vector<Alert> out;
-  d.readiness(status, gate, now, out);
+  for (const core::AlertRef& a : refs) out.push_back(*a);
   return out;
 }
 
@@ -126,7 +130,7 @@ TEST(Deriver, ComponentAlertFiresUpdatesInPlaceAndResolves) {
   want.fingerprint = core::alert_fingerprint(want.labels);
   EXPECT_EQ(out[0], want);
   EXPECT_EQ(d.active().size(), 1u);
-  EXPECT_EQ(d.active().at(want.fingerprint), want);
+  EXPECT_EQ(*d.active().at(want.fingerprint), want);
 
   // Summary text only: the same alert, updated in place.
   const ComponentSnapshot warn2 = snap("incident_response", Status::kWarn, "open incidents=3");
@@ -136,7 +140,7 @@ TEST(Deriver, ComponentAlertFiresUpdatesInPlaceAndResolves) {
   EXPECT_EQ(out[0].starts_at, kNow);
   EXPECT_EQ(out[0].ends_at, kFiring);
   EXPECT_EQ(annotation(out[0], "summary"), "incident_response status warn: open incidents=3");
-  EXPECT_EQ(d.active().at(want.fingerprint), out[0]);
+  EXPECT_EQ(*d.active().at(want.fingerprint), out[0]);
 
   // Recovered: resolved at the evaluation time.
   const ComponentSnapshot ok = snap("incident_response", Status::kOk, "fine");
@@ -294,8 +298,10 @@ TEST(Deriver, StaleAndMissingComponentsFromTheAggregate) {
 
   const auto evaluate = [&](core::TimePoint now) {
     const readiness::ReadinessSnapshot r = readiness::aggregate(latest, policy, now);
+    std::vector<core::AlertRef> refs;
+    for (const ComponentSnapshot& c : r.components) d.component(nullptr, &c, now, refs);
     std::vector<Alert> out;
-    for (const ComponentSnapshot& c : r.components) d.component(nullptr, &c, now, out);
+    for (const core::AlertRef& a : refs) out.push_back(*a);
     return out;
   };
 
@@ -488,12 +494,12 @@ TEST(Deriver, RestoreKeepsStartsAt) {
       snap("c", Status::kWarn, "s", {issue("c.a", Severity::kWarning, "one")});
   const ComponentSnapshot gone = snap("gone", Status::kFail, "x");
   const GateDecision gate{Decision::kWarn, {}, {{"component_c_warn", "c", "c status warn: s"}}};
-  std::vector<Alert> out;
+  std::vector<core::AlertRef> out;
   before_restart.component(nullptr, &warn, kNow, out);
   before_restart.component(nullptr, &gone, kNow, out);
   before_restart.readiness(Status::kFail, gate, kNow, out);
   std::vector<Alert> firing;
-  for (const auto& [fp, a] : before_restart.active()) firing.push_back(a);
+  for (const auto& [fp, a] : before_restart.active()) firing.push_back(*a);
   ASSERT_EQ(firing.size(), 5u);
 
   // Plus things restore() must skip: resolved, foreign, component alert without a component.
@@ -506,7 +512,8 @@ TEST(Deriver, RestoreKeepsStartsAt) {
 
   Deriver d({});
   EXPECT_EQ(d.restore(stored), 5u);
-  EXPECT_EQ(d.active(), before_restart.active());
+  ASSERT_EQ(d.active().size(), before_restart.active().size());
+  for (const auto& [fp, a] : before_restart.active()) EXPECT_EQ(*d.active().at(fp), *a) << fp;
   EXPECT_EQ(d.components(), (std::vector<std::string>{"c", "gone"}));
 
   // The same inputs after the restart: nothing changes, starts_at stays.
@@ -516,15 +523,17 @@ TEST(Deriver, RestoreKeepsStartsAt) {
   // New text: updated, starts_at from before the restart.
   const ComponentSnapshot warn2 =
       snap("c", Status::kWarn, "s", {issue("c.a", Severity::kWarning, "two")});
-  out = derive(d, &warn, &warn2, later);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].starts_at, kNow);
+  const std::vector<Alert> updated = derive(d, &warn, &warn2, later);
+  ASSERT_EQ(updated.size(), 1u);
+  EXPECT_EQ(updated[0].starts_at, kNow);
   // A restored component that never reports again resolves through absent().
   out.clear();
   d.absent("gone", later, out);
-  EXPECT_EQ(shape(out), "OpsreadyComponentNotOk/critical/resolved");
-  EXPECT_EQ(out[0].starts_at, kNow);
-  EXPECT_EQ(out[0].ends_at, later);
+  std::vector<Alert> gone_out;
+  for (const core::AlertRef& a : out) gone_out.push_back(*a);
+  EXPECT_EQ(shape(gone_out), "OpsreadyComponentNotOk/critical/resolved");
+  EXPECT_EQ(gone_out[0].starts_at, kNow);
+  EXPECT_EQ(gone_out[0].ends_at, later);
   // A restored alert that derivation no longer calls for resolves.
   const ComponentSnapshot ok = snap("c", Status::kOk, "s");
   EXPECT_EQ(bag(derive(d, nullptr, &ok, later)),

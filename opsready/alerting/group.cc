@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 
 namespace opsready::alerting {
 namespace {
@@ -71,14 +72,30 @@ int severity_of(const core::Alert& a) {
   return it == a.labels.end() ? 0 : severity_rank(it->second);
 }
 
-bool includes(const std::vector<std::string>& set, const std::vector<std::string>& subset) {
-  return std::includes(set.begin(), set.end(), subset.begin(), subset.end());
+// Whether every fingerprint of `subset` (sorted) is in `set` (sorted).
+bool includes(const std::vector<std::string>& set, const std::vector<const core::Alert*>& subset) {
+  auto it = set.begin();
+  for (const core::Alert* a : subset) {
+    it = std::lower_bound(it, set.end(), a->fingerprint);
+    if (it == set.end() || *it != a->fingerprint) return false;
+    ++it;
+  }
+  return true;
+}
+
+std::vector<std::string> fingerprints(const std::vector<const core::Alert*>& alerts) {
+  std::vector<std::string> out;
+  out.reserve(alerts.size());
+  for (const core::Alert* a : alerts) out.push_back(a->fingerprint);
+  return out;
 }
 
 // needsUpdate (notify/dedup_stage.go) against the group's last notification, with resolved
-// alerts always wanted; std::nullopt: do not notify.
-std::optional<NotifyReason> needs_update(const Group& g, const std::vector<std::string>& firing,
-                                         const std::vector<std::string>& resolved,
+// alerts always wanted; std::nullopt: do not notify. `firing` and `resolved` are sorted by
+// fingerprint.
+std::optional<NotifyReason> needs_update(const Group& g,
+                                         const std::vector<const core::Alert*>& firing,
+                                         const std::vector<const core::Alert*>& resolved,
                                          core::TimePoint at) {
   if (!g.last_notified) {
     if (firing.empty()) return std::nullopt;
@@ -131,19 +148,41 @@ std::uint64_t alert_set_hash(const std::vector<core::Alert>& firing,
 }
 
 void Dispatcher::put(const core::Alert& a, core::TimePoint now) {
-  if (a.fingerprint.empty()) {
-    core::Alert copy = a;
-    core::assign_fingerprint(copy);
-    put(copy, now);
-    return;
-  }
-  matched_.clear();
-  root_->match_into(a.labels, matched_);
-  for (const Route* route : matched_) put_into(*route, a, now);
+  put(std::make_shared<const core::Alert>(a), now);
 }
 
-void Dispatcher::put_into(const Route& route, const core::Alert& a, core::TimePoint now) {
-  auto [it, created] = groups_.try_emplace(group_key(route, a.labels));
+void Dispatcher::put(core::AlertRef a, core::TimePoint now, std::vector<const Group*>* joined) {
+  if (a->fingerprint.empty()) {
+    auto copy = std::make_shared<core::Alert>(*a);
+    core::assign_fingerprint(*copy);
+    put(std::move(copy), now, joined);
+    return;
+  }
+  const std::uint64_t fp = core::fingerprint_value(*a);
+  matched_.clear();
+  root_->match_into(a->labels, matched_);
+  if (joined != nullptr) joined->clear();
+  for (const Route* route : matched_) {
+    const Group& g = put_into(*route, a, fp, now);
+    if (joined != nullptr) joined->push_back(&g);
+  }
+}
+
+bool Dispatcher::reput(const std::vector<const Group*>& joined, const core::Alert& a,
+                       core::TimePoint now) {
+  const std::uint64_t fp = core::fingerprint_value(a);
+  for (const Group* g : joined) {
+    const auto it = g->alerts.find(fp);
+    if (it == g->alerts.end() || it->second.get() != &a) return false;
+  }
+  // The groups are this Dispatcher's own (put() handed them out as const).
+  for (const Group* g : joined) on_put(const_cast<Group&>(*g), a, now);
+  return true;
+}
+
+const Group& Dispatcher::put_into(const Route& route, core::AlertRef a, std::uint64_t fp,
+                                  core::TimePoint now) {
+  auto [it, created] = groups_.try_emplace(group_key(route, a->labels));
   Group& g = it->second;
   if (created) {
     g.key = it->first;
@@ -152,11 +191,16 @@ void Dispatcher::put_into(const Route& route, const core::Alert& a, core::TimePo
     g.next_tick = now + route.group_wait();
     schedule_.emplace(g.next_tick, &g.key);
   }
-  g.alerts.insert_or_assign(a.fingerprint, a);
+  const core::Alert& alert = *a;
+  g.alerts.insert_or_assign(fp, std::move(a));
+  on_put(g, alert, now);
+  return g;
+}
 
+void Dispatcher::on_put(Group& g, const core::Alert& a, core::TimePoint now) {
   // Alertmanager 0.25: before the first tick, an alert that is older than group_wait already
   // has waited long enough.
-  if (!g.flushed && a.starts_at + route.group_wait() < now) reschedule(g, now);
+  if (!g.flushed && a.starts_at + g.route->group_wait() < now) reschedule(g, now);
   // The departure documented in the header: a rise in severity does not wait for the tick.
   if (g.last_notified && !core::is_resolved(a, now) && severity_of(a) > g.notified_severity) {
     reschedule(g, now);
@@ -222,15 +266,18 @@ std::vector<Notification> Dispatcher::advance(core::TimePoint now) {
 bool Dispatcher::tick(Group& g, core::TimePoint at, std::vector<Notification>& out) {
   g.flushed = true;
   // g.alerts is ordered by fingerprint, so both lists come out sorted.
-  std::vector<std::string> firing;
-  std::vector<std::string> resolved;
-  std::vector<std::string> gone;  // resolved, muted or not: they leave the group after the tick
+  std::vector<const core::Alert*>& firing = firing_;
+  std::vector<const core::Alert*>& resolved = resolved_;
+  std::vector<std::uint64_t>& gone = gone_;  // resolved, muted or not: they leave after the tick
+  firing.clear();
+  resolved.clear();
+  gone.clear();
   const bool route_muted = mutes_.route && mutes_.route(*g.route, at);
   for (const auto& [fp, a] : g.alerts) {
-    const bool is_resolved = core::is_resolved(a, at);
+    const bool is_resolved = core::is_resolved(*a, at);
     if (is_resolved) gone.push_back(fp);
-    if (route_muted || (mutes_.alert && mutes_.alert(a, at))) continue;
-    (is_resolved ? resolved : firing).push_back(fp);
+    if (route_muted || (mutes_.alert && mutes_.alert(*a, at))) continue;
+    (is_resolved ? resolved : firing).push_back(a.get());
   }
 
   if (route_muted || (firing.empty() && resolved.empty())) {
@@ -241,12 +288,11 @@ bool Dispatcher::tick(Group& g, core::TimePoint at, std::vector<Notification>& o
     n.firing.reserve(firing.size());
     n.resolved.reserve(resolved.size());
     int severity = 0;
-    for (const std::string& fp : firing) {
-      const core::Alert& a = g.alerts.at(fp);
-      severity = std::max(severity, severity_of(a));
-      n.firing.push_back(a);
+    for (const core::Alert* a : firing) {
+      severity = std::max(severity, severity_of(*a));
+      n.firing.push_back(*a);
     }
-    for (const std::string& fp : resolved) n.resolved.push_back(g.alerts.at(fp));
+    for (const core::Alert* a : resolved) n.resolved.push_back(*a);
     std::stable_sort(n.firing.begin(), n.firing.end(), alert_before);
     std::stable_sort(n.resolved.begin(), n.resolved.end(), alert_before);
     n.hash = alert_set_hash(n.firing, n.resolved);
@@ -256,12 +302,12 @@ bool Dispatcher::tick(Group& g, core::TimePoint at, std::vector<Notification>& o
     g.last_notified = at;
     g.last_notified_hash = n.hash;
     g.notified_severity = severity;
-    g.notified_firing = firing;
-    g.notified_resolved = resolved;
+    g.notified_firing = fingerprints(firing);
+    g.notified_resolved = fingerprints(resolved);
     out.push_back(std::move(n));
   }
 
-  for (const std::string& fp : gone) g.alerts.erase(fp);
+  for (const std::uint64_t fp : gone) g.alerts.erase(fp);
   return !g.alerts.empty();
 }
 

@@ -21,7 +21,8 @@
 //    goes at its first tick without notifying); a re-put of the same fingerprint replaces the
 //    stored alert (the latest wins: merging a re-posted alert with the stored one,
 //    core::merge_alert, is the alert index's job, before put()). An alert is resolved when its
-//    endsAt is not after the tick's time (core::is_resolved);
+//    endsAt is not after the tick's time (core::is_resolved). Groups hold the alert put
+//    (core::AlertRef), not a copy: one alert in several groups is stored once;
 //  - a new group's first tick is group_wait after its creation; until that first tick, an alert
 //    whose startsAt is more than group_wait in the past makes the tick due at once (Alertmanager
 //    0.25's insert(); newer releases do this for the group's first alert only). After each
@@ -149,11 +150,12 @@ struct Notification {
 // One aggregation group, as find() shows it.
 struct Group {
   GroupKey key;
-  const Route* route = nullptr;               // the node whose timers and receiver it uses
-  std::map<std::string, core::Alert> alerts;  // by fingerprint; resolved ones until a tick
-  core::TimePoint first_seen{};               // when its first alert was put
-  core::TimePoint next_tick{};                // when advance() evaluates it next
-  bool flushed = false;                       // has had its first tick (Alertmanager's hasFlushed)
+  const Route* route = nullptr;  // the node whose timers and receiver it uses
+  // By core::fingerprint_value (the order of the hex fingerprints); resolved ones until a tick.
+  std::map<std::uint64_t, core::AlertRef> alerts;
+  core::TimePoint first_seen{};  // when its first alert was put
+  core::TimePoint next_tick{};   // when advance() evaluates it next
+  bool flushed = false;          // has had its first tick (Alertmanager's hasFlushed)
   // The last notification; std::nullopt until there is one.
   std::optional<core::TimePoint> last_notified;
   std::uint64_t last_notified_hash = 0;
@@ -176,7 +178,18 @@ class Dispatcher {
   // Routes `a` and stores it in each matching route's group (see the overview). An alert
   // without a fingerprint gets core::alert_fingerprint(a.labels). Call advance(now) first when
   // a tick is due by `now`, so that the alert is not part of a tick that lies in its past.
+  // The first form stores a copy; the second stores `a` itself and, when `joined` is given,
+  // sets it to the groups `a` is now in (for reput()).
   void put(const core::Alert& a, core::TimePoint now);
+  void put(core::AlertRef a, core::TimePoint now, std::vector<const Group*>* joined = nullptr);
+  // A re-put of `a`, the very alert the last put() stored in the groups `joined` names, changed
+  // since only in place and not in its labels, and firing at `now` as it was at that put (so no
+  // tick has taken it out of those groups): put()'s timer rules run on those groups (group_wait
+  // of an old alert, a rise in severity) without matching the route tree again; the same
+  // outcome as put(). Returns false, changing nothing, when one of the groups holds another
+  // alert for its fingerprint; put() it then.
+  [[nodiscard]] bool reput(const std::vector<const Group*>& joined, const core::Alert& a,
+                           core::TimePoint now);
 
   void set_mutes(Mutes mutes) { mutes_ = std::move(mutes); }
 
@@ -211,7 +224,10 @@ class Dispatcher {
     }
   };
 
-  void put_into(const Route& route, const core::Alert& a, core::TimePoint now);
+  const Group& put_into(const Route& route, core::AlertRef a, std::uint64_t fp,
+                        core::TimePoint now);
+  // put()'s timer rules for `a`, now in `g`.
+  void on_put(Group& g, const core::Alert& a, core::TimePoint now);
   void reschedule(Group& g, core::TimePoint at);
   static void apply_log(Group& g, const GroupLog& log);
   // One tick of `g` at `at`; appends a notification to `out` when one is due. Returns false
@@ -223,6 +239,10 @@ class Dispatcher {
   std::map<GroupKey, Group> groups_;  // nodes never move: schedule_ points at Group::key
   std::set<std::pair<core::TimePoint, const GroupKey*>, TickOrder> schedule_;
   std::vector<const Route*> matched_;  // put()'s scratch
+  // tick()'s scratch: the group's unmuted firing and resolved alerts, and those leaving it.
+  std::vector<const core::Alert*> firing_;
+  std::vector<const core::Alert*> resolved_;
+  std::vector<std::uint64_t> gone_;
   std::vector<GroupKey> removed_;
   std::uint64_t sequence_ = 0;
 };

@@ -305,14 +305,14 @@ TEST(Dispatcher, FindShowsTheGroupState) {
   EXPECT_EQ(g->first_seen, kT0 + seconds(5));
   EXPECT_EQ(g->last_notified, std::nullopt);
   ASSERT_EQ(g->alerts.size(), 1u);
-  EXPECT_EQ(g->alerts.begin()->first, core::alert_fingerprint(a.labels));
+  EXPECT_EQ(g->alerts.begin()->first, core::alert_fingerprint_value(a.labels));
 
   // A re-put of the same fingerprint replaces the stored alert.
   a.annotations = {{"summary", "again"}};
   d.put(a, kT0 + seconds(6));
   g = d.find(key);
   ASSERT_EQ(g->alerts.size(), 1u);
-  EXPECT_EQ(g->alerts.begin()->second.annotations.at("summary"), "again");
+  EXPECT_EQ(g->alerts.begin()->second->annotations.at("summary"), "again");
 
   const std::vector<Notification> ns = d.advance(kT0 + seconds(35));
   ASSERT_EQ(ns.size(), 1u);

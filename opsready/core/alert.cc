@@ -94,6 +94,23 @@ std::string alert_fingerprint(const LabelSet& labels) {
 
 void assign_fingerprint(Alert& a) { write_hex(alert_fingerprint_value(a.labels), a.fingerprint); }
 
+std::uint64_t fingerprint_value(const Alert& a) {
+  if (a.fingerprint.size() != 16) return alert_fingerprint_value(a.labels);
+  std::uint64_t v = 0;
+  for (const char c : a.fingerprint) {
+    unsigned digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<unsigned>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<unsigned>(c - 'a' + 10);
+    } else {
+      return alert_fingerprint_value(a.labels);
+    }
+    v = (v << 4) | digit;
+  }
+  return v;
+}
+
 void merge_alert_into(Alert& stored, Alert&& incoming) { merge_into(stored, incoming); }
 
 void merge_alert_into(Alert& stored, const Alert& incoming) { merge_into(stored, incoming); }

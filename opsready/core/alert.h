@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,11 @@ struct Alert {
   bool operator==(const Alert&) const = default;
 };
 
+// One stored alert shared by the places that hold it (the engine's index, the aggregation
+// groups it joined): held once, not copied into every group. Its owner changes it only in
+// ways its holders must see (a merged re-post), and routes it again right after.
+using AlertRef = std::shared_ptr<const Alert>;
+
 // Alertmanager's (Prometheus common/model) label-set fingerprint, so the same alert has the
 // same identity in both: 64-bit FNV-1a over the label names in byte order, each name and
 // value followed by the byte 0xff; an empty set hashes to the FNV offset basis. Printed as 16
@@ -46,6 +52,10 @@ struct Alert {
 [[nodiscard]] std::string alert_fingerprint(const LabelSet& labels);
 // a.fingerprint = alert_fingerprint(a.labels), written into a.fingerprint's own buffer.
 void assign_fingerprint(Alert& a);
+// The 64-bit value of a.fingerprint (16 lower-case hex digits, as alert_fingerprint() prints
+// it, read back without hashing the labels again); alert_fingerprint_value(a.labels) when
+// a.fingerprint is not in that form. Hex order of fingerprints is numeric order of values.
+[[nodiscard]] std::uint64_t fingerprint_value(const Alert& a);
 
 // Resolved once ends_at is not after `now` (an alert is firing while now < ends_at).
 [[nodiscard]] inline bool is_resolved(const Alert& a, TimePoint now) { return a.ends_at <= now; }

@@ -279,10 +279,12 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
   // Every alert is back in the inhibitor before any group ticks.
   for (auto& a : state.external_alerts) {
     if (a.fingerprint.empty()) core::assign_fingerprint(a);
-    const std::string fp = a.fingerprint;
-    auto [it, inserted] = external_.insert_or_assign(fp, std::move(a));
-    if (!core::is_resolved(it->second, now)) external_ends_.emplace(it->second.ends_at, fp);
-    inhibitor_.update(it->second, now);
+    const std::uint64_t fp = core::fingerprint_value(a);
+    auto [it, inserted] = external_.insert_or_assign(
+        fp, External{.alert = std::make_shared<core::Alert>(std::move(a))});
+    const core::Alert& stored = *it->second.alert;
+    if (!core::is_resolved(stored, now)) external_ends_.emplace(stored.ends_at, fp);
+    inhibitor_.update(stored, now);
   }
   std::vector<core::Alert> absent;
   std::erase_if(derived, [&absent](core::Alert& a) {
@@ -294,12 +296,14 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
   deriver_.restore(std::move(derived));
   deadman_.restore(std::move(absent));
   for_each_internal([&](const core::Alert& a) { inhibitor_.update(a, now); });
-  for (const auto& [fp, a] : external_) dispatcher_.put(a, now);
-  for_each_internal([&](const core::Alert& a) { dispatcher_.put(a, now); });
+  for (auto& [fp, x] : external_) dispatcher_.put(x.alert, now, &x.groups);
+  for (const auto& [fp, a] : deriver_.active()) dispatcher_.put(a, now);
+  for (const auto& [fp, a] : deadman_.active()) dispatcher_.put(a, now);
+  if (watchdog_) dispatcher_.put(watchdog_->alert(), now);
   for (auto& log : logs) {
     const alerting::GroupKey key = log.key;
     dispatcher_.restore_group(std::move(log));
-    if (dispatcher_.find(key) == nullptr) {
+    if (dispatcher_.find(key) == nullptr && sink_.wants_persist()) {
       sink_.persist({.kind = std::string(kGroupLog), .key = key.to_string(), .json = ""});
     }
   }
@@ -319,7 +323,7 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
   for (const std::string& c : deriver_.components()) {
     if (aggregator_.component(c) == nullptr) deriver_.absent(c, now, scratch_alerts_);
   }
-  for (const core::Alert& a : scratch_alerts_) internal_changed(a, now);
+  for (const core::AlertRef& a : scratch_alerts_) internal_changed(a, now);
   return errors;
 }
 
@@ -328,9 +332,9 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
 components::Routed Engine::apply(const core::TelemetryEvent& e, TimePoint now) {
   ++counts_.events;
   if (!deadman_.sources().empty()) {
-    scratch_alerts_.clear();
-    deadman_.seen(e.topic, now, scratch_alerts_);
-    for (const core::Alert& a : scratch_alerts_) internal_changed(a, now);
+    scratch_heartbeats_.clear();
+    deadman_.seen(e.topic, now, scratch_heartbeats_);
+    internal_changed(scratch_heartbeats_, now);
   }
   if (e.topic != core::kComponentSnapshotTopic) {
     components::Routed r = registry_.route(e);
@@ -366,23 +370,31 @@ std::size_t Engine::put_alerts(const std::vector<core::Alert>& alerts, TimePoint
   if (auto due = dispatcher_.next_deadline(); due && *due <= now) tick_groups(now);
   std::size_t taken = 0;
   for (const core::Alert& in : alerts) {
-    auto it = external_.find(in.fingerprint);
+    const std::uint64_t fp = core::fingerprint_value(in);
+    auto it = external_.find(fp);
+    // A re-post of a firing alert with the same labels that still fires: its routes, groups
+    // and inhibitor entries are those of its last put, so only the group timers look at it.
+    bool repost = false;
     if (it == external_.end()) {
       if (options_.max_external_alerts > 0 && external_.size() >= options_.max_external_alerts) {
         ++counts_.external_refused;
         continue;
       }
-      it = external_.emplace(in.fingerprint, in).first;
+      it = external_.emplace(fp, External{.alert = std::make_shared<core::Alert>(in)}).first;
     } else {
-      if (!core::is_resolved(it->second, now)) {
-        external_ends_.erase({it->second.ends_at, it->first});
-      }
-      core::merge_alert_into(it->second, in);
+      core::Alert& stored = *it->second.alert;
+      const bool was_firing = !core::is_resolved(stored, now);
+      if (was_firing) external_ends_.erase({stored.ends_at, fp});
+      repost = was_firing && stored.labels == in.labels;
+      core::merge_alert_into(stored, in);
     }
     ++taken;
-    external_changed_.insert(it->first);
-    if (!core::is_resolved(it->second, now)) external_ends_.emplace(it->second.ends_at, it->first);
-    route(it->second, now);
+    External& x = it->second;
+    external_changed_.insert(fp);
+    const bool firing = !core::is_resolved(*x.alert, now);
+    if (firing) external_ends_.emplace(x.alert->ends_at, fp);
+    if (repost && firing && dispatcher_.reput(x.groups, *x.alert, now)) continue;
+    route(x.alert, now, &x.groups);
   }
   return taken;
 }
@@ -469,7 +481,7 @@ bool Engine::evaluate(TimePoint now) {
   } else if (!readiness_refresh_at_) {
     readiness_refresh_at_ = now + kReadinessTextInterval;
   }
-  for (const core::Alert& a : scratch_alerts_) internal_changed(a, now);
+  for (const core::AlertRef& a : scratch_alerts_) internal_changed(a, now);
   return true;
 }
 
@@ -480,28 +492,37 @@ void Engine::derive_readiness(TimePoint now) {
   deriver_.readiness(derived_status_, aggregator_.gate(), now, scratch_alerts_);
 }
 
-void Engine::internal_changed(const core::Alert& a, TimePoint now) {
-  const bool firing = !core::is_resolved(a, now);
-  sink_.alert_changed(a, firing, now);
-  sink_.persist({.kind = std::string(kDerivedAlert),
-                 .key = a.fingerprint,
-                 .json = firing ? derived_json(a).dump() : ""});
+void Engine::internal_changed(const core::AlertRef& a, TimePoint now) {
+  const bool firing = !core::is_resolved(*a, now);
+  sink_.alert_changed(*a, firing, now);
+  if (sink_.wants_persist()) {
+    sink_.persist({.kind = std::string(kDerivedAlert),
+                   .key = a->fingerprint,
+                   .json = firing ? derived_json(*a).dump() : ""});
+  }
   route(a, now);
+}
+
+void Engine::internal_changed(const std::vector<core::Alert>& alerts, TimePoint now) {
+  for (const core::Alert& a : alerts) internal_changed(std::make_shared<const core::Alert>(a), now);
 }
 
 std::vector<core::Alert> Engine::take_external_changes() {
   std::vector<core::Alert> out;
   out.reserve(external_changed_.size());
-  for (const std::string& fp : external_changed_) {
-    if (const auto it = external_.find(fp); it != external_.end()) out.push_back(it->second);
+  for (const std::uint64_t fp : external_changed_) {
+    if (const auto it = external_.find(fp); it != external_.end()) {
+      out.push_back(*it->second.alert);
+    }
   }
   external_changed_.clear();
   return out;
 }
 
-void Engine::route(const core::Alert& a, TimePoint now) {
-  inhibitor_.update(a, now);
-  dispatcher_.put(a, now);
+void Engine::route(const core::AlertRef& a, TimePoint now,
+                   std::vector<const alerting::Group*>* joined) {
+  inhibitor_.update(*a, now);
+  dispatcher_.put(a, now, joined);
 }
 
 std::optional<TimePoint> Engine::next_deadline() const {
@@ -522,14 +543,14 @@ std::optional<TimePoint> Engine::next_deadline() const {
 void Engine::advance(TimePoint now) {
   expire_external(now);
   expire_silences(now);
-  scratch_alerts_.clear();
-  deadman_.advance(now, scratch_alerts_);
-  for (const core::Alert& a : scratch_alerts_) internal_changed(a, now);
+  scratch_heartbeats_.clear();
+  deadman_.advance(now, scratch_heartbeats_);
+  internal_changed(scratch_heartbeats_, now);
   if (auto due = aggregator_.next_deadline(); due && *due <= now) evaluate(now);
   if (readiness_refresh_at_ && *readiness_refresh_at_ <= now) {
     scratch_alerts_.clear();
     derive_readiness(now);
-    for (const core::Alert& a : scratch_alerts_) internal_changed(a, now);
+    for (const core::AlertRef& a : scratch_alerts_) internal_changed(a, now);
   }
   tick_groups(now);
   fire_escalations(now);
@@ -540,7 +561,7 @@ void Engine::expire_external(TimePoint now) {
   while (!external_ends_.empty() && external_ends_.begin()->first <= now) {
     const auto node = external_ends_.extract(external_ends_.begin());
     if (const auto it = external_.find(node.value().second); it != external_.end()) {
-      inhibitor_.update(it->second, now);  // resolved by time: no longer a source
+      inhibitor_.update(*it->second.alert, now);  // resolved by time: no longer a source
     }
   }
 }
@@ -558,7 +579,13 @@ void Engine::expire_silences(TimePoint now) {
         still.push_back(a.fingerprint);
       }
     };
-    for (const auto& [fp, a] : external_) check(a);
+    // External alerts in fingerprint order, so the notice does not depend on hash order.
+    std::vector<const core::Alert*> external;
+    for (const auto& [fp, x] : external_) external.push_back(x.alert.get());
+    std::sort(external.begin(), external.end(), [](const core::Alert* a, const core::Alert* b) {
+      return a->fingerprint < b->fingerprint;
+    });
+    for (const core::Alert* a : external) check(*a);
     for_each_internal(check);
     if (!still.empty()) {
       sink_.append({.kind = "silence_audit",
@@ -576,8 +603,10 @@ void Engine::expire_silences(TimePoint now) {
 
 void Engine::flush_silence_changes() {
   for (alerting::SilenceChange& c : silences_.take_changes()) {
-    sink_.persist(
-        {.kind = std::string(kSilence), .key = c.id, .json = silence_json(c.after).dump()});
+    if (sink_.wants_persist()) {
+      sink_.persist(
+          {.kind = std::string(kSilence), .key = c.id, .json = silence_json(c.after).dump()});
+    }
     sink_.append({.kind = "silence_audit",
                   .at = c.at,
                   .json = nlohmann::json{{"id", c.id},
@@ -599,6 +628,7 @@ void Engine::flush_records() {
 void Engine::checkpoint() {
   if (!acks_dirty_) return;
   acks_dirty_ = false;
+  if (!sink_.wants_persist()) return;
   sink_.persist({.kind = std::string(kAcks),
                  .key = std::string(kAcksKey),
                  .json = alerting::to_json(acks_.snapshot()).dump()});
@@ -631,7 +661,8 @@ void Engine::tick_groups(TimePoint now) {
   for (const alerting::GroupKey& key : dispatcher_.removed()) {
     const std::string k = key.to_string();
     if (acks_.is_open(k)) acks_.resolved(k, now);
-    sink_.persist({.kind = std::string(kGroupLog), .key = k, .json = ""});
+    if (sink_.wants_persist())
+      sink_.persist({.kind = std::string(kGroupLog), .key = k, .json = ""});
   }
 }
 
@@ -642,7 +673,7 @@ void Engine::fire_escalations(TimePoint now) {
     const alerting::Group& g = dispatcher_.groups().at(*key);
     alerting::Notification n{.group = *key, .receiver = e.receiver, .at = e.at};
     for (const auto& [fp, a] : g.alerts) {
-      if (!core::is_resolved(a, e.at) && !muted(a, e.at)) n.firing.push_back(a);
+      if (!core::is_resolved(*a, e.at) && !muted(*a, e.at)) n.firing.push_back(*a);
     }
     if (n.firing.empty()) continue;
     n.hash = alerting::alert_set_hash(n.firing, n.resolved);
@@ -652,6 +683,7 @@ void Engine::fire_escalations(TimePoint now) {
 }
 
 void Engine::persist_group(const alerting::GroupKey& key) {
+  if (!sink_.wants_persist()) return;
   if (auto log = dispatcher_.log(key)) {
     sink_.persist({.kind = std::string(kGroupLog),
                    .key = key.to_string(),
@@ -701,7 +733,7 @@ std::vector<AlertView> Engine::alerts(TimePoint now) const {
     v.receivers = receivers_for(a.labels);
     out.push_back(std::move(v));
   };
-  for (const auto& [fp, a] : external_) view(a, false);
+  for (const auto& [fp, x] : external_) view(*x.alert, false);
   for_each_internal([&](const core::Alert& a) { view(a, true); });
   std::sort(out.begin(), out.end(), [](const AlertView& x, const AlertView& y) {
     return x.alert->fingerprint < y.alert->fingerprint;
@@ -727,8 +759,14 @@ EngineCounts Engine::counts(TimePoint now) const {
   EngineCounts c = counts_;
   c.alerts_derived = deriver_.active().size() + deadman_.active().size() + (watchdog_ ? 1 : 0);
   c.alerts_external = external_.size();
-  c.alerts_firing = c.alerts_derived;
-  for (const auto& [fp, a] : external_) c.alerts_firing += core::is_resolved(a, now) ? 0 : 1;
+  // external_ends_ holds every external alert that fired when last put, by endsAt: those whose
+  // endsAt is after `now` fire now, and all others are resolved. The entries at or before
+  // `now` are the few that advance() has not expired yet.
+  std::size_t ended = 0;
+  for (auto it = external_ends_.begin(); it != external_ends_.end() && it->first <= now; ++it) {
+    ++ended;
+  }
+  c.alerts_firing = c.alerts_derived + (external_ends_.size() - ended);
   c.groups = dispatcher_.group_count();
   c.acks = acks_.list().size();
   return c;

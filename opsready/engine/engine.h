@@ -112,6 +112,9 @@ class Sink {
   virtual void decided(const Decision&) {}
   // State to keep across a restart (an empty json deletes the row), and log rows to append.
   virtual void persist(store::StateRow) {}
+  // Whether persist() is wanted at all. A driver that keeps no state (a replay) returns false,
+  // and the engine then neither builds nor hands out state rows.
+  [[nodiscard]] virtual bool wants_persist() const { return true; }
   virtual void append(store::LogRow) {}
 };
 
@@ -222,14 +225,24 @@ class Engine {
          std::unique_ptr<alerting::Route> routes, alerting::Inhibitor inhibitor,
          alerting::DeadMan deadman, core::TimePoint start);
 
+  // An external alert: the one stored alert of its fingerprint, and the groups that hold it
+  // (Dispatcher::put's `joined`), to re-put an unchanged re-post without routing it again.
+  struct External {
+    std::shared_ptr<core::Alert> alert;
+    std::vector<const alerting::Group*> groups;
+  };
+
   // An alert changed (derived or external): into the inhibitor and the dispatcher.
-  void route(const core::Alert& a, core::TimePoint now);
+  void route(const core::AlertRef& a, core::TimePoint now,
+             std::vector<const alerting::Group*>* joined = nullptr);
   // A derived, dead-man or watchdog alert changed: persisted, then routed.
-  void internal_changed(const core::Alert& a, core::TimePoint now);
+  void internal_changed(const core::AlertRef& a, core::TimePoint now);
+  // internal_changed() of each of `alerts` (copies of the dead-man switch's).
+  void internal_changed(const std::vector<core::Alert>& alerts, core::TimePoint now);
   // Calls f(const core::Alert&) for every firing internal alert: derived, dead-man, watchdog.
   template <typename F>
   void for_each_internal(F&& f) const {
-    for (const auto& [fp, a] : deriver_.active()) f(a);
+    for (const auto& [fp, a] : deriver_.active()) f(*a);
     for (const auto& [fp, a] : deadman_.active()) f(a);
     if (watchdog_) f(watchdog_->alert());
   }
@@ -262,11 +275,14 @@ class Engine {
   alerting::Acks acks_;
   std::map<std::string, const alerting::TimeInterval*, std::less<>> intervals_;
 
-  std::unordered_map<std::string, core::Alert> external_;  // by fingerprint
-  std::unordered_set<std::string> external_changed_;       // since take_external_changes()
+  // By core::fingerprint_value.
+  std::unordered_map<std::uint64_t, External> external_;
+  std::unordered_set<std::uint64_t> external_changed_;  // since take_external_changes()
   bool acks_dirty_ = false;
-  std::set<std::pair<core::TimePoint, std::string>> external_ends_;  // firing ones, by endsAt
-  std::set<std::pair<core::TimePoint, std::string>> silence_ends_;   // active ones, by endsAt
+  // The external alerts firing when last put, by endsAt: those after `now` fire at `now`
+  // (entries at or before it are due for expire_external()).
+  std::set<std::pair<core::TimePoint, std::uint64_t>> external_ends_;
+  std::set<std::pair<core::TimePoint, std::string>> silence_ends_;  // active ones, by endsAt
   core::TimePoint last_evaluated_{};
   // What the readiness and gate alerts were last derived from, and when their text is due
   // for a refresh (see evaluate()).
@@ -275,7 +291,8 @@ class Engine {
   readiness::GateDecision::Decision derived_decision_ = readiness::GateDecision::Decision::kPass;
   std::optional<core::TimePoint> readiness_refresh_at_;
   std::vector<core::ComponentSnapshot> scratch_snapshots_;
-  std::vector<core::Alert> scratch_alerts_;
+  std::vector<core::AlertRef> scratch_alerts_;   // the Deriver's
+  std::vector<core::Alert> scratch_heartbeats_;  // the dead-man switch's
   EngineCounts counts_;
 };
 

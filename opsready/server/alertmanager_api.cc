@@ -167,7 +167,7 @@ nlohmann::json groups_json(const engine::Engine& e, const AlertFilter& f, TimePo
     if (f.receiver && !f.receiver->matches_value(g.receiver())) continue;
     nlohmann::json alerts = nlohmann::json::array();
     for (const auto& [fp, a] : g.alerts) {
-      const engine::AlertView* v = view_of(fp);
+      const engine::AlertView* v = view_of(a->fingerprint);
       if (v == nullptr || !selected(*v,
                                     AlertFilter{.active = f.active,
                                                 .silenced = f.silenced,
