@@ -9,6 +9,7 @@ find_package(SQLite3 REQUIRED)
 find_package(simdjson CONFIG REQUIRED)  # simdjson::simdjson (On-Demand: the alert ingest hot path)
 find_package(ZLIB REQUIRED)
 find_package(OpenSSL REQUIRED)  # OpenSSL::Crypto: SHA-256 and CRYPTO_memcmp for bearer tokens
+find_package(CURL REQUIRED)     # CURL::libcurl: delivery (HTTP and SMTP, multi interface)
 # Boost.Beast's HTTP/1 parser (header-only; server/http_parser.cc is its only user).
 find_package(Boost 1.74 CONFIG REQUIRED)  # Boost::headers
 find_package(PkgConfig REQUIRED)

@@ -827,7 +827,7 @@ void Runtime::flush_engine_output() {
   engine_->checkpoint();
   if (state_rows_.empty() && log_rows_.empty()) return;
   pending_writes_.push_back([this, state = std::move(state_rows_), log = std::move(log_rows_)] {
-    if (auto ok = store_->write_alerting(state, log); !ok) {
+    if (auto ok = store_->write_alerting(state, log, {}); !ok) {
       metrics_->store_errors.with({"write_alerting"}).inc();
       spdlog::error("store: cannot save alerting state ({} row(s), {} log row(s)): {}",
                     state.size(), log.size(), ok.error().message);

@@ -79,8 +79,21 @@ class FailingStore final : public Store {
     return inner_.alerts(active_only, now);
   }
   core::Result<void> write_alerting(const std::vector<StateRow>& state,
-                                    const std::vector<LogRow>& log) override {
-    return inner_.write_alerting(state, log);
+                                    const std::vector<LogRow>& log,
+                                    const std::vector<OutboxRow>& outbox) override {
+    return inner_.write_alerting(state, log, outbox);
+  }
+  core::Result<void> update_outbox(const std::vector<OutboxUpdate>& updates) override {
+    return inner_.update_outbox(updates);
+  }
+  core::Result<std::vector<OutboxRow>> outbox_pending() const override {
+    return inner_.outbox_pending();
+  }
+  core::Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const override {
+    return inner_.outbox(q);
+  }
+  core::Result<std::size_t> prune_outbox(TimePoint before) override {
+    return inner_.prune_outbox(before);
   }
   core::Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override {
     return inner_.alerting_state(kind);

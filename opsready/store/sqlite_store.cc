@@ -86,6 +86,30 @@ CREATE TABLE alerting_log (
 );
 CREATE INDEX alerting_log_kind_time ON alerting_log (kind, at_ns);
 )sql",
+    // 4: the durable outbox and notification log: one row per notification and integration,
+    // written before it is sent. `id` is the idempotency key; `state` pending, sent or failed.
+    R"sql(
+CREATE TABLE outbox (
+  seq                INTEGER PRIMARY KEY,
+  id                 TEXT    NOT NULL UNIQUE,
+  receiver           TEXT    NOT NULL,
+  integration        TEXT    NOT NULL,
+  group_key          TEXT    NOT NULL,
+  group_id           TEXT    NOT NULL,
+  alerts_hash        TEXT    NOT NULL,
+  reason             TEXT    NOT NULL,
+  decided_at_ns      INTEGER NOT NULL,
+  payload            TEXT    NOT NULL,
+  state              TEXT    NOT NULL,
+  attempts           INTEGER NOT NULL,
+  next_attempt_at_ns INTEGER NOT NULL,
+  done_at_ns         INTEGER,
+  last_error         TEXT    NOT NULL
+);
+CREATE INDEX outbox_group ON outbox (receiver, group_key, decided_at_ns);
+CREATE INDEX outbox_pending ON outbox (state, decided_at_ns) WHERE state = 'pending';
+CREATE INDEX outbox_done ON outbox (done_at_ns) WHERE done_at_ns IS NOT NULL;
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -177,8 +201,12 @@ class SqliteStore final : public Store {
   Result<void> put_alerts(const std::vector<core::Alert>& batch) override;
   Result<void> replace_alerts(const std::vector<core::Alert>& batch) override;
   Result<std::vector<core::Alert>> alerts(bool active_only, TimePoint now) const override;
-  Result<void> write_alerting(const std::vector<StateRow>& state,
-                              const std::vector<LogRow>& log) override;
+  Result<void> write_alerting(const std::vector<StateRow>& state, const std::vector<LogRow>& log,
+                              const std::vector<OutboxRow>& outbox) override;
+  Result<void> update_outbox(const std::vector<OutboxUpdate>& updates) override;
+  Result<std::vector<OutboxRow>> outbox_pending() const override;
+  Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const override;
+  Result<std::size_t> prune_outbox(TimePoint before) override;
   Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override;
   Result<std::vector<LogRow>> alerting_log(const std::string& kind, TimePoint since,
                                            TimePoint until, std::size_t limit) const override;
@@ -197,6 +225,7 @@ class SqliteStore final : public Store {
   Result<std::vector<core::ComponentSnapshot>> collect_components(const StmtUse& st,
                                                                   std::string_view what) const;
   Result<core::Alert> read_alert(sqlite3_stmt* st) const;
+  Result<std::vector<OutboxRow>> collect_outbox(const StmtUse& st) const;
   Result<void> put_alert_locked(const core::Alert& a);
   Result<void> write_alert_locked(const core::Alert& a);
   // Runs `write` for each alert of `batch` inside one transaction.
@@ -225,6 +254,11 @@ class SqliteStore final : public Store {
   StmtHandle append_log_;
   StmtHandle log_range_;
   StmtHandle prune_log_;
+  StmtHandle insert_outbox_;
+  StmtHandle update_outbox_;
+  StmtHandle outbox_pending_;
+  StmtHandle outbox_query_;
+  StmtHandle prune_outbox_;
 };
 
 std::unexpected<Error> SqliteStore::sql_error(std::string_view what, int rc) const {
@@ -306,6 +340,10 @@ Result<void> SqliteStore::migrate() {
   }
 }
 
+#define OUTBOX_COLUMNS                                                                           \
+  "id, receiver, integration, group_key, group_id, alerts_hash, reason, decided_at_ns, payload," \
+  " state, attempts, next_attempt_at_ns, done_at_ns, last_error"
+
 Result<void> SqliteStore::prepare_all() {
   struct Entry {
     StmtHandle* slot;
@@ -365,6 +403,21 @@ Result<void> SqliteStore::prepare_all() {
        "  WHERE kind = ?1 AND at_ns BETWEEN ?2 AND ?3 ORDER BY at_ns DESC, id DESC LIMIT ?4)"
        " ORDER BY at_ns ASC, id ASC"},
       {&prune_log_, "DELETE FROM alerting_log WHERE at_ns < ?1"},
+      {&insert_outbox_,
+       "INSERT OR IGNORE INTO outbox (id, receiver, integration, group_key, group_id,"
+       " alerts_hash, reason, decided_at_ns, payload, state, attempts, next_attempt_at_ns,"
+       " done_at_ns, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+       " ?13, ?14)"},
+      {&update_outbox_,
+       "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_at_ns = ?4, done_at_ns = ?5,"
+       " last_error = ?6 WHERE id = ?1"},
+      {&outbox_pending_, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending'"
+                         " ORDER BY decided_at_ns ASC, seq ASC"},
+      {&outbox_query_,
+       "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE (?1 = '' OR receiver = ?1)"
+       " AND (?2 = '' OR group_key = ?2) AND (?3 = '' OR state = ?3)"
+       " AND decided_at_ns BETWEEN ?4 AND ?5 ORDER BY decided_at_ns DESC, seq DESC LIMIT ?6"},
+      {&prune_outbox_, "DELETE FROM outbox WHERE done_at_ns IS NOT NULL AND done_at_ns < ?1"},
   };
   for (const auto& e : entries) {
     auto st = prepare(e.sql);
@@ -694,8 +747,9 @@ Result<std::vector<core::Alert>> SqliteStore::alerts(bool active_only, TimePoint
 }
 
 Result<void> SqliteStore::write_alerting(const std::vector<StateRow>& state,
-                                         const std::vector<LogRow>& log) {
-  if (state.empty() && log.empty()) return {};
+                                         const std::vector<LogRow>& log,
+                                         const std::vector<OutboxRow>& outbox) {
+  if (state.empty() && log.empty() && outbox.empty()) return {};
   std::lock_guard lock(mu_);
   if (auto r = exec("BEGIN IMMEDIATE", "starting an alerting write"); !r) return r;
   auto write = [&]() -> Result<void> {
@@ -719,6 +773,29 @@ Result<void> SqliteStore::write_alerting(const std::vector<StateRow>& state,
       sqlite3_bind_text(st.get(), 3, row.json.data(), static_cast<int>(row.json.size()),
                         SQLITE_STATIC);
       if (auto r = step_done(st, "appending to the alerting log"); !r) return r;
+    }
+    for (const OutboxRow& row : outbox) {
+      StmtUse st(insert_outbox_);
+      auto text = [&](int col, const std::string& v) {
+        sqlite3_bind_text(st.get(), col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+      };
+      text(1, row.id);
+      text(2, row.receiver);
+      text(3, row.integration);
+      text(4, row.group_key);
+      text(5, row.group_id);
+      text(6, row.alerts_hash);
+      text(7, row.reason);
+      sqlite3_bind_int64(st.get(), 8, to_ns(row.decided_at));
+      text(9, row.payload);
+      const std::string_view state_word = to_string(row.state);
+      sqlite3_bind_text(st.get(), 10, state_word.data(), static_cast<int>(state_word.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int(st.get(), 11, row.attempts);
+      sqlite3_bind_int64(st.get(), 12, to_ns(row.next_attempt_at));
+      if (row.done_at) sqlite3_bind_int64(st.get(), 13, to_ns(*row.done_at));
+      text(14, row.last_error);
+      if (auto r = step_done(st, "writing to the outbox"); !r) return r;
     }
     return {};
   };
@@ -768,7 +845,117 @@ Result<std::vector<LogRow>> SqliteStore::alerting_log(const std::string& kind, T
   return out;
 }
 
+Result<void> SqliteStore::update_outbox(const std::vector<OutboxUpdate>& updates) {
+  if (updates.empty()) return {};
+  std::lock_guard lock(mu_);
+  if (auto r = exec("BEGIN IMMEDIATE", "starting an outbox update"); !r) return r;
+  auto write = [&]() -> Result<void> {
+    for (const OutboxUpdate& u : updates) {
+      StmtUse st(update_outbox_);
+      sqlite3_bind_text(st.get(), 1, u.id.data(), static_cast<int>(u.id.size()), SQLITE_STATIC);
+      const std::string_view state_word = to_string(u.state);
+      sqlite3_bind_text(st.get(), 2, state_word.data(), static_cast<int>(state_word.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int(st.get(), 3, u.attempts);
+      sqlite3_bind_int64(st.get(), 4, to_ns(u.next_attempt_at));
+      if (u.done_at) sqlite3_bind_int64(st.get(), 5, to_ns(*u.done_at));
+      sqlite3_bind_text(st.get(), 6, u.last_error.data(), static_cast<int>(u.last_error.size()),
+                        SQLITE_STATIC);
+      if (auto r = step_done(st, "updating the outbox"); !r) return r;
+    }
+    return {};
+  };
+  if (auto r = write(); !r) {
+    (void)exec("ROLLBACK", "rolling back an outbox update");
+    return r;
+  }
+  if (auto r = exec("COMMIT", "committing an outbox update"); !r) {
+    (void)exec("ROLLBACK", "rolling back an outbox update");
+    return r;
+  }
+  return {};
+}
+
+Result<std::vector<OutboxRow>> SqliteStore::collect_outbox(const StmtUse& st) const {
+  std::vector<OutboxRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    OutboxRow row{.id = column_text(st.get(), 0),
+                  .receiver = column_text(st.get(), 1),
+                  .integration = column_text(st.get(), 2),
+                  .group_key = column_text(st.get(), 3),
+                  .group_id = column_text(st.get(), 4),
+                  .alerts_hash = column_text(st.get(), 5),
+                  .reason = column_text(st.get(), 6),
+                  .decided_at = from_ns(sqlite3_column_int64(st.get(), 7)),
+                  .payload = column_text(st.get(), 8)};
+    const auto state = parse_outbox_state(column_text(st.get(), 9));
+    if (!state)
+      return core::fail("store_corrupt", "outbox row '" + row.id + "' has no valid state");
+    row.state = *state;
+    row.attempts = sqlite3_column_int(st.get(), 10);
+    row.next_attempt_at = from_ns(sqlite3_column_int64(st.get(), 11));
+    if (sqlite3_column_type(st.get(), 12) != SQLITE_NULL) {
+      row.done_at = from_ns(sqlite3_column_int64(st.get(), 12));
+    }
+    row.last_error = column_text(st.get(), 13);
+    out.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) return sql_error("reading the outbox", rc);
+  return out;
+}
+
+Result<std::vector<OutboxRow>> SqliteStore::outbox_pending() const {
+  std::lock_guard lock(mu_);
+  StmtUse st(outbox_pending_);
+  return collect_outbox(st);
+}
+
+Result<std::vector<OutboxRow>> SqliteStore::outbox(const OutboxQuery& q) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(outbox_query_);
+  sqlite3_bind_text(st.get(), 1, q.receiver.data(), static_cast<int>(q.receiver.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_text(st.get(), 2, q.group_key.data(), static_cast<int>(q.group_key.size()),
+                    SQLITE_STATIC);
+  // Not a default string_view: a null pointer would bind NULL, which equals nothing.
+  const std::string_view state_word = q.state ? to_string(*q.state) : std::string_view("");
+  sqlite3_bind_text(st.get(), 3, state_word.data(), static_cast<int>(state_word.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 4, to_ns(q.since));
+  sqlite3_bind_int64(st.get(), 5, to_ns(q.until));
+  sqlite3_bind_int64(st.get(), 6, to_limit(q.limit));
+  return collect_outbox(st);
+}
+
+Result<std::size_t> SqliteStore::prune_outbox(TimePoint before) {
+  std::lock_guard lock(mu_);
+  StmtUse st(prune_outbox_);
+  sqlite3_bind_int64(st.get(), 1, to_ns(before));
+  if (auto r = step_done(st, "pruning the outbox"); !r) return std::unexpected(r.error());
+  return static_cast<std::size_t>(sqlite3_changes(db_.get()));
+}
+
 }  // namespace
+
+std::string_view to_string(OutboxState s) {
+  switch (s) {
+    case OutboxState::kPending:
+      return "pending";
+    case OutboxState::kSent:
+      return "sent";
+    case OutboxState::kFailed:
+      return "failed";
+  }
+  return "pending";
+}
+
+std::optional<OutboxState> parse_outbox_state(std::string_view s) {
+  if (s == "pending") return OutboxState::kPending;
+  if (s == "sent") return OutboxState::kSent;
+  if (s == "failed") return OutboxState::kFailed;
+  return std::nullopt;
+}
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& file) {
   return SqliteStore::open(file);

@@ -439,12 +439,12 @@ TEST_F(SqliteStoreTest, AlertingStateWritesDeletesAndSurvivesAReopen) {
     ASSERT_TRUE(s->write_alerting({{.kind = "silence", .key = "b", .json = R"({"v":1})"},
                                    {.kind = "silence", .key = "a", .json = R"({"v":2})"},
                                    {.kind = "ack", .key = "g1", .json = R"({"by":"x"})"}},
-                                  {})
+                                  {}, {})
                     .has_value());
     // A write replaces, an empty json deletes, in the order given.
     ASSERT_TRUE(s->write_alerting({{.kind = "silence", .key = "b", .json = R"({"v":3})"},
                                    {.kind = "ack", .key = "g1", .json = ""}},
-                                  {})
+                                  {}, {})
                     .has_value());
   }
   auto s = open(file);
@@ -458,10 +458,12 @@ TEST_F(SqliteStoreTest, AlertingStateWritesDeletesAndSurvivesAReopen) {
 
 TEST_F(SqliteStoreTest, AlertingLogAppendsInOrderFiltersByKindAndRangeAndIsPruned) {
   auto s = open(dir_ / "log.db");
-  ASSERT_TRUE(s->write_alerting({}, {{.kind = "record", .at = sec(10), .json = "1"},
-                                     {.kind = "record", .at = sec(10), .json = "2"},
-                                     {.kind = "silence_audit", .at = sec(15), .json = "s"},
-                                     {.kind = "record", .at = sec(20), .json = "3"}})
+  ASSERT_TRUE(s->write_alerting({},
+                                {{.kind = "record", .at = sec(10), .json = "1"},
+                                 {.kind = "record", .at = sec(10), .json = "2"},
+                                 {.kind = "silence_audit", .at = sec(15), .json = "s"},
+                                 {.kind = "record", .at = sec(20), .json = "3"}},
+                                {})
                   .has_value());
   const auto all = s->alerting_log("record", sec(0), sec(100), 10).value();
   ASSERT_EQ(all.size(), 3u);
@@ -478,6 +480,81 @@ TEST_F(SqliteStoreTest, AlertingLogAppendsInOrderFiltersByKindAndRangeAndIsPrune
   EXPECT_EQ(s->alerting_log("silence_audit", sec(0), sec(100), 10).value().size(), 1u);
   EXPECT_EQ(s->prune(sec(15)).value(), 2u);
   EXPECT_EQ(s->alerting_log("record", sec(0), sec(100), 10).value().size(), 1u);
+}
+
+OutboxRow outbox_row(std::string id, std::string group, int decided_s) {
+  return {.id = std::move(id),
+          .receiver = "ops",
+          .integration = "webhook/0",
+          .group_key = std::move(group),
+          .group_id = "00000000000000aa",
+          .alerts_hash = "00000000000000bb",
+          .reason = "first",
+          .decided_at = sec(decided_s),
+          .payload = R"({"alerts":[]})",
+          .next_attempt_at = sec(decided_s)};
+}
+
+TEST_F(SqliteStoreTest, OutboxRowsAreWrittenWithTheStateOnceByIdAndSurviveAReopen) {
+  const fs::path file = dir_ / "outbox.db";
+  {
+    auto s = open(file);
+    ASSERT_TRUE(s->write_alerting({{.kind = "group_log", .key = "g", .json = "{}"}}, {},
+                                  {outbox_row("k1", "g", 10), outbox_row("k2", "h", 11)})
+                    .has_value());
+    // The same id again (a replica or a re-decision inserting it twice) changes nothing.
+    OutboxRow again = outbox_row("k1", "g", 10);
+    again.payload = "changed";
+    ASSERT_TRUE(s->write_alerting({}, {}, {again}).has_value());
+  }
+  auto s = open(file);
+  const auto pending = s->outbox_pending().value();
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0], outbox_row("k1", "g", 10));  // oldest decided first
+  EXPECT_EQ(pending[1].id, "k2");
+  EXPECT_EQ(s->alerting_state("group_log").value().size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, OutboxUpdatesMarkRowsAndTheLogAnswersWhatWasSent) {
+  auto s = open(dir_ / "outbox.db");
+  ASSERT_TRUE(s->write_alerting({}, {},
+                                {outbox_row("k1", "g", 10), outbox_row("k2", "g", 20),
+                                 outbox_row("k3", "h", 30)})
+                  .has_value());
+  ASSERT_TRUE(s->update_outbox({{.id = "k1",
+                                 .state = OutboxState::kSent,
+                                 .attempts = 2,
+                                 .next_attempt_at = sec(12),
+                                 .done_at = sec(12)},
+                                {.id = "k3",
+                                 .state = OutboxState::kFailed,
+                                 .attempts = 1,
+                                 .done_at = sec(31),
+                                 .last_error = "HTTP 400"},
+                                {.id = "unknown", .state = OutboxState::kSent}})
+                  .has_value());
+  const auto pending = s->outbox_pending().value();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].id, "k2");
+  // Was group g notified? The newest sent row of the receiver and group.
+  const auto sent =
+      s->outbox({.receiver = "ops", .group_key = "g", .state = OutboxState::kSent}).value();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].id, "k1");
+  EXPECT_EQ(sent[0].attempts, 2);
+  EXPECT_EQ(sent[0].done_at, sec(12));
+  // Newest decided first, every state, limited.
+  const auto all = s->outbox({.limit = 2}).value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, "k3");
+  EXPECT_EQ(all[0].state, OutboxState::kFailed);
+  EXPECT_EQ(all[0].last_error, "HTTP 400");
+  EXPECT_EQ(all[1].id, "k2");
+  EXPECT_EQ(s->outbox({.since = sec(15), .until = sec(25)}).value().size(), 1u);
+  // Pruning deletes finished rows only.
+  EXPECT_EQ(s->prune_outbox(sec(100)).value(), 2u);
+  EXPECT_EQ(s->outbox({}).value().size(), 1u);
+  EXPECT_EQ(s->outbox_pending().value().size(), 1u);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "opsready/core/alert.h"
@@ -58,6 +59,55 @@ struct LogRow {
   std::string json;
 
   bool operator==(const LogRow&) const = default;
+};
+
+// One notification to one integration of a receiver in the durable outbox: written before it
+// is sent (in the same transaction as the group's notification log), marked after the receiver
+// accepted it or refused it for good. `id` is the idempotency key that travels with every
+// request and is unique in the table: a second insert of the same id is a no-op.
+enum class OutboxState { kPending, kSent, kFailed };
+[[nodiscard]] std::string_view to_string(OutboxState s);
+[[nodiscard]] std::optional<OutboxState> parse_outbox_state(std::string_view s);
+
+struct OutboxRow {
+  std::string id;  // the idempotency key
+  std::string receiver;
+  std::string integration;  // "<type>/<index in the receiver's list of that type>": webhook/0
+  std::string group_key;    // GroupKey::to_string()
+  std::string group_id;
+  std::string alerts_hash;  // the alert set's hash, 16 hex digits
+  std::string reason;       // first, new_alerts, new_resolved, all_resolved, repeat, escalation
+  core::TimePoint decided_at{};
+  std::string payload;  // what the delivery layer needs to send it again (its JSON)
+  OutboxState state = OutboxState::kPending;
+  int attempts = 0;  // requests made so far (counted before each is sent)
+  core::TimePoint next_attempt_at{};
+  std::optional<core::TimePoint> done_at;  // when it was sent or failed for good
+  std::string last_error;                  // of the last attempt; empty once sent
+
+  bool operator==(const OutboxRow&) const = default;
+};
+
+// A change of an outbox row's delivery state (by id); the rest of the row never changes.
+struct OutboxUpdate {
+  std::string id;
+  OutboxState state = OutboxState::kPending;
+  int attempts = 0;
+  core::TimePoint next_attempt_at{};
+  std::optional<core::TimePoint> done_at;
+  std::string last_error;
+
+  bool operator==(const OutboxUpdate&) const = default;
+};
+
+// Which outbox rows to read, newest decided first.
+struct OutboxQuery {
+  std::string receiver;   // empty: any
+  std::string group_key;  // empty: any
+  std::optional<OutboxState> state;
+  core::TimePoint since = core::TimePoint::min();
+  core::TimePoint until = core::TimePoint::max();
+  std::size_t limit = 1000;
 };
 
 class Store {
@@ -98,9 +148,23 @@ class Store {
       bool active_only, core::TimePoint now) const = 0;
 
   // Alerting state: writes (row.json set) and deletes (row.json empty) in one transaction, in
-  // order, together with `log` rows appended in order (ids assigned). All or nothing.
+  // order, together with `log` rows appended in order (ids assigned) and `outbox` rows
+  // inserted (an id already there is left as it is). All or nothing.
   [[nodiscard]] virtual core::Result<void> write_alerting(const std::vector<StateRow>& state,
-                                                          const std::vector<LogRow>& log) = 0;
+                                                          const std::vector<LogRow>& log,
+                                                          const std::vector<OutboxRow>& outbox) = 0;
+  // Delivery state changes, in one transaction, in order. An unknown id is skipped.
+  [[nodiscard]] virtual core::Result<void> update_outbox(
+      const std::vector<OutboxUpdate>& updates) = 0;
+  // Every pending row (not yet accepted, not failed for good), oldest decided first: what a
+  // start sends again, with the same ids.
+  [[nodiscard]] virtual core::Result<std::vector<OutboxRow>> outbox_pending() const = 0;
+  // Rows matching `q`, newest decided first (the notification log: "was this group already
+  // notified with this content?" is a query for receiver + group_key + state sent).
+  [[nodiscard]] virtual core::Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const = 0;
+  // Deletes outbox rows sent or failed before `before`; returns how many. Pending rows are
+  // never deleted.
+  [[nodiscard]] virtual core::Result<std::size_t> prune_outbox(core::TimePoint before) = 0;
   // Every state row of `kind`, by key.
   [[nodiscard]] virtual core::Result<std::vector<StateRow>> alerting_state(
       const std::string& kind) const = 0;
