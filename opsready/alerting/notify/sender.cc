@@ -1,0 +1,434 @@
+#include "opsready/alerting/notify/sender.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace opsready::alerting::notify {
+namespace {
+
+using std::chrono::milliseconds;
+
+// tls_config min_version / max_version (TLS10 .. TLS13; the transports check the names) as
+// CURLOPT_SSLVERSION's value: the floor OR-ed with the ceiling. Unset floor: TLS 1.2, as
+// Alertmanager's default; unset ceiling: the highest libcurl knows.
+long tls_version(const TlsOptions& tls) {
+  const auto floor = [](std::string_view v) -> long {
+    if (v == "TLS10") return CURL_SSLVERSION_TLSv1_0;
+    if (v == "TLS11") return CURL_SSLVERSION_TLSv1_1;
+    if (v == "TLS13") return CURL_SSLVERSION_TLSv1_3;
+    return CURL_SSLVERSION_TLSv1_2;
+  };
+  const auto ceiling = [](std::string_view v) -> long {
+    if (v == "TLS10") return CURL_SSLVERSION_MAX_TLSv1_0;
+    if (v == "TLS11") return CURL_SSLVERSION_MAX_TLSv1_1;
+    if (v == "TLS12") return CURL_SSLVERSION_MAX_TLSv1_2;
+    if (v == "TLS13") return CURL_SSLVERSION_MAX_TLSv1_3;
+    return CURL_SSLVERSION_MAX_DEFAULT;
+  };
+  return floor(tls.min_version) | ceiling(tls.max_version);
+}
+
+// curl_global_init is not thread-safe before libcurl 7.84 and must run once per process.
+void global_init() {
+  static const bool done = [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw std::runtime_error("curl_global_init failed");
+    }
+    return true;
+  }();
+  static_cast<void>(done);
+}
+
+struct SlistFree {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistFree>;
+
+void append(Slist& list, const std::string& line) {
+  curl_slist* next = curl_slist_append(list.get(), line.c_str());
+  if (next == nullptr) throw std::bad_alloc();
+  static_cast<void>(list.release());
+  list.reset(next);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+struct Sender::Impl {
+  // One job from submit() until its exchange ends.
+  struct Running {
+    Job job;
+    core::TimePoint first_tried{};
+    core::TimePoint exchange_started{};
+  };
+  // One request of a job, on one easy handle.
+  struct Transfer {
+    std::unique_ptr<Running> run;
+    Request request;
+    CURL* easy = nullptr;
+    Slist headers;
+    Slist recipients;
+    std::string upload;  // the mail message
+    std::size_t upload_at = 0;
+    Response response;
+    char error[CURL_ERROR_SIZE] = {};
+    std::size_t body_limit = 0;
+  };
+
+  Impl(SenderOptions o, const core::Clock& c, std::function<void(const Outcome&)> cb)
+      : options(std::move(o)), clock(c), on_outcome(std::move(cb)) {
+    global_init();
+    multi = curl_multi_init();
+    if (multi == nullptr) throw std::runtime_error("curl_multi_init failed");
+    std::random_device rd;
+    rng.seed(options.seed != 0 ? options.seed : (static_cast<std::uint64_t>(rd()) << 32) ^ rd());
+  }
+  ~Impl() {
+    for (auto& [easy, t] : transfers) {
+      curl_multi_remove_handle(multi, easy);
+      curl_easy_cleanup(easy);
+    }
+    transfers.clear();
+    curl_multi_cleanup(multi);
+  }
+
+  SenderOptions options;
+  const core::Clock& clock;
+  std::function<void(const Outcome&)> on_outcome;
+  CURLM* multi = nullptr;
+  std::mt19937_64 rng;
+
+  mutable std::mutex mu;
+  std::vector<Job> incoming;  // guarded by mu
+  std::atomic<std::size_t> queued_count{0};
+  std::atomic<std::size_t> in_flight_count{0};
+
+  // run() thread only.
+  std::multimap<core::TimePoint, std::unique_ptr<Running>> waiting;
+  std::map<std::string, std::deque<std::unique_ptr<Running>>> ready;  // by receiver
+  std::unordered_map<std::string, std::size_t> busy;                  // in flight, by receiver
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
+
+  void wake() { curl_multi_wakeup(multi); }
+
+  void take_incoming(core::TimePoint now) {
+    std::vector<Job> jobs;
+    {
+      std::lock_guard lock(mu);
+      jobs.swap(incoming);
+    }
+    for (Job& j : jobs) {
+      auto r = std::make_unique<Running>();
+      r->first_tried = j.first_tried.value_or(now);
+      const core::TimePoint at = j.not_before;
+      r->job = std::move(j);
+      if (at > now) {
+        waiting.emplace(at, std::move(r));
+      } else {
+        ready[r->job.receiver].push_back(std::move(r));
+      }
+    }
+  }
+
+  void release_due(core::TimePoint now) {
+    while (!waiting.empty() && waiting.begin()->first <= now) {
+      auto node = waiting.extract(waiting.begin());
+      ready[node.mapped()->job.receiver].push_back(std::move(node.mapped()));
+    }
+  }
+
+  std::size_t in_flight() const { return transfers.size(); }
+
+  void start_ready(core::TimePoint now) {
+    // Round robin over receivers, so one receiver's backlog does not starve another's.
+    bool started = true;
+    while (started && in_flight() < options.max_in_flight) {
+      started = false;
+      for (auto it = ready.begin(); it != ready.end() && in_flight() < options.max_in_flight;) {
+        auto& slots = busy[it->first];
+        if (it->second.empty()) {
+          it = ready.erase(it);
+          continue;
+        }
+        if (slots >= options.max_in_flight_per_receiver) {
+          ++it;
+          continue;
+        }
+        std::unique_ptr<Running> r = std::move(it->second.front());
+        it->second.pop_front();
+        r->exchange_started = now;
+        Request first = r->job.exchange->start();
+        begin(std::move(r), std::move(first));
+        started = true;
+        ++it;
+      }
+    }
+    std::size_t queued = waiting.size();
+    for (const auto& [name, q] : ready) queued += q.size();
+    queued_count = queued;
+    in_flight_count = in_flight();
+  }
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t bytes = size * n;
+    if (t->response.body.size() < t->body_limit) {
+      t->response.body.append(data, std::min(bytes, t->body_limit - t->response.body.size()));
+    }
+    return bytes;
+  }
+
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t bytes = size * n;
+    const std::string_view line(data, bytes);
+    if (line.starts_with("HTTP/")) {
+      t->response.headers.clear();  // a new response (after 100 Continue, say)
+    } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
+      t->response.headers.emplace_back(lower(trim(line.substr(0, colon))),
+                                       std::string(trim(line.substr(colon + 1))));
+    }
+    return bytes;
+  }
+
+  static std::size_t on_upload(char* buffer, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t room = size * n;
+    const std::size_t left = t->upload.size() - t->upload_at;
+    const std::size_t bytes = std::min(room, left);
+    std::copy_n(t->upload.data() + t->upload_at, bytes, buffer);
+    t->upload_at += bytes;
+    return bytes;
+  }
+
+  void begin(std::unique_ptr<Running> r, Request request) {
+    auto t = std::make_unique<Transfer>();
+    t->body_limit = options.max_response_body;
+    CURL* easy = curl_easy_init();
+    if (easy == nullptr) throw std::runtime_error("curl_easy_init failed");
+    t->easy = easy;
+    t->request = std::move(request);
+    t->run = std::move(r);
+    Transfer* tp = t.get();
+    const Request& rq = tp->request;
+
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, tp->error);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, tp);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(rq.connect_timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(rq.timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, rq.tls.insecure_skip_verify ? 0L : 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, rq.tls.insecure_skip_verify ? 0L : 2L);
+    if (!rq.tls.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, rq.tls.ca_file.c_str());
+    if (!rq.tls.cert_file.empty()) {
+      curl_easy_setopt(easy, CURLOPT_SSLCERT, rq.tls.cert_file.c_str());
+    }
+    if (!rq.tls.key_file.empty()) curl_easy_setopt(easy, CURLOPT_SSLKEY, rq.tls.key_file.c_str());
+    curl_easy_setopt(easy, CURLOPT_SSLVERSION, tls_version(rq.tls));
+    // An empty proxy string turns off the proxy environment variables too: delivery goes
+    // where the configuration says, not where a stray http_proxy points.
+    curl_easy_setopt(easy, CURLOPT_PROXY, rq.proxy_url.c_str());
+
+    if (const auto* http = std::get_if<HttpRequest>(&rq.what)) {
+      curl_easy_setopt(easy, CURLOPT_URL, http->url.c_str());
+      curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+      // http_config.follow_redirects (Alertmanager's default: on), at most 10 hops, the method
+      // and body kept on 301/302/303 as Go's client keeps them for a POST it re-sends.
+      curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, rq.follow_redirects ? 1L : 0L);
+      curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 10L);
+      curl_easy_setopt(easy, CURLOPT_POSTREDIR, static_cast<long>(CURL_REDIR_POST_ALL));
+      curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+      for (const auto& [name, value] : http->headers) append(tp->headers, name + ": " + value);
+      append(tp->headers, "Expect:");  // no 100-continue round trip
+      curl_easy_setopt(easy, CURLOPT_HTTPHEADER, tp->headers.get());
+      if (http->method == "GET") {
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+      } else {
+        if (http->method != "POST")
+          curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, http->method.c_str());
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, http->body.data());
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(http->body.size()));
+      }
+      if (!http->username.empty() || !http->password.empty()) {
+        curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+        curl_easy_setopt(easy, CURLOPT_USERNAME, http->username.c_str());
+        curl_easy_setopt(easy, CURLOPT_PASSWORD, http->password.c_str());
+      }
+      curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Impl::on_body);
+      curl_easy_setopt(easy, CURLOPT_WRITEDATA, tp);
+      curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Impl::on_header);
+      curl_easy_setopt(easy, CURLOPT_HEADERDATA, tp);
+    } else {
+      const auto& mail = std::get<MailRequest>(rq.what);
+      // libcurl takes the EHLO name from the URL's path.
+      std::string url = mail.url;
+      if (!mail.hello.empty()) url += "/" + mail.hello;
+      curl_easy_setopt(easy, CURLOPT_URL, url.c_str());  // copied by libcurl
+      curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+      curl_easy_setopt(easy, CURLOPT_MAIL_FROM, ("<" + mail.from + ">").c_str());
+      for (const auto& to : mail.to) append(tp->recipients, "<" + to + ">");
+      curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, tp->recipients.get());
+      // smtps:// is TLS from the first byte; smtp:// with require_tls insists on STARTTLS.
+      curl_easy_setopt(easy, CURLOPT_USE_SSL,
+                       static_cast<long>(mail.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+      if (!mail.username.empty()) {
+        curl_easy_setopt(easy, CURLOPT_USERNAME, mail.username.c_str());
+        curl_easy_setopt(easy, CURLOPT_PASSWORD, mail.password.c_str());
+        if (!mail.identity.empty()) {
+          curl_easy_setopt(easy, CURLOPT_SASL_AUTHZID, mail.identity.c_str());
+        }
+      }
+      tp->upload = mail.message;
+      curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(easy, CURLOPT_READFUNCTION, &Impl::on_upload);
+      curl_easy_setopt(easy, CURLOPT_READDATA, tp);
+      curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(tp->upload.size()));
+    }
+    ++busy[tp->run->job.receiver];
+    curl_multi_add_handle(multi, easy);
+    transfers.emplace(easy, std::move(t));
+  }
+
+  milliseconds backoff(int attempts) {
+    double wait = static_cast<double>(options.backoff_initial.count()) *
+                  std::pow(options.backoff_multiplier, std::max(0, attempts - 1));
+    wait = std::min(wait, static_cast<double>(options.backoff_max.count()));
+    std::uniform_real_distribution<double> jitter(1.0 - options.backoff_jitter,
+                                                  1.0 + options.backoff_jitter);
+    return milliseconds(static_cast<std::int64_t>(wait * jitter(rng)));
+  }
+
+  void finish(CURL* easy, CURLcode code) {
+    auto node = transfers.extract(easy);
+    curl_multi_remove_handle(multi, easy);
+    std::unique_ptr<Transfer> t = std::move(node.mapped());
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(easy);
+    Response& resp = t->response;
+    resp.status = status;
+    if (code != CURLE_OK) {
+      resp.error = t->error[0] != '\0' ? std::string(t->error) : curl_easy_strerror(code);
+      resp.timed_out = code == CURLE_OPERATION_TIMEDOUT;
+      // An HTTP answer always comes back as CURLE_OK; a mail refused mid-dialogue keeps its
+      // SMTP code (550 on RCPT), which classify() reads. Anything else had no answer.
+      if (std::holds_alternative<HttpRequest>(t->request.what)) resp.status = 0;
+    }
+    const auto now = clock.now();
+    std::unique_ptr<Running> r = std::move(t->run);
+    --busy[r->job.receiver];
+    Step step = r->job.exchange->next(resp, now);
+    if (auto* more = std::get_if<Request>(&step)) {
+      begin(std::move(r), std::move(*more));
+      return;
+    }
+    Outcome o{.id = r->job.id,
+              .receiver = r->job.receiver,
+              .integration = r->job.integration,
+              .attempts = r->job.attempts + 1,
+              .status = resp.status};
+    if (std::holds_alternative<Done>(step)) {
+      o.kind = Outcome::Kind::kSent;
+      o.latency = now - r->exchange_started;
+      on_outcome(o);
+      return;
+    }
+    if (const auto* fail = std::get_if<Fail>(&step)) {
+      o.kind = Outcome::Kind::kFailed;
+      o.error = fail->reason;
+      on_outcome(o);
+      return;
+    }
+    const auto& retry = std::get<Retry>(step);
+    r->job.attempts = o.attempts;
+    if (now - r->first_tried >= options.give_up_after) {
+      o.kind = Outcome::Kind::kFailed;
+      o.error = "gave up after " + std::to_string(o.attempts) + " attempts: " + retry.reason;
+      on_outcome(o);
+      return;
+    }
+    const milliseconds wait =
+        retry.after ? std::max(*retry.after, milliseconds(0)) : backoff(o.attempts);
+    o.kind = Outcome::Kind::kRetrying;
+    o.error = retry.reason;
+    o.next_attempt_at = now + wait;
+    on_outcome(o);
+    waiting.emplace(o.next_attempt_at, std::move(r));
+  }
+
+  void run(std::stop_token stop) {
+    std::stop_callback on_stop(stop, [this] { wake(); });
+    while (!stop.stop_requested()) {
+      auto now = clock.now();
+      take_incoming(now);
+      release_due(now);
+      start_ready(now);
+      int wait_ms = 1000;
+      if (!waiting.empty()) {
+        const auto until = std::chrono::duration_cast<milliseconds>(waiting.begin()->first - now);
+        wait_ms = static_cast<int>(std::clamp<std::int64_t>(until.count() + 1, 0, wait_ms));
+      }
+      curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+        if (msg->msg == CURLMSG_DONE) finish(msg->easy_handle, msg->data.result);
+      }
+    }
+  }
+};
+
+Sender::Sender(SenderOptions options, const core::Clock& clock,
+               std::function<void(const Outcome&)> on_outcome)
+    : impl_(std::make_unique<Impl>(std::move(options), clock, std::move(on_outcome))) {}
+
+Sender::~Sender() = default;
+
+void Sender::submit(Job job) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->incoming.push_back(std::move(job));
+  }
+  impl_->wake();
+}
+
+void Sender::run(std::stop_token stop) { impl_->run(std::move(stop)); }
+
+Sender::Counts Sender::counts() const {
+  std::size_t incoming = 0;
+  {
+    std::lock_guard lock(impl_->mu);
+    incoming = impl_->incoming.size();
+  }
+  return {.queued = impl_->queued_count + incoming, .in_flight = impl_->in_flight_count};
+}
+
+}  // namespace opsready::alerting::notify

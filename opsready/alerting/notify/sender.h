@@ -1,0 +1,103 @@
+#pragma once
+// Sender: runs the Exchanges of notifications (exchange.h) over libcurl's multi interface, on
+// the one thread that calls run(): every socket, timeout and retry of delivery lives here, never
+// on the evaluation strand and never one thread per request. libcurl's multi handle keeps a
+// connection cache, so requests to the same receiver reuse connections (HTTP keep-alive).
+//
+//   notify::Sender sender(options, clock, [&](notify::Outcome o) { ... });
+//   // a supervised loop of its own:   sender.run(stop_token);
+//   sender.submit({.id = key, .receiver = "ops", .integration = "webhook/0",
+//                  .exchange = std::move(x)});           // from any thread
+//
+// Per job: the Exchange's requests in turn until it ends. Done → Outcome kSent. Retry (5xx,
+// 429, timeouts, connection errors) → Outcome kRetrying and the whole exchange starts again
+// after a backoff: Retry-After when the receiver sent one, else exponential from
+// `backoff_initial` × `backoff_multiplier` per attempt up to `backoff_max`, each wait
+// randomized by ±`backoff_jitter` (Alertmanager's 500 ms × 1.5 ± 50 %, max 60 s are the
+// defaults). A job keeps being retried until it is accepted, refused (Fail → kFailed, final) or
+// `give_up_after` has passed since it was submitted the first time (kFailed, "gave up").
+// Concurrency: at most `max_in_flight_per_receiver` requests per receiver and `max_in_flight`
+// in all; a receiver that is slow or down holds only its own slots, so it never delays another.
+//
+// Outcomes are reported on the run() thread, in the order they happen; the callback must not
+// block for long (the daemon posts them to its persistence loop).
+//
+// submit() and stop requests are thread-safe; run() is called by one thread at a time.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "opsready/alerting/notify/exchange.h"
+#include "opsready/core/clock.h"
+
+namespace opsready::alerting::notify {
+
+struct SenderOptions {
+  std::size_t max_in_flight = 256;
+  std::size_t max_in_flight_per_receiver = 16;
+  std::chrono::milliseconds backoff_initial{500};
+  double backoff_multiplier = 1.5;
+  double backoff_jitter = 0.5;  // each wait is randomized by ± this fraction
+  std::chrono::milliseconds backoff_max{60'000};
+  core::Duration give_up_after = std::chrono::hours(24);
+  std::size_t max_response_body = 64 * 1024;  // kept of an answer, for errors and GitHub
+  std::uint64_t seed = 0;                     // of the jitter; 0 = random
+};
+
+struct Job {
+  std::string id;  // the outbox id (idempotency key)
+  std::string receiver;
+  std::string integration;
+  std::unique_ptr<Exchange> exchange;
+  int attempts = 0;                            // exchanges already tried (a resend after a restart)
+  core::TimePoint not_before{};                // when to try it first
+  std::optional<core::TimePoint> first_tried;  // for give_up_after; now when unset
+};
+
+struct Outcome {
+  enum class Kind { kSent, kRetrying, kFailed };
+  Kind kind = Kind::kSent;
+  std::string id;
+  std::string receiver;
+  std::string integration;
+  int attempts = 0;                   // exchanges tried, this one included
+  core::TimePoint next_attempt_at{};  // kRetrying: when it is tried again
+  long status = 0;                    // of the last answer; 0 when none came
+  std::string error;                  // kRetrying / kFailed: why
+  core::Duration latency{};           // kSent: from the first try of this exchange to accepted
+};
+
+class Sender {
+ public:
+  Sender(SenderOptions options, const core::Clock& clock,
+         std::function<void(const Outcome&)> on_outcome);
+  ~Sender();
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+
+  // From any thread.
+  void submit(Job job);
+  // Runs until `stop` is requested; requests in flight are abandoned then (their rows stay
+  // pending in the outbox and are sent again at the next start, with the same key).
+  void run(std::stop_token stop);
+
+  // Snapshot of the queue, for /metrics (thread-safe).
+  struct Counts {
+    std::size_t queued = 0;     // waiting for their time or a free slot
+    std::size_t in_flight = 0;  // requests running
+  };
+  [[nodiscard]] Counts counts() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace opsready::alerting::notify
