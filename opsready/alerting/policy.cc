@@ -98,7 +98,13 @@ const Table& webhook_table() {
   static const Table t{.keys = {{"send_resolved", Kind::kBool},
                                 {"http_config", Kind::kObject, &http_table()},
                                 {"url", Kind::kSecretUrl},
-                                {"max_alerts", Kind::kUint}}};
+                                {"max_alerts", Kind::kUint},
+                                // opsready: the brief's payload, a signature, extra headers.
+                                {"format", Kind::kString},
+                                {"signature_secret", Kind::kSecret},
+                                {"signature_secret_file", Kind::kFile},
+                                {"headers", Kind::kHeaders}},
+                       .exclusive = {{"signature_secret", "signature_secret_file"}}};
   return t;
 }
 
@@ -173,6 +179,9 @@ const Table& sms_table() {
                                 {"gateway_url", Kind::kSecretUrl},
                                 {"sender", Kind::kString},
                                 {"recipients", Kind::kStrings},
+                                {"format", Kind::kString},
+                                {"message", Kind::kString},
+                                {"max_segments", Kind::kUint},
                                 {"http_config", Kind::kObject, &http_table()}}};
   return t;
 }
@@ -187,7 +196,10 @@ const Table& github_table() {
                                 {"labels", Kind::kStrings},
                                 {"assignees", Kind::kStrings},
                                 {"title", Kind::kString},
-                                {"body", Kind::kString}},
+                                {"body", Kind::kString},
+                                {"label", Kind::kString},
+                                {"close_on_resolve", Kind::kBool},
+                                {"http_config", Kind::kObject, &http_table()}},
                        .exclusive = {{"token", "token_file"}}};
   return t;
 }
@@ -524,12 +536,56 @@ bool has(const json& obj, std::string_view key) {
   return obj.is_object() && obj.contains(key) && !obj.at(std::string(key)).is_null();
 }
 
+// The inside of a Go action, "{{- .X -}}" → ".X".
+std::string_view action_body(std::string_view tag) {
+  tag = core::trim(tag);
+  if (tag.starts_with('-')) tag.remove_prefix(1);
+  if (tag.ends_with('-')) tag.remove_suffix(1);
+  return core::trim(tag);
+}
+
+bool is_go_action(std::string_view raw) {
+  if (raw.starts_with('-') || raw.ends_with('-')) return true;  // trim markers
+  const std::string_view a = action_body(raw);
+  if (a.empty()) return false;
+  if (a.front() == '#' || a.front() == '^' || a.front() == '/' || a.front() == '!' ||
+      a.front() == '>' || a.front() == '&' || a.front() == '{' || a.front() == '=') {
+    return false;  // mustache sigils
+  }
+  if (a.front() == '$' || a.find('|') != std::string_view::npos ||
+      a.find('(') != std::string_view::npos || a.find('"') != std::string_view::npos) {
+    return true;
+  }
+  if (a.size() > 1 && a.front() == '.' &&
+      (std::isalpha(static_cast<unsigned char>(a[1])) != 0 || a[1] == '_')) {
+    return true;
+  }
+  if (a == "else" || a == "end") return true;  // "{{.}}" is mustache's current item
+  static constexpr std::array<std::string_view, 14> kKeywords = {
+      "template", "range", "if",    "else",   "end", "with", "define",
+      "block",    "len",   "index", "printf", "eq",  "not",  "toUpper"};
+  const std::string_view word = a.substr(0, a.find(' '));
+  return a.find(' ') != std::string_view::npos &&
+         std::find(kKeywords.begin(), kKeywords.end(), word) != kKeywords.end();
+}
+
+// `{{ template "name" . }}` alone: a reference to one of Alertmanager's default templates
+// means opsready's default (notify/template.h); check_integration() refuses other names.
+bool is_template_reference(std::string_view value) {
+  value = core::trim(value);
+  const auto acts = template_actions(value);
+  if (acts.size() != 1 || !value.starts_with("{{") || !value.ends_with("}}")) return false;
+  const std::string_view a = action_body(acts.front());
+  return a.starts_with("template \"") && a.ends_with("\" .");
+}
+
 void find_templates(const json& v, const std::string& path, std::vector<core::Error>& out) {
   if (v.is_string()) {
-    if (v.get_ref<const std::string&>().find("{{") != std::string::npos) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (is_go_template(s) && !is_template_reference(s)) {
       out.push_back({"integration_go_template",
-                     "looks like a Go template, which opsready does not run: it is sent as "
-                     "written",
+                     "is a Go template, which opsready does not run: write it in mustache "
+                     "(docs/receivers.md#templates)",
                      path});
     }
   } else if (v.is_object()) {
@@ -646,6 +702,23 @@ std::vector<core::Error> lint(const Integration& integration, const json& global
   }
   find_templates(s, "", out);
   return out;
+}
+
+std::vector<std::string_view> template_actions(std::string_view value) {
+  std::vector<std::string_view> out;
+  for (std::size_t pos = value.find("{{"); pos != std::string_view::npos;
+       pos = value.find("{{", pos)) {
+    const auto end = value.find("}}", pos + 2);
+    if (end == std::string_view::npos) break;
+    out.push_back(value.substr(pos + 2, end - pos - 2));
+    pos = end + 2;
+  }
+  return out;
+}
+
+bool is_go_template(std::string_view value) {
+  const auto acts = template_actions(value);
+  return std::any_of(acts.begin(), acts.end(), is_go_action);
 }
 
 std::vector<core::Error> check(const Policy& policy) {

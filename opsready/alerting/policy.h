@@ -118,12 +118,21 @@ struct IntegrationType {
 [[nodiscard]] std::vector<core::Error> normalize_global(nlohmann::json& global,
                                                         const std::filesystem::path& base_dir = {});
 
+// The actions of a template ("{{ x }}" → " x "), in order; an unclosed "{{" ends the list.
+[[nodiscard]] std::vector<std::string_view> template_actions(std::string_view value);
+// True when `value` holds Go template syntax that mustache cannot mean: a field reference
+// ({{ .Status }}), a variable ($x), a pipe, a call or a string literal, a trim marker ({{- x -}}),
+// or a Go keyword with arguments ({{ range .Alerts }}, {{ template "x" . }}, {{ if ... }}).
+// Mustache tags ({{severity}}, {{#alerts}}, {{{message}}}, {{! note }}) are not.
+[[nodiscard]] bool is_go_template(std::string_view value);
+
 // What an integration will not do that its configuration may look like it does: no endpoint
 // (here or in `global`: email without smarthost, slack without api_url, webhook without url, sms
 // without gateway_url, github without repository and token), so its notifications are recorded
-// and not sent (code `integration_records_only`); a value holding a Go template (`{{`), which
-// opsready sends as written (code `integration_go_template`). Fields as normalize_settings()
-// (empty for a missing endpoint: the entry itself).
+// and not sent (code `integration_records_only`); a value holding a Go template
+// (is_go_template()), which opsready does not run (code `integration_go_template`; delivery's
+// check_integration() refuses it too, with a mustache rewrite when there is one). Fields as
+// normalize_settings() (empty for a missing endpoint: the entry itself).
 [[nodiscard]] std::vector<core::Error> lint(const Integration& integration,
                                             const nlohmann::json& global);
 

@@ -375,7 +375,21 @@ TEST(Policy, LintSaysWhatWillNotBeSent) {
                      {"title", "{{ template \"slack.default.title\" . }}"},
                      {"fields", {{{"title", "a"}, {"value", "{{ .CommonLabels.job }}"}}}}}},
        none,
-       {{"integration_go_template", "fields[0].value"}, {"integration_go_template", "title"}}},
+       {{"integration_go_template", "fields[0].value"}}},
+      // Mustache is what opsready runs: no warning.
+      {{.type = "webhook",
+        .settings = {{"url", "https://x/"},
+                     {"headers",
+                      {{"X-Sev", "{{severity}} {{#alerts}}{{labels.x}}{{/alerts}}"},
+                       {"X-All", "{{{message}}} {{.}} {{! note }}"}}}}},
+       none,
+       {}},
+      {{.type = "webhook",
+        .settings = {{"url", "https://x/"},
+                     {"headers",
+                      {{"X-A", "{{ range .Alerts }}x{{ end }}"}, {"X-B", "{{- .Status -}}"}}}}},
+       none,
+       {{"integration_go_template", "headers.X-A"}, {"integration_go_template", "headers.X-B"}}},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(codes(lint(c.integration, c.global)), c.want) << c.integration.settings.dump();
