@@ -124,7 +124,14 @@ core::Result<Request> http_request(const Env& env, std::string method, std::stri
 }
 
 Step SingleExchange::next(const Response& r, core::TimePoint now) {
-  return std::holds_alternative<MailRequest>(request_.what) ? classify_smtp(r) : classify(r, now);
+  if (!std::holds_alternative<MailRequest>(request_.what)) return classify(r, now);
+  // libcurl failed after a positive reply (a refused STARTTLS under require_tls comes back with
+  // the EHLO's 250): the message was not sent, and classify_smtp() alone would call it Done.
+  if (!r.error.empty() && r.status > 0 && r.status < 400) {
+    return Retry{.reason = "SMTP: " + r.error + " (after " + std::to_string(r.status) + ")",
+                 .after = std::nullopt};
+  }
+  return classify_smtp(r);
 }
 
 }  // namespace internal
