@@ -8,8 +8,7 @@
 namespace opsready::alerting::notify {
 namespace {
 
-core::LabelSet common(const std::vector<core::Alert>& alerts,
-                      core::LabelSet core::Alert::*member) {
+core::LabelSet common(const std::vector<core::Alert>& alerts, core::LabelSet core::Alert::*member) {
   if (alerts.empty()) return {};
   core::LabelSet out = alerts.front().*member;
   for (std::size_t i = 1; i < alerts.size() && !out.empty(); ++i) {

@@ -36,7 +36,7 @@ namespace opsready::alerting::notify {
 
 struct Data {
   std::string receiver;
-  std::string status;  // "firing" while any alert fires, else "resolved"
+  std::string status;               // "firing" while any alert fires, else "resolved"
   std::vector<core::Alert> alerts;  // firing first, then resolved (those the integration sends)
   core::LabelSet group_labels;
   core::LabelSet common_labels;       // labels every alert has with the same value

@@ -43,8 +43,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v,
       std::chrono::month(static_cast<unsigned>(month - kMonths.begin() + 1)),
       std::chrono::day(static_cast<unsigned>(day))};
   if (!ymd.ok()) return std::nullopt;
-  const auto at = std::chrono::sys_days(ymd) + std::chrono::hours(hh) +
-                  std::chrono::minutes(mm) + std::chrono::seconds(ss);
+  const auto at = std::chrono::sys_days(ymd) + std::chrono::hours(hh) + std::chrono::minutes(mm) +
+                  std::chrono::seconds(ss);
   const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
   return std::max(wait, std::chrono::milliseconds(0));
 }
@@ -83,6 +83,5 @@ Step classify_smtp(const Response& r) {
   if (r.status >= 400 && r.status < 500) return Retry{.reason = code, .after = std::nullopt};
   return Fail{.reason = code + (r.error.empty() ? "" : ": " + r.error)};
 }
-
 
 }  // namespace opsready::alerting::notify

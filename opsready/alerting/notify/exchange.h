@@ -55,7 +55,7 @@ struct HttpRequest {
 
 // One message over SMTP: libcurl speaks the protocol (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA).
 struct MailRequest {
-  std::string url;  // smtp://host:port (STARTTLS when require_tls) or smtps://host:port
+  std::string url;    // smtp://host:port (STARTTLS when require_tls) or smtps://host:port
   std::string hello;  // the EHLO name (Alertmanager's smarthost `hello`, default localhost)
   std::string from;   // the envelope sender
   std::vector<std::string> to;  // envelope recipients
@@ -83,7 +83,7 @@ struct Response {
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
-  std::string error;     // transport error (curl's message); empty when an answer came
+  std::string error;  // transport error (curl's message); empty when an answer came
   bool timed_out = false;
   [[nodiscard]] const std::string* header(std::string_view lower_name) const;
 };
