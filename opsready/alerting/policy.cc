@@ -692,7 +692,11 @@ std::vector<core::Error> lint(const Integration& integration, const json& global
   } else if (type == "webhook") {
     if (!has(s, "url")) records_only("url");
   } else if (type == "sms") {
-    if (!has(s, "gateway_url")) records_only("gateway_url");
+    if (!has(s, "gateway_url")) {
+      records_only("gateway_url");
+    } else if (!has(s, "recipients") || s.at("recipients").empty()) {
+      records_only("recipients");
+    }
   } else if (type == "github") {
     if (!has(s, "repository")) {
       records_only("repository");

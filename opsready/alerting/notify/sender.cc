@@ -353,7 +353,8 @@ struct Sender::Impl {
               .receiver = r->job.receiver,
               .integration = r->job.integration,
               .attempts = r->job.attempts + 1,
-              .status = resp.status};
+              .status = resp.status,
+              .answer = resp.body.substr(0, std::min(resp.body.size(), options.max_answer))};
     if (std::holds_alternative<Done>(step)) {
       o.kind = Outcome::Kind::kSent;
       o.latency = now - r->exchange_started;
@@ -370,7 +371,8 @@ struct Sender::Impl {
     r->job.attempts = o.attempts;
     if (now - r->first_tried >= options.give_up_after) {
       o.kind = Outcome::Kind::kFailed;
-      o.error = "gave up after " + std::to_string(o.attempts) + " attempts: " + retry.reason;
+      o.error = "gave up after " + std::to_string(o.attempts) +
+                (o.attempts == 1 ? " attempt: " : " attempts: ") + retry.reason;
       on_outcome(o);
       return;
     }

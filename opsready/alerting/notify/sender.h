@@ -48,6 +48,7 @@ struct SenderOptions {
   std::chrono::milliseconds backoff_max{60'000};
   core::Duration give_up_after = std::chrono::hours(24);
   std::size_t max_response_body = 64 * 1024;  // kept of an answer, for errors and GitHub
+  std::size_t max_answer = 512;               // of it in Outcome::answer
   std::uint64_t seed = 0;                     // of the jitter; 0 = random
 };
 
@@ -71,6 +72,7 @@ struct Outcome {
   core::TimePoint next_attempt_at{};  // kRetrying: when it is tried again
   long status = 0;                    // of the last answer; 0 when none came
   std::string error;                  // kRetrying / kFailed: why
+  std::string answer;                 // the start of the last answer's body (max_answer bytes)
   core::Duration latency{};           // kSent: from the first try of this exchange to accepted
 };
 

@@ -316,6 +316,12 @@ TEST(Transports, NoEndpointIsAFinalError) {
   ASSERT_FALSE(x);
   EXPECT_EQ(x.error().code, "no_endpoint");
   EXPECT_TRUE(check_integration(integration("webhook", json::object())));
+  // The brief's default SMS channel names no recipient: recorded, not sent, like no gateway.
+  auto sms =
+      make_exchange(integration("sms", {{"gateway_url", "https://s.example/"}}), fixture(), {});
+  ASSERT_FALSE(sms);
+  EXPECT_EQ(sms.error().code, "no_endpoint");
+  EXPECT_TRUE(check_integration(integration("sms", {{"gateway_url", "https://s.example/"}})));
 }
 
 TEST(Transports, SecretFileIsReadAndNeverInErrors) {
