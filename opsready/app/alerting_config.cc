@@ -11,6 +11,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "opsready/alerting/notify/transports.h"
+
 namespace opsready::app {
 namespace {
 
@@ -197,8 +199,8 @@ class PolicyReader {
                at_path(prefix_, yaml_field(e.field)) + ": " + e.message);
     }
     if (r_.error_count() > before) return false;
-    lint(root);
-    return true;
+    check_integrations(root);
+    return r_.error_count() == before;
   }
 
  private:
@@ -214,15 +216,25 @@ class PolicyReader {
     return "mute_time_intervals[" + std::to_string(index - main_time_intervals_) + end;
   }
 
-  void lint(const Node& root) {
+  // Each integration as delivery would build it (errors), then lint()'s advice (warnings).
+  void check_integrations(const Node& root) {
     for (std::size_t i = 0; i < policy_.receivers.size(); ++i) {
       std::map<std::string, std::size_t> index;
       for (const auto& integration : policy_.receivers[i].integrations) {
         const auto* type = alerting::find_integration_type(integration.type);
         const std::string at = indexed("receivers", i) + "." + std::string(type->config_key) + "[" +
                                std::to_string(index[integration.type]++) + "]";
+        // What delivery would refuse at send time (a template that does not compile or render,
+        // Go template syntax, a value it cannot use) is an error now, not at 3 a.m. Secrets
+        // files are not read here, and messages never quote a secret.
+        std::string refused;
+        if (auto ok = alerting::notify::check_integration(integration, policy_.global); !ok) {
+          refused = ok.error().field.empty() ? at : at + "." + ok.error().field;
+          r_.error(node_at(root, refused), at_path(prefix_, refused) + ": " + ok.error().message);
+        }
         for (const auto& w : alerting::lint(integration, policy_.global)) {
           const std::string field = w.field.empty() ? at : at + "." + w.field;
+          if (field == refused) continue;  // the error says it
           r_.warning(node_at(root, field), at_path(prefix_, field) + ": " + w.message);
         }
       }

@@ -268,6 +268,23 @@ void read_component(config::Reader& r, const YAML::Node& c, readiness::GatePolic
   if (name) policy.components.emplace(*name, std::move(rule));
 }
 
+config::Table delivery_table(DeliveryConfig& d) {
+  return {
+      config::text("external_url", d.external_url),
+      config::integer("max_in_flight", d.max_in_flight, 1, 100000),
+      config::integer("max_in_flight_per_receiver", d.max_in_flight_per_receiver, 1, 100000),
+      config::duration("connect_timeout", d.connect_timeout,
+                       {config::between(milliseconds(10), hours(1))}),
+      config::duration("timeout", d.timeout, {config::between(milliseconds(10), hours(1))}),
+      config::duration("backoff_initial", d.backoff_initial,
+                       {config::between(milliseconds(1), hours(1))}),
+      config::duration("backoff_max", d.backoff_max, {config::between(milliseconds(1), hours(24))}),
+      config::duration("give_up_after", d.give_up_after, {config::positive()}),
+      config::integer("failing_after_attempts", d.failing_after_attempts, 1, 1000),
+      config::duration("retention", d.retention, {config::positive()}),
+  };
+}
+
 config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks other_file) {
   return {
       config::custom("listen",
@@ -294,6 +311,7 @@ config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks oth
                           std::size_t index) { read_component(r, item, cfg.gate, index); }),
       detectors_field("detectors", cfg.detectors),
       alerting_field("alerting", file, cfg.alerting, std::move(other_file)),
+      config::section("delivery", [&cfg] { return delivery_table(cfg.delivery); }),
       // Until issue 11 these settings of external alerts were a top-level `alerts:`, a name now
       // kept for alerting policy.
       config::deprecated(config::section("alerts", [&cfg] { return ingest_alerts_table(cfg); }),

@@ -87,6 +87,27 @@ struct HttpConfig {
   bool operator==(const HttpConfig&) const = default;
 };
 
+// delivery: how notifications are sent (docs/configuration.md#delivery, docs/alerting.md).
+struct DeliveryConfig {
+  // Where opsready is reached, for links in notifications (Alertmanager's --web.external-url);
+  // empty: http://<listen address>.
+  std::string external_url;
+  std::size_t max_in_flight = 256;              // requests running at once, all receivers
+  std::size_t max_in_flight_per_receiver = 16;  // per receiver: a slow one holds only its own
+  core::Duration connect_timeout = std::chrono::seconds(5);
+  core::Duration timeout = std::chrono::seconds(10);  // of one request, connect included
+  core::Duration backoff_initial = std::chrono::milliseconds(500);
+  core::Duration backoff_max = std::chrono::seconds(60);
+  core::Duration give_up_after = std::chrono::hours(24);
+  // OpsreadyNotificationFailing fires once a notification failed this many attempts in a row
+  // (or was refused for good); the next one accepted by that integration resolves it.
+  int failing_after_attempts = 3;
+  // Sent and failed outbox rows older than this are deleted (pending rows never are).
+  core::Duration retention = std::chrono::hours(24 * 5);
+
+  bool operator==(const DeliveryConfig&) const = default;
+};
+
 // One problem in a configuration file: an error, or a warning that does not stop the load.
 struct ConfigError {
   std::string file;
@@ -129,6 +150,7 @@ struct Config {
   // alerting: the alerting policy, an Alertmanager configuration inline or in the file
   // alerting.config_file names (app/alerting_config.h); absent: alerting::default_policy().
   alerting::Policy alerting = alerting::default_policy();
+  DeliveryConfig delivery;
   // Not a setting: what the load found worth saying without refusing the file (a deprecated
   // name). `serve` logs them, `check-config` prints them as FILE:LINE: warning: MESSAGE.
   std::vector<ConfigError> warnings;

@@ -59,6 +59,23 @@ TEST(Config, EverySectionLoads) {
        }},
       {"ingest.alerts at the upper limit", "ingest:\n  alerts: {flush_interval: 1h}\n",
        [](Config& c) { c.alert_flush_interval = 1h; }},
+      {"delivery",
+       "delivery:\n  external_url: https://opsready.desk\n  max_in_flight: 8\n"
+       "  max_in_flight_per_receiver: 2\n  connect_timeout: 1s\n  timeout: 3s\n"
+       "  backoff_initial: 100ms\n  backoff_max: 5s\n  give_up_after: 1h\n"
+       "  failing_after_attempts: 1\n  retention: 1d\n",
+       [](Config& c) {
+         c.delivery.external_url = "https://opsready.desk";
+         c.delivery.max_in_flight = 8;
+         c.delivery.max_in_flight_per_receiver = 2;
+         c.delivery.connect_timeout = 1s;
+         c.delivery.timeout = 3s;
+         c.delivery.backoff_initial = 100ms;
+         c.delivery.backoff_max = 5s;
+         c.delivery.give_up_after = 1h;
+         c.delivery.failing_after_attempts = 1;
+         c.delivery.retention = 24h;
+       }},
       {"bus.spool", "bus:\n  spool:\n    dir: spool\n    fsync: never\n    max_bytes: 1048576\n",
        [](Config& c) {
          c.bus.spool_dir = "spool";
@@ -133,7 +150,7 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"listen: 127.0.0.1:0\nlisten_on: x\n",
        "t.yml:2: unknown key 'listen_on' in the top level (known: listen, data_dir, "
        "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, gate, components, "
-       "detectors, alerting)"},
+       "detectors, alerting, delivery)"},
       {"gate:\n  max_age: 1m\n  max_age: 2m\n", "t.yml:3: key 'max_age' is given twice in gate"},
       {"gate: [fail]\n", "t.yml:1: gate must be a mapping"},
       {"ingest:\n  auth: tokens\n", "t.yml:2: ingest.auth must be a mapping"},
@@ -179,6 +196,10 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
        "t.yml:3: ingest.alerts.flush_interval must be between 10ms and 1h"},
       {"ingest:\n  alerts:\n    resolve_timeout: 0s\n",
        "t.yml:3: ingest.alerts.resolve_timeout must be positive"},
+      {"delivery:\n  max_in_flight: 0\n",
+       "t.yml:2: delivery.max_in_flight must be between 1 and 100000"},
+      {"delivery:\n  retention: 0s\n", "t.yml:2: delivery.retention must be positive"},
+      {"delivery:\n  timeout: 5ms\n", "t.yml:2: delivery.timeout must be between 10ms and 1h"},
       // Statuses and timestamps.
       {"gate:\n  stale_status: purple\n",
        "t.yml:2: gate.stale_status: unknown status word 'purple' (expected ok/warn/fail or an "
