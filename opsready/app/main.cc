@@ -13,6 +13,7 @@
 #include "opsready/app/config.h"
 #include "opsready/app/detect_command.h"
 #include "opsready/app/replay_command.h"
+#include "opsready/app/test_receiver.h"
 #include "opsready/app/version.h"
 #include "opsready/core/time.h"
 
@@ -86,11 +87,13 @@ struct AlertingOptions {
   opsready::app::AlertsOptions alerts;
   opsready::app::SilenceOptions silence;
   opsready::app::RoutesTestOptions routes;
+  opsready::app::TestReceiverOptions test_receiver;
 };
 struct AlertingCommands {
   CLI::App* alerts = nullptr;
   CLI::App* silence = nullptr;
   CLI::App* routes = nullptr;
+  CLI::App* test_receiver = nullptr;
 };
 
 // `opsready alerts|silence|routes <action>`: clients of a running daemon.
@@ -111,7 +114,8 @@ AlertingCommands add_alerting(CLI::App& app, AlertingOptions& o) {
   };
   AlertingCommands c;
 
-  c.alerts = app.add_subcommand("alerts", "Alerts and alert groups of a running daemon");
+  c.alerts = app.add_subcommand(
+      "alerts", "Alerts and alert groups of a running daemon; test a receiver of a configuration");
   c.alerts->require_subcommand(1);
   auto& a = o.alerts;
   auto* list = daemon(
@@ -138,6 +142,18 @@ AlertingCommands add_alerting(CLI::App& app, AlertingOptions& o) {
       daemon(c.alerts->add_subcommand("unack", "End a group's acknowledgement"), a.daemon);
   unack->add_option("GROUP_ID", a.group, "The group's id or full key")->required();
   unack->add_option("--by", a.by, "Who ends it (default: $USER)");
+  auto& t = o.test_receiver;
+  c.test_receiver = c.alerts->add_subcommand(
+      "test-receiver",
+      "Send a test notification through every integration of a receiver of a configuration "
+      "(no daemon needed); print what each answered");
+  c.test_receiver->add_option("NAME", t.receiver, "The receiver's name")->required();
+  c.test_receiver->add_option("--config", t.config, "YAML configuration file (default: built-in)");
+  c.test_receiver->add_option("--timeout", t.timeout, "Each integration's whole exchange")
+      ->capture_default_str();
+  c.test_receiver->add_option("--format", t.format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   for (auto [cmd, action] : {std::pair{list, AlertsOptions::Action::kList},
                              std::pair{groups, AlertsOptions::Action::kGroups},
                              std::pair{ack, AlertsOptions::Action::kAck},
@@ -293,6 +309,9 @@ int main(int argc, char** argv) {
   if (*gate_cmd) return run_gate(gate);
   if (*ci_cmd) return run_ci_summary(ci);
   if (*detect_cmd) return run_detect(detect, std::cout, std::cerr);
+  if (*alerting_cmds.test_receiver) {
+    return run_test_receiver(alerting.test_receiver, std::cout, std::cerr);
+  }
   if (*alerting_cmds.alerts) return run_alerts(alerting.alerts, std::cout, std::cerr);
   if (*alerting_cmds.silence) return run_silence(alerting.silence, std::cout, std::cerr);
   if (*alerting_cmds.routes) return run_routes_test(alerting.routes, std::cout, std::cerr);

@@ -341,32 +341,15 @@ class Runtime::SupervisionObserver final : public supervise::Observer {
   const supervise::Supervisor* root_ = nullptr;
 };
 
-std::string_view reason_word(const engine::Decision& d) {
-  if (d.escalation) return "escalation";
-  switch (d.notification.reason) {
-    case alerting::NotifyReason::kFirst:
-      return "first";
-    case alerting::NotifyReason::kNewAlerts:
-      return "new_alerts";
-    case alerting::NotifyReason::kNewResolved:
-      return "new_resolved";
-    case alerting::NotifyReason::kAllResolved:
-      return "all_resolved";
-    case alerting::NotifyReason::kRepeat:
-      return "repeat";
-  }
-  return "unknown";
-}
-
 // The engine's outputs, on the evaluation strand: into the write-behind batches, /metrics and
-// the log. Delivery (issue 12) takes the decided notifications from the decision log.
+// the log, and a decided notification into the outbox (one row per integration, delivery.h).
 class Runtime::EngineSink final : public engine::Sink {
  public:
   explicit EngineSink(Runtime& rt) : rt_(rt) {}
   void component_received(const core::ComponentSnapshot& s) override { rt_.persist_component(s); }
   void decided(const engine::Decision& d) override {
     const auto& n = d.notification;
-    const std::string_view reason = reason_word(d);
+    const std::string_view reason = decision_reason(d);
     rt_.metrics_->notifications.with({n.receiver, std::string(reason)}).inc();
     nlohmann::json firing = nlohmann::json::array();
     for (const auto& a : n.firing) firing.push_back(a.fingerprint);
@@ -380,6 +363,9 @@ class Runtime::EngineSink final : public engine::Sink {
     spdlog::info("alerting: notify {} ({}) group {} firing={} resolved={}", n.receiver, reason,
                  n.group.to_string(), n.firing.size(), n.resolved.size());
     rt_.log_rows_.push_back({.kind = "notification", .at = n.at, .json = row.dump()});
+    if (rt_.delivery_) {
+      for (store::OutboxRow& r : rt_.delivery_->rows(d)) rt_.outbox_rows_.push_back(std::move(r));
+    }
   }
   void persist(store::StateRow row) override { rt_.state_rows_.push_back(std::move(row)); }
   void append(store::LogRow row) override { rt_.log_rows_.push_back(std::move(row)); }
@@ -411,6 +397,7 @@ Runtime::~Runtime() {
   if (http_) http_->stop(core::Duration::zero());
   root_.reset();
   bus_.reset();
+  if (delivery_pool_) delivery_pool_->join();
   pool_->join();
 }
 
@@ -423,6 +410,15 @@ core::Result<int> Runtime::start(StartOptions options) {
   }
   sink_ = std::make_unique<EngineSink>(*this);
   started_at_ = clock_.now();
+  delivery_pool_ = std::make_unique<asio::thread_pool>(1);
+  delivery_ = std::make_unique<Delivery>(
+      config_.delivery, config_.alerting,
+      config_.delivery.external_url.empty()
+          ? "http://" + config_.listen.host + ":" + std::to_string(config_.listen.port)
+          : config_.delivery.external_url,
+      clock_, registry_, [this](Delivery::Report r) {
+        asio::post(*ctx_, [this, r = std::move(r)]() mutable { delivered(std::move(r)); });
+      });
   engine::EngineOptions eo{.gate = config_.gate,
                            .detectors = config_.detectors,
                            .policy = config_.alerting,
@@ -465,6 +461,12 @@ core::Result<int> Runtime::start(StartOptions options) {
     spdlog::warn("{}", e.message);
   }
   flush_engine_output();
+  // What a crash or stop left unsent goes again, with the same ids.
+  if (auto pending = store_->outbox_pending(); pending) {
+    delivery_->resend(*pending);
+  } else {
+    spdlog::error("could not read the outbox's pending notifications: {}", pending.error().message);
+  }
 
   http_ = std::make_unique<server::HttpServer>(
       *this, registry_,
@@ -495,6 +497,11 @@ core::Result<int> Runtime::start(StartOptions options) {
     auto name = root_->spawn(std::move(spec), [this, loop] { return (this->*loop)(); });
     if (!name) throw std::logic_error("cannot spawn a runtime loop: " + name.error().message);
   };
+  spawn({.name = "delivery",
+         .metadata = {{"max_in_flight", std::to_string(config_.delivery.max_in_flight)},
+                      {"max_in_flight_per_receiver",
+                       std::to_string(config_.delivery.max_in_flight_per_receiver)}}},
+        &Runtime::delivery_loop);
   spawn({.name = "persistence", .metadata = {{"store", "sqlite"}}}, &Runtime::persistence_loop);
   spawn({.name = "alerts",
          .metadata = {{"flush_interval", core::format_duration(config_.alert_flush_interval)}}},
@@ -562,13 +569,21 @@ asio::awaitable<void> Runtime::alerts_loop() {
   // Cancellation is handled by hand (it means "flush everything, then end"), as in
   // persistence_loop.
   co_await asio::this_coro::throw_if_cancelled(false);
+  // A POST waiting for durability wakes it at once (group commit: while one commit runs, the
+  // requests that arrive meanwhile wait for the next, which takes them all).
   asio::steady_timer timer(*ctx_);
   for (;;) {
-    timer.expires_after(config_.alert_flush_interval);
-    if (!co_await wait(timer)) break;
+    if (durable_waiting_.empty()) {
+      timer.expires_after(config_.alert_flush_interval);
+      alerts_wake_ = [&timer] { timer.cancel(); };
+      const bool fired = co_await wait(timer);
+      alerts_wake_ = nullptr;
+      if (!fired && co_await cancel_requested()) break;
+    }
     co_await flush_alerts();
     if (co_await cancel_requested()) break;  // a stop requested during the flush
   }
+  alerts_wake_ = nullptr;
   // Graceful stop: the HTTP loop (stopped before this one) has answered its last request.
   co_await asio::this_coro::reset_cancellation_state();
   co_await flush_alerts();
@@ -582,7 +597,13 @@ asio::awaitable<void> Runtime::flush_alerts() {
     std::string fp = a.fingerprint;
     unwritten_alerts_.insert_or_assign(std::move(fp), std::move(a));
   }
-  if (unwritten_alerts_.empty()) co_return;
+  // Those waiting for this commit: their alerts were applied before the changes just taken.
+  std::vector<Durable> waiting;
+  waiting.swap(durable_waiting_);
+  if (unwritten_alerts_.empty()) {
+    for (Durable& d : waiting) d(core::Result<void>{});  // nothing changed: already durable
+    co_return;
+  }
   std::vector<core::Alert> batch;
   batch.reserve(unwritten_alerts_.size());
   for (auto& [fp, a] : unwritten_alerts_) batch.push_back(std::move(a));
@@ -593,6 +614,7 @@ asio::awaitable<void> Runtime::flush_alerts() {
     written = store_->replace_alerts(batch);
   };
   co_await run_to_completion(ctx_.get(), pool_->get_executor(), &job);
+  for (Durable& d : waiting) d(written);
   if (!written) {
     metrics_->store_errors.with({"put_alerts"}).inc();
     // Kept for the next flush, unless a newer version of the alert arrived meanwhile.
@@ -673,6 +695,39 @@ asio::awaitable<void> Runtime::http_loop() {
   co_await run_blocking(ctx_.get(), pool_.get(), &serve, &what, &stop);
 }
 
+asio::awaitable<void> Runtime::delivery_loop() {
+  const std::function<void(std::stop_token)> body = [this](std::stop_token stop) {
+    delivery_->run(std::move(stop));
+  };
+  const std::string what = "the delivery loop";
+  co_await run_blocking(ctx_.get(), delivery_pool_.get(), &body, &what, nullptr);
+}
+
+void Runtime::delivered(Delivery::Report report) {
+  if (report.update) outbox_updates_.push_back(std::move(*report.update));
+  if (!report.alerts.empty()) {
+    // Into the engine like an alert Prometheus posted: routed, grouped, stored.
+    if (submit_alerts(std::move(report.alerts)) != server::SubmitResult::kAccepted) {
+      spdlog::warn("delivery: the evaluation queue refused an {} alert", kNotificationFailingAlert);
+    }
+  }
+  if (outbox_updates_.empty() || outbox_updates_posted_) return;
+  // One write for every outcome that arrives before it runs.
+  outbox_updates_posted_ = true;
+  asio::post(*ctx_, [this] {
+    outbox_updates_posted_ = false;
+    pending_writes_.push_back([this, updates = std::move(outbox_updates_)] {
+      if (auto ok = store_->update_outbox(updates); !ok) {
+        metrics_->store_errors.with({"update_outbox"}).inc();
+        spdlog::error("store: cannot mark {} outbox row(s): {}", updates.size(),
+                      ok.error().message);
+      }
+    });
+    outbox_updates_.clear();
+    wake_persistence();
+  });
+}
+
 asio::awaitable<void> Runtime::supervision_loop() {
   asio::steady_timer timer(*ctx_);
   for (;;) {
@@ -713,10 +768,10 @@ server::SubmitResult Runtime::submit_batch(std::vector<core::TelemetryEvent>& ev
   return r;
 }
 
-server::SubmitResult Runtime::submit_alerts(std::vector<core::Alert> alerts) {
+server::SubmitResult Runtime::submit_alerts(std::vector<core::Alert> alerts, Durable durable) {
   const std::size_t n = alerts.size();
   std::vector<Message> messages;
-  messages.emplace_back(AlertBatch{std::move(alerts)});
+  messages.emplace_back(AlertBatch{std::move(alerts), std::move(durable)});
   return enqueue(messages, n);
 }
 
@@ -804,6 +859,10 @@ void Runtime::apply(Message& m, core::TimePoint now) {
   } else if (auto* b = std::get_if<AlertBatch>(&m)) {
     (void)engine_->put_alerts(b->alerts, now);
     dirty_ = true;
+    if (b->durable) {
+      durable_waiting_.push_back(std::move(b->durable));
+      if (alerts_wake_) alerts_wake_();  // commit now, not at the next flush interval
+    }
   } else if (auto* task = std::get_if<EngineTask>(&m)) {
     (*task)(*engine_, now);
     dirty_ = true;
@@ -825,16 +884,26 @@ void Runtime::apply_snapshot(core::ComponentSnapshot s) {
 
 void Runtime::flush_engine_output() {
   engine_->checkpoint();
-  if (state_rows_.empty() && log_rows_.empty()) return;
-  pending_writes_.push_back([this, state = std::move(state_rows_), log = std::move(log_rows_)] {
-    if (auto ok = store_->write_alerting(state, log, {}); !ok) {
+  if (state_rows_.empty() && log_rows_.empty() && outbox_rows_.empty()) return;
+  // The outbox rows are committed with the decisions that made them, and sent only after.
+  pending_writes_.push_back([this, state = std::move(state_rows_), log = std::move(log_rows_),
+                             outbox = std::move(outbox_rows_)] {
+    if (auto ok = store_->write_alerting(state, log, outbox); !ok) {
       metrics_->store_errors.with({"write_alerting"}).inc();
-      spdlog::error("store: cannot save alerting state ({} row(s), {} log row(s)): {}",
-                    state.size(), log.size(), ok.error().message);
+      spdlog::error(
+          "store: cannot save alerting state ({} row(s), {} log row(s), {} outbox "
+          "row(s)){}: {}",
+          state.size(), log.size(), outbox.size(),
+          outbox.empty() ? "" : "; sending the notifications without a durable record",
+          ok.error().message);
     }
+    // Sent even when the write failed: a notification not on disk is still better sent than
+    // dropped (it is then not resent after a crash).
+    for (const store::OutboxRow& row : outbox) delivery_->send(row);
   });
   state_rows_.clear();
   log_rows_.clear();
+  outbox_rows_.clear();
   wake_persistence();
 }
 
@@ -909,18 +978,29 @@ void Runtime::export_engine_metrics(core::TimePoint now) {
 }
 
 void Runtime::prune_if_due(core::TimePoint now) {
-  if (config_.retention <= core::Duration::zero() || now - last_prune_ < std::chrono::hours(1)) {
-    return;
-  }
+  if (now - last_prune_ < std::chrono::hours(1)) return;
   last_prune_ = now;
-  const auto before = now - config_.retention;
-  pending_writes_.push_back([this, before] {
-    auto pruned = store_->prune(before);
+  // retention 0 keeps the history; the outbox has its own retention (delivery.retention).
+  if (config_.retention > core::Duration::zero()) {
+    pending_writes_.push_back([this, before = now - config_.retention] {
+      auto pruned = store_->prune(before);
+      if (!pruned) {
+        metrics_->store_errors.with({"prune"}).inc();
+        spdlog::error("store: pruning history failed: {}", pruned.error().message);
+      } else if (*pruned > 0) {
+        spdlog::info("store: pruned {} row(s) older than {}", *pruned,
+                     core::format_rfc3339(before));
+      }
+    });
+  }
+  pending_writes_.push_back([this, before = now - config_.delivery.retention] {
+    auto pruned = store_->prune_outbox(before);
     if (!pruned) {
-      metrics_->store_errors.with({"prune"}).inc();
-      spdlog::error("store: pruning history failed: {}", pruned.error().message);
+      metrics_->store_errors.with({"prune_outbox"}).inc();
+      spdlog::error("store: pruning the outbox failed: {}", pruned.error().message);
     } else if (*pruned > 0) {
-      spdlog::info("store: pruned {} row(s) older than {}", *pruned, core::format_rfc3339(before));
+      spdlog::info("store: pruned {} finished outbox row(s) older than {}", *pruned,
+                   core::format_rfc3339(before));
     }
   });
   wake_persistence();

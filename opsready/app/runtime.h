@@ -43,6 +43,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "opsready/app/config.h"
+#include "opsready/app/delivery.h"
 #include "opsready/engine/engine.h"
 #include "opsready/metrics/registry.h"
 #include "opsready/server/backend.h"
@@ -93,7 +94,8 @@ class Runtime final : public server::Backend {
   [[nodiscard]] bool ready() const override;
   [[nodiscard]] const core::Clock& clock() const override { return clock_; }
   [[nodiscard]] nlohmann::json supervision() const override;
-  [[nodiscard]] server::SubmitResult submit_alerts(std::vector<core::Alert> alerts) override;
+  [[nodiscard]] server::SubmitResult submit_alerts(std::vector<core::Alert> alerts,
+                                                   Durable durable = {}) override;
   [[nodiscard]] bool post(EngineTask task) override;
   [[nodiscard]] core::TimePoint started_at() const override { return started_at_; }
 
@@ -108,6 +110,7 @@ class Runtime final : public server::Backend {
   // One input of the evaluation queue.
   struct AlertBatch {
     std::vector<core::Alert> alerts;
+    Durable durable;  // called after the group commit that includes them
   };
   using Message = std::variant<core::TelemetryEvent, AlertBatch, EngineTask>;
   // Queues `messages` (`items` = what they weigh against queue_capacity): all or nothing.
@@ -123,6 +126,8 @@ class Runtime final : public server::Backend {
   asio::awaitable<void> http_loop();
   asio::awaitable<void> supervision_loop();
   asio::awaitable<void> demo_loop();
+  // Runs the Delivery's Sender on its own thread (delivery_pool_).
+  asio::awaitable<void> delivery_loop();
   asio::awaitable<void> nats_ingest_loop();
   asio::awaitable<void> bus_loop();
   core::Result<void> start_bus();
@@ -150,6 +155,9 @@ class Runtime final : public server::Backend {
   void prune_if_due(core::TimePoint now);
   void demo_tick(std::uint64_t tick);
   void wake_persistence();
+  // A delivery outcome, on the evaluation strand: the row's new state into the next store
+  // write, a failing-receiver alert into the engine.
+  void delivered(Delivery::Report report);
 
   Config config_;
   const core::Clock& clock_;
@@ -162,6 +170,10 @@ class Runtime final : public server::Backend {
   // External alerts a flush could not write, kept for the next one (alerts loop only).
   std::unordered_map<std::string, core::Alert> unwritten_alerts_;
   bool alerts_flush_failing_ = false;  // alerts loop only: log a failing flush once
+  // Evaluation strand: the callers waiting for the next group commit of external alerts, and
+  // the alerts loop's wake-up (set while it waits).
+  std::vector<Durable> durable_waiting_;
+  std::function<void()> alerts_wake_;
   std::unique_ptr<server::HttpServer> http_;
   bool http_bound_ = false;
 
@@ -170,6 +182,9 @@ class Runtime final : public server::Backend {
   std::unique_ptr<SupervisionObserver> observer_;
   std::unique_ptr<supervise::Supervisor> root_;
   std::unique_ptr<BusLink> bus_;  // bus.nats configured: NATS, consumer, failover publisher
+  // The durable outbox's sender (delivery.h) and the thread its loop blocks.
+  std::unique_ptr<Delivery> delivery_;
+  std::unique_ptr<asio::thread_pool> delivery_pool_;
 
   // The evaluation queue (any thread -> evaluation strand).
   std::mutex queue_mu_;
@@ -185,7 +200,10 @@ class Runtime final : public server::Backend {
   core::TimePoint published_at_{};
   std::vector<store::StateRow> state_rows_;  // the engine's output since the last flush
   std::vector<store::LogRow> log_rows_;
-  std::string last_persisted_;  // readiness document without generated_at
+  std::vector<store::OutboxRow> outbox_rows_;        // decided since the last flush
+  std::vector<store::OutboxUpdate> outbox_updates_;  // delivery outcomes not yet written
+  bool outbox_updates_posted_ = false;               // a write of them is on its way
+  std::string last_persisted_;                       // readiness document without generated_at
   core::TimePoint last_persisted_at_{};
   core::TimePoint last_prune_{};
   std::vector<std::function<void()>> pending_writes_;  // run on the pool, in order

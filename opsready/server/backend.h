@@ -45,8 +45,14 @@ class Backend {
   [[nodiscard]] virtual nlohmann::json supervision() const = 0;
   // External alerts (POST /api/v2/alerts) into the evaluation queue, all or nothing, as
   // submit() does with events: the engine merges them by fingerprint (Alertmanager's rules) on
-  // the strand, and the runtime writes them behind to the store.
-  [[nodiscard]] virtual SubmitResult submit_alerts(std::vector<core::Alert> alerts) = 0;
+  // the strand, and the runtime writes them to the store in a group commit (one transaction for
+  // every batch applied since the last one). `durable`, when set and the batch was accepted, is
+  // called once that commit has ended: with success when the alerts are on disk, with the store's
+  // error otherwise. It may run on any thread, must not block, and is dropped uncalled only when
+  // the runtime stops before it could write (a crash, or a store that never came back).
+  using Durable = std::move_only_function<void(core::Result<void>)>;
+  [[nodiscard]] virtual SubmitResult submit_alerts(std::vector<core::Alert> alerts,
+                                                   Durable durable = {}) = 0;
   // Runs `task` on the evaluation strand with the engine and the strand's `now`, after the
   // inputs queued before it; a task answers its request from there (Responder is thread-safe).
   // Returns false, and drops the task, when the runtime is stopping or not started.

@@ -246,29 +246,39 @@ void HttpServer::install_routes() {
         // Rendered before the alerts move into the queue (it counts them).
         const nlohmann::json errors =
             parsed.errors.empty() ? nlohmann::json() : alert_errors_to_json(parsed);
-        if (n > 0) {
-          std::size_t firing = 0;
-          for (const auto& a : parsed.alerts) firing += core::is_resolved(a, now) ? 0 : 1;
-          switch (backend_.submit_alerts(std::move(parsed.alerts))) {
-            case SubmitResult::kAccepted:
-              break;
-            case SubmitResult::kQueueFull: {
-              Response reply =
-                  error_reply(429, "evaluation queue is full; no alert was taken, retry later");
-              reply.set_header("Retry-After", "1");
-              return res.send(std::move(reply));
-            }
-            case SubmitResult::kStopping:
-              return res.send(error_reply(503, "opsready is shutting down; no alert was taken"));
+        // The answer once the alerts are durable (2xx means on disk: docs/alerting.md).
+        auto answer = [errors, n](Responder& r) {
+          if (!errors.is_null()) {
+            r.send(json_reply(400, errors));
+          } else {
+            r.send(Response::json(200, "{\n  \"accepted\": " + std::to_string(n) + "\n}\n"));
           }
-          if (firing > 0) firing_total.inc(static_cast<double>(firing));
-          if (firing < n) resolved_total.inc(static_cast<double>(n - firing));
+        };
+        if (n == 0) return answer(res);
+        std::size_t firing = 0;
+        for (const auto& a : parsed.alerts) firing += core::is_resolved(a, now) ? 0 : 1;
+        auto shared = std::make_shared<Responder>(std::move(res));
+        const SubmitResult submitted = backend_.submit_alerts(
+            std::move(parsed.alerts), [shared, answer](core::Result<void> written) {
+              if (written) return answer(*shared);
+              shared->send(error_reply(503, "the alerts were taken but could not be stored (" +
+                                                written.error().message +
+                                                "); retry: a re-post merges with them"));
+            });
+        switch (submitted) {
+          case SubmitResult::kAccepted:
+            break;
+          case SubmitResult::kQueueFull: {
+            Response reply =
+                error_reply(429, "evaluation queue is full; no alert was taken, retry later");
+            reply.set_header("Retry-After", "1");
+            return shared->send(std::move(reply));
+          }
+          case SubmitResult::kStopping:
+            return shared->send(error_reply(503, "opsready is shutting down; no alert was taken"));
         }
-        if (!errors.is_null()) {
-          res.send(json_reply(400, errors));
-        } else {
-          res.send(Response::json(200, "{\n  \"accepted\": " + std::to_string(n) + "\n}\n"));
-        }
+        if (firing > 0) firing_total.inc(static_cast<double>(firing));
+        if (firing < n) resolved_total.inc(static_cast<double>(n - firing));
       },
       Offload::kLargeBodies);
 

@@ -1,0 +1,122 @@
+#pragma once
+// Delivery: the daemon's side of the durable outbox (docs/alerting.md#delivery). The engine
+// decides a notification on the evaluation strand; Delivery turns it into one outbox row per
+// integration of its receiver (rows()), the runtime writes those rows in the same store
+// transaction as the decision's log rows, and only after that commit hands them to send(). The
+// Sender (alerting/notify/sender.h) runs every request on the delivery thread (run()); each
+// outcome comes back through the `Report` callback as the row's new delivery state, for the
+// runtime's persistence loop to write, plus, when an integration keeps failing or recovers,
+// the OpsreadyNotificationFailing alert to put into the engine like any other alert.
+//
+//   Delivery d(config.delivery, config.alerting, clock, registry, report);
+//   auto rows = d.rows(decision);                  // evaluation strand
+//   store->write_alerting(state, log, rows);       // persistence loop: durable first
+//   for (auto& r : rows) d.send(r);                // then sent
+//   d.resend(store->outbox_pending().value());     // at start: same rows, same ids
+//   d.run(stop_token);                             // the delivery thread
+//
+// The guarantee (tested by tests/integration/delivery_test.cc, documented in docs/alerting.md):
+// a row is on disk before its first request, and marked after the receiver answered. After a
+// crash at any moment, every pending row is sent again at the next start with the same id
+// (Idempotency-Key, X-Opsready-Notification-Id, Message-ID, the GitHub marker), once per crash.
+//
+// Thread-safety: rows() on the evaluation strand; send()/resend() from any thread; run() on one
+// thread; Report is called on the run() thread (on send()'s caller for a row refused at once)
+// and must not block. Metrics are its own (one declaration each).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "opsready/alerting/notify/sender.h"
+#include "opsready/alerting/policy.h"
+#include "opsready/app/config.h"
+#include "opsready/core/alert.h"
+#include "opsready/core/clock.h"
+#include "opsready/engine/engine.h"
+#include "opsready/metrics/registry.h"
+#include "opsready/store/store.h"
+
+namespace opsready::app {
+
+namespace notify = alerting::notify;
+
+// The alert delivery raises about itself.
+inline constexpr std::string_view kNotificationFailingAlert = "OpsreadyNotificationFailing";
+
+// The reason word of a decision: first, new_alerts, new_resolved, all_resolved, repeat, or
+// escalation (an escalation step's notification).
+[[nodiscard]] std::string_view decision_reason(const engine::Decision& d);
+
+class Delivery {
+ public:
+  struct Report {
+    std::optional<store::OutboxUpdate> update;  // the row's new state, for the store
+    // OpsreadyNotificationFailing alerts to put (firing: ends_at in the future; resolved:
+    // ends_at = now). Empty most of the time.
+    std::vector<core::Alert> alerts;
+  };
+
+  Delivery(const DeliveryConfig& config, alerting::Policy policy, std::string external_url,
+           const core::Clock& clock, metrics::Registry& registry,
+           std::function<void(Report)> report);
+  ~Delivery();
+  Delivery(const Delivery&) = delete;
+  Delivery& operator=(const Delivery&) = delete;
+
+  // The outbox rows of a decided notification: one per integration that has something to
+  // send (see notify::outbox_rows). Empty for a receiver without integrations.
+  [[nodiscard]] std::vector<store::OutboxRow> rows(const engine::Decision& d) const;
+
+  // Sends a row written to the store. A row that cannot be sent with this configuration (its
+  // receiver or integration is gone, its payload or template does not build) is reported
+  // failed at once.
+  void send(const store::OutboxRow& row);
+  // At start: the rows a crash or stop left pending, in their order, each with its attempts.
+  void resend(const std::vector<store::OutboxRow>& pending);
+
+  // The delivery loop (blocks until `stop`); rows still in flight stay pending in the store.
+  void run(std::stop_token stop);
+
+  [[nodiscard]] notify::Sender::Counts counts() const { return sender_->counts(); }
+
+ private:
+  struct Metrics;
+  void on_outcome(const notify::Outcome& o);
+  void refuse(const store::OutboxRow& row, const std::string& why);
+  // The failing alert of (receiver, integration, reason), firing or resolved at `now`.
+  [[nodiscard]] core::Alert failing_alert(const std::string& receiver,
+                                          const std::string& integration, const std::string& reason,
+                                          const std::string& error, bool firing,
+                                          core::TimePoint now) const;
+
+  DeliveryConfig config_;
+  alerting::Policy policy_;
+  std::map<std::string, const alerting::Receiver*, std::less<>> receivers_;
+  std::string external_url_;
+  const core::Clock& clock_;
+  std::unique_ptr<Metrics> metrics_;
+  std::function<void(Report)> report_;
+  std::unique_ptr<notify::Sender> sender_;
+  // Guards what follows: outcomes come on the delivery thread, refusals on send()'s.
+  std::mutex mu_;
+  std::unordered_map<std::string, core::TimePoint> decided_at_;  // by row id, until finished
+  // The failing alerts raised, by (receiver, integration), with the reasons they were raised
+  // for.
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> failing_;
+  // Consecutive failed attempts per (receiver, integration).
+  std::map<std::pair<std::string, std::string>, int> streak_;
+};
+
+}  // namespace opsready::app

@@ -1,0 +1,479 @@
+// Delivery end to end (issue 12's "Done when"): the real daemon sends what its engine decides
+// to webhook receivers played by a local HTTP server that records every request (path,
+// Idempotency-Key, X-Opsready-Notification-Id, body), answering as each path is told to:
+// 500 then 200, 429 with Retry-After: 2, 400, never, or 200. The crash test kills the daemon
+// with SIGKILL at random moments while it delivers 10 000 groups, restarts it on the same data
+// directory each time, and checks the promise of docs/alerting.md#delivery-guarantees.
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+namespace opsready::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Received {
+  std::string path;
+  std::string key;              // Idempotency-Key
+  std::string notification_id;  // X-Opsready-Notification-Id
+  json body;
+  Clock::time_point at;
+};
+
+// The receivers: one HTTP server, a path per receiver.
+class Receivers {
+ public:
+  Receivers() {
+    server_.new_task_queue = [] { return new httplib::ThreadPool(48); };
+    server_.Post(R"(/(\w+))", [this](const httplib::Request& q, httplib::Response& a) {
+      const std::string path = q.matches[1];
+      int seen = 0;
+      {
+        std::lock_guard lock(mu_);
+        Received r{.path = path,
+                   .key = q.get_header_value("Idempotency-Key"),
+                   .notification_id = q.get_header_value("X-Opsready-Notification-Id"),
+                   .body = json::parse(q.body, nullptr, false),
+                   .at = Clock::now()};
+        received_.push_back(std::move(r));
+        seen = ++count_[path];
+      }
+      cv_.notify_all();
+      if (path == "flaky") {
+        a.status = seen == 1 ? 500 : 200;
+      } else if (path == "limited") {
+        a.status = seen == 1 ? 429 : 200;
+        if (seen == 1) a.set_header("Retry-After", "2");
+      } else if (path == "bad") {
+        a.status = 400;
+        a.set_content("{\"error\":\"bad request\"}", "application/json");
+        return;
+      } else if (path == "hang") {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, 20s, [this] { return stopping_; });
+        a.status = 200;
+      } else {
+        a.status = 200;
+      }
+      a.set_content("ok", "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+  }
+  ~Receivers() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    server_.stop();
+    thread_.join();
+  }
+
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/" + path;
+  }
+  // Waits until `pred(received)` holds; false after `limit`.
+  bool wait_for(const std::function<bool(const std::vector<Received>&)>& pred,
+                std::chrono::milliseconds limit = 20s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return pred(received_); });
+  }
+  [[nodiscard]] std::vector<Received> at(const std::string& path) const {
+    std::lock_guard lock(mu_);
+    std::vector<Received> out;
+    for (const auto& r : received_) {
+      if (r.path == path) out.push_back(r);
+    }
+    return out;
+  }
+  [[nodiscard]] std::vector<Received> all() const {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Received> received_;
+  std::map<std::string, int> count_;
+  bool stopping_ = false;
+};
+
+std::size_t count_at(const std::vector<Received>& rs, const std::string& path) {
+  return static_cast<std::size_t>(
+      std::count_if(rs.begin(), rs.end(), [&](const Received& r) { return r.path == path; }));
+}
+
+// The alertnames of the alerts in a webhook body.
+std::set<std::string> alertnames(const json& body) {
+  std::set<std::string> out;
+  if (!body.is_object() || !body.contains("alerts")) return out;
+  for (const auto& a : body["alerts"]) out.insert(a["labels"].value("alertname", ""));
+  return out;
+}
+
+void post_alerts(int port, const json& alerts) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(30s);
+  auto r = c.Post("/api/v2/alerts", alerts.dump(), "application/json");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  ASSERT_EQ(r->status, 200) << r->body;
+}
+
+json alert(const std::string& name, const std::map<std::string, std::string>& extra = {}) {
+  json labels = {{"alertname", name}, {"severity", "critical"}};
+  for (const auto& [k, v] : extra) labels[k] = v;
+  return {{"labels", labels},
+          {"annotations", {{"summary", name + " fires"}}},
+          {"endsAt", "2099-01-01T00:00:00Z"}};
+}
+
+std::string metrics(int port) {
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get("/metrics");
+  return r ? r->body : "";
+}
+
+// The value of the sample `name{labels}` in a /metrics text; -1 when absent.
+double sample(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+class DeliveryTest : public ::testing::Test {
+ protected:
+  // A configuration: one route per receiver path, matched by alertname == the path's name.
+  fs::path write_config(const std::string& routes, const std::string& receivers,
+                        const std::string& extra = {}) {
+    const fs::path file = dir_.path() / "opsready.yml";
+    write_file(file,
+               "listen: 127.0.0.1:0\n"
+               "data_dir: " +
+                   (dir_.path() / "data").string() +
+                   "\n"
+                   "evaluation_interval: 100ms\n"
+                   "ingest:\n  alerts:\n    flush_interval: 10ms\n" +
+                   extra +
+                   "alerting:\n"
+                   "  route:\n"
+                   "    receiver: sink\n"
+                   "    group_by: [alertname]\n"
+                   "    group_wait: 0s\n"
+                   "    group_interval: 1s\n"
+                   "    repeat_interval: 1h\n"
+                   "    routes:\n" +
+                   routes + "  receivers:\n" + receivers);
+    return file;
+  }
+  static std::string route(const std::string& alertname, const std::string& receiver,
+                           const std::string& more = {}) {
+    return "      - matchers: ['alertname=\"" + alertname + "\"']\n        receiver: " + receiver +
+           "\n" + more;
+  }
+  static std::string webhook(const std::string& name, const std::string& url,
+                             const std::string& more = {}) {
+    return "    - name: " + name + "\n      webhook_configs:\n        - url: " + url + "\n" + more;
+  }
+
+  TempDir dir_;
+  Receivers rx_;
+};
+
+TEST_F(DeliveryTest, RetriesWaitsRefusesAndRaisesNotificationFailingToAFallback) {
+  const std::string routes = route("OpsreadyNotificationFailing", "fallback") +
+                             route("Flaky", "flaky") + route("Limited", "limited") +
+                             route("Bad", "bad") + route("Hang", "hang") + route("Ok", "ok");
+  const std::string receivers =
+      webhook("sink", rx_.url("sink")) + webhook("fallback", rx_.url("fallback")) +
+      webhook("flaky", rx_.url("flaky")) + webhook("limited", rx_.url("limited")) +
+      webhook("bad", rx_.url("bad")) + webhook("hang", rx_.url("hang")) +
+      webhook("ok", rx_.url("ok"));
+  const fs::path config = write_config(
+      routes, receivers, "delivery:\n  timeout: 1s\n  backoff_initial: 100ms\n  backoff_max: 1s\n");
+  Daemon d({"serve", "--config", config.string()});
+
+  // A receiver that never answers, first: it must not hold up anyone else.
+  post_alerts(d.port(), json::array({alert("Hang")}));
+  ASSERT_TRUE(rx_.wait_for([](const auto& rs) { return count_at(rs, "hang") >= 1; })) << d.log();
+  post_alerts(d.port(), json::array({alert("Flaky"), alert("Limited"), alert("Bad"), alert("Ok")}));
+
+  // 500 then 200: retried with the same key, accepted.
+  ASSERT_TRUE(rx_.wait_for([](const auto& rs) { return count_at(rs, "flaky") >= 2; })) << d.log();
+  const auto flaky = rx_.at("flaky");
+  EXPECT_FALSE(flaky[0].key.empty());
+  EXPECT_EQ(flaky[0].key, flaky[1].key);
+  EXPECT_EQ(flaky[0].key, flaky[0].notification_id);
+  EXPECT_EQ(alertnames(flaky[1].body), std::set<std::string>{"Flaky"});
+
+  // The healthy receiver got its notification while "hang" still held its request.
+  ASSERT_TRUE(rx_.wait_for([](const auto& rs) { return count_at(rs, "ok") >= 1; })) << d.log();
+  const auto hang = rx_.at("hang");
+  const auto ok = rx_.at("ok");
+  EXPECT_LT(ok[0].at - hang[0].at, 1s) << "ok waited for the hanging receiver's timeout";
+
+  // 429 with Retry-After: 2: the second attempt waits two seconds.
+  ASSERT_TRUE(rx_.wait_for([](const auto& rs) { return count_at(rs, "limited") >= 2; }, 30s))
+      << d.log();
+  const auto limited = rx_.at("limited");
+  EXPECT_GE(limited[1].at - limited[0].at, 1900ms);
+  EXPECT_EQ(limited[0].key, limited[1].key);
+
+  // 400: final (one request), counted, and OpsreadyNotificationFailing reaches the fallback
+  // with the failing receiver and integration in its labels.
+  ASSERT_TRUE(rx_.wait_for(
+      [](const auto& rs) {
+        for (const auto& r : rs) {
+          if (r.path != "fallback" || !r.body.is_object()) continue;
+          for (const auto& a : r.body["alerts"]) {
+            if (a["labels"].value("alertname", "") == "OpsreadyNotificationFailing" &&
+                a["labels"].value("receiver", "") == "bad") {
+              return true;
+            }
+          }
+        }
+        return false;
+      },
+      30s))
+      << d.log();
+  EXPECT_EQ(rx_.at("bad").size(), 1u);
+  for (const auto& r : rx_.at("fallback")) {
+    for (const auto& a : r.body["alerts"]) {
+      if (a["labels"].value("receiver", "") != "bad") continue;
+      EXPECT_EQ(a["labels"].value("integration", ""), "webhook/0");
+      EXPECT_EQ(a["labels"].value("reason", ""), "client_error");
+    }
+  }
+  const std::string m = metrics(d.port());
+  EXPECT_EQ(
+      sample(
+          m,
+          R"(opsready_notifications_total{receiver="bad",integration="webhook/0",outcome="failed"})"),
+      1)
+      << m;
+  EXPECT_GE(
+      sample(
+          m,
+          R"(opsready_notifications_total{receiver="flaky",integration="webhook/0",outcome="sent"})"),
+      1);
+  EXPECT_GE(
+      sample(
+          m,
+          R"(opsready_notification_attempts_failed_total{receiver="flaky",integration="webhook/0",reason="server_error"})"),
+      1);
+  EXPECT_GE(
+      sample(
+          m,
+          R"(opsready_notification_attempts_failed_total{receiver="limited",integration="webhook/0",reason="rate_limited"})"),
+      1);
+}
+
+TEST_F(DeliveryTest, NothingDueIsLostAndResendsKeepTheirKeyAcrossKill9) {
+  constexpr int kGroups = 10000;
+  constexpr int kCrashes = 3;
+  constexpr int kInFlight = 64;
+  const fs::path config =
+      write_config("", webhook("sink", rx_.url("sink")),
+                   "delivery:\n  max_in_flight: " + std::to_string(kInFlight) +
+                       "\n  max_in_flight_per_receiver: " + std::to_string(kInFlight) + "\n");
+  // group_by the alert's own label: one group per alert. The route tree has no child routes.
+  {
+    std::string text = read_file(config);
+    text.replace(text.find("group_by: [alertname]"), 21, "group_by: [g]");
+    text.replace(text.find("    routes:\n"), 12, "");
+    write_file(config, text);
+  }
+  std::mt19937 rng(std::random_device{}());
+  std::vector<int> kill_at;  // distinct groups received before each kill
+  for (int i = 0; i < kCrashes; ++i) {
+    kill_at.push_back(std::uniform_int_distribution<int>(500, kGroups - 500)(rng));
+  }
+  std::sort(kill_at.begin(), kill_at.end());
+  const auto distinct_groups = [](const std::vector<Received>& rs) {
+    std::set<std::string> g;
+    for (const auto& r : rs) {
+      if (!r.body.is_object()) continue;
+      for (const auto& a : r.body["alerts"]) g.insert(a["labels"].value("g", ""));
+    }
+    g.erase("");
+    return g.size();
+  };
+
+  {
+    Daemon d({"serve", "--config", config.string()});
+    for (int start = 0; start < kGroups; start += 1000) {
+      json batch = json::array();
+      for (int i = start; i < start + 1000; ++i) {
+        batch.push_back(alert("Crash", {{"g", std::to_string(i)}}));
+      }
+      post_alerts(d.port(), batch);
+    }
+    std::this_thread::sleep_for(300ms);  // the write-behind of accepted alerts (flush 10ms)
+    ASSERT_TRUE(rx_.wait_for(
+        [&](const auto& rs) { return distinct_groups(rs) >= static_cast<std::size_t>(kill_at[0]); },
+        60s))
+        << d.log();
+    d.signal(SIGKILL);
+    d.wait_exit(10s);
+  }
+  for (int crash = 1; crash <= kCrashes; ++crash) {
+    Daemon d({"serve", "--config", config.string()});
+    if (crash < kCrashes) {
+      ASSERT_TRUE(rx_.wait_for(
+          [&](const auto& rs) {
+            return distinct_groups(rs) >= static_cast<std::size_t>(kill_at[crash]);
+          },
+          60s))
+          << d.log();
+      d.signal(SIGKILL);
+      d.wait_exit(10s);
+      continue;
+    }
+    ASSERT_TRUE(rx_.wait_for(
+        [&](const auto& rs) { return distinct_groups(rs) == static_cast<std::size_t>(kGroups); },
+        120s))
+        << "delivered " << distinct_groups(rx_.all()) << " of " << kGroups << "\n"
+        << d.log();
+    // A moment for anything still in flight, then a graceful stop.
+    std::this_thread::sleep_for(500ms);
+    d.signal(SIGTERM);
+    d.wait_exit(15s);
+  }
+
+  // Every group went out under exactly one key; repeats of a key are the resends.
+  std::map<std::string, std::set<std::string>> keys_of_group;
+  std::map<std::string, int> sends_of_key;
+  for (const auto& r : rx_.at("sink")) {
+    ASSERT_TRUE(r.body.is_object());
+    ASSERT_FALSE(r.key.empty());
+    EXPECT_EQ(r.key, r.notification_id);
+    ++sends_of_key[r.key];
+    for (const auto& a : r.body["alerts"]) {
+      // opsready's own alerts (the watchdog) have no g: they are not the workload.
+      if (a["labels"].contains("g"))
+        keys_of_group[a["labels"]["g"].get<std::string>()].insert(r.key);
+    }
+  }
+  std::size_t duplicates = 0;
+  for (const auto& [key, n] : sends_of_key) {
+    duplicates += static_cast<std::size_t>(n - 1);
+    // The promise: at most one resend per notification per crash.
+    EXPECT_LE(n, 1 + kCrashes) << key << " was sent " << n << " times";
+  }
+  for (const auto& [g, keys] : keys_of_group) {
+    EXPECT_EQ(keys.size(), 1u) << "group " << g << " was notified under several keys";
+  }
+  EXPECT_EQ(keys_of_group.size(), static_cast<std::size_t>(kGroups));
+  // A resend is a notification the receiver took whose "sent" mark was not committed yet:
+  // fewer than all of them, or the marks are not being written at all.
+  EXPECT_LT(duplicates, static_cast<std::size_t>(kGroups) / 2) << "duplicates " << duplicates;
+  std::cout << "[ crash test ] " << kGroups << " groups, " << kCrashes << " kill -9 at "
+            << kill_at[0] << "/" << kill_at[1] << "/" << kill_at[2] << " delivered; "
+            << rx_.at("sink").size() << " requests, " << duplicates
+            << " resends with an already-seen key\n";
+}
+
+TEST_F(DeliveryTest, A2xxFromPostAlertsSurvivesKill9) {
+  const fs::path config = write_config("", webhook("sink", rx_.url("sink")),
+                                       // No flush timer to help: only the group commit can save
+                                       // the alerts before the kill.
+                                       "");
+  {
+    std::string text = read_file(config);
+    text.replace(text.find("flush_interval: 10ms"), 20, "flush_interval: 1h");
+    text.replace(text.find("    routes:\n"), 12, "");
+    write_file(config, text);
+  }
+  std::set<std::string> posted;
+  {
+    Daemon d({"serve", "--config", config.string()});
+    json batch = json::array();
+    for (int i = 0; i < 64; ++i) {
+      batch.push_back(alert("Durable", {{"n", std::to_string(i)}}));
+      posted.insert(std::to_string(i));
+    }
+    post_alerts(d.port(), batch);  // asserts the 200
+    d.signal(SIGKILL);             // at once
+    d.wait_exit(10s);
+  }
+  Daemon d({"serve", "--config", config.string()});
+  httplib::Client c("127.0.0.1", d.port());
+  auto r = c.Get("/api/v2/alerts?filter=alertname%3D%22Durable%22");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  std::set<std::string> back;
+  for (const auto& a : json::parse(r->body)) back.insert(a["labels"].value("n", ""));
+  EXPECT_EQ(back, posted);
+}
+
+// `opsready alerts test-receiver`: one attempt per integration, each answered on its own line,
+// through the same transports and Sender the daemon uses, with a test- notification id.
+TEST_F(DeliveryTest, TestReceiverSendsOneNotificationPerIntegrationAndSaysHowEachWent) {
+  const fs::path config = write_config(
+      "", webhook("sink", rx_.url("sink")) +
+              webhook("ops", rx_.url("ok"), "        - url: " + rx_.url("bad") + "\n"));
+  const auto r = run_opsready({"alerts", "test-receiver", "ops", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("receiver ops: 2 integration(s), notification id test-ops-"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("webhook/0: sent in"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("webhook/1: failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("400"), std::string::npos) << r.out;
+  const auto ok = rx_.at("ok");
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].key.rfind("test-ops-", 0), 0u) << ok[0].key;
+  EXPECT_EQ(ok[0].key, ok[0].notification_id);
+  EXPECT_EQ(alertnames(ok[0].body), (std::set<std::string>{"OpsreadyTestNotification"}));
+  EXPECT_EQ(rx_.at("bad").size(), 1u);  // refused for good: not retried
+
+  const auto sink = run_opsready(
+      {"alerts", "test-receiver", "sink", "--config", config.string(), "--format", "json"});
+  EXPECT_EQ(sink.exit_code, 0) << sink.out << sink.err;
+  const json j = json::parse(sink.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << sink.out;
+  EXPECT_EQ(rx_.at("sink").size(), 1u);
+
+  const auto unknown =
+      run_opsready({"alerts", "test-receiver", "nobody", "--config", config.string()});
+  EXPECT_EQ(unknown.exit_code, 64);
+  EXPECT_NE(unknown.err.find("nobody"), std::string::npos) << unknown.err;
+  EXPECT_EQ(run_opsready({"alerts", "test-receiver", "ops", "--config",
+                          (dir_.path() / "missing.yml").string()})
+                .exit_code,
+            66);
+}
+
+}  // namespace
+}  // namespace opsready::testing
