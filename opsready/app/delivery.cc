@@ -100,6 +100,7 @@ Delivery::Delivery(const DeliveryConfig& config, alerting::Policy policy, std::s
           std::chrono::duration_cast<std::chrono::milliseconds>(config_.backoff_initial),
       .backoff_max = std::chrono::duration_cast<std::chrono::milliseconds>(config_.backoff_max),
       .give_up_after = config_.give_up_after,
+      .hold_until_recorded = true,
   };
   sender_ = std::make_unique<notify::Sender>(o, clock_,
                                              [this](const notify::Outcome& x) { on_outcome(x); });

@@ -89,6 +89,11 @@ class Delivery {
   // The delivery loop (blocks until `stop`); rows still in flight stay pending in the store.
   void run(std::stop_token stop);
 
+  // The store committed these rows' final state (sent or failed): their request slots are
+  // free. Until then a finished row holds its slot, so a crash resends at most
+  // delivery.max_in_flight notifications that a receiver had already taken. From any thread.
+  void recorded(std::vector<std::string> ids) { sender_->recorded(std::move(ids)); }
+
   [[nodiscard]] notify::Sender::Counts counts() const { return sender_->counts(); }
 
  private:

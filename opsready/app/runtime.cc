@@ -722,6 +722,13 @@ void Runtime::delivered(Delivery::Report report) {
         spdlog::error("store: cannot mark {} outbox row(s): {}", updates.size(),
                       ok.error().message);
       }
+      // Their slots are free now (also when the write failed: those rows stay pending and
+      // are sent again after a restart, rather than stopping delivery).
+      std::vector<std::string> finished;
+      for (const store::OutboxUpdate& u : updates) {
+        if (u.state != store::OutboxState::kPending) finished.push_back(u.id);
+      }
+      delivery_->recorded(std::move(finished));
     });
     outbox_updates_.clear();
     wake_persistence();

@@ -124,7 +124,8 @@ struct Sender::Impl {
   std::mt19937_64 rng;
 
   mutable std::mutex mu;
-  std::vector<Job> incoming;  // guarded by mu
+  std::vector<Job> incoming;          // guarded by mu
+  std::vector<std::string> recorded;  // guarded by mu: ids whose held slot is free
   std::atomic<std::size_t> queued_count{0};
   std::atomic<std::size_t> in_flight_count{0};
 
@@ -133,14 +134,20 @@ struct Sender::Impl {
   std::map<std::string, std::deque<std::unique_ptr<Running>>> ready;  // by receiver
   std::unordered_map<std::string, std::size_t> busy;                  // in flight, by receiver
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
+  std::unordered_map<std::string, std::string> held;  // ended, not recorded: id → receiver
 
   void wake() { curl_multi_wakeup(multi); }
 
   void take_incoming(core::TimePoint now) {
     std::vector<Job> jobs;
+    std::vector<std::string> free;
     {
       std::lock_guard lock(mu);
       jobs.swap(incoming);
+      free.swap(recorded);
+    }
+    for (const std::string& id : free) {
+      if (auto node = held.extract(id)) --busy[node.mapped()];
     }
     for (Job& j : jobs) {
       auto r = std::make_unique<Running>();
@@ -162,7 +169,14 @@ struct Sender::Impl {
     }
   }
 
-  std::size_t in_flight() const { return transfers.size(); }
+  std::size_t in_flight() const { return transfers.size() + held.size(); }
+
+  // An ended job: its slot stays taken until recorded() names it (hold_until_recorded).
+  void hold(const Running& r) {
+    if (!options.hold_until_recorded) return;
+    ++busy[r.job.receiver];
+    held.emplace(r.job.id, r.job.receiver);
+  }
 
   void start_ready(core::TimePoint now) {
     // Round robin over receivers, so one receiver's backlog does not starve another's.
@@ -358,12 +372,14 @@ struct Sender::Impl {
     if (std::holds_alternative<Done>(step)) {
       o.kind = Outcome::Kind::kSent;
       o.latency = now - r->exchange_started;
+      hold(*r);
       on_outcome(o);
       return;
     }
     if (const auto* fail = std::get_if<Fail>(&step)) {
       o.kind = Outcome::Kind::kFailed;
       o.error = fail->reason;
+      hold(*r);
       on_outcome(o);
       return;
     }
@@ -373,6 +389,7 @@ struct Sender::Impl {
       o.kind = Outcome::Kind::kFailed;
       o.error = "gave up after " + std::to_string(o.attempts) +
                 (o.attempts == 1 ? " attempt: " : " attempts: ") + retry.reason;
+      hold(*r);
       on_outcome(o);
       return;
     }
@@ -418,6 +435,20 @@ void Sender::submit(Job job) {
   {
     std::lock_guard lock(impl_->mu);
     impl_->incoming.push_back(std::move(job));
+  }
+  impl_->wake();
+}
+
+void Sender::recorded(std::vector<std::string> ids) {
+  if (ids.empty()) return;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->recorded.empty()) {
+      impl_->recorded = std::move(ids);
+    } else {
+      impl_->recorded.insert(impl_->recorded.end(), std::make_move_iterator(ids.begin()),
+                             std::make_move_iterator(ids.end()));
+    }
   }
   impl_->wake();
 }

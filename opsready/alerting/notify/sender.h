@@ -18,6 +18,8 @@
 // `give_up_after` has passed since it was submitted the first time (kFailed, "gave up").
 // Concurrency: at most `max_in_flight_per_receiver` requests per receiver and `max_in_flight`
 // in all; a receiver that is slow or down holds only its own slots, so it never delays another.
+// With `hold_until_recorded`, a slot is free only once the caller says the job's outcome is
+// recorded (recorded()), which bounds what a crash can send twice by the in-flight limit.
 //
 // Outcomes are reported on the run() thread, in the order they happen; the callback must not
 // block for long (the daemon posts them to its persistence loop).
@@ -50,6 +52,10 @@ struct SenderOptions {
   std::size_t max_response_body = 64 * 1024;  // kept of an answer, for errors and GitHub
   std::size_t max_answer = 512;               // of it in Outcome::answer
   std::uint64_t seed = 0;                     // of the jitter; 0 = random
+  // When set, a job that ended (kSent or kFailed) keeps its slot until recorded() names it:
+  // the daemon calls it once the outcome is committed to the outbox, so a crash can resend at
+  // most max_in_flight notifications that a receiver had already taken.
+  bool hold_until_recorded = false;
 };
 
 struct Job {
@@ -86,6 +92,9 @@ class Sender {
 
   // From any thread.
   void submit(Job job);
+  // From any thread: the outcomes of these jobs are durable; their slots are free again
+  // (hold_until_recorded). Unknown ids are ignored.
+  void recorded(std::vector<std::string> ids);
   // Runs until `stop` is requested; requests in flight are abandoned then (their rows stay
   // pending in the outbox and are sent again at the next start, with the same key).
   void run(std::stop_token stop);
@@ -93,7 +102,7 @@ class Sender {
   // Snapshot of the queue, for /metrics (thread-safe).
   struct Counts {
     std::size_t queued = 0;     // waiting for their time or a free slot
-    std::size_t in_flight = 0;  // requests running
+    std::size_t in_flight = 0;  // requests running, and ended ones not recorded yet
   };
   [[nodiscard]] Counts counts() const;
 

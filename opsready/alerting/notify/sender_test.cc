@@ -264,6 +264,21 @@ TEST(Sender, RequestsPerReceiverStayWithinTheLimit) {
   EXPECT_GE(rx.max_concurrent(), 1);
 }
 
+TEST(Sender, AHeldSlotIsFreeOnlyOnceTheOutcomeIsRecorded) {
+  Receiver rx;
+  Running s({.max_in_flight = 1, .hold_until_recorded = true});
+  s.submit("h0", "ops", std::make_unique<OnePost>(rx.url("/ok"), "h0"));
+  s.submit("h1", "ops", std::make_unique<OnePost>(rx.url("/ok"), "h1"));
+  ASSERT_EQ(s.wait_final("h0").back().kind, Outcome::Kind::kSent);
+  // h0 ended but is not recorded: its slot is still taken, so h1 waits.
+  EXPECT_TRUE(s.wait_final("h1", 300ms).empty());
+  EXPECT_EQ(s.sender().counts().in_flight, 1u);
+  EXPECT_EQ(rx.keys("/ok"), (std::vector<std::string>{"h0"}));
+  s.sender().recorded({"unknown", "h0"});
+  ASSERT_EQ(s.wait_final("h1").back().kind, Outcome::Kind::kSent);
+  EXPECT_EQ(rx.keys("/ok"), (std::vector<std::string>{"h0", "h1"}));
+}
+
 TEST(Sender, AConnectionRefusedIsRetriedAndGivenUpAfterTheLimit) {
   // A port nobody listens on: bind one, then close it.
   // (httplib::Server keeps its socket listening after bind_to_any_port, so a plain socket.)
