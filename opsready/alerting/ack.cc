@@ -67,6 +67,9 @@ core::Result<Ack> ack_at(const json& j, const std::string& path) {
   auto comment = optional_string(j, "comment", path);
   if (!comment) return std::unexpected(comment.error());
   a.comment = comment->value_or("");
+  auto channel = optional_string(j, "channel", path);
+  if (!channel) return std::unexpected(channel.error());
+  a.channel = channel->value_or("");
   auto at = optional_time(j, "at", path);
   if (!at) return std::unexpected(at.error());
   a.at = at->value_or(core::TimePoint{});
@@ -189,6 +192,7 @@ json to_json(const Ack& a) {
             {"comment", a.comment},
             {"at", core::format_rfc3339(a.at)},
             {"updated_at", core::format_rfc3339(a.updated_at)}};
+  if (!a.channel.empty()) j["channel"] = a.channel;
   if (a.expires_at) j["expires_at"] = core::format_rfc3339(*a.expires_at);
   return j;
 }
@@ -311,6 +315,7 @@ core::Result<void> Acks::ack(Ack a, core::TimePoint now) {
   a.at = e.state.ack ? e.state.ack->at : now;
   a.updated_at = now;
   record(RecordKind::kAcked, key, e.state.receiver, now, a.by, a.comment);
+  records_.back().channel = a.channel;
   e.state.ack = std::move(a);
   schedule(key, e);
   return {};

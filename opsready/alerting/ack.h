@@ -113,6 +113,9 @@ struct Ack {
   std::string group;  // GroupKey::to_string()
   std::string by;     // required
   std::string comment;
+  // Where the ack was given ("api", "cli", "dashboard", "slack", ...): the client says; kept
+  // in the kAcked record for the incident timeline ("acknowledged via").
+  std::string channel;
   core::TimePoint at{};                       // set by Acks: the first ack of this acknowledgement
   std::optional<core::TimePoint> expires_at;  // std::nullopt: until resolved or unacked
   core::TimePoint updated_at{};               // set by Acks: the latest (re-)ack
@@ -120,11 +123,12 @@ struct Ack {
   bool operator==(const Ack&) const = default;
 };
 
-// {"group", "by", "comment", "at", "updated_at", "expires_at"?} with RFC 3339 times.
+// {"group", "by", "comment", "channel"?, "at", "updated_at", "expires_at"?} with RFC 3339 times
+// ("channel" only when not empty).
 [[nodiscard]] nlohmann::json to_json(const Ack& a);
 // The inverse of to_json(), and the body of an ack request: "group" and "by" are required
-// strings, "comment" an optional string, the times optional (an ack request leaves "at" and
-// "updated_at" out; Acks sets them). Errors name the field: `ack_wrong_type`,
+// strings, "comment" and "channel" optional strings, the times optional (an ack request leaves "at"
+// and "updated_at" out; Acks sets them). Errors name the field: `ack_wrong_type`,
 // `ack_missing_field`, `ack_invalid_timestamp`. Whether `by` is empty is ack()'s check.
 [[nodiscard]] core::Result<Ack> ack_from_json(const nlohmann::json& j);
 

@@ -485,6 +485,19 @@ TEST(AckJson, RoundTripAndErrors) {
   ASSERT_TRUE(request.has_value());
   EXPECT_EQ(*request, (Ack{.group = "g", .by = "bob"}));
 
+  // Where it was given: kept, written only when set, and carried into the kAcked record.
+  Ack via = a;
+  via.channel = "slack";
+  EXPECT_EQ(to_json(via)["channel"], "slack");
+  EXPECT_EQ(ack_from_json(to_json(via)).value(), via);
+  Acks acks;
+  acks.opened("g", "ops", {}, T(0));
+  ASSERT_TRUE(acks.ack({.group = "g", .by = "carol", .channel = "dashboard"}, T(30)));
+  const auto records = acks.take_records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].kind, RecordKind::kAcked);
+  EXPECT_EQ(records[1].channel, "dashboard");
+
   struct Case {
     std::string body;
     std::string code;
@@ -496,6 +509,7 @@ TEST(AckJson, RoundTripAndErrors) {
       {R"({"group":"g"})", "ack_missing_field", "by"},
       {R"({"group":"g","by":1})", "ack_wrong_type", "by"},
       {R"({"group":"g","by":"a","comment":true})", "ack_wrong_type", "comment"},
+      {R"({"group":"g","by":"a","channel":3})", "ack_wrong_type", "channel"},
       {R"({"group":"g","by":"a","expires_at":"tomorrow"})", "ack_invalid_timestamp", "expires_at"},
   };
   for (const Case& c : cases) {
@@ -665,19 +679,22 @@ TEST(Acks, RecordsGiveResponseTimes) {
 
   const std::vector<Incident> got = incidents(log);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0], (Incident{.group = "g",
+  // Ids: the kOpened records' sequence numbers.
+  EXPECT_EQ(got[0], (Incident{.id = 1,
+                              .group = "g",
                               .receiver = "ops",
                               .opened_at = T(0),
                               .acknowledged_at = T(400),
                               .acknowledged_by = "alice",
                               .resolved_at = T(1000),
                               .escalations = 1}));
-  EXPECT_EQ(got[1], (Incident{.group = "g",
+  EXPECT_EQ(got[1], (Incident{.id = 8,
+                              .group = "g",
                               .receiver = "ops",
                               .opened_at = T(2000),
                               .resolved_at = T(2600),
                               .escalations = 1}));
-  EXPECT_EQ(got[2], (Incident{.group = "h", .receiver = "ops", .opened_at = T(3000)}));
+  EXPECT_EQ(got[2], (Incident{.id = 11, .group = "h", .receiver = "ops", .opened_at = T(3000)}));
 
   const ResponseSummary s = summarise(got);
   EXPECT_EQ(s.incidents, 3u);

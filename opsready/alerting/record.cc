@@ -103,6 +103,7 @@ json to_json(const Record& r) {
           {"at", core::format_rfc3339(r.at)},
           {"by", r.by},
           {"detail", r.detail},
+          {"channel", r.channel},
           {"sequence", r.sequence}};
 }
 
@@ -133,6 +134,9 @@ core::Result<Record> record_from_json(const json& j) {
   auto detail = string_field(j, "detail", false);
   if (!detail) return std::unexpected(detail.error());
   r.detail = std::move(*detail);
+  auto channel = string_field(j, "channel", false);
+  if (!channel) return std::unexpected(channel.error());
+  r.channel = std::move(*channel);
   const json* sequence = member(j, "sequence");
   if (sequence == nullptr) {
     return core::fail("record_missing_field", "required field is missing", "sequence");
@@ -160,7 +164,8 @@ std::vector<Incident> incidents(std::span<const Record> records) {
   for (const Record& r : records) {
     if (r.kind == RecordKind::kOpened) {
       open[r.group] = out.size();
-      out.push_back(Incident{.group = r.group, .receiver = r.receiver, .opened_at = r.at});
+      out.push_back(
+          Incident{.id = r.sequence, .group = r.group, .receiver = r.receiver, .opened_at = r.at});
       continue;
     }
     const auto it = open.find(r.group);
@@ -171,6 +176,7 @@ std::vector<Incident> incidents(std::span<const Record> records) {
         if (!incident.acknowledged_at) {
           incident.acknowledged_at = r.at;
           incident.acknowledged_by = r.by;
+          incident.acknowledged_via = r.channel;
         }
         break;
       case RecordKind::kEscalated:
@@ -255,11 +261,13 @@ std::string readable(core::Duration d) {
 }
 
 json to_json(const Incident& i) {
-  return {{"group", i.group},
+  return {{"id", std::to_string(i.id)},
+          {"group", i.group},
           {"receiver", i.receiver},
           {"opened_at", core::format_rfc3339(i.opened_at)},
           {"acknowledged_at", time_or_null(i.acknowledged_at)},
           {"acknowledged_by", i.acknowledged_by},
+          {"acknowledged_via", i.acknowledged_via},
           {"resolved_at", time_or_null(i.resolved_at)},
           {"escalations", i.escalations},
           {"mtta_seconds", seconds_or_null(i.mtta())},

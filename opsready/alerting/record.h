@@ -62,25 +62,29 @@ struct Record {
   core::TimePoint at{};
   std::string by;
   std::string detail;
+  std::string channel;         // kAcked: where the ack was given (Ack::channel); else empty
   std::uint64_t sequence = 0;  // 1, 2, ... per Acks, continued across restore()
 
   bool operator==(const Record&) const = default;
 };
 
-// {"kind", "group", "receiver", "at" (RFC 3339), "by", "detail", "sequence"}; every key is
-// written, empty strings too.
+// {"kind", "group", "receiver", "at" (RFC 3339), "by", "detail", "channel", "sequence"}; every
+// key is written, empty strings too.
 [[nodiscard]] nlohmann::json to_json(const Record& r);
 // The inverse of to_json(). "kind", "group", "at" and "sequence" are required; "receiver",
-// "by" and "detail" default to empty. Errors name the field: `record_wrong_type`,
-// `record_missing_field`, `record_unknown_kind`, `record_invalid_timestamp`.
+// "by", "detail" and "channel" default to empty (records written before "channel" existed). Errors
+// name the field: `record_wrong_type`, `record_missing_field`, `record_unknown_kind`,
+// `record_invalid_timestamp`.
 [[nodiscard]] core::Result<Record> record_from_json(const nlohmann::json& j);
 
 struct Incident {
+  std::uint64_t id = 0;  // the kOpened record's sequence: unique per store, stable
   std::string group;
   std::string receiver;  // the kOpened record's
   core::TimePoint opened_at{};
   std::optional<core::TimePoint> acknowledged_at;  // the first kAcked
   std::string acknowledged_by;                     // its `by`
+  std::string acknowledged_via;                    // its `channel`
   std::optional<core::TimePoint> resolved_at;      // std::nullopt: still open
   std::size_t escalations = 0;                     // kEscalated records in the span
 
@@ -133,10 +137,11 @@ struct ResponseSummary {
 [[nodiscard]] double rounded_minutes(core::Duration d);
 [[nodiscard]] std::string readable(core::Duration d);
 
-// {"group", "receiver", "opened_at", "acknowledged_at", "acknowledged_by", "resolved_at",
+// {"id" (decimal text), "group", "receiver", "opened_at", "acknowledged_at", "acknowledged_by",
+//  "acknowledged_via", "resolved_at",
 //  "escalations", "mtta_seconds", "mtta_minutes", "mtta_readable", "mttr_seconds",
 //  "mttr_minutes", "mttr_readable"}: the original's key names; a missing time or response time
-// is null, a missing acknowledged_by "".
+// is null, a missing acknowledged_by / acknowledged_via "".
 [[nodiscard]] nlohmann::json to_json(const Incident& i);
 
 // {"incidents", "resolved", "open", "acknowledged", "unacknowledged", "escalated",

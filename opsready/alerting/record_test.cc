@@ -54,12 +54,13 @@ TEST(RecordJson, RoundTrip) {
                  .at = T(90) + milliseconds(5),
                  .by = "alice",
                  .detail = "new alerts added",
+                 .channel = "slack",
                  .sequence = 18446744073709551615ULL};
   const json j = to_json(r);
-  EXPECT_EQ(j.dump(),
-            R"({"at":"2019-12-20T00:01:30.005Z","by":"alice","detail":"new alerts added",)"
-            R"("group":"{}:{team=\"a\"}","kind":"ack_cleared","receiver":"ops",)"
-            R"("sequence":18446744073709551615})");
+  EXPECT_EQ(j.dump(), R"({"at":"2019-12-20T00:01:30.005Z","by":"alice","channel":"slack",)"
+                      R"("detail":"new alerts added",)"
+                      R"("group":"{}:{team=\"a\"}","kind":"ack_cleared","receiver":"ops",)"
+                      R"("sequence":18446744073709551615})");
   auto back = record_from_json(json::parse(j.dump()));
   ASSERT_TRUE(back.has_value()) << back.error().describe();
   EXPECT_EQ(*back, r);
@@ -262,18 +263,21 @@ TEST(Renderings, RoundedSecondsMinutesReadable) {
 // without an ack, resolved at 12:20:15.
 TEST(IncidentJson, TheOriginalsCases) {
   const core::TimePoint noon = core::parse_rfc3339("2025-01-02T12:00:00Z").value();
-  const Incident acked{.group = "g",
+  const Incident acked{.id = 7,
+                       .group = "g",
                        .receiver = "ops",
                        .opened_at = noon,
                        .acknowledged_at = noon + minutes(3),
                        .acknowledged_by = "alice",
+                       .acknowledged_via = "slack",
                        .resolved_at = noon + minutes(18) + seconds(30)};
-  EXPECT_EQ(to_json(acked).dump(),
-            R"({"acknowledged_at":"2025-01-02T12:03:00Z","acknowledged_by":"alice",)"
-            R"("escalations":0,"group":"g","mtta_minutes":3.0,"mtta_readable":"0:03:00",)"
-            R"("mtta_seconds":180,"mttr_minutes":18.5,"mttr_readable":"0:18:30",)"
-            R"("mttr_seconds":1110,"opened_at":"2025-01-02T12:00:00Z",)"
-            R"("receiver":"ops","resolved_at":"2025-01-02T12:18:30Z"})");
+  EXPECT_EQ(
+      to_json(acked).dump(),
+      R"({"acknowledged_at":"2025-01-02T12:03:00Z","acknowledged_by":"alice",)"
+      R"("acknowledged_via":"slack","escalations":0,"group":"g","id":"7","mtta_minutes":3.0,"mtta_readable":"0:03:00",)"
+      R"("mtta_seconds":180,"mttr_minutes":18.5,"mttr_readable":"0:18:30",)"
+      R"("mttr_seconds":1110,"opened_at":"2025-01-02T12:00:00Z",)"
+      R"("receiver":"ops","resolved_at":"2025-01-02T12:18:30Z"})");
   const Incident unacked{
       .group = "g", .receiver = "ops", .opened_at = noon, .resolved_at = noon + seconds(1215)};
   const json j = to_json(unacked);
@@ -283,6 +287,7 @@ TEST(IncidentJson, TheOriginalsCases) {
   EXPECT_TRUE(j["mtta_readable"].is_null());
   EXPECT_EQ(j["mttr_seconds"], 1215);
   EXPECT_EQ(j["acknowledged_by"], "");
+  EXPECT_EQ(j["acknowledged_via"], "");
 }
 
 }  // namespace

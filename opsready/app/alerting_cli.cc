@@ -209,6 +209,14 @@ class Daemon {
   [[nodiscard]] Outcome<json> get(const std::string& path) {
     return answer("GET", path, client_.Get(prefix_ + path, headers()));
   }
+  // The answer's body as text (a Markdown report), or why there is none.
+  [[nodiscard]] Outcome<std::string> get_text(const std::string& path) {
+    const httplib::Result r = client_.Get(prefix_ + path, headers());
+    if (!r) return failure(kExitUnavailable, transport_error(r.error()));
+    if (r->status >= 200 && r->status < 300) return r->body;
+    return failure(exit_code(r->status),
+                   daemon_error(json::parse(r->body, nullptr, false), r->status, r->body));
+  }
   [[nodiscard]] Outcome<json> post(const std::string& path, const json& body) {
     return answer("POST", path,
                   client_.Post(prefix_ + path, headers(), body.dump(), "application/json"));
@@ -484,7 +492,7 @@ Outcome<void> alerts_ack(const AlertsOptions& o, std::ostream& out, core::TimePo
   if (trim(o.group).empty()) return failure(kExitUsage, "GROUP_ID: required");
   auto by = person(o.by, "--by");
   if (!by) return std::unexpected(by.error());
-  json body = {{"by", *by}, {"comment", o.comment}};
+  json body = {{"by", *by}, {"comment", o.comment}, {"channel", "cli"}};
   if (o.expires) {
     if (auto d = core::parse_duration(*o.expires)) {
       body["expiresAt"] = core::format_rfc3339(now + *d);
@@ -700,6 +708,112 @@ std::string_view alerts_command(AlertsOptions::Action a) {
 }
 
 }  // namespace
+
+// ---- incidents --------------------------------------------------------------------------------
+
+// --since / --until: a duration back from now, or an RFC 3339 time.
+Outcome<std::string> time_back(const std::string& text, std::string_view flag,
+                               core::TimePoint now) {
+  if (auto d = core::parse_duration(text)) return core::format_rfc3339(now - *d);
+  if (auto t = core::parse_rfc3339(text)) return core::format_rfc3339(*t);
+  return failure(kExitUsage, std::string(flag) + ": '" + text +
+                                 "' is neither a duration back from now (7d, 12h) nor an RFC "
+                                 "3339 time");
+}
+
+// "0:03:00" from an incident's *_readable member, "—" when null.
+std::string readable_or_dash(const json& incident, std::string_view key) {
+  const std::string s = text_of(incident, key);
+  return s.empty() ? "—" : s;
+}
+
+Outcome<void> incidents_list(const IncidentsOptions& o, std::ostream& out, core::TimePoint now) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (o.since) {
+    auto t = time_back(*o.since, "--since", now);
+    if (!t) return std::unexpected(t.error());
+    params.emplace_back("since", *t);
+  }
+  if (o.until) {
+    auto t = time_back(*o.until, "--until", now);
+    if (!t) return std::unexpected(t.error());
+    params.emplace_back("until", *t);
+  }
+  if (o.state) {
+    if (*o.state != "open" && *o.state != "resolved") {
+      return failure(kExitUsage, "--state: must be open or resolved, not '" + *o.state + "'");
+    }
+    params.emplace_back("state", *o.state);
+  }
+  if (o.receiver) params.emplace_back("receiver", *o.receiver);
+  if (o.limit < 1 || o.limit > 10000) return failure(kExitUsage, "--limit: must be 1-10000");
+  params.emplace_back("limit", std::to_string(o.limit));
+  auto session = open(o.daemon);
+  if (!session) return std::unexpected(session.error());
+  auto body = session->daemon->get("/api/v1/incidents" + query(params));
+  if (!body) return std::unexpected(body.error());
+  auto list = array_body(at(*body, "incidents"), "incidents");
+  if (!list) return std::unexpected(list.error());
+  if (session->json) {
+    out << body->dump(2) << "\n";
+    return {};
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const json& i : **list) {
+    const bool resolved = !at(i, "resolved_at").is_null();
+    std::string acked = text_of(i, "acknowledged_by");
+    if (!acked.empty() && !text_of(i, "acknowledged_via").empty()) {
+      acked += " via " + text_of(i, "acknowledged_via");
+    }
+    rows.push_back({text_of(i, "id"), text_of(i, "opened_at"), text_of(i, "receiver"),
+                    resolved ? "resolved" : "open", acked.empty() ? "—" : acked,
+                    readable_or_dash(i, "mtta_readable"), readable_or_dash(i, "mttr_readable"),
+                    text_of(i, "group")});
+  }
+  print_table(out, {"ID", "OPENED", "RECEIVER", "STATE", "ACKED BY", "MTTA", "MTTR", "GROUP"},
+              std::move(rows));
+  const json& s = at(*body, "summary");
+  const auto mean = [&s](const char* which) {
+    const json& m = at(at(s, which), "mean");
+    return m.is_null() ? std::string("n/a") : text_of(m, "readable");
+  };
+  out << text_of(*body, "count") << " incident(s) opened " << text_of(*body, "since") << " to "
+      << text_of(*body, "until") << ": " << text_of(s, "open") << " open, "
+      << text_of(s, "unacknowledged") << " unacknowledged; mean MTTA " << mean("mtta")
+      << ", mean MTTR " << mean("mttr") << "\n";
+  return {};
+}
+
+Outcome<void> incidents_timeline(const IncidentsOptions& o, std::ostream& out) {
+  if (trim(o.id).empty()) return failure(kExitUsage, "ID: required");
+  if (o.timeline_format != "json" && o.timeline_format != "markdown") {
+    return failure(kExitUsage,
+                   "--format: must be json or markdown, not '" + o.timeline_format + "'");
+  }
+  auto session = open(o.daemon);
+  if (!session) return std::unexpected(session.error());
+  const std::string path = "/api/v1/incidents/" + encode(std::string(trim(o.id)));
+  if (o.timeline_format == "json") {
+    auto body = session->daemon->get(path + "?format=timeline");
+    if (!body) return std::unexpected(body.error());
+    out << body->dump(2) << "\n";
+    return {};
+  }
+  auto text = session->daemon->get_text(path + "?format=markdown");
+  if (!text) return std::unexpected(text.error());
+  out << *text;
+  return {};
+}
+
+int run_incidents(const IncidentsOptions& options, std::ostream& out, std::ostream& err) {
+  const core::TimePoint now = core::SystemClock::instance().now();
+  if (options.action == IncidentsOptions::Action::kList) {
+    auto done = incidents_list(options, out, now);
+    return done ? kExitOk : report(err, "incidents list", done.error());
+  }
+  auto done = incidents_timeline(options, out);
+  return done ? kExitOk : report(err, "incidents timeline", done.error());
+}
 
 int run_alerts(const AlertsOptions& options, std::ostream& out, std::ostream& err) {
   const core::TimePoint now = core::SystemClock::instance().now();

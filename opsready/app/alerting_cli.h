@@ -11,12 +11,14 @@
 // What each command asks of the daemon:
 //   alerts list      GET    /api/v2/alerts?active=true&silenced=&inhibited=&filter=...&receiver=
 //   alerts groups    GET    /api/v2/alerts/groups
-//   alerts ack       POST   /api/v1/groups/{id}/ack   {"by", "comment", "expiresAt"?}
+//   alerts ack       POST   /api/v1/groups/{id}/ack   {"by", "comment", "channel", "expiresAt"?}
 //   alerts unack     DELETE /api/v1/groups/{id}/ack?by=
 //   silence add      POST   /api/v2/silences          a postableSilence
 //   silence list     GET    /api/v2/silences?filter=...
 //   silence expire   DELETE /api/v2/silence/{id}      once per id
 //   routes test      GET    /api/v1/routes/test?label=k=v&...
+//   incidents list   GET    /api/v1/incidents?since=&until=&state=&receiver=&limit=
+//   incidents timeline GET  /api/v1/incidents/{id}?format=timeline|markdown
 // docs/cli.md has the syntax, the output of each and the exit codes.
 //
 // Every matcher, duration, time, label and URL is checked before the first request, so a typo
@@ -96,6 +98,24 @@ struct RoutesTestOptions {
   std::optional<std::string> verify;  // "r1,r2": the receivers expected, in route order
 };
 
+struct IncidentsOptions {
+  enum class Action { kList, kTimeline };
+  DaemonOptions daemon;
+  Action action = Action::kList;
+  // list
+  std::optional<std::string> since;  // a duration back from now ("7d") or an RFC 3339 time
+  std::optional<std::string> until;  // the same; default now
+  std::optional<std::string> state;  // open | resolved
+  std::optional<std::string> receiver;
+  int limit = 100;
+  // timeline
+  std::string id;
+  // json: the brief's timeline document (spec §12.1); markdown: the report.
+  std::string timeline_format = "markdown";
+};
+
+[[nodiscard]] int run_incidents(const IncidentsOptions& options, std::ostream& out,
+                                std::ostream& err);
 [[nodiscard]] int run_alerts(const AlertsOptions& options, std::ostream& out, std::ostream& err);
 [[nodiscard]] int run_silence(const SilenceOptions& options, std::ostream& out, std::ostream& err);
 [[nodiscard]] int run_routes_test(const RoutesTestOptions& options, std::ostream& out,

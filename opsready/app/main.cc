@@ -88,12 +88,14 @@ struct AlertingOptions {
   opsready::app::SilenceOptions silence;
   opsready::app::RoutesTestOptions routes;
   opsready::app::TestReceiverOptions test_receiver;
+  opsready::app::IncidentsOptions incidents;
 };
 struct AlertingCommands {
   CLI::App* alerts = nullptr;
   CLI::App* silence = nullptr;
   CLI::App* routes = nullptr;
   CLI::App* test_receiver = nullptr;
+  CLI::App* incidents = nullptr;
 };
 
 // `opsready alerts|silence|routes <action>`: clients of a running daemon.
@@ -101,16 +103,19 @@ AlertingCommands add_alerting(CLI::App& app, AlertingOptions& o) {
   using opsready::app::AlertsOptions;
   using opsready::app::DaemonOptions;
   using opsready::app::SilenceOptions;
-  const auto daemon = [](CLI::App* cmd, DaemonOptions& d) {
+  const auto connection = [](CLI::App* cmd, DaemonOptions& d) {
     cmd->add_option("--url", d.url, "The daemon's base URL")->capture_default_str();
     cmd->add_option("--token-file", d.token_file,
                     "File holding the bearer token (default: $OPSREADY_TOKEN)");
-    cmd->add_option("--format", d.format, "Output format")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"text", "json"}));
     cmd->add_option("--timeout", d.timeout, "Connect, read and write timeout")
         ->capture_default_str();
     return cmd;
+  };
+  const auto daemon = [&connection](CLI::App* cmd, DaemonOptions& d) {
+    cmd->add_option("--format", d.format, "Output format")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"text", "json"}));
+    return connection(cmd, d);
   };
   AlertingCommands c;
 
@@ -197,6 +202,34 @@ AlertingCommands add_alerting(CLI::App& app, AlertingOptions& o) {
   test->add_option("--labels", o.routes.labels, "The alert's labels: k=v,k2=v2; repeatable");
   test->add_option("--verify", o.routes.verify,
                    "Expected receivers, comma-separated in route order; exit 1 when they differ");
+
+  using opsready::app::IncidentsOptions;
+  auto& inc = o.incidents;
+  c.incidents = app.add_subcommand(
+      "incidents", "Incidents of a running daemon: each alert group's timeline, MTTA and MTTR");
+  c.incidents->require_subcommand(1);
+  auto* inc_list = daemon(
+      c.incidents->add_subcommand("list", "List incidents, newest first, with MTTA and MTTR"),
+      inc.daemon);
+  inc_list->add_option("--since", inc.since,
+                       "Opened since: a duration back from now (7d) or an RFC 3339 time "
+                       "(default 7d)");
+  inc_list->add_option("--until", inc.until, "Opened until (default now)");
+  inc_list->add_option("--state", inc.state, "open or resolved")
+      ->check(CLI::IsMember({"open", "resolved"}));
+  inc_list->add_option("--receiver", inc.receiver, "Only incidents of this receiver");
+  inc_list->add_option("--limit", inc.limit, "At most this many (1-10000)")->capture_default_str();
+  inc_list->callback([&inc] { inc.action = IncidentsOptions::Action::kList; });
+  auto* timeline = connection(
+      c.incidents->add_subcommand("timeline",
+                                  "One incident's timeline: Markdown, or the brief's timeline "
+                                  "JSON (opened, acknowledged, resolved)"),
+      inc.daemon);
+  timeline->add_option("ID", inc.id, "The incident's id (incidents list)")->required();
+  timeline->add_option("--format", inc.timeline_format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "markdown"}));
+  timeline->callback([&inc] { inc.action = IncidentsOptions::Action::kTimeline; });
   return c;
 }
 
@@ -315,6 +348,7 @@ int main(int argc, char** argv) {
   if (*alerting_cmds.alerts) return run_alerts(alerting.alerts, std::cout, std::cerr);
   if (*alerting_cmds.silence) return run_silence(alerting.silence, std::cout, std::cerr);
   if (*alerting_cmds.routes) return run_routes_test(alerting.routes, std::cout, std::cerr);
+  if (*alerting_cmds.incidents) return run_incidents(alerting.incidents, std::cout, std::cerr);
   if (*replay_cmd) {
     auto d = opsready::core::parse_duration(settle);
     if (!d) {

@@ -282,8 +282,12 @@ class Replayer {
         expires = *t;
       }
       const std::string group = a["group"].get<std::string>();
-      auto ok = ack ? engine_->ack(group, a.value("by", std::string()),
-                                   a.value("comment", std::string()), expires, time)
+      auto ok = ack ? engine_->ack(group,
+                                   {.by = a.value("by", std::string()),
+                                    .comment = a.value("comment", std::string()),
+                                    .channel = a.value("channel", std::string("replay")),
+                                    .expires_at = expires},
+                                   time)
                     : engine_->unack(group, a.value("by", std::string()), time);
       if (!ok) return refuse(std::string(ack ? "ack: " : "unack: ") + ok.error().describe());
       ++applied_;

@@ -135,6 +135,14 @@ bus::LogFn bus_log() {
   };
 }
 
+// The most decision records (and outbox rows) an incident query or the start reads: far more
+// than a desk's incidents, a bound on what one request can make the daemon hold.
+constexpr std::size_t kMaxIncidentRecords = 1'000'000;
+
+// Incident response times: ten seconds to a day.
+const std::vector<double> kIncidentBuckets = {10,   30,   60,   120,   300,   600,  900,
+                                              1800, 3600, 7200, 14400, 43200, 86400};
+
 }  // namespace
 
 // Every metric the runtime exports, declared once so names, help and /metrics agree.
@@ -200,7 +208,16 @@ struct Runtime::Metrics {
                                        "Time the evaluation strand spent per evaluation "
                                        "(timers, readiness, derivation, routing).",
                                        {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5})
-                               .with({})) {
+                               .with({})),
+        time_to_acknowledge(
+            r.histogram("opsready_incident_time_to_acknowledge_seconds",
+                        "From an incident's open (its group's first notification) to its first "
+                        "acknowledgement (MTTA), by the group's receiver.",
+                        kIncidentBuckets, {"receiver"})),
+        time_to_resolve(r.histogram("opsready_incident_time_to_resolve_seconds",
+                                    "From an incident's open (its group's first notification) to "
+                                    "its resolution (MTTR), by the group's receiver.",
+                                    kIncidentBuckets, {"receiver"})) {
     r.gauge("opsready_build_info", "Build information; the value is always 1.",
             {"version", "compiler"})
         .with({std::string(kVersion), std::string(kCompiler)})
@@ -229,6 +246,8 @@ struct Runtime::Metrics {
   metrics::Counter& held;
   metrics::Counter& alerts_refused;
   metrics::Histogram& evaluation_seconds;
+  metrics::HistogramFamily& time_to_acknowledge;
+  metrics::HistogramFamily& time_to_resolve;
   std::uint64_t escalations_seen = 0;
   std::uint64_t held_seen = 0;
   std::uint64_t refused_seen = 0;
@@ -369,6 +388,9 @@ class Runtime::EngineSink final : public engine::Sink {
   }
   void persist(store::StateRow row) override { rt_.state_rows_.push_back(std::move(row)); }
   void append(store::LogRow row) override { rt_.log_rows_.push_back(std::move(row)); }
+  void recorded(const alerting::Record& r) override {
+    if (auto t = rt_.responses_.feed(r)) rt_.observe_response(*t);
+  }
 
  private:
   Runtime& rt_;
@@ -459,6 +481,18 @@ core::Result<int> Runtime::start(StartOptions options) {
   }
   for (const core::Error& e : engine_->restore(std::move(restore), started_at_)) {
     spdlog::warn("{}", e.message);
+  }
+  // The incidents open at the stop, so that an ack or resolution after the start is measured
+  // from its open (the store keeps records for `retention`).
+  if (auto rows = store_->alerting_log("record", core::TimePoint::min(), core::TimePoint::max(),
+                                       kMaxIncidentRecords);
+      rows) {
+    for (const store::LogRow& row : *rows) {
+      auto r = alerting::record_from_json(nlohmann::json::parse(row.json, nullptr, false));
+      if (r) static_cast<void>(responses_.feed(*r));
+    }
+  } else {
+    spdlog::warn("could not read the decision records: {}", rows.error().message);
   }
   flush_engine_output();
   // What a crash or stop left unsent goes again, with the same ids.
@@ -828,6 +862,33 @@ core::Result<std::vector<store::StoredReadiness>> Runtime::history(core::TimePoi
 }
 
 bool Runtime::ready() const { return ready_.load(); }
+
+core::Result<std::vector<alerting::IncidentTimeline>> Runtime::incidents(
+    core::TimePoint since) const {
+  if (!store_) return core::fail("not_started", "the store is not open");
+  auto rows = store_->alerting_log("record", since, core::TimePoint::max(), kMaxIncidentRecords);
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<alerting::Record> records;
+  records.reserve(rows->size());
+  for (const store::LogRow& row : *rows) {
+    auto r = alerting::record_from_json(nlohmann::json::parse(row.json, nullptr, false));
+    if (!r) {
+      return core::fail("store_corrupt",
+                        "decision record " + std::to_string(row.id) + ": " + r.error().describe());
+    }
+    records.push_back(std::move(*r));
+  }
+  auto outbox = store_->outbox({.since = since, .limit = kMaxIncidentRecords});
+  if (!outbox) return std::unexpected(outbox.error());
+  return alerting::timelines(records, *outbox);
+}
+
+void Runtime::observe_response(const alerting::ResponseTime& t) {
+  auto& family = t.kind == alerting::ResponseTime::Kind::kAcknowledge
+                     ? metrics_->time_to_acknowledge
+                     : metrics_->time_to_resolve;
+  family.with({t.receiver}).observe(core::to_seconds(t.value));
+}
 
 nlohmann::json Runtime::supervision() const { return supervise::to_json(root_->describe()); }
 

@@ -42,6 +42,7 @@
 #include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
 
+#include "opsready/alerting/incident.h"
 #include "opsready/app/config.h"
 #include "opsready/app/delivery.h"
 #include "opsready/engine/engine.h"
@@ -98,6 +99,8 @@ class Runtime final : public server::Backend {
                                                    Durable durable = {}) override;
   [[nodiscard]] bool post(EngineTask task) override;
   [[nodiscard]] core::TimePoint started_at() const override { return started_at_; }
+  [[nodiscard]] core::Result<std::vector<alerting::IncidentTimeline>> incidents(
+      core::TimePoint since) const override;
 
   [[nodiscard]] metrics::Registry& registry() { return registry_; }
 
@@ -158,6 +161,8 @@ class Runtime final : public server::Backend {
   // A delivery outcome, on the evaluation strand: the row's new state into the next store
   // write, a failing-receiver alert into the engine.
   void delivered(Delivery::Report report);
+  // A response time an incident completed: into the MTTA/MTTR histograms.
+  void observe_response(const alerting::ResponseTime& t);
 
   Config config_;
   const core::Clock& clock_;
@@ -194,6 +199,7 @@ class Runtime final : public server::Backend {
   bool accepting_ = false;  // guarded by queue_mu_
 
   // Evaluation-strand state.
+  alerting::ResponseTracker responses_;  // the open incidents, for the MTTA/MTTR histograms
   bool dirty_ = true;
   std::unordered_set<std::string> topic_labels_;
   std::uint64_t published_version_ = 0;

@@ -4,6 +4,25 @@
 
 namespace opsready::core {
 
+std::string markdown_inline(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\r') {
+      out += "<br>";
+      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "<br>";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string_view trim(std::string_view s) {
   const auto blank = [](char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';

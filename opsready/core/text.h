@@ -22,6 +22,11 @@ namespace opsready::core {
 // e.g. "telemetry.ingest.health". Subscription patterns (bus issue) add wildcards on top.
 [[nodiscard]] bool is_valid_topic(std::string_view topic);
 
+// Text inside a Markdown table cell or list item: a '|' would end the cell and a newline the
+// row, so they become "\|" and "<br>" (CRLF counts as one newline). Every Markdown renderer
+// (readiness, the CI summary, incident reports) uses this one.
+[[nodiscard]] std::string markdown_inline(std::string_view s);
+
 // True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view s);
 

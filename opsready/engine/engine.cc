@@ -427,18 +427,14 @@ std::optional<alerting::GroupKey> find_group(
 }
 }  // namespace
 
-core::Result<void> Engine::ack(std::string_view group, std::string by, std::string comment,
-                               std::optional<TimePoint> expires_at, TimePoint now) {
+core::Result<void> Engine::ack(std::string_view group, alerting::Ack a, TimePoint now) {
   const auto key = find_group(dispatcher_.groups(), group);
   if (!key) {
     return core::fail("unknown_group",
                       "no alert group has the id or key '" + std::string(group) + "'", "group");
   }
-  auto ok = acks_.ack(alerting::Ack{.group = key->to_string(),
-                                    .by = std::move(by),
-                                    .comment = std::move(comment),
-                                    .expires_at = expires_at},
-                      now);
+  a.group = key->to_string();
+  auto ok = acks_.ack(std::move(a), now);
   flush_records();
   return ok;
 }
@@ -620,6 +616,7 @@ void Engine::flush_silence_changes() {
 
 void Engine::flush_records() {
   for (alerting::Record& r : acks_.take_records()) {
+    sink_.recorded(r);
     sink_.append({.kind = "record", .at = r.at, .json = alerting::to_json(r).dump()});
     acks_dirty_ = true;
   }

@@ -116,6 +116,9 @@ class Sink {
   // and the engine then neither builds nor hands out state rows.
   [[nodiscard]] virtual bool wants_persist() const { return true; }
   virtual void append(store::LogRow) {}
+  // A decision record (ack.h), as made, before append() gets it as a "record" log row: for a
+  // driver that follows incidents live (the daemon's MTTA/MTTR histograms).
+  virtual void recorded(const alerting::Record&) {}
 };
 
 // What a restart gives back, read from the store before the first input.
@@ -185,9 +188,9 @@ class Engine {
   // Silences (Alertmanager API v2). Errors are alerting::Silences's; nothing changes then.
   core::Result<std::string> put_silence(alerting::Silence s, core::TimePoint now);
   core::Result<void> expire_silence(std::string_view id, core::TimePoint now);
-  // Acknowledgements of a group by its group_id() (or full key). Errors: alerting::Acks's.
-  core::Result<void> ack(std::string_view group, std::string by, std::string comment,
-                         std::optional<core::TimePoint> expires_at, core::TimePoint now);
+  // Acknowledgements of a group by its group_id() (or full key): `a` says by, comment, channel
+  // and expires_at (its group is set here). Errors: alerting::Acks's.
+  core::Result<void> ack(std::string_view group, alerting::Ack a, core::TimePoint now);
   core::Result<void> unack(std::string_view group, const std::string& by, core::TimePoint now);
 
   // Readiness and alert derivation as of `now` (see the overview). Returns whether the

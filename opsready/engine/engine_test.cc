@@ -186,9 +186,9 @@ TEST(Engine, AnAckHoldsRepeatsAndStopsEscalationANewAlertReNotifies) {
     if (key.labels.at("category") == "operational.ingest") component_group = group_id(key);
   }
   ASSERT_FALSE(component_group.empty());
-  ASSERT_TRUE(h.engine->ack(component_group, "alice", "on it", std::nullopt, kT0 + minutes(1)));
-  EXPECT_EQ(h.engine->ack("nope", "alice", "", std::nullopt, kT0 + minutes(1)).error().code,
-            "unknown_group");
+  ASSERT_TRUE(
+      h.engine->ack(component_group, {.by = "alice", .comment = "on it"}, kT0 + minutes(1)));
+  EXPECT_EQ(h.engine->ack("nope", {.by = "alice"}, kT0 + minutes(1)).error().code, "unknown_group");
   // 10 minutes after opening: the unacked group escalates to pager, the acked one does not.
   h.run_to(kT0 + minutes(10) + seconds(30));
   ASSERT_EQ(h.sink.notes.size(), 3u);

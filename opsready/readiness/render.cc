@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "opsready/core/text.h"
 #include "opsready/core/time.h"
 #include "opsready/readiness/readiness.h"
 
@@ -13,27 +14,6 @@ std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
-// Text inside a Markdown table cell or list item: a '|' would end the cell and a newline
-// the row, so they become "\|" and "<br>" (CRLF counts as one newline).
-std::string md_inline(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '|') {
-      out += "\\|";
-    } else if (c == '\r') {
-      out += "<br>";
-      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      out += "<br>";
-    } else {
-      out.push_back(c);
-    }
   }
   return out;
 }
@@ -66,7 +46,7 @@ void render_reasons(std::string& out, std::string_view title,
   out += title;
   out += "\n\n";
   for (const auto& r : reasons) {
-    out += "- `" + r.code + "`: " + md_inline(r.message) + "\n";
+    out += "- `" + r.code + "`: " + core::markdown_inline(r.message) + "\n";
   }
 }
 
@@ -88,8 +68,9 @@ std::string to_markdown(const ReadinessSnapshot& s) {
     out += "| Component | Status | Observed at | Summary |\n";
     out += "| --- | --- | --- | --- |\n";
     for (const auto& c : s.components) {
-      out += "| " + md_inline(c.component) + " | " + std::string(core::to_string(c.status)) +
-             " | " + core::format_rfc3339(c.observed_at) + " | " + md_inline(c.summary) + " |\n";
+      out += "| " + core::markdown_inline(c.component) + " | " +
+             std::string(core::to_string(c.status)) + " | " + core::format_rfc3339(c.observed_at) +
+             " | " + core::markdown_inline(c.summary) + " |\n";
     }
   }
 
@@ -101,10 +82,12 @@ std::string to_markdown(const ReadinessSnapshot& s) {
     out += "| --- | --- | --- | --- | --- |\n";
     for (const auto& ci : s.issues) {
       const std::string runbook =
-          ci.issue.runbook.empty() ? "" : "[runbook](" + md_inline(ci.issue.runbook) + ")";
-      out += "| " + md_inline(ci.component) + " | " + md_inline(ci.issue.code) + " | " +
-             std::string(core::to_string(ci.issue.severity)) + " | " + md_inline(ci.issue.message) +
-             " | " + runbook + " |\n";
+          ci.issue.runbook.empty() ? ""
+                                   : "[runbook](" + core::markdown_inline(ci.issue.runbook) + ")";
+      out += "| " + core::markdown_inline(ci.component) + " | " +
+             core::markdown_inline(ci.issue.code) + " | " +
+             std::string(core::to_string(ci.issue.severity)) + " | " +
+             core::markdown_inline(ci.issue.message) + " | " + runbook + " |\n";
     }
   }
 

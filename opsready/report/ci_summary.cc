@@ -1,5 +1,6 @@
 #include "opsready/report/ci_summary.h"
 
+#include "opsready/core/text.h"
 #include "opsready/core/time.h"
 
 namespace opsready::report {
@@ -29,21 +30,6 @@ std::string_view icon(GateDecision::Decision d) {
       return "⛔";
   }
   return "⛔";
-}
-
-std::string cell(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c == '|') {
-      out += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 std::string upper(std::string_view s) {
@@ -90,14 +76,14 @@ std::string ci_summary_markdown(const readiness::ReadinessSnapshot& s, std::size
   if (!s.gate.blocking_reasons.empty()) {
     md += "### Blocking\n\n";
     for (const auto& r : s.gate.blocking_reasons) {
-      md += "- ⛔ `" + r.code + "` " + cell(r.message) + "\n";
+      md += "- ⛔ `" + r.code + "` " + core::markdown_inline(r.message) + "\n";
     }
     md += "\n";
   }
   if (!s.gate.warnings.empty()) {
     md += "### Warnings\n\n";
     for (const auto& r : s.gate.warnings)
-      md += "- ⚠️ `" + r.code + "` " + cell(r.message) + "\n";
+      md += "- ⚠️ `" + r.code + "` " + core::markdown_inline(r.message) + "\n";
     md += "\n";
   }
   if (!s.components.empty()) {
@@ -105,8 +91,9 @@ std::string ci_summary_markdown(const readiness::ReadinessSnapshot& s, std::size
     for (const auto& c : s.components) {
       md += "| ";
       md += icon(c.status);
-      md += " | `" + cell(c.component) + "` | " + std::string(core::to_string(c.status)) + " | " +
-            cell(c.summary) + " |\n";
+      md += " | `" + core::markdown_inline(c.component) + "` | " +
+            std::string(core::to_string(c.status)) + " | " + core::markdown_inline(c.summary) +
+            " |\n";
     }
     md += "\n";
   }
@@ -115,9 +102,11 @@ std::string ci_summary_markdown(const readiness::ReadinessSnapshot& s, std::size
           ")</summary>\n\n| Component | Code | Severity | Message | Runbook |\n"
           "|---|---|---|---|---|\n";
     for (const auto& i : s.issues) {
-      md += "| `" + cell(i.component) + "` | `" + cell(i.issue.code) + "` | " +
-            std::string(core::to_string(i.issue.severity)) + " | " + cell(i.issue.message) + " | " +
-            (i.issue.runbook.empty() ? "" : cell(i.issue.runbook)) + " |\n";
+      md += "| `" + core::markdown_inline(i.component) + "` | `" +
+            core::markdown_inline(i.issue.code) + "` | " +
+            std::string(core::to_string(i.issue.severity)) + " | " +
+            core::markdown_inline(i.issue.message) + " | " +
+            (i.issue.runbook.empty() ? "" : core::markdown_inline(i.issue.runbook)) + " |\n";
     }
     md += "\n</details>\n";
   }

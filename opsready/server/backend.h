@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "opsready/alerting/incident.h"
 #include "opsready/core/alert.h"
 #include "opsready/core/clock.h"
 #include "opsready/core/error.h"
@@ -60,6 +61,11 @@ class Backend {
   [[nodiscard]] virtual bool post(EngineTask task) = 0;
   // When the runtime started (GET /api/v2/status's uptime).
   [[nodiscard]] virtual core::TimePoint started_at() const = 0;
+  // The incidents (alerting/incident.h) whose records the store holds from `since` on, with
+  // the deliveries of the outbox rows decided since then, in the order they opened. Read from
+  // the store, which the engine's records reach a few milliseconds after they are made.
+  [[nodiscard]] virtual core::Result<std::vector<alerting::IncidentTimeline>> incidents(
+      core::TimePoint since) const = 0;
 };
 
 }  // namespace opsready::server

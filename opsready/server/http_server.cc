@@ -50,6 +50,19 @@ bool time_param(const Request& req, Responder& res, const char* name, core::Time
   return true;
 }
 
+// ?limit=N, 1-10000, into `out` when present; false (answered 400) when it is not such a number.
+bool limit_param(const Request& req, Responder& res, std::size_t& out) {
+  if (!req.has_param("limit")) return true;
+  const std::string v = req.param("limit");
+  if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != v.npos ||
+      std::stoul(v) == 0 || std::stoul(v) > 10000) {
+    res.send(error_reply(400, "query parameter 'limit' must be 1-10000"));
+    return false;
+  }
+  out = std::stoul(v);
+  return true;
+}
+
 }  // namespace
 
 // The readiness event streams (GET /api/v1/readiness/stream) and what was last sent on them.
@@ -382,11 +395,20 @@ void HttpServer::install_routes() {
                    expires = *t;
                  }
                  if ((j.contains("by") && !j["by"].is_string()) ||
-                     (j.contains("comment") && !j["comment"].is_string())) {
-                   return res.send(error_reply(400, "by, comment: must be strings"));
+                     (j.contains("comment") && !j["comment"].is_string()) ||
+                     (j.contains("channel") && !j["channel"].is_string())) {
+                   return res.send(error_reply(400, "by, comment, channel: must be strings"));
                  }
-                 auto ok = e.ack(req.path_param("group"), j.value("by", std::string()),
-                                 j.value("comment", std::string()), expires, now);
+                 // Where the ack was given, for the incident timeline; "api" unless the client
+                 // (the CLI, the dashboard, a chat bot) says.
+                 std::string channel = j.value("channel", std::string());
+                 if (channel.empty()) channel = "api";
+                 auto ok = e.ack(req.path_param("group"),
+                                 {.by = j.value("by", std::string()),
+                                  .comment = j.value("comment", std::string()),
+                                  .channel = std::move(channel),
+                                  .expires_at = expires},
+                                 now);
                  if (!ok) {
                    // The request's own field names (the ack record says expires_at).
                    core::Error err = ok.error();
@@ -493,14 +515,7 @@ void HttpServer::install_routes() {
         core::TimePoint until = now;
         if (!time_param(req, res, "since", since) || !time_param(req, res, "until", until)) return;
         std::size_t limit = 1000;
-        if (req.has_param("limit")) {
-          const std::string v = req.param("limit");
-          if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != v.npos ||
-              std::stoul(v) == 0 || std::stoul(v) > 10000) {
-            return res.send(error_reply(400, "query parameter 'limit' must be 1-10000"));
-          }
-          limit = std::stoul(v);
-        }
+        if (!limit_param(req, res, limit)) return;
         if (since > until) return res.send(error_reply(400, "'since' is after 'until'"));
         auto rows = backend_.history(since, until, limit);
         if (!rows)
@@ -514,6 +529,77 @@ void HttpServer::install_routes() {
                                   {"until", core::format_rfc3339(until)},
                                   {"count", list.size()},
                                   {"snapshots", std::move(list)}}));
+      },
+      Offload::kAlways);
+
+  // ---- incidents: each alert group's timeline, MTTA and MTTR, from the store ---------------
+  http.route(
+      "GET", "/api/v1/incidents", "incidents",
+      [this](Request& req, Responder res) {
+        const auto now = backend_.clock().now();
+        core::TimePoint since = now - std::chrono::hours(24 * 7);
+        core::TimePoint until = now;
+        if (!time_param(req, res, "since", since) || !time_param(req, res, "until", until)) return;
+        if (since > until) return res.send(error_reply(400, "'since' is after 'until'"));
+        const std::string state = req.has_param("state") ? req.param("state") : "";
+        if (!state.empty() && state != "open" && state != "resolved") {
+          return res.send(error_reply(400, "query parameter 'state' must be open or resolved"));
+        }
+        const std::string receiver = req.has_param("receiver") ? req.param("receiver") : "";
+        std::size_t limit = 100;
+        if (!limit_param(req, res, limit)) return;
+        auto all = backend_.incidents(since);
+        if (!all) {
+          return res.send(error_reply(500, "incidents unavailable: " + all.error().message));
+        }
+        // Opened in [since, until], newest first; the summary covers every one that matches.
+        std::vector<alerting::Incident> matching;
+        nlohmann::json list = nlohmann::json::array();
+        for (auto it = all->rbegin(); it != all->rend(); ++it) {
+          const alerting::Incident& i = it->incident;
+          if (i.opened_at < since || i.opened_at > until) continue;
+          if (state == "open" && i.resolved_at) continue;
+          if (state == "resolved" && !i.resolved_at) continue;
+          if (!receiver.empty() && i.receiver != receiver) continue;
+          matching.push_back(i);
+          if (list.size() >= limit) continue;
+          nlohmann::json j = alerting::to_json(*it);
+          j["events"] = j["events"].size();  // the list carries counts; /incidents/{id} the rest
+          list.push_back(std::move(j));
+        }
+        res.send(json_reply(200, {{"since", core::format_rfc3339(since)},
+                                  {"until", core::format_rfc3339(until)},
+                                  {"count", matching.size()},
+                                  {"summary", alerting::to_json(alerting::summarise(matching))},
+                                  {"incidents", std::move(list)}}));
+      },
+      Offload::kAlways);
+
+  http.route(
+      "GET", "/api/v1/incidents/{id}", "incident",
+      [this](Request& req, Responder res) {
+        const std::string id = req.path_param("id");
+        const std::string format = req.has_param("format") ? req.param("format") : "json";
+        if (format != "json" && format != "markdown" && format != "timeline") {
+          return res.send(
+              error_reply(400, "unknown format '" + format + "' (use json, markdown or timeline)"));
+        }
+        auto all = backend_.incidents(core::TimePoint::min());
+        if (!all) {
+          return res.send(error_reply(500, "incidents unavailable: " + all.error().message));
+        }
+        for (const alerting::IncidentTimeline& t : *all) {
+          if (std::to_string(t.incident.id) != id) continue;
+          if (format == "markdown") {
+            return res.send(
+                Response::text(200, alerting::to_markdown(t), "text/markdown; charset=utf-8"));
+          }
+          if (format == "timeline") {
+            return res.send(json_reply(200, alerting::to_drill_json(t, backend_.clock().now())));
+          }
+          return res.send(json_reply(200, alerting::to_json(t)));
+        }
+        res.send(error_reply(404, "no incident has the id '" + id + "' (GET /api/v1/incidents)"));
       },
       Offload::kAlways);
 

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
+#include "opsready/core/time.h"
 
 namespace opsready::testing {
 namespace {
@@ -475,6 +476,142 @@ TEST_F(DeliveryTest, TestReceiverSendsOneNotificationPerIntegrationAndSaysHowEac
                           (dir_.path() / "missing.yml").string()})
                 .exit_code,
             66);
+}
+
+// MTTA / MTTR from opsready's own log: an alert group opens (its first notification accepted),
+// is acknowledged through the CLI, resolves; GET /api/v1/incidents, `opsready incidents` and
+// the /metrics histograms tell the same story, and a restart in the middle of a second incident
+// still measures its ack from its open.
+TEST_F(DeliveryTest, AnIncidentsTimelineMttaAndMttrComeFromTheLog) {
+  const fs::path config =
+      write_config(route("Outage", "pager"),
+                   webhook("sink", rx_.url("sink")) + webhook("pager", rx_.url("pager")));
+  const auto get_json = [](int port, const std::string& path) {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get(path);
+    return r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+  };
+  const auto group_of = [&](int port, const std::string& alertname) {
+    for (const auto& g : get_json(port, "/api/v2/alerts/groups")) {
+      if (g["labels"].value("alertname", "") == alertname) return g.value("id", std::string());
+    }
+    return std::string();
+  };
+  // The pager's incident of `alertname`, once the store has its records in state `want`.
+  const auto incident_of = [&](int port, const std::string& alertname, const std::string& want) {
+    for (int i = 0; i < 100; ++i) {
+      const json list = get_json(port, "/api/v1/incidents?receiver=pager&state=" + want);
+      for (const auto& inc : list.value("incidents", json::array())) {
+        if (inc.value("group", "").find(alertname) != std::string::npos) return inc;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return json();
+  };
+  const std::string url_flag = "--url";
+
+  Daemon d({"serve", "--config", config.string()});
+  const std::string url = "http://127.0.0.1:" + std::to_string(d.port());
+  post_alerts(d.port(), json::array({alert("Outage", {{"instance", "fix-gw-1"}})}));
+  ASSERT_TRUE(rx_.wait_for([](const auto& rs) { return count_at(rs, "pager") >= 1; })) << d.log();
+  const std::string group = group_of(d.port(), "Outage");
+  ASSERT_FALSE(group.empty());
+  std::this_thread::sleep_for(300ms);  // a measurable time to acknowledge
+  const auto acked =
+      run_opsready({"alerts", "ack", group, url_flag, url, "--by", "alice", "--comment", "on it"});
+  ASSERT_EQ(acked.exit_code, 0) << acked.out << acked.err;
+  // Resolved: the same alert with an end in the past; the group's next tick says so.
+  json resolved = alert("Outage", {{"instance", "fix-gw-1"}});
+  resolved["endsAt"] = "2020-01-01T00:00:00Z";
+  post_alerts(d.port(), json::array({resolved}));
+  ASSERT_TRUE(rx_.wait_for([](const auto& rs) {
+    for (const auto& r : rs) {
+      if (r.path == "pager" && r.body.value("status", "") == "resolved") return true;
+    }
+    return false;
+  })) << d.log();
+
+  const json inc = incident_of(d.port(), "Outage", "resolved");
+  ASSERT_TRUE(inc.is_object()) << get_json(d.port(), "/api/v1/incidents").dump(2) << d.log();
+  EXPECT_EQ(inc["receiver"], "pager");
+  EXPECT_EQ(inc["group_id"], group);
+  EXPECT_EQ(inc["acknowledged_by"], "alice");
+  EXPECT_EQ(inc["acknowledged_via"], "cli");
+  ASSERT_TRUE(inc["mtta_seconds"].is_number()) << inc.dump(2);
+  ASSERT_TRUE(inc["mttr_seconds"].is_number()) << inc.dump(2);
+  const auto at = [](const json& j, const char* k) {
+    return core::parse_rfc3339(j[k].get<std::string>()).value();
+  };
+  EXPECT_GE(at(inc, "acknowledged_at") - at(inc, "opened_at"), 300ms);
+  EXPECT_GT(at(inc, "resolved_at"), at(inc, "acknowledged_at"));
+  ASSERT_TRUE(inc["first_notified"].contains("pager")) << inc.dump(2);
+  EXPECT_GE(at(inc["first_notified"], "pager"), at(inc, "opened_at"));
+  const std::string id = inc["id"];
+
+  // The whole timeline: opened, delivered (to the webhook), acked, resolved, delivered.
+  const json full = get_json(d.port(), "/api/v1/incidents/" + id);
+  std::vector<std::string> types;
+  for (const auto& e : full["events"]) types.push_back(e["type"]);
+  const auto index = [&types](const std::string& t) {
+    return std::find(types.begin(), types.end(), t) - types.begin();
+  };
+  ASSERT_LT(index("delivered"), static_cast<std::ptrdiff_t>(types.size())) << full.dump(2);
+  EXPECT_LT(index("opened"), index("delivered"));
+  EXPECT_LT(index("delivered"), index("acked"));
+  EXPECT_LT(index("acked"), index("resolved"));
+  EXPECT_EQ(std::count(types.begin(), types.end(), "delivered"), 2) << full.dump(2);
+
+  // The CLI: the list, the brief's timeline JSON, the Markdown report.
+  const auto list = run_opsready({"incidents", "list", url_flag, url, "--receiver", "pager"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("alice via cli"), std::string::npos) << list.out;
+  const auto tl = run_opsready({"incidents", "timeline", id, url_flag, url, "--format", "json"});
+  ASSERT_EQ(tl.exit_code, 0) << tl.err;
+  const json brief = json::parse(tl.out, nullptr, false);
+  ASSERT_TRUE(brief.is_object()) << tl.out;
+  EXPECT_EQ(brief["incident_id"], id);
+  ASSERT_EQ(brief["events"].size(), 3u) << tl.out;
+  EXPECT_EQ(brief["events"][0]["type"], "alert_opened");
+  EXPECT_EQ(brief["events"][0]["channel"], "webhook");
+  EXPECT_EQ(brief["events"][1]["type"], "alert_acknowledged");
+  EXPECT_EQ(brief["events"][1]["channel"], "cli");
+  EXPECT_EQ(brief["events"][1]["actor"], "alice");
+  EXPECT_EQ(brief["events"][2]["type"], "alert_resolved");
+  EXPECT_EQ(brief["events"][2]["channel"], "webhook");
+  const auto md = run_opsready({"incidents", "timeline", id, url_flag, url});
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_EQ(md.out.rfind("# Incident " + id + "\n", 0), 0u) << md.out;
+  EXPECT_NE(md.out.find("by alice via cli"), std::string::npos) << md.out;
+  const auto missing = run_opsready({"incidents", "timeline", "999999", url_flag, url});
+  EXPECT_EQ(missing.exit_code, 65) << missing.out << missing.err;
+  EXPECT_NE(missing.err.find("no incident has the id '999999'"), std::string::npos) << missing.err;
+
+  const std::string m = metrics(d.port());
+  EXPECT_EQ(sample(m, R"(opsready_incident_time_to_acknowledge_seconds_count{receiver="pager"})"),
+            1)
+      << m;
+  EXPECT_EQ(sample(m, R"(opsready_incident_time_to_resolve_seconds_count{receiver="pager"})"), 1);
+
+  // A second incident opens, the daemon restarts, the ack comes after: measured from its open.
+  post_alerts(d.port(), json::array({alert("Outage", {{"instance", "fix-gw-2"}})}));
+  ASSERT_TRUE(rx_.wait_for([](const auto& rs) { return count_at(rs, "pager") >= 3; })) << d.log();
+  ASSERT_TRUE(incident_of(d.port(), "Outage", "open").is_object());
+  d.signal(SIGTERM);
+  ASSERT_EQ(d.wait_exit(15s), 0);
+  Daemon again({"serve", "--config", config.string()});
+  const std::string url2 = "http://127.0.0.1:" + std::to_string(again.port());
+  const auto reacked = run_opsready(
+      {"alerts", "ack", group_of(again.port(), "Outage"), url_flag, url2, "--by", "bob"});
+  ASSERT_EQ(reacked.exit_code, 0) << reacked.out << reacked.err << again.log();
+  const std::string m2 = metrics(again.port());
+  EXPECT_EQ(sample(m2, R"(opsready_incident_time_to_acknowledge_seconds_count{receiver="pager"})"),
+            1)
+      << m2;
+  // Both incidents, across the restart.
+  const json all = get_json(again.port(), "/api/v1/incidents?receiver=pager");
+  EXPECT_EQ(all["count"], 2) << all.dump(2);
+  EXPECT_EQ(all["summary"]["resolved"], 1);
 }
 
 }  // namespace
