@@ -54,7 +54,8 @@ struct Delivery::Metrics {
       : notifications(r.counter(
             "opsready_notifications_total",
             "Notifications that finished, by receiver, integration and outcome (sent: the "
-            "receiver accepted it; failed: refused for good, or given up).",
+            "receiver accepted it; failed: refused for good, or given up; recorded: the "
+            "integration has no endpoint, the notification log holds it, nothing is sent).",
             {"receiver", "integration", "outcome"})),
         attempts_failed(r.counter("opsready_notification_attempts_failed_total",
                                   "Delivery attempts that failed, by receiver, integration and "
@@ -92,7 +93,17 @@ Delivery::Delivery(const DeliveryConfig& config, alerting::Policy policy, std::s
       clock_(clock),
       metrics_(std::make_unique<Metrics>(registry)),
       report_(std::move(report)) {
-  for (const alerting::Receiver& r : policy_.receivers) receivers_.emplace(r.name, &r);
+  for (const alerting::Receiver& r : policy_.receivers) {
+    receivers_.emplace(r.name, &r);
+    const auto names = notify::integration_names(r);
+    for (std::size_t i = 0; i < r.integrations.size(); ++i) {
+      const auto lints = alerting::lint(r.integrations[i], policy_.global);
+      if (std::ranges::any_of(
+              lints, [](const core::Error& e) { return e.code == "integration_records_only"; })) {
+        records_only_.emplace(r.name, names[i]);
+      }
+    }
+  }
   notify::SenderOptions o{
       .max_in_flight = config_.max_in_flight,
       .max_in_flight_per_receiver = config_.max_in_flight_per_receiver,
@@ -111,12 +122,19 @@ Delivery::~Delivery() = default;
 std::vector<store::OutboxRow> Delivery::rows(const engine::Decision& d) const {
   const auto it = receivers_.find(d.notification.receiver);
   if (it == receivers_.end()) return {};
-  return notify::outbox_rows(*it->second,
-                             {.notification = &d.notification,
-                              .group_id = d.group_id,
-                              .reason = std::string(decision_reason(d)),
-                              .step = d.step},
-                             external_url_);
+  auto rows = notify::outbox_rows(*it->second,
+                                  {.notification = &d.notification,
+                                   .group_id = d.group_id,
+                                   .reason = std::string(decision_reason(d)),
+                                   .step = d.step},
+                                  external_url_);
+  if (records_only_.empty()) return rows;
+  std::erase_if(rows, [this](const store::OutboxRow& row) {
+    if (!records_only_.contains({row.receiver, row.integration})) return false;
+    metrics_->notifications.with({row.receiver, row.integration, "recorded"}).inc();
+    return true;
+  });
+  return rows;
 }
 
 void Delivery::send(const store::OutboxRow& row) {
@@ -158,7 +176,9 @@ void Delivery::send(const store::OutboxRow& row) {
                    .integration = row.integration,
                    .exchange = std::move(*exchange),
                    .attempts = row.attempts,
-                   .not_before = row.next_attempt_at});
+                   .not_before = row.next_attempt_at,
+                   // give_up_after counts from the decision, across restarts.
+                   .first_tried = row.decided_at});
   const auto c = sender_->counts();
   metrics_->queued.with({}).set(static_cast<double>(c.queued));
 }

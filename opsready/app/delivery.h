@@ -76,7 +76,10 @@ class Delivery {
   Delivery& operator=(const Delivery&) = delete;
 
   // The outbox rows of a decided notification: one per integration that has something to
-  // send (see notify::outbox_rows). Empty for a receiver without integrations.
+  // send (see notify::outbox_rows). Empty for a receiver without integrations. An integration
+  // without an endpoint (alerting::lint()'s integration_records_only: the brief's default
+  // policy ships its channels that way) gets no row: the decision's notification log record
+  // is all there is of it, counted as opsready_notifications_total{outcome="recorded"}.
   [[nodiscard]] std::vector<store::OutboxRow> rows(const engine::Decision& d) const;
 
   // Sends a row written to the store. A row that cannot be sent with this configuration (its
@@ -109,6 +112,8 @@ class Delivery {
   DeliveryConfig config_;
   alerting::Policy policy_;
   std::map<std::string, const alerting::Receiver*, std::less<>> receivers_;
+  // (receiver, integration name) of the integrations that only record (no endpoint).
+  std::set<std::pair<std::string, std::string>> records_only_;
   std::string external_url_;
   const core::Clock& clock_;
   std::unique_ptr<Metrics> metrics_;

@@ -154,7 +154,9 @@ AlertingCommands add_alerting(CLI::App& app, AlertingOptions& o) {
       "(no daemon needed); print what each answered");
   c.test_receiver->add_option("NAME", t.receiver, "The receiver's name")->required();
   c.test_receiver->add_option("--config", t.config, "YAML configuration file (default: built-in)");
-  c.test_receiver->add_option("--timeout", t.timeout, "Each integration's whole exchange")
+  c.test_receiver
+      ->add_option("--timeout", t.timeout,
+                   "The timeout of each request (a GitHub exchange makes several)")
       ->capture_default_str();
   c.test_receiver->add_option("--format", t.format, "Output format")
       ->capture_default_str()

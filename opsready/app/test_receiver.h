@@ -28,7 +28,7 @@ namespace opsready::app {
 struct TestReceiverOptions {
   std::string receiver;
   std::optional<std::filesystem::path> config;  // default: the embedded configuration
-  std::string timeout = "10s";                  // each integration's whole exchange
+  std::string timeout = "10s";                  // of each request (GitHub makes several)
   std::string format = "text";                  // text | json
 };
 

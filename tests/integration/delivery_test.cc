@@ -215,8 +215,12 @@ class DeliveryTest : public ::testing::Test {
 TEST_F(DeliveryTest, RetriesWaitsRefusesAndRaisesNotificationFailingToAFallback) {
   const std::string routes = route("OpsreadyNotificationFailing", "fallback") +
                              route("Flaky", "flaky") + route("Limited", "limited") +
-                             route("Bad", "bad") + route("Hang", "hang") + route("Ok", "ok");
+                             route("Bad", "bad") + route("Hang", "hang") + route("Ok", "ok") +
+                             route("Quiet", "quiet");
+  // "quiet" has a webhook without a url: its notifications are recorded, not sent, and that is
+  // no failure.
   const std::string receivers =
+      "    - name: quiet\n      webhook_configs:\n        - send_resolved: true\n" +
       webhook("sink", rx_.url("sink")) + webhook("fallback", rx_.url("fallback")) +
       webhook("flaky", rx_.url("flaky")) + webhook("limited", rx_.url("limited")) +
       webhook("bad", rx_.url("bad")) + webhook("hang", rx_.url("hang")) +
@@ -228,7 +232,8 @@ TEST_F(DeliveryTest, RetriesWaitsRefusesAndRaisesNotificationFailingToAFallback)
   // A receiver that never answers, first: it must not hold up anyone else.
   post_alerts(d.port(), json::array({alert("Hang")}));
   ASSERT_TRUE(rx_.wait_for([](const auto& rs) { return count_at(rs, "hang") >= 1; })) << d.log();
-  post_alerts(d.port(), json::array({alert("Flaky"), alert("Limited"), alert("Bad"), alert("Ok")}));
+  post_alerts(d.port(), json::array({alert("Flaky"), alert("Limited"), alert("Bad"), alert("Ok"),
+                                     alert("Quiet")}));
 
   // 500 then 200: retried with the same key, accepted.
   ASSERT_TRUE(rx_.wait_for([](const auto& rs) { return count_at(rs, "flaky") >= 2; })) << d.log();
@@ -271,6 +276,7 @@ TEST_F(DeliveryTest, RetriesWaitsRefusesAndRaisesNotificationFailingToAFallback)
   EXPECT_EQ(rx_.at("bad").size(), 1u);
   for (const auto& r : rx_.at("fallback")) {
     for (const auto& a : r.body["alerts"]) {
+      EXPECT_NE(a["labels"].value("receiver", ""), "quiet") << "a records-only integration failed";
       if (a["labels"].value("receiver", "") != "bad") continue;
       EXPECT_EQ(a["labels"].value("integration", ""), "webhook/0");
       EXPECT_EQ(a["labels"].value("reason", ""), "client_error");
@@ -282,6 +288,18 @@ TEST_F(DeliveryTest, RetriesWaitsRefusesAndRaisesNotificationFailingToAFallback)
           m,
           R"(opsready_notifications_total{receiver="bad",integration="webhook/0",outcome="failed"})"),
       1)
+      << m;
+  EXPECT_EQ(
+      sample(
+          m,
+          R"(opsready_notifications_total{receiver="quiet",integration="webhook/0",outcome="recorded"})"),
+      1)
+      << m;
+  EXPECT_EQ(
+      sample(
+          m,
+          R"(opsready_notifications_total{receiver="quiet",integration="webhook/0",outcome="failed"})"),
+      -1)
       << m;
   EXPECT_GE(
       sample(

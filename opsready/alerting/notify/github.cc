@@ -27,13 +27,17 @@ std::string notification_marker(const Data& d) {
   return "<!-- opsready:notification=" + d.notification_id + " -->";
 }
 
-// A rate limit answer (403 or 429 with Retry-After, X-RateLimit-Reset or no requests left):
-// Retry after the delay it names.
+// A rate limit answer, as GitHub documents them: 429, or 403 with Retry-After (a secondary
+// limit) or with X-RateLimit-Remaining: 0 (the primary limit; X-RateLimit-Reset says when it
+// resets). Every answer carries X-RateLimit-Reset, so a 403 with requests left is a plain
+// refusal (no permission), final. Retry after the delay the answer names.
 std::optional<Step> rate_limited(const Response& r, core::TimePoint now) {
   if (r.status != 403 && r.status != 429) return std::nullopt;
   std::optional<std::chrono::milliseconds> after;
   if (const std::string* ra = r.header("retry-after")) after = parse_retry_after(*ra, now);
-  if (!after) {
+  const std::string* remaining = r.header("x-ratelimit-remaining");
+  const bool exhausted = remaining != nullptr && *remaining == "0";
+  if (!after && exhausted) {
     if (const std::string* reset = r.header("x-ratelimit-reset")) {
       try {
         const auto at = std::chrono::seconds(std::stoll(*reset));
@@ -44,10 +48,7 @@ std::optional<Step> rate_limited(const Response& r, core::TimePoint now) {
       }
     }
   }
-  const std::string* remaining = r.header("x-ratelimit-remaining");
-  if (!after && r.status == 403 && (remaining == nullptr || *remaining != "0")) {
-    return std::nullopt;  // a plain 403: no permission
-  }
+  if (r.status == 403 && !after && !exhausted) return std::nullopt;  // no permission
   return Retry{.reason = "github: rate limited (" + std::to_string(r.status) + ")", .after = after};
 }
 

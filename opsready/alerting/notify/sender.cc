@@ -333,10 +333,11 @@ struct Sender::Impl {
   milliseconds backoff(int attempts) {
     double wait = static_cast<double>(options.backoff_initial.count()) *
                   std::pow(options.backoff_multiplier, std::max(0, attempts - 1));
-    wait = std::min(wait, static_cast<double>(options.backoff_max.count()));
     std::uniform_real_distribution<double> jitter(1.0 - options.backoff_jitter,
                                                   1.0 + options.backoff_jitter);
-    return milliseconds(static_cast<std::int64_t>(wait * jitter(rng)));
+    // Capped after the jitter: no wait is longer than backoff_max.
+    wait = std::min(wait * jitter(rng), static_cast<double>(options.backoff_max.count()));
+    return milliseconds(static_cast<std::int64_t>(wait));
   }
 
   void finish(CURL* easy, CURLcode code) {

@@ -12,10 +12,12 @@
 // Per job: the Exchange's requests in turn until it ends. Done → Outcome kSent. Retry (5xx,
 // 429, timeouts, connection errors) → Outcome kRetrying and the whole exchange starts again
 // after a backoff: Retry-After when the receiver sent one, else exponential from
-// `backoff_initial` × `backoff_multiplier` per attempt up to `backoff_max`, each wait
-// randomized by ±`backoff_jitter` (Alertmanager's 500 ms × 1.5 ± 50 %, max 60 s are the
-// defaults). A job keeps being retried until it is accepted, refused (Fail → kFailed, final) or
-// `give_up_after` has passed since it was submitted the first time (kFailed, "gave up").
+// `backoff_initial` × `backoff_multiplier` per attempt, randomized by ±`backoff_jitter`, then
+// capped at `backoff_max` (Alertmanager's 500 ms × 1.5 ± 50 %, max 60 s are the defaults; a
+// Retry-After is honoured as sent, even above backoff_max). A job keeps being retried until it
+// is accepted, refused (Fail → kFailed, final) or `give_up_after` has passed since
+// Job::first_tried (the caller's first attempt, kept across restarts; its first submission when
+// unset) (kFailed, "gave up").
 // Concurrency: at most `max_in_flight_per_receiver` requests per receiver and `max_in_flight`
 // in all; a receiver that is slow or down holds only its own slots, so it never delays another.
 // With `hold_until_recorded`, a slot is free only once the caller says the job's outcome is

@@ -1,5 +1,5 @@
-// SMS (opsready extension `sms_configs`): the brief's JSON gateway shape, one request for every
-// recipient, or Twilio's Messages API (`format: twilio`), form-encoded, one request per
+// SMS (opsready extension `sms_configs`): the brief's JSON gateway shape, one request that names
+// every recipient, or Twilio's Messages API (`format: twilio`), form-encoded, one request per
 // recipient in order. The message is cut to `max_segments` SMS segments.
 #include "opsready/alerting/notify/encoding.h"
 #include "opsready/alerting/notify/internal.h"

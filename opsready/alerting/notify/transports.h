@@ -37,7 +37,8 @@ struct DeliveryOptions {
 };
 
 // The exchange of `integration` for `data`. Errors (all final): no_endpoint (nothing to send
-// to: the notification is recorded only, policy.h lint()), secret_file (a *_file that cannot
+// to: policy.h lint()'s integration_records_only; delivery makes no outbox row for such an
+// integration, app/delivery.h), secret_file (a *_file that cannot
 // be read; the path is named, the content never), go_template, template_syntax, invalid_value.
 [[nodiscard]] core::Result<std::unique_ptr<Exchange>> make_exchange(const Integration& integration,
                                                                     const Data& data,

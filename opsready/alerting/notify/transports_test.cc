@@ -719,9 +719,18 @@ TEST(Github, RateLimitRetriesAfterTheReset) {
   const Step ra = c.answer(429, json::object(), {{"retry-after", "7"}});
   ASSERT_TRUE(std::holds_alternative<Retry>(ra));
   EXPECT_EQ(std::get<Retry>(ra).after, std::chrono::milliseconds(7'000));
-  // A 403 that is not a rate limit is final.
+  // A 403 that is not a rate limit is final, also with the X-RateLimit-* headers GitHub puts
+  // on every answer.
   EXPECT_TRUE(
       std::holds_alternative<Fail>(c.answer(403, {{"message", "Resource not accessible"}})));
+  EXPECT_TRUE(std::holds_alternative<Fail>(
+      c.answer(403, {{"message", "Resource not accessible by integration"}},
+               {{"x-ratelimit-remaining", "4999"}, {"x-ratelimit-reset", std::to_string(reset)}})));
+  // A secondary rate limit: 403 with Retry-After.
+  const Step secondary = c.answer(403, {{"message", "You have exceeded a secondary rate limit"}},
+                                  {{"retry-after", "60"}, {"x-ratelimit-remaining", "4998"}});
+  ASSERT_TRUE(std::holds_alternative<Retry>(secondary));
+  EXPECT_EQ(std::get<Retry>(secondary).after, std::chrono::milliseconds(60'000));
 }
 
 }  // namespace
