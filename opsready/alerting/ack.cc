@@ -248,6 +248,7 @@ void Acks::opened(const std::string& group, const std::string& receiver,
     g.receiver = receiver;
     g.policy = policy;
     g.next_step = std::min(g.next_step, g.policy.size());
+    changed_.insert(it->first);
     schedule(it->first, it->second);
     return;
   }
@@ -316,6 +317,7 @@ core::Result<void> Acks::ack(Ack a, core::TimePoint now) {
   a.updated_at = now;
   record(RecordKind::kAcked, key, e.state.receiver, now, a.by, a.comment);
   records_.back().channel = a.channel;
+  if (!e.state.ack) ++acked_;
   e.state.ack = std::move(a);
   schedule(key, e);
   return {};
@@ -380,6 +382,13 @@ std::vector<Escalation> Acks::advance(core::TimePoint now) {
 
 std::vector<Record> Acks::take_records() { return std::exchange(records_, {}); }
 
+std::set<std::string, std::less<>> Acks::take_changed() { return std::exchange(changed_, {}); }
+
+const OpenGroup* Acks::open_group(std::string_view group) const {
+  const auto it = groups_.find(group);
+  return it == groups_.end() ? nullptr : &it->second.state;
+}
+
 AcksSnapshot Acks::snapshot() const {
   AcksSnapshot s{.sequence = sequence_};
   s.groups.reserve(groups_.size());
@@ -421,9 +430,14 @@ core::Result<void> Acks::restore(AcksSnapshot s) {
   resolved_order_.clear();
   resolved_.clear();
   records_.clear();
+  changed_.clear();
   sequence_ = s.sequence;
+  acked_ = 0;
   for (OpenGroup& g : s.groups) {
-    if (g.ack) g.ack->group = g.group;
+    if (g.ack) {
+      g.ack->group = g.group;
+      ++acked_;
+    }
     std::string key = g.group;
     const auto it = groups_.emplace(std::move(key), Entry{.state = std::move(g)}).first;
     schedule(it->first, it->second);
@@ -444,6 +458,7 @@ void Acks::unschedule(const std::string& key, Entry& e) {
 }
 
 void Acks::retrigger(const std::string& key, Entry& e, core::TimePoint at) {
+  if (e.state.ack) --acked_;
   e.state.ack.reset();
   e.state.chain_started_at = at;
   e.state.next_step = 0;
@@ -466,6 +481,7 @@ void Acks::resolve(Groups::iterator it, core::TimePoint at) {
   record(RecordKind::kResolved, it->first, e.state.receiver, at, "",
          e.state.ack ? "ack by " + e.state.ack->by : "");
   unschedule(it->first, e);
+  if (e.state.ack) --acked_;
   auto node = groups_.extract(it);
   // The key moves into resolved_; a group that resolved before keeps only its latest time.
   auto [old, inserted] = resolved_.try_emplace(std::move(node.key()), at);
@@ -498,6 +514,7 @@ core::Error Acks::not_open(std::string_view group, core::TimePoint now) const {
 
 void Acks::record(RecordKind kind, std::string_view group, std::string_view receiver,
                   core::TimePoint at, std::string_view by, std::string detail) {
+  if (const auto it = changed_.find(group); it == changed_.end()) changed_.emplace_hint(it, group);
   records_.push_back(Record{.kind = kind,
                             .group = std::string(group),
                             .receiver = std::string(receiver),

@@ -14,7 +14,8 @@
 //     if (acks.notify(key, n.reason, rose(n), n.at)) outbox.push(std::move(n));
 //   }
 //   auto ok = acks.ack({.group = key, .by = "alice", .comment = "on it"}, now);  // POST
-//   for (Record& r : acks.take_records()) log.append(r);  // then persist acks.snapshot()
+//   for (Record& r : acks.take_records()) log.append(r);
+//   for (const auto& key : acks.take_changed()) save(key, acks.open_group(key));  // or delete
 //
 // Semantics (PagerDuty's and Grafana OnCall's, reduced to what a group key can carry):
 //  - a group is open from its first notification (opened()) until it resolves: notify() with
@@ -205,6 +206,11 @@ class Acks {
   [[nodiscard]] std::vector<const Ack*> list() const;
   [[nodiscard]] bool is_open(std::string_view group) const { return groups_.contains(group); }
   [[nodiscard]] std::size_t open_count() const { return groups_.size(); }
+  // How many open groups are acked (list().size(), without the walk).
+  [[nodiscard]] std::size_t acked_count() const { return acked_; }
+  // The state of an open group as snapshot() would save it; nullptr when it is not open.
+  [[nodiscard]] const OpenGroup* open_group(std::string_view group) const;
+  [[nodiscard]] std::uint64_t sequence() const { return sequence_; }
 
   // The earliest ack expiry or escalation step due; std::nullopt when there is none.
   [[nodiscard]] std::optional<core::TimePoint> next_deadline() const;
@@ -217,6 +223,9 @@ class Acks {
 
   // The records since the last call, in the order made (sequence 1, 2, ...).
   [[nodiscard]] std::vector<Record> take_records();
+  // The groups whose snapshot() state may have changed since the last call (every group that
+  // got a record, and an open group whose receiver or policy changed): what to persist again.
+  [[nodiscard]] std::set<std::string, std::less<>> take_changed();
 
   // The open groups, by key, and the last sequence number: what restore() needs after a
   // restart. Resolved groups are not kept (after a restart a late ack says `unknown_group`).
@@ -266,8 +275,10 @@ class Acks {
   Groups groups_;  // open groups; nodes never move: deadlines_ points at their keys
   Deadlines deadlines_;
   std::map<std::string, core::TimePoint, std::less<>> resolved_;  // recently, when
+  std::size_t acked_ = 0;  // open groups with an ack
   Deadlines resolved_order_;  // resolved_ by time, pointing at its keys
   std::vector<Record> records_;
+  std::set<std::string, std::less<>> changed_;
   std::uint64_t sequence_ = 0;
 };
 

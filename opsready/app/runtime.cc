@@ -471,8 +471,8 @@ core::Result<int> Runtime::start(StartOptions options) {
   } else {
     spdlog::warn("could not restore external alerts: {}", alerts.error().message);
   }
-  for (const char* kind : {"silence", "acks", "group_log", "derived_alert"}) {
-    if (auto rows = store_->alerting_state(kind); rows) {
+  for (const std::string_view kind : engine::kStateKinds) {
+    if (auto rows = store_->alerting_state(std::string(kind)); rows) {
       restore.state.insert(restore.state.end(), std::make_move_iterator(rows->begin()),
                            std::make_move_iterator(rows->end()));
     } else {
@@ -584,7 +584,7 @@ asio::awaitable<void> Runtime::persistence_loop() {
   auto strand = asio::make_strand(pool_->get_executor());
   asio::steady_timer wake(*ctx_);
   for (;;) {
-    while (!pending_writes_.empty()) co_await flush_writes(strand);
+    while (!pending_writes_.empty() || !outbox_updates_.empty()) co_await flush_writes(strand);
     // Checked before every wait: a stop requested during a flush is not lost.
     if (co_await cancel_requested()) break;
     wake.expires_at(asio::steady_timer::time_point::max());
@@ -674,10 +674,30 @@ asio::awaitable<void> Runtime::flush_writes(asio::strand<asio::thread_pool::exec
   // co_await expression: GCC 12 mis-destroys such temporaries.)
   std::vector<std::function<void()>> batch;
   batch.swap(pending_writes_);
-  const std::function<void()> job = [&batch] {
+  // Delivery outcomes go first, in one transaction: each names a row committed by an earlier
+  // flush (a row is sent only after its write), and a finished notification holds its request
+  // slot until its mark is committed, so marks must not wait behind the bulk of new decisions.
+  std::vector<store::OutboxUpdate> marks;
+  marks.swap(outbox_updates_);
+  const std::function<void()> job = [this, &batch, &marks] {
+    if (!marks.empty()) write_marks(marks);
     for (const auto& write : batch) write();
   };
   co_await run_to_completion(ctx_.get(), strand, &job);
+}
+
+void Runtime::write_marks(const std::vector<store::OutboxUpdate>& updates) {
+  if (auto ok = store_->update_outbox(updates); !ok) {
+    metrics_->store_errors.with({"update_outbox"}).inc();
+    spdlog::error("store: cannot mark {} outbox row(s): {}", updates.size(), ok.error().message);
+  }
+  // Their slots are free now (also when the write failed: those rows stay pending and are sent
+  // again after a restart, rather than stopping delivery).
+  std::vector<std::string> finished;
+  for (const store::OutboxUpdate& u : updates) {
+    if (u.state != store::OutboxState::kPending) finished.push_back(u.id);
+  }
+  delivery_->recorded(std::move(finished));
 }
 
 void Runtime::wake_persistence() {
@@ -694,7 +714,16 @@ asio::awaitable<void> Runtime::evaluation_loop() {
       wait_for = std::clamp<core::Duration>(*due - clock_.now(), core::Duration::zero(), wait_for);
     }
     timer.expires_after(wait_for);
-    if (!co_await wait(timer)) break;  // cancelled: the runtime is stopping
+    evaluation_wake_at_ = clock_.now() + wait_for;
+    evaluation_wake_ = [&timer] { timer.cancel(); };
+    const bool fired = co_await wait(timer);
+    evaluation_wake_ = nullptr;
+    if (!fired) {
+      // Woken early (a timer of the engine became due sooner: see rearm_evaluation()), or
+      // cancelled: the runtime is stopping.
+      if (std::exchange(evaluation_rearmed_, false) && !co_await cancel_requested()) continue;
+      break;
+    }
     evaluate();
   }
   // Graceful stop: accept nothing more, evaluate what is queued, once more.
@@ -745,28 +774,7 @@ void Runtime::delivered(Delivery::Report report) {
       spdlog::warn("delivery: the evaluation queue refused an {} alert", kNotificationFailingAlert);
     }
   }
-  if (outbox_updates_.empty() || outbox_updates_posted_) return;
-  // One write for every outcome that arrives before it runs.
-  outbox_updates_posted_ = true;
-  asio::post(*ctx_, [this] {
-    outbox_updates_posted_ = false;
-    pending_writes_.push_back([this, updates = std::move(outbox_updates_)] {
-      if (auto ok = store_->update_outbox(updates); !ok) {
-        metrics_->store_errors.with({"update_outbox"}).inc();
-        spdlog::error("store: cannot mark {} outbox row(s): {}", updates.size(),
-                      ok.error().message);
-      }
-      // Their slots are free now (also when the write failed: those rows stay pending and
-      // are sent again after a restart, rather than stopping delivery).
-      std::vector<std::string> finished;
-      for (const store::OutboxUpdate& u : updates) {
-        if (u.state != store::OutboxState::kPending) finished.push_back(u.id);
-      }
-      delivery_->recorded(std::move(finished));
-    });
-    outbox_updates_.clear();
-    wake_persistence();
-  });
+  if (!outbox_updates_.empty()) wake_persistence();  // flush_writes() writes them first
 }
 
 asio::awaitable<void> Runtime::supervision_loop() {
@@ -908,6 +916,17 @@ void Runtime::drain() {
   if (const auto due = engine_->next_deadline(); due && *due <= now) engine_->advance(now);
   for (auto& m : batch) apply(m, now);
   flush_engine_output();
+  rearm_evaluation();
+}
+
+void Runtime::rearm_evaluation() {
+  // A group's group_wait or group_interval that ends before the evaluation loop's wait does
+  // wakes it then, not up to evaluation_interval late.
+  if (!evaluation_wake_) return;
+  const auto due = engine_->next_deadline();
+  if (!due || *due >= evaluation_wake_at_) return;
+  evaluation_rearmed_ = true;
+  evaluation_wake_();
 }
 
 void Runtime::apply(Message& m, core::TimePoint now) {
@@ -982,6 +1001,7 @@ void Runtime::evaluate() {
   engine_->evaluate(now);
   dirty_ = false;
   flush_engine_output();
+  rearm_evaluation();
   metrics_->evaluation_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   metrics_->evaluations.inc();

@@ -126,6 +126,10 @@ class Runtime final : public server::Backend {
   // failure (they are kept and written with the next flush).
   asio::awaitable<void> flush_alerts();
   asio::awaitable<void> evaluation_loop();
+  // Wakes the evaluation loop when the engine's next deadline is before its wake-up.
+  void rearm_evaluation();
+  // Writes delivery outcomes (one transaction), then frees their request slots. Pool thread.
+  void write_marks(const std::vector<store::OutboxUpdate>& updates);
   asio::awaitable<void> http_loop();
   asio::awaitable<void> supervision_loop();
   asio::awaitable<void> demo_loop();
@@ -206,14 +210,18 @@ class Runtime final : public server::Backend {
   core::TimePoint published_at_{};
   std::vector<store::StateRow> state_rows_;  // the engine's output since the last flush
   std::vector<store::LogRow> log_rows_;
-  std::vector<store::OutboxRow> outbox_rows_;        // decided since the last flush
-  std::vector<store::OutboxUpdate> outbox_updates_;  // delivery outcomes not yet written
-  bool outbox_updates_posted_ = false;               // a write of them is on its way
-  std::string last_persisted_;                       // readiness document without generated_at
+  std::vector<store::OutboxRow> outbox_rows_;  // decided since the last flush
+  // Delivery outcomes not yet written; flush_writes() writes them before pending_writes_.
+  std::vector<store::OutboxUpdate> outbox_updates_;
+  std::string last_persisted_;  // readiness document without generated_at
   core::TimePoint last_persisted_at_{};
   core::TimePoint last_prune_{};
   std::vector<std::function<void()>> pending_writes_;  // run on the pool, in order
-  std::function<void()> persistence_wake_;             // set while the persistence loop waits
+  // The evaluation loop's wait: when it ends, and how to end it sooner (rearm_evaluation()).
+  core::TimePoint evaluation_wake_at_{};
+  std::function<void()> evaluation_wake_;
+  bool evaluation_rearmed_ = false;
+  std::function<void()> persistence_wake_;  // set while the persistence loop waits
 
   // The published snapshot. A mutex held only to copy or swap the pointer, rather than
   // std::atomic<std::shared_ptr>: libstdc++ 12 implements that with a lock ThreadSanitizer

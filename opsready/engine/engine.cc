@@ -1,6 +1,7 @@
 #include "opsready/engine/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include "opsready/alerting/time_interval.h"
@@ -12,10 +13,17 @@ namespace {
 using core::TimePoint;
 
 constexpr std::string_view kSilence = "silence";
-constexpr std::string_view kAcks = "acks";  // one row: the Acks snapshot
+// The Acks state: one row (kAcksKey) with the sequence number and, from stores written before
+// per-group rows, every open group; and one kAckGroup row per open group (its key), written
+// when the group's records change, so a checkpoint costs what changed, not every open group.
+constexpr std::string_view kAcks = "acks";
+constexpr std::string_view kAckGroup = "ack_group";
 constexpr std::string_view kAcksKey = "open";
 constexpr std::string_view kGroupLog = "group_log";
 constexpr std::string_view kDerivedAlert = "derived_alert";
+// Every kind written is one that a driver loads (engine.h's kStateKinds).
+static_assert(std::ranges::equal(kStateKinds,
+                                 std::array{kSilence, kAcks, kAckGroup, kGroupLog, kDerivedAlert}));
 
 std::string hex16(std::uint64_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -239,6 +247,7 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
   std::vector<alerting::GroupLog> logs;
   std::vector<core::Alert> derived;
   std::optional<alerting::AcksSnapshot> acks;
+  std::map<std::string, alerting::OpenGroup> ack_groups;
   // Silences first: nothing is routed before they are back.
   for (const store::StateRow& row : state.state) {
     const auto j = nlohmann::json::parse(row.json, nullptr, /*allow_exceptions=*/false);
@@ -272,6 +281,15 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
         acks = std::move(*a);
       } else {
         bad(row, a.error());
+      }
+    } else if (row.kind == kAckGroup) {
+      // Stored as a snapshot of one group.
+      auto a = alerting::acks_snapshot_from_json(j);
+      if (a && a->groups.size() == 1 && a->groups[0].group == row.key) {
+        ack_groups.insert_or_assign(row.key, std::move(a->groups[0]));
+      } else {
+        bad(row, a ? core::Error{.code = "invalid_state", .message = "not one group of its key"}
+                   : a.error());
       }
     }
   }
@@ -309,7 +327,16 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
   }
   // Open groups, their acks and escalation chains. A group that did not come back resolves at
   // the first tick (Dispatcher::removed()).
-  if (acks) {
+  if (acks || !ack_groups.empty()) {
+    if (!acks) acks.emplace();
+    // Groups of a whole-state row (an older store) are written as their own rows at the next
+    // checkpoint, which leaves the whole-state row with the sequence only.
+    for (const alerting::OpenGroup& g : acks->groups) acks_changed_.insert(g.group);
+    std::erase_if(acks->groups, [&ack_groups](const alerting::OpenGroup& g) {
+      return ack_groups.contains(g.group);
+    });
+    for (auto& [key, g] : ack_groups) acks->groups.push_back(std::move(g));
+    std::ranges::sort(acks->groups, {}, &alerting::OpenGroup::group);
     if (auto ok = acks_.restore(std::move(*acks)); !ok) {
       errors.push_back(core::Error{
           .code = "invalid_state",
@@ -618,17 +645,27 @@ void Engine::flush_records() {
   for (alerting::Record& r : acks_.take_records()) {
     sink_.recorded(r);
     sink_.append({.kind = "record", .at = r.at, .json = alerting::to_json(r).dump()});
-    acks_dirty_ = true;
   }
 }
 
 void Engine::checkpoint() {
-  if (!acks_dirty_) return;
-  acks_dirty_ = false;
+  auto changed = acks_.take_changed();
+  changed.merge(acks_changed_);
+  acks_changed_.clear();
+  if (changed.empty()) return;
   if (!sink_.wants_persist()) return;
-  sink_.persist({.kind = std::string(kAcks),
-                 .key = std::string(kAcksKey),
-                 .json = alerting::to_json(acks_.snapshot()).dump()});
+  for (const std::string& key : changed) {
+    const alerting::OpenGroup* g = acks_.open_group(key);
+    sink_.persist({.kind = std::string(kAckGroup),
+                   .key = key,
+                   .json = g == nullptr
+                               ? std::string()
+                               : alerting::to_json(alerting::AcksSnapshot{.groups = {*g}}).dump()});
+  }
+  sink_.persist(
+      {.kind = std::string(kAcks),
+       .key = std::string(kAcksKey),
+       .json = alerting::to_json(alerting::AcksSnapshot{.sequence = acks_.sequence()}).dump()});
 }
 
 const alerting::Receiver* Engine::receiver(std::string_view name) const {
@@ -765,7 +802,7 @@ EngineCounts Engine::counts(TimePoint now) const {
   }
   c.alerts_firing = c.alerts_derived + (external_ends_.size() - ended);
   c.groups = dispatcher_.group_count();
-  c.acks = acks_.list().size();
+  c.acks = acks_.acked_count();
   return c;
 }
 

@@ -125,8 +125,13 @@ class Sink {
 struct RestoreState {
   std::vector<core::ComponentSnapshot> components;  // the latest snapshot of each
   std::vector<core::Alert> external_alerts;
-  std::vector<store::StateRow> state;  // every alerting_state row
+  std::vector<store::StateRow> state;  // every alerting_state row of kStateKinds
 };
+
+// The alerting_state kinds the engine writes through EngineSink::persist() and reads back in
+// restore(): a driver loads exactly these.
+inline constexpr std::string_view kStateKinds[] = {"silence", "acks", "ack_group", "group_log",
+                                                   "derived_alert"};
 
 // A short, stable id for a group key, safe in a URL path: 16 hex digits of FNV-1a 64 over
 // GroupKey::to_string().
@@ -281,7 +286,9 @@ class Engine {
   // By core::fingerprint_value.
   std::unordered_map<std::uint64_t, External> external_;
   std::unordered_set<std::uint64_t> external_changed_;  // since take_external_changes()
-  bool acks_dirty_ = false;
+  // Groups of an older store's whole-state acks row, to be written as their own rows at the
+  // next checkpoint() (with what Acks::take_changed() gives).
+  std::set<std::string, std::less<>> acks_changed_;
   // The external alerts firing when last put, by endsAt: those after `now` fire at `now`
   // (entries at or before it are due for expire_external()).
   std::set<std::pair<core::TimePoint, std::uint64_t>> external_ends_;

@@ -252,6 +252,55 @@ TEST(Engine, ARestartRestoresStateAndTheFirstTickDoesNotNotifyAgain) {
   }
 }
 
+// The Acks state is one row per open group plus one with the sequence, so a checkpoint writes
+// only the groups that changed; a store written with the whole state in one row still loads.
+TEST(Engine, AcksArePersistedPerGroupAndAWholeStateRowStillLoads) {
+  const auto rows_of = [](const std::vector<store::StateRow>& state, const std::string& kind) {
+    std::vector<store::StateRow> out;
+    for (const auto& r : state) {
+      if (r.kind == kind) out.push_back(r);
+    }
+    return out;
+  };
+  std::vector<store::StateRow> state;
+  {
+    Harness h;
+    h.put("ingest", core::Status::kFail, seconds(0));
+    h.run_to(kT0 + seconds(30));
+    ASSERT_EQ(h.sink.notes.size(), 2u);
+    h.engine->checkpoint();
+    const auto groups = rows_of(h.sink.state, "ack_group");
+    ASSERT_EQ(groups.size(), 2u);
+    const auto whole = rows_of(h.sink.state, "acks");
+    ASSERT_EQ(whole.size(), 1u);
+    const auto seq = alerting::acks_snapshot_from_json(nlohmann::json::parse(whole[0].json));
+    ASSERT_TRUE(seq.has_value());
+    EXPECT_TRUE(seq->groups.empty());
+    EXPECT_EQ(seq->sequence, h.engine->acks().sequence());
+    // Nothing changed: a checkpoint writes nothing.
+    h.sink.state.clear();
+    h.engine->checkpoint();
+    EXPECT_TRUE(h.sink.state.empty());
+    // The older layout: every group in the one "acks" row.
+    const alerting::AcksSnapshot all = h.engine->acks().snapshot();
+    ASSERT_EQ(all.groups.size(), 2u);
+    state.push_back({.kind = "acks", .key = whole[0].key, .json = alerting::to_json(all).dump()});
+  }
+  Harness again;
+  const auto errors = again.engine->restore(
+      RestoreState{.components = {snap("ingest", core::Status::kFail, kT0)}, .state = state},
+      kT0 + minutes(2));
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(again.engine->acks().open_count(), 2u);
+  // The next checkpoint moves the groups into their own rows.
+  again.engine->checkpoint();
+  EXPECT_EQ(rows_of(again.sink.state, "ack_group").size(), 2u);
+  const auto whole = rows_of(again.sink.state, "acks");
+  ASSERT_EQ(whole.size(), 1u);
+  EXPECT_TRUE(
+      alerting::acks_snapshot_from_json(nlohmann::json::parse(whole[0].json))->groups.empty());
+}
+
 TEST(Engine, EvaluatingAfterEveryEventOrOncePerInstantDecidesTheSame) {
   std::vector<std::pair<core::Duration, core::ComponentSnapshot>> input;
   for (int i = 0; i < 40; ++i) {

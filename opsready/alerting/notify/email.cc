@@ -118,7 +118,7 @@ core::Result<std::unique_ptr<Exchange>> make_email(Env& env) {
   const std::string envelope_from =
       sender.envelope.empty() ? "check@example.invalid" : sender.envelope.front();
 
-  env.view.set("subject", View(*subject));
+  env.view().set("subject", View(*subject));
   auto text = render(env, s, "text", kDefaultEmailText, "text");
   if (!text) return std::unexpected(text.error());
   std::string html;

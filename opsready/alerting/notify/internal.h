@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -24,9 +25,16 @@ struct Env {
   const Data& data;
   const DeliveryOptions& options;
   bool check = false;  // check_integration(): secrets are not read
-  View view;
 
   [[nodiscard]] const json& settings() const { return integration.settings; }
+  // The template view of `data`, built on first use: an integration that renders no template
+  // (a webhook without templated headers) never pays for it.
+  [[nodiscard]] View& view() const {
+    if (!view_) view_ = make_view(data);
+    return *view_;
+  }
+
+  mutable std::optional<View> view_;
 };
 
 // settings[key] as a string ("" when absent).

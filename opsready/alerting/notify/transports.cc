@@ -46,7 +46,7 @@ core::Result<std::string> render(const Env& env, const json& obj, std::string_vi
     e.field = field;
     return std::unexpected(std::move(e));
   }
-  return t->render(env.view);
+  return t->render(env.view());
 }
 
 core::Result<std::string> endpoint(const Env& env, std::string value, std::string_view what) {
@@ -140,11 +140,7 @@ namespace {
 
 core::Result<std::unique_ptr<Exchange>> build(const Integration& integration, const Data& data,
                                               const DeliveryOptions& options, bool check) {
-  internal::Env env{.integration = integration,
-                    .data = data,
-                    .options = options,
-                    .check = check,
-                    .view = make_view(data)};
+  internal::Env env{.integration = integration, .data = data, .options = options, .check = check};
   const std::string& t = integration.type;
   if (t == "webhook") return internal::make_webhook(env);
   if (t == "email") return internal::make_email(env);
