@@ -4,8 +4,8 @@
 // named in errors.
 
 #include <memory>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
