@@ -275,7 +275,7 @@ class Acks {
   Groups groups_;  // open groups; nodes never move: deadlines_ points at their keys
   Deadlines deadlines_;
   std::map<std::string, core::TimePoint, std::less<>> resolved_;  // recently, when
-  std::size_t acked_ = 0;  // open groups with an ack
+  std::size_t acked_ = 0;                                         // open groups with an ack
   Deadlines resolved_order_;  // resolved_ by time, pointing at its keys
   std::vector<Record> records_;
   std::set<std::string, std::less<>> changed_;
