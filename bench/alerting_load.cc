@@ -43,18 +43,20 @@
 #include <vector>
 
 #include "alerting_workload.h"
+#include "load_net.h"
 #include "opsready/core/time.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using opsready::bench::net::append_label_set;
+using opsready::bench::net::connect_to;
+using opsready::bench::net::parse_target;
+using opsready::bench::net::quantile;
+using opsready::bench::net::read_response;
+using opsready::bench::net::send_all;
+using opsready::bench::net::Target;
 namespace workload = opsready::bench::workload;
-
-struct Target {
-  std::string name;
-  std::string host;
-  int port = 0;
-};
 
 struct Options {
   std::string mode;
@@ -86,14 +88,9 @@ Options parse_args(int argc, char** argv) {
     if (i + 1 >= argc) usage(a + " needs a value");
     const std::string v = argv[++i];
     if (a == "--target") {
-      const auto eq = v.find('=');
-      const auto colon = v.rfind(':');
-      if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
-        usage("--target must be NAME=HOST:PORT");
-      }
-      o.targets.push_back(
-          {v.substr(0, eq), v.substr(eq + 1, colon - eq - 1), std::atoi(v.c_str() + colon + 1)});
-      if (o.targets.back().host != "127.0.0.1") usage("loopback targets only (127.0.0.1)");
+      auto t = parse_target(v);
+      if (auto* why = std::get_if<std::string>(&t)) usage(*why);
+      o.targets.push_back(std::get<Target>(t));
     } else if (a == "--connections") {
       o.connections = std::atoi(v.c_str());
     } else if (a == "--batch") {
@@ -111,36 +108,6 @@ Options parse_args(int argc, char** argv) {
   if (o.targets.empty()) usage("at least one --target");
   if (o.connections < 1 || o.batch < 1 || o.alerts < 1) usage("counts must be positive");
   return o;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-void append_label_set(std::string& out, const opsready::core::LabelSet& set) {
-  out += '{';
-  bool first = true;
-  for (const auto& [k, v] : set) {
-    if (!first) out += ',';
-    first = false;
-    append_json_string(out, k);
-    out += ':';
-    append_json_string(out, v);
-  }
-  out += '}';
 }
 
 // The request bodies of alerts [0, alerts), `batch` per body (the last one may be shorter).
@@ -176,64 +143,6 @@ std::string request(const Target& t, const std::string& body, const std::string&
       "\r\n";
   if (!token.empty()) r += "Authorization: Bearer " + token + "\r\n";
   return r + "\r\n" + body;
-}
-
-int connect_to(const Target& t) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(t.port));
-  ::inet_pton(AF_INET, t.host.c_str(), &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-// One response with a Content-Length body (both servers answer so); its status or -1. `close`
-// is set when the server closes the connection after it.
-int read_response(int fd, std::string& buf, bool& close) {
-  std::size_t header_end;
-  while ((header_end = buf.find("\r\n\r\n")) == std::string::npos) {
-    char chunk[16384];
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) return -1;
-    buf.append(chunk, static_cast<std::size_t>(n));
-  }
-  if (buf.size() < 12 || buf.compare(0, 5, "HTTP/") != 0) return -1;
-  const int status = std::atoi(buf.c_str() + 9);
-  std::string headers = buf.substr(0, header_end);
-  std::transform(headers.begin(), headers.end(), headers.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::size_t length = 0;
-  if (const auto p = headers.find("\r\ncontent-length:"); p != std::string::npos) {
-    length = std::strtoull(headers.c_str() + p + 17, nullptr, 10);
-  } else if (headers.find("\r\ntransfer-encoding:") != std::string::npos) {
-    return -1;
-  }
-  close = headers.find("\r\nconnection: close") != std::string::npos;
-  const std::size_t total = header_end + 4 + length;
-  while (buf.size() < total) {
-    char chunk[16384];
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) return -1;
-    buf.append(chunk, static_cast<std::size_t>(n));
-  }
-  buf.erase(0, total);
-  return status;
 }
 
 struct Result {
@@ -302,12 +211,6 @@ Result run(const Options& o, const Target& t, const std::vector<std::string>& re
   }
   std::sort(all.latency_us.begin(), all.latency_us.end());
   return all;
-}
-
-double quantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const auto i = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(i, sorted.size() - 1)];
 }
 
 }  // namespace

@@ -42,18 +42,18 @@
 #include <thread>
 #include <vector>
 
+#include "load_net.h"
 #include "opsready/core/clock.h"
 #include "opsready/core/time.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Target {
-  std::string name;
-  std::string host;
-  int port = 0;
-};
+using opsready::bench::net::connect_to;
+using opsready::bench::net::parse_target;
+using opsready::bench::net::read_response;
+using opsready::bench::net::send_all;
+using opsready::bench::net::Target;
 
 struct Options {
   std::string mode;
@@ -95,14 +95,9 @@ Options parse_args(int argc, char** argv) {
     if (i + 1 >= argc) usage("missing value for " + a);
     const std::string v = argv[++i];
     if (a == "--target") {
-      const auto eq = v.find('=');
-      const auto colon = v.rfind(':');
-      if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
-        usage("--target must be NAME=HOST:PORT");
-      }
-      Target t{v.substr(0, eq), v.substr(eq + 1, colon - eq - 1), std::stoi(v.substr(colon + 1))};
-      if (t.host != "127.0.0.1") usage("only 127.0.0.1 targets are allowed");
-      o.targets.push_back(t);
+      auto t = parse_target(v);
+      if (auto* why = std::get_if<std::string>(&t)) usage(*why);
+      o.targets.push_back(std::get<Target>(t));
     } else if (a == "--connections") {
       o.connections = std::stoi(v);
     } else if (a == "--batch") {
@@ -179,64 +174,6 @@ std::string request(const Target& t, const std::string& path, const std::string&
 
 std::string get_request(const Target& t, const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: " + t.host + ":" + std::to_string(t.port) + "\r\n\r\n";
-}
-
-int connect_to(const Target& t) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(t.port));
-  ::inet_pton(AF_INET, t.host.c_str(), &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-// Reads one response (Content-Length bodies only: both servers answer so); the status or -1.
-// `close` is set when the server announced it closes the connection after this response.
-int read_response(int fd, std::string& buf, bool& close) {
-  std::size_t header_end;
-  while ((header_end = buf.find("\r\n\r\n")) == std::string::npos) {
-    char chunk[16384];
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) return -1;
-    buf.append(chunk, static_cast<std::size_t>(n));
-  }
-  if (buf.size() < 12 || buf.compare(0, 5, "HTTP/") != 0) return -1;
-  const int status = std::atoi(buf.c_str() + 9);
-  std::string headers = buf.substr(0, header_end);
-  std::transform(headers.begin(), headers.end(), headers.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::size_t length = 0;
-  if (const auto p = headers.find("\r\ncontent-length:"); p != std::string::npos) {
-    length = std::strtoull(headers.c_str() + p + 17, nullptr, 10);
-  } else if (headers.find("\r\ntransfer-encoding:") != std::string::npos) {
-    return -1;
-  }
-  close = headers.find("\r\nconnection: close") != std::string::npos;
-  const std::size_t total = header_end + 4 + length;
-  while (buf.size() < total) {
-    char chunk[16384];
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) return -1;
-    buf.append(chunk, static_cast<std::size_t>(n));
-  }
-  buf.erase(0, total);
-  return status;
 }
 
 struct RunResult {
