@@ -413,6 +413,75 @@ TEST_F(SqliteStoreTest, AlertsRoundTripMergeAndFilterByActivity) {
   EXPECT_EQ(all->front().labels.at("alertname"), "Lag");
 }
 
+TEST_F(SqliteStoreTest, PruneGivesTheFreedPagesBackToTheFileSystem) {
+  const auto file = dir_ / "opsready.db";
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(raw_query(file, "PRAGMA auto_vacuum"), "2");  // incremental
+  for (int i = 0; i < 500; ++i) {
+    StoredReadiness r = ready(sec(i));
+    r.json = R"({"pad":")" + std::string(4000, 'x') + R"("})";
+    ASSERT_TRUE(store->put_readiness(r).has_value());
+  }
+  const int full = std::stoi(raw_query(file, "PRAGMA page_count"));
+  auto pruned = store->prune(sec(450));
+  ASSERT_TRUE(pruned.has_value());
+  EXPECT_EQ(*pruned, 450u);
+  EXPECT_EQ(raw_query(file, "PRAGMA freelist_count"), "0");
+  // 450 of 500 rows of a page or more each are gone, and so are their pages.
+  EXPECT_LT(std::stoi(raw_query(file, "PRAGMA page_count")), full / 4) << full;
+}
+
+TEST_F(SqliteStoreTest, MigrationFiveKeepsTheAlertsOfAVersionFourDatabase) {
+  const auto file = dir_ / "opsready.db";
+  const auto lag = alert("Lag", sec(0), sec(300), sec(7));
+  const auto ns = [](TimePoint t) {
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  };
+  { ASSERT_TRUE(open(file)); }
+  // Back to schema 4: the alerts table of migration 2 (WITHOUT ROWID, keyed by fingerprint)
+  // holding one alert, as a database written by an earlier release has it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  const std::string v4 =
+      "DROP TABLE alerts;"
+      "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, labels TEXT NOT NULL,"
+      " annotations TEXT NOT NULL, starts_at_ns INTEGER NOT NULL, ends_at_ns INTEGER NOT NULL,"
+      " generator_url TEXT NOT NULL, timeout INTEGER NOT NULL, received_at_ns INTEGER NOT NULL)"
+      " WITHOUT ROWID;"
+      "CREATE INDEX alerts_ends_at ON alerts (ends_at_ns);"
+      "INSERT INTO alerts VALUES ('" +
+      lag.fingerprint +
+      "', '{\"alertname\":\"Lag\",\"severity\":\"page\"}',"
+      " '{\"summary\":\"lag is high\"}', " +
+      ns(sec(0)) + ", " + ns(sec(300)) + ", 'http://prometheus:9090/graph?g0.expr=up', 0, " +
+      ns(sec(7)) +
+      ");"
+      "PRAGMA user_version = 4;";
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, v4.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+  sqlite3_close(db);
+
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(raw_query(file, "PRAGMA user_version"), std::to_string(sqlite_schema_version()));
+  auto all = store->alerts(false, sec(100));
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front(), lag);
+  // A rowid table now, with the ends_at index back, and an upsert keeps one row per alert.
+  EXPECT_EQ(raw_query(file, "SELECT count(*) FROM pragma_table_info('alerts') WHERE name = 'id'"),
+            "1");
+  EXPECT_EQ(raw_query(file, "SELECT count(*) FROM sqlite_master WHERE name = 'alerts_ends_at'"),
+            "1");
+  auto later = lag;
+  later.ends_at = sec(600);
+  ASSERT_TRUE(store->replace_alerts({later}).has_value());
+  EXPECT_EQ(raw_query(file, "SELECT count(*) FROM alerts"), "1");
+  EXPECT_EQ(raw_query(file, "SELECT ends_at_ns FROM alerts"), ns(sec(600)));
+}
+
 TEST_F(SqliteStoreTest, AlertWithoutFingerprintIsRefusedAndNothingIsStored) {
   auto store = open(dir_ / "opsready.db");
   ASSERT_TRUE(store);
