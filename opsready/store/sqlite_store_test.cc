@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -411,6 +412,33 @@ TEST_F(SqliteStoreTest, AlertsRoundTripMergeAndFilterByActivity) {
   ASSERT_TRUE(all.has_value());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ(all->front().labels.at("alertname"), "Lag");
+}
+
+TEST_F(SqliteStoreTest, TheWalIsCheckpointedIntoTheDatabaseWhileWritesGoOn) {
+  // The checkpoints run on a thread of their own (no commit waits for one): once the WAL has
+  // passed 1 000 pages, its pages reach the database file, and the WAL does not grow without
+  // bound. Without any checkpoint the database file would stay at its first few pages.
+  const auto file = dir_ / "opsready.db";
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  const auto initial = fs::file_size(file);
+  for (int i = 0; i < 400; ++i) {  // ~3 pages per row, one commit each: ~1 200 WAL pages
+    StoredReadiness r = ready(sec(i));
+    r.json = R"({"pad":")" + std::string(10000, static_cast<char>('a' + i % 26)) + R"("})";
+    ASSERT_TRUE(store->put_readiness(r).has_value());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (fs::file_size(file) < initial + 2'000'000 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(fs::file_size(file), initial + 2'000'000) << "no checkpoint copied the WAL";
+  // Everything committed is readable, whichever file holds it.
+  auto all = store->readiness_history(sec(0), sec(400), 1000);
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), 400u);
+  // A clean close checkpoints the rest and removes the WAL.
+  store.reset();
+  EXPECT_FALSE(fs::exists(file.string() + "-wal"));
 }
 
 TEST_F(SqliteStoreTest, PruneGivesTheFreedPagesBackToTheFileSystem) {
