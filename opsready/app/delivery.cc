@@ -148,25 +148,27 @@ void Delivery::send(const store::OutboxRow& row) {
     refuse(row, "receiver '" + row.receiver + "' has no integration " + row.integration);
     return;
   }
-  auto data = notify::data_of(row);
-  if (!data) {
-    refuse(row, data.error().message);
-    return;
-  }
-  auto exchange = notify::make_exchange(
-      *integration, *data,
-      {.global = policy_.global,
-       .user_agent = "opsready/" + std::string(kVersion),
-       .connect_timeout =
-           std::chrono::duration_cast<std::chrono::milliseconds>(config_.connect_timeout),
-       .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.timeout)});
-  if (!exchange) {
-    refuse(row, exchange.error().describe());
-    return;
-  }
-  if (const notify::Truncation t = (*exchange)->truncation(); t.fields > 0 || t.alerts > 0) {
-    metrics_->truncated.with({row.receiver, row.integration}).inc();
-  }
+  // The payload is read and the request built on the Sender's thread when the job starts
+  // (Job::prepare), not here on the persistence strand: for groups of a thousand alerts that
+  // was most of the strand's time, and the group commits of POST /api/v2/alerts waited
+  // behind it. A payload or template that cannot be used fails the notification for good.
+  auto prepare = [this, integration, row]() -> core::Result<std::unique_ptr<notify::Exchange>> {
+    auto data = notify::data_of(row);
+    if (!data) return core::fail(data.error().code, "config: " + data.error().message);
+    auto exchange = notify::make_exchange(
+        *integration, *data,
+        {.global = policy_.global,
+         .user_agent = "opsready/" + std::string(kVersion),
+         .connect_timeout =
+             std::chrono::duration_cast<std::chrono::milliseconds>(config_.connect_timeout),
+         .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.timeout)});
+    if (!exchange)
+      return core::fail(exchange.error().code, "config: " + exchange.error().describe());
+    if (const notify::Truncation t = (*exchange)->truncation(); t.fields > 0 || t.alerts > 0) {
+      metrics_->truncated.with({row.receiver, row.integration}).inc();
+    }
+    return std::move(*exchange);
+  };
   {
     std::lock_guard lock(mu_);
     decided_at_.emplace(row.id, row.decided_at);
@@ -174,7 +176,9 @@ void Delivery::send(const store::OutboxRow& row) {
   sender_->submit({.id = row.id,
                    .receiver = row.receiver,
                    .integration = row.integration,
-                   .exchange = std::move(*exchange),
+                   // One group's notifications reach each integration in decision order.
+                   .order_key = row.receiver + '\x1f' + row.integration + '\x1f' + row.group_key,
+                   .prepare = std::move(prepare),
                    .attempts = row.attempts,
                    .not_before = row.next_attempt_at,
                    // give_up_after counts from the decision, across restarts.

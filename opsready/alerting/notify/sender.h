@@ -40,6 +40,7 @@
 
 #include "opsready/alerting/notify/exchange.h"
 #include "opsready/core/clock.h"
+#include "opsready/core/error.h"
 
 namespace opsready::alerting::notify {
 
@@ -64,7 +65,17 @@ struct Job {
   std::string id;  // the outbox id (idempotency key)
   std::string receiver;
   std::string integration;
+  // Jobs with the same non-empty key run one at a time, in the order they were submitted: the
+  // next starts once the one before has ended (accepted, refused or given up; its retries
+  // included). The daemon keys by receiver, integration and group, so a group's notifications
+  // reach a receiver in the order they were decided, as Alertmanager's one goroutine per group
+  // sends them (a "resolved" never overtakes the "firing" before it).
+  std::string order_key;
   std::unique_ptr<Exchange> exchange;
+  // When `exchange` is empty: builds it on the sending thread, just before the job starts, so
+  // that the submitter does not spend its time building request bodies (the daemon submits
+  // from its persistence strand). An error fails the job (Outcome kFailed with its message).
+  std::function<core::Result<std::unique_ptr<Exchange>>()> prepare;
   int attempts = 0;                            // exchanges already tried (a resend after a restart)
   core::TimePoint not_before{};                // when to try it first
   std::optional<core::TimePoint> first_tried;  // for give_up_after; now when unset

@@ -195,6 +195,36 @@ TEST(Sender, A500IsRetriedWithTheSameKeyUntilAccepted) {
   EXPECT_EQ(rx.keys("/flaky"), (std::vector<std::string>{"k-flaky", "k-flaky"}));
 }
 
+TEST(Sender, AJobsExchangeIsPreparedOnTheSendingThreadAndAFailureFailsIt) {
+  Receiver rx;
+  Running s;
+  std::thread::id prepared_on;
+  s.sender().submit({.id = "k-lazy",
+                     .receiver = "ops",
+                     .integration = "webhook/0",
+                     .prepare = [&]() -> core::Result<std::unique_ptr<Exchange>> {
+                       prepared_on = std::this_thread::get_id();
+                       return std::make_unique<OnePost>(rx.url("/ok"), "k-lazy");
+                     }});
+  s.sender().submit({.id = "k-broken",
+                     .receiver = "ops",
+                     .integration = "webhook/0",
+                     .prepare = []() -> core::Result<std::unique_ptr<Exchange>> {
+                       return core::fail("outbox_payload", "config: the payload is not JSON");
+                     },
+                     .attempts = 2});
+  const auto lazy = s.wait_final("k-lazy");
+  ASSERT_EQ(lazy.size(), 1u);
+  EXPECT_EQ(lazy[0].kind, Outcome::Kind::kSent);
+  EXPECT_EQ(rx.keys("/ok"), (std::vector<std::string>{"k-lazy"}));
+  EXPECT_NE(prepared_on, std::this_thread::get_id());
+  const auto broken = s.wait_final("k-broken");
+  ASSERT_EQ(broken.size(), 1u);
+  EXPECT_EQ(broken[0].kind, Outcome::Kind::kFailed);
+  EXPECT_EQ(broken[0].error, "config: the payload is not JSON");
+  EXPECT_EQ(broken[0].attempts, 2);  // no exchange was tried
+}
+
 TEST(Sender, A429WaitsForRetryAfter) {
   Receiver rx;
   Running s;
@@ -262,6 +292,43 @@ TEST(Sender, RequestsPerReceiverStayWithinTheLimit) {
   EXPECT_EQ(rx.keys("/gate").size(), 8u);
   EXPECT_LE(rx.max_concurrent(), 2);
   EXPECT_GE(rx.max_concurrent(), 1);
+}
+
+TEST(Sender, JobsWithOneOrderKeyRunOneAtATimeInSubmissionOrder) {
+  Receiver rx;
+  Running s({.max_in_flight_per_receiver = 16});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back("o" + std::to_string(i));
+    s.sender().submit({.id = ids.back(),
+                       .receiver = "ops",
+                       .integration = "webhook/0",
+                       .order_key = "ops/webhook/0/{}:{alertname=\"X\"}",
+                       .exchange = std::make_unique<OnePost>(rx.url("/gate"), ids.back())});
+  }
+  for (const auto& id : ids) {
+    const auto outcomes = s.wait_final(id);
+    ASSERT_FALSE(outcomes.empty());
+    EXPECT_EQ(outcomes.back().kind, Outcome::Kind::kSent);
+  }
+  EXPECT_EQ(rx.keys("/gate"), ids);  // in order, never two at once
+  EXPECT_EQ(rx.max_concurrent(), 1);
+}
+
+TEST(Sender, ARetriedJobKeepsItsOrderKeyUntilItEnds) {
+  Receiver rx;
+  Running s;
+  // The first answers 500 once and is retried after a backoff; the second, of the same key,
+  // waits for it rather than overtaking it.
+  for (const auto& [id, path] : {std::pair{"r0", "/flaky"}, std::pair{"r1", "/flaky"}}) {
+    s.sender().submit({.id = id,
+                       .receiver = "ops",
+                       .integration = "webhook/0",
+                       .order_key = "g",
+                       .exchange = std::make_unique<OnePost>(rx.url(path), id)});
+  }
+  ASSERT_EQ(s.wait_final("r1").back().kind, Outcome::Kind::kSent);
+  EXPECT_EQ(rx.keys("/flaky"), (std::vector<std::string>{"r0", "r0", "r1"}));
 }
 
 TEST(Sender, AHeldSlotIsFreeOnlyOnceTheOutcomeIsRecorded) {
