@@ -53,10 +53,12 @@ bool label_set_before(const core::LabelSet& a, const core::LabelSet& b) {
 
 // Alertmanager's AlertSlice.Less.
 bool alert_before(const core::Alert& x, const core::Alert& y) {
-  static constexpr std::array<std::string_view, 2> kOverrides = {"job", "instance"};
-  for (const std::string_view name : kOverrides) {
-    const auto xi = x.labels.find(std::string(name));
-    const auto yi = y.labels.find(std::string(name));
+  // Strings built once: LabelSet's find takes a std::string, and a sort calls this n log n
+  // times.
+  static const std::array<std::string, 2> kOverrides = {"job", "instance"};
+  for (const std::string& name : kOverrides) {
+    const auto xi = x.labels.find(name);
+    const auto yi = y.labels.find(name);
     const bool x_has = xi != x.labels.end();
     const bool y_has = yi != y.labels.end();
     if (!x_has && !y_has) continue;
@@ -244,14 +246,16 @@ std::optional<core::TimePoint> Dispatcher::next_deadline() const {
   return schedule_.begin()->first;
 }
 
-std::vector<Notification> Dispatcher::advance(core::TimePoint now) {
+std::vector<Notification> Dispatcher::advance(core::TimePoint now, std::size_t budget) {
   std::vector<Notification> out;
   removed_.clear();
-  while (!schedule_.empty() && schedule_.begin()->first <= now) {
+  std::size_t spent = 0;
+  while (!schedule_.empty() && schedule_.begin()->first <= now && spent < budget) {
     const auto [at, key] = *schedule_.begin();
     schedule_.erase(schedule_.begin());
     const auto it = groups_.find(*key);
     Group& g = it->second;
+    spent += std::max<std::size_t>(g.alerts.size(), 1);
     if (tick(g, at, out)) {
       g.next_tick = at + g.route->group_interval();
       schedule_.emplace(g.next_tick, &g.key);
@@ -288,13 +292,19 @@ bool Dispatcher::tick(Group& g, core::TimePoint at, std::vector<Notification>& o
     n.firing.reserve(firing.size());
     n.resolved.reserve(resolved.size());
     int severity = 0;
-    for (const core::Alert* a : firing) {
+    // Sorted as pointers, then copied once: sorting the copies moved whole alerts around.
+    const auto before = [](const core::Alert* x, const core::Alert* y) {
+      return alert_before(*x, *y);
+    };
+    sorted_firing_ = firing;
+    sorted_resolved_ = resolved;
+    std::stable_sort(sorted_firing_.begin(), sorted_firing_.end(), before);
+    std::stable_sort(sorted_resolved_.begin(), sorted_resolved_.end(), before);
+    for (const core::Alert* a : sorted_firing_) {
       severity = std::max(severity, severity_of(*a));
       n.firing.push_back(*a);
     }
-    for (const core::Alert* a : resolved) n.resolved.push_back(*a);
-    std::stable_sort(n.firing.begin(), n.firing.end(), alert_before);
-    std::stable_sort(n.resolved.begin(), n.resolved.end(), alert_before);
+    for (const core::Alert* a : sorted_resolved_) n.resolved.push_back(*a);
     n.hash = alert_set_hash(n.firing, n.resolved);
     n.sequence = ++sequence_;
     n.severity_rose = g.last_notified.has_value() && severity > g.notified_severity;

@@ -78,6 +78,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -204,8 +205,12 @@ class Dispatcher {
   [[nodiscard]] std::optional<core::TimePoint> next_deadline() const;
 
   // Fires every tick due at or before `now` and returns the notifications they decide, in
-  // order (see the overview).
-  [[nodiscard]] std::vector<Notification> advance(core::TimePoint now);
+  // order (see the overview). With a `budget`, stops once the groups it ticked held that many
+  // alerts (at least one group ticks): the rest stay due, next_deadline() says so, and the next
+  // call goes on in the same order. The daemon bounds each call so that a round of large
+  // groups does not hold the evaluation strand (and the POSTs queued for it) for seconds.
+  [[nodiscard]] std::vector<Notification> advance(
+      core::TimePoint now, std::size_t budget = std::numeric_limits<std::size_t>::max());
 
   [[nodiscard]] std::size_t group_count() const { return groups_.size(); }
   // The groups the last advance() removed (left empty after a tick), in removal order.
@@ -242,6 +247,8 @@ class Dispatcher {
   // tick()'s scratch: the group's unmuted firing and resolved alerts, and those leaving it.
   std::vector<const core::Alert*> firing_;
   std::vector<const core::Alert*> resolved_;
+  std::vector<const core::Alert*> sorted_firing_;  // firing_ and resolved_ in notification order
+  std::vector<const core::Alert*> sorted_resolved_;
   std::vector<std::uint64_t> gone_;
   std::vector<GroupKey> removed_;
   std::uint64_t sequence_ = 0;

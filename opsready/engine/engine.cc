@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <utility>
 
 #include "opsready/alerting/time_interval.h"
@@ -676,7 +677,9 @@ const alerting::Receiver* Engine::receiver(std::string_view name) const {
 }
 
 void Engine::tick_groups(TimePoint now) {
-  for (alerting::Notification& n : dispatcher_.advance(now)) {
+  const std::size_t budget =
+      options_.tick_budget == 0 ? std::numeric_limits<std::size_t>::max() : options_.tick_budget;
+  for (alerting::Notification& n : dispatcher_.advance(now, budget)) {
     const std::string key = n.group.to_string();
     if (n.reason == alerting::NotifyReason::kFirst && !acks_.is_open(key)) {
       const alerting::Receiver* r = receiver(n.receiver);

@@ -88,6 +88,10 @@ struct EngineOptions {
   // Most external alerts held; a new fingerprint past it is refused (counted), as a cap on
   // what a misbehaving client can make opsready keep. 0 = no cap.
   std::size_t max_external_alerts = 1'000'000;
+  // The most alert entries one advance() ticks through (Dispatcher::advance's budget); the
+  // groups left over stay due, so next_deadline() is already past and the driver calls again.
+  // 0 = no bound (a replay ticks everything due before its next line).
+  std::size_t tick_budget = 0;
 };
 
 // A notification the engine decided: the Dispatcher's decision, or an escalation step.
