@@ -222,7 +222,8 @@ class StmtUse {
 // its beginning again at the first write after a checkpoint that copied all of it.
 class Checkpointer {
  public:
-  static constexpr int kPages = 1000;  // SQLite's wal_autocheckpoint default
+  static constexpr int kPages = 1000;       // SQLite's wal_autocheckpoint default
+  static constexpr int kForcePages = 8000;  // ~32 MiB of WAL: see on_commit
 
   explicit Checkpointer(DbHandle db) : db_(std::move(db)), thread_([this] { run(); }) {}
   ~Checkpointer() {
@@ -238,8 +239,17 @@ class Checkpointer {
 
   // sqlite3_wal_hook's callback on the writing connection: after every commit, with the
   // number of pages now in the WAL.
-  static int on_commit(void* self, sqlite3*, const char*, int pages) {
-    if (pages >= kPages) static_cast<Checkpointer*>(self)->wake();
+  static int on_commit(void* self, sqlite3* writer, const char*, int pages) {
+    if (pages >= kForcePages) {
+      // Writes never paused long enough for a checkpoint beside them to copy the whole WAL
+      // (a PASSIVE checkpoint copies what was committed when it began, and SQLite starts the
+      // WAL again only after one that copied everything): the writer checkpoints itself, as
+      // SQLite's automatic checkpoint does. Nothing else writes meanwhile (one writer), so it
+      // completes, and the WAL stays within about kForcePages.
+      (void)sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kPages) {
+      static_cast<Checkpointer*>(self)->wake();
+    }
     return SQLITE_OK;
   }
 
@@ -591,6 +601,12 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& fi
   // new alerts reads most of the pages it touches back from the OS (pread) before changing
   // them. 64 MiB holds the working set of 100 000 active alerts.
   if (auto r = store->exec("PRAGMA cache_size=-65536", "setting cache_size"); !r) {
+    return std::unexpected(r.error());
+  }
+  // A WAL that grew in a burst is cut back to this when SQLite starts it again (it would keep
+  // its largest size otherwise).
+  if (auto r = store->exec("PRAGMA journal_size_limit=33554432", "setting journal_size_limit");
+      !r) {
     return std::unexpected(r.error());
   }
   if (auto r = store->migrate(); !r) return std::unexpected(r.error());
