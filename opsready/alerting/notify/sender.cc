@@ -179,15 +179,13 @@ struct Sender::Impl {
 
   std::size_t in_flight() const { return transfers.size() + held.size(); }
 
-  // An ended job lets the next job of its order key start.
-  void release_order(const Running& r) {
-    if (r.job.order_key.empty()) return;
-    const auto owner = order_owner.find(r.job.order_key);
-    if (owner != order_owner.end() && owner->second == r.job.id) order_owner.erase(owner);
-  }
-
-  // An ended job: its slot stays taken until recorded() names it (hold_until_recorded).
-  void hold(const Running& r) {
+  // A job that ended (accepted, refused or given up): the next job of its order key may
+  // start, and its slot stays taken until recorded() names it (hold_until_recorded).
+  void ended(const Running& r) {
+    if (!r.job.order_key.empty()) {
+      const auto owner = order_owner.find(r.job.order_key);
+      if (owner != order_owner.end() && owner->second == r.job.id) order_owner.erase(owner);
+    }
     if (!options.hold_until_recorded) return;
     ++busy[r.job.receiver];
     held.emplace(r.job.id, r.job.receiver);
@@ -422,16 +420,14 @@ struct Sender::Impl {
     if (std::holds_alternative<Done>(step)) {
       o.kind = Outcome::Kind::kSent;
       o.latency = now - r->exchange_started;
-      release_order(*r);
-      hold(*r);
+      ended(*r);
       on_outcome(o);
       return;
     }
     if (const auto* fail = std::get_if<Fail>(&step)) {
       o.kind = Outcome::Kind::kFailed;
       o.error = fail->reason;
-      release_order(*r);
-      hold(*r);
+      ended(*r);
       on_outcome(o);
       return;
     }
@@ -441,8 +437,7 @@ struct Sender::Impl {
       o.kind = Outcome::Kind::kFailed;
       o.error = "gave up after " + std::to_string(o.attempts) +
                 (o.attempts == 1 ? " attempt: " : " attempts: ") + retry.reason;
-      release_order(*r);
-      hold(*r);
+      ended(*r);
       on_outcome(o);
       return;
     }
