@@ -373,6 +373,44 @@ TEST(Dispatcher, AdvanceOnceEqualsAdvanceAtEveryDeadline) {
                           }));
 }
 
+TEST(Dispatcher, ABudgetedAdvanceTicksAPrefixAndTheRestStayDue) {
+  // Four groups (by team) of 3 alerts each, all due at kT0 + 30s.
+  const Route tree = build_or_die(team_route());
+  const auto fill = [](Dispatcher& d) {
+    for (const std::string team : {"a", "b", "c", "d"}) {
+      for (const std::string name : {"X", "Y", "Z"}) {
+        core::Alert a{.labels = {{"alertname", name}, {"team", team}},
+                      .starts_at = kT0,
+                      .ends_at = kT0 + hours(24),
+                      .received_at = kT0};
+        core::assign_fingerprint(a);
+        d.put(a, kT0);
+      }
+    }
+  };
+  const core::TimePoint due = kT0 + seconds(30);
+  Dispatcher whole(tree);
+  fill(whole);
+  const std::vector<Notification> all = whole.advance(due);
+  ASSERT_EQ(all.size(), 4u);
+
+  Dispatcher budgeted(tree);
+  fill(budgeted);
+  std::vector<Notification> parts;
+  std::vector<std::size_t> per_call;
+  while (budgeted.next_deadline() && *budgeted.next_deadline() <= due) {
+    std::vector<Notification> ns = budgeted.advance(due, 5);  // 3 alerts per group: two groups
+    per_call.push_back(ns.size());
+    for (Notification& n : ns) parts.push_back(std::move(n));
+  }
+  EXPECT_EQ(per_call, (std::vector<std::size_t>{2, 2}));
+  EXPECT_EQ(parts, all);  // the same notifications, in the same order
+  // A budget smaller than one group still ticks that group.
+  Dispatcher tiny(tree);
+  fill(tiny);
+  EXPECT_EQ(tiny.advance(due, 1).size(), 1u);
+}
+
 // Every byte of a notification, as a notification log or a replay golden file would keep it.
 std::string render(const std::vector<Notification>& ns) {
   std::string out;
