@@ -135,8 +135,12 @@ void Deriver::derive_component(const core::ComponentSnapshot& s,
                                 " is required by the gate policy and has reported no snapshot; "
                                 "the gate blocks until it does.");
     } else {
-      const bool code_is_category = issue.code.find('.') != std::string::npos;
-      a = make(kIssueAlert, code_is_category ? issue.code : own_category(), issue.severity, c);
+      // The category is the code up to a ':' qualifier ("system_validation.check:2" routes as
+      // system_validation.check; the issue label keeps the whole code).
+      const std::string_view base = std::string_view(issue.code).substr(0, issue.code.find(':'));
+      const bool code_is_category = base.find('.') != std::string_view::npos;
+      a = make(kIssueAlert, code_is_category ? std::string(base) : own_category(), issue.severity,
+               c);
       a.labels.emplace("issue", issue.code);
       a.annotations.emplace("summary", issue.message.empty() ? c + ": issue " + issue.code
                                                              : c + ": " + issue.message);

@@ -20,8 +20,9 @@
 //                threshold <threshold>. Its issues fire as their own alerts."
 //   runbook_url  <base>/<component>.md
 // OpsreadyIssue: an issue (other than the two below) whose severity ranks >= <threshold>
-//   labels       component, issue=<code>; category = <code> when it contains a '.', else
-//                category_of(component); severity = the issue's own
+//   labels       component, issue=<code>; category = <code> (up to a ':' qualifier, which
+//                keeps repeated codes unique: "system_validation.check:2") when that
+//                contains a '.', else category_of(component); severity = the issue's own
 //   summary      "<component>: <message>" ("<component>: issue <code>" when no message)
 //   description  "Component <component> reports issue <code> with severity <severity>."
 //   runbook_url  the issue's runbook, else <base>/<component>.md

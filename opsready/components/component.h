@@ -68,6 +68,15 @@ class Component {
     return snapshot(now, Detail::kFull);
   }
 
+  // What must survive a restart (history a rule needs, such as system validation's
+  // reliability window), as JSON; null when the component keeps none. state_version() changes
+  // whenever state() does: the engine persists state() (an alerting_state row of kind
+  // "component") when the version moved after an event, and hands the row back through
+  // restore() before the first event after a restart.
+  [[nodiscard]] virtual nlohmann::json state() const { return nullptr; }
+  [[nodiscard]] virtual std::uint64_t state_version() const { return 0; }
+  [[nodiscard]] virtual core::Result<void> restore(const nlohmann::json& /*state*/) { return {}; }
+
  protected:
   Component() = default;
   Component(const Component&) = default;
