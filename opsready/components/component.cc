@@ -11,24 +11,7 @@ std::string runbook_path(std::string_view component) {
   return "docs/runbooks/" + std::string(component) + ".md";
 }
 
-std::optional<double> coerce_number(const nlohmann::json& v) {
-  double out = 0.0;
-  if (v.is_boolean()) {
-    out = v.get<bool>() ? 1.0 : 0.0;
-  } else if (v.is_number()) {
-    out = v.get<double>();
-  } else if (v.is_string()) {
-    std::string_view s = core::trim(v.get_ref<const std::string&>());
-    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-    if (s.empty()) return std::nullopt;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  } else {
-    return std::nullopt;
-  }
-  if (!std::isfinite(out)) return std::nullopt;
-  return out;
-}
+std::optional<double> coerce_number(const nlohmann::json& v) { return core::to_number(v); }
 
 std::optional<double> number_field(const nlohmann::json& j, std::string_view key) {
   if (!j.is_object()) return std::nullopt;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "opsready/components/report.h"
 #include "opsready/core/time.h"
 
 namespace opsready::components {
@@ -197,6 +198,18 @@ core::Result<IngestSlos::Dimension*> IngestSlos::dimension(const std::string& na
 core::Result<void> IngestSlos::apply(const core::TelemetryEvent& event) {
   if (event.topic == kHealthTopic) {
     const auto& p = event.payload;
+    // A report of another shape (e.g. the ingest *results* {"results": ...}) is refused with
+    // the offending key, never read as an empty, healthy report.
+    if (!p.is_object()) return core::fail("wrong_type", "must be a JSON object", "payload");
+    if (auto ok =
+            Doc(p, "payload").only({"status", "generated_at", "checks", "metrics", "metadata"});
+        !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (!p.contains("status") && !p.contains("checks")) {
+      return core::fail("missing_field", "an ingest health report needs 'status' or 'checks'",
+                        "payload");
+    }
     const auto checks = p.find("checks");
     if (checks != p.end() && !checks->is_null() && !checks->is_array()) {
       return core::fail("wrong_type", "must be a list of checks", "payload.checks");
@@ -206,6 +219,13 @@ core::Result<void> IngestSlos::apply(const core::TelemetryEvent& event) {
         const auto& c = (*checks)[k];
         const std::string at = "payload.checks[" + std::to_string(k) + "]";
         if (!c.is_object()) return core::fail("wrong_type", "must be an object", at);
+        if (auto ok =
+                Doc(c, at).only({"dimension", "status", "message", "rows_written",
+                                 "freshness_seconds", "ingest_duration_seconds", "expected_symbols",
+                                 "observed_symbols", "missing_symbols", "metadata"});
+            !ok) {
+          return std::unexpected(ok.error());
+        }
         const auto dim = c.find("dimension");
         if (dim == c.end() || !dim->is_string() || !valid_token(dim->get<std::string>())) {
           return core::fail("invalid_dimension",

@@ -30,6 +30,28 @@ const SloRecord& record(const IngestSloReport& r, std::string_view name) {
   return none;
 }
 
+// A report of another shape is refused with the offending key, never read as an empty,
+// healthy report: the ingest *results* {"results": ...} published on the health topic.
+TEST(IngestSlos, ARefusedHealthReportOfTheWrongShapeNamesTheKey) {
+  auto slos = IngestSlos::create({}).value();
+  const auto health = [](json payload) {
+    return core::TelemetryEvent{
+        .topic = "telemetry.ingest.health", .time = kT0, .payload = std::move(payload)};
+  };
+  auto r = slos->apply(health({{"results", {{"daily_bars", {{"rows", 10}}}}}}));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().field, "payload.results");
+  EXPECT_FALSE(slos->active());
+  r = slos->apply(health(json::object()));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().field, "payload");
+  r = slos->apply(
+      health({{"status", "ok"}, {"checks", {{{"dimension", "daily_bars"}, {"rows", 3}}}}}));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().field, "payload.checks[0].rows");
+  EXPECT_TRUE(slos->apply(health({{"status", "ok"}, {"checks", json::array()}})).has_value());
+}
+
 // test_slo.py "ingest warn check": a warn check becomes an at-risk record; the summary record
 // comes first with total_rows from the metrics; a caller route overrides the default.
 TEST(IngestSlos, HealthReportWarnCheck) {

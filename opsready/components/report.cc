@@ -29,19 +29,7 @@ std::string type_name(const nlohmann::json& v) {
 
 }  // namespace
 
-std::optional<double> document_number(const nlohmann::json& v) {
-  if (v.is_boolean()) return std::nullopt;
-  if (v.is_string()) {
-    std::string_view s = core::trim(v.get_ref<const std::string&>());
-    if (!s.empty() && s.back() == '%') {
-      s.remove_suffix(1);
-      auto n = coerce_number(nlohmann::json(std::string(s)));
-      if (!n) return std::nullopt;
-      return *n / 100.0;
-    }
-  }
-  return coerce_number(v);
-}
+std::optional<double> document_number(const nlohmann::json& v) { return core::to_number(v); }
 
 std::optional<bool> document_bool(const nlohmann::json& v) {
   if (v.is_boolean()) return v.get<bool>();

@@ -20,9 +20,9 @@
 // - a document of the wrong shape is refused, never graded: a key a document kind does not
 //   know is an error ("unknown field"), except inside free-form `metadata` / `context`
 //   objects; a value of the wrong type is an error naming its path;
-// - numbers (coerce_number, component.h): a JSON number, or a string holding one (trimmed, a
-//   leading '+' allowed, a trailing '%' divides by 100: "95%" is 0.95); booleans are not
-//   numbers here; NaN and infinities are refused;
+// - numbers (core::to_number, the same rule as samples and audit entries): a JSON number, a
+//   boolean (1/0), or a string holding one (trimmed, a leading '+' allowed, a trailing '%'
+//   divides by 100: "95%" is 0.95); NaN and infinities are refused;
 // - booleans: true/false, 1/0, and the words 1, true, yes, y, on / 0, false, no, n, off
 //   (trimmed, any case);
 // - string lists: an array of strings (empty items dropped) or one string split on ',' or ';'
@@ -47,7 +47,7 @@ namespace opsready::components {
 
 // ---- Reading documents ------------------------------------------------------------------------
 
-// The number rule above: none for anything that is not a number by it.
+// core::to_number: none for anything that is not a number by the rule above.
 [[nodiscard]] std::optional<double> document_number(const nlohmann::json& v);
 // The boolean rule above: none for anything else.
 [[nodiscard]] std::optional<bool> document_bool(const nlohmann::json& v);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "opsready/components/report.h"
 #include "opsready/core/text.h"
 #include "opsready/detect/clamped.h"
 #include "opsready/detect/psi.h"
@@ -229,6 +230,20 @@ core::Result<void> SensoryDrift::apply(const core::TelemetryEvent& event) {
   if (event.topic == kSensoryAuditTopic) {
     const auto& p = event.payload;
     if (!p.is_object()) return core::fail("wrong_type", "must be a JSON object", "payload");
+    // One entry per event; another shape (a list under "audit_entries", a typo) is refused
+    // with the key rather than applied as an entry without dimensions.
+    if (p.contains("audit_entries")) {
+      return core::fail("invalid_document",
+                        "a list of audit entries is not one entry: publish each entry as its own "
+                        "event (an event batch carries many)",
+                        "payload.audit_entries");
+    }
+    if (auto ok = Doc(p, "payload")
+                      .only({"symbol", "generated_at", "timestamp", "unified_score", "confidence",
+                             "dimensions", "metadata"});
+        !ok) {
+      return std::unexpected(ok.error());
+    }
     if (auto v = number_field(p, "unified_score")) features.emplace_back("unified_score", *v);
     if (auto v = number_field(p, "confidence")) features.emplace_back("confidence", *v);
     if (const auto dims = p.find("dimensions"); dims != p.end() && !dims->is_null()) {

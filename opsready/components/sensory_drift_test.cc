@@ -54,6 +54,21 @@ using Detectors = std::vector<std::string>;
 
 // §6.6 flags_alert_and_warn: WHY delta 0.535 → alert; HOW delta exactly -0.25 → warn (the
 // comparison is inclusive).
+// {"audit_entries": [...]} is not one entry with no dimensions: it is refused, by its key.
+TEST(SensoryDrift, AnAuditPayloadOfAnotherShapeIsRefusedByItsKey) {
+  auto c = SensoryDrift::create({}).value();
+  core::TelemetryEvent e{.topic = "telemetry.sensory.audit",
+                         .payload = {{"audit_entries", nlohmann::json::array()}}};
+  auto r = c->apply(e);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().field, "payload.audit_entries");
+  e.payload = {{"dimension", {{"WHY", {{"signal", 0.1}}}}}};
+  r = c->apply(e);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().field, "payload.dimension");
+  EXPECT_FALSE(c->active());
+}
+
 TEST(SensoryDrift, FlagsAlertAndWarnInclusive) {
   json latest = entry({{"WHY", 0.55}, {"HOW", 0.0}});
   latest["metadata"] = {{"ingest_success", true}};

@@ -1,5 +1,6 @@
 #include "opsready/core/event.h"
 
+#include <charconv>
 #include <cmath>
 
 #include "opsready/core/text.h"
@@ -52,6 +53,32 @@ nlohmann::json to_json(const Sample& s) {
   return {{"series", s.series}, {"value", s.value}, {"labels", labels}};
 }
 
+std::optional<double> to_number(const nlohmann::json& v) {
+  double out = 0.0;
+  if (v.is_boolean()) {
+    out = v.get<bool>() ? 1.0 : 0.0;
+  } else if (v.is_number()) {
+    out = v.get<double>();
+  } else if (v.is_string()) {
+    std::string_view s = trim(v.get_ref<const std::string&>());
+    double scale = 1.0;  // divisor
+    if (!s.empty() && s.back() == '%') {
+      s.remove_suffix(1);
+      s = trim(s);
+      scale = 100.0;
+    }
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    if (s.empty()) return std::nullopt;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+    out /= scale;  // 95 / 100 is exactly the double nearest 0.95
+  } else {
+    return std::nullopt;
+  }
+  if (!std::isfinite(out)) return std::nullopt;
+  return out;
+}
+
 Result<Sample> sample_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return fail("wrong_type", "a sample must be a JSON object", "payload");
   Sample s;
@@ -61,11 +88,15 @@ Result<Sample> sample_from_json(const nlohmann::json& j) {
   }
   s.series = series->get<std::string>();
   const auto value = j.find("value");
-  if (value == j.end() || !value->is_number()) {
-    return fail("wrong_type", "a sample needs a numeric 'value'", "payload.value");
+  if (value == j.end() || value->is_null()) {
+    return fail("missing_field", "a sample needs a numeric 'value'", "payload.value");
   }
-  s.value = value->get<double>();
-  if (!std::isfinite(s.value)) return fail("not_finite", "must be finite", "payload.value");
+  const auto v = to_number(*value);
+  if (!v) {
+    return fail(value->is_number() ? "not_finite" : "wrong_type",
+                "must be a finite number (or a string holding one)", "payload.value");
+  }
+  s.value = *v;
   if (const auto labels = j.find("labels"); labels != j.end() && !labels->is_null()) {
     if (!labels->is_object()) return fail("wrong_type", "must be an object", "payload.labels");
     for (const auto& [k, v] : labels->items()) {

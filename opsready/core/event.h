@@ -10,6 +10,7 @@
 // Plain value type; thread-safe as any value.
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -46,7 +47,13 @@ struct Sample {
                                                      TimePoint default_time);
 
 [[nodiscard]] nlohmann::json to_json(const Sample& s);
-// A finite number is required for "value"; label values must be strings.
+// The one number-coercion rule of every document opsready reads (docs/components.md "Reading
+// documents"): a JSON number; a boolean (1 / 0); or a string holding a decimal number —
+// trimmed, a leading '+' allowed, a trailing '%' dividing by 100 ("95%" is 0.95). Anything
+// else, and any non-finite result (NaN, ±inf, also from strings), is none.
+[[nodiscard]] std::optional<double> to_number(const nlohmann::json& v);
+
+// "value" must be a number by to_number(); label values must be strings.
 [[nodiscard]] Result<Sample> sample_from_json(const nlohmann::json& j);
 
 }  // namespace opsready::core

@@ -56,8 +56,19 @@ Result<Issue> issue_from_json(const nlohmann::json& j) {
   const auto sev = j.find("severity");
   if (sev != j.end() && !sev->is_null()) {
     if (!sev->is_string()) return fail("wrong_type", "must be a string", "severity");
+    // info/warning/critical, or the original platform's ok/warn/fail (issue_details), mapped
+    // by rank.
     auto parsed = parse_severity(sev->get<std::string>());
-    if (!parsed) return fail(parsed.error().code, parsed.error().message, "severity");
+    if (!parsed) {
+      auto as_status = parse_status(sev->get<std::string>());
+      if (!as_status) {
+        return fail("unknown_severity_word",
+                    "unknown severity word '" + sev->get<std::string>() +
+                        "' (expected info, warning or critical; or ok, warn or fail)",
+                    "severity");
+      }
+      parsed = severity_for(*as_status);
+    }
     i.severity = *parsed;
   }
   auto message = string_field(j, "message", "", false);
@@ -93,10 +104,17 @@ Result<ComponentSnapshot> component_snapshot_from_json(const nlohmann::json& j,
   if (!summary) return std::unexpected(summary.error());
   s.summary = std::move(*summary);
   s.observed_at = default_time;
-  if (const auto t = j.find("observed_at"); t != j.end() && !t->is_null()) {
-    if (!t->is_string()) return fail("wrong_type", "must be an RFC 3339 string", "observed_at");
+  // observed_at, else the original platform's generated_at (so such a snapshot can go stale).
+  const char* time_key = "observed_at";
+  auto t = j.find("observed_at");
+  if (t == j.end() || t->is_null()) {
+    time_key = "generated_at";
+    t = j.find("generated_at");
+  }
+  if (t != j.end() && !t->is_null()) {
+    if (!t->is_string()) return fail("wrong_type", "must be an RFC 3339 string", time_key);
     auto when = parse_rfc3339(t->get<std::string>());
-    if (!when) return fail("invalid_timestamp", when.error().message, "observed_at");
+    if (!when) return fail("invalid_timestamp", when.error().message, time_key);
     s.observed_at = *when;
   }
   if (const auto issues = j.find("issues"); issues != j.end() && !issues->is_null()) {

@@ -8,7 +8,9 @@
 //
 // JSON shape: {component, status, summary, observed_at, issues[{code, severity, message,
 // runbook}], metadata{}}. Status accepts every vocabulary parse_status() knows; output is
-// always ok/warn/fail. Plain value type.
+// always ok/warn/fail. An issue severity is info/warning/critical or, as the original platform
+// writes them, ok/warn/fail (mapped by rank). A snapshot without observed_at takes its time
+// from `generated_at` (the original's key). Plain value type.
 
 #include <string>
 #include <vector>

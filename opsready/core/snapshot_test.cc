@@ -91,5 +91,53 @@ TEST(Sample, ParsesAndRefusesNonFinite) {
   EXPECT_EQ(sample_from_json(to_json(*s)).value(), *s);
 }
 
+TEST(Number, OneRuleForSamplesAndDocuments) {
+  EXPECT_EQ(to_number(nlohmann::json(0.5)), 0.5);
+  EXPECT_EQ(to_number(nlohmann::json(" 0.5 ")), 0.5);
+  EXPECT_EQ(to_number(nlohmann::json("+2")), 2.0);
+  EXPECT_EQ(to_number(nlohmann::json("95%")), 0.95);
+  EXPECT_EQ(to_number(nlohmann::json(true)), 1.0);
+  EXPECT_EQ(to_number(nlohmann::json("nan")), std::nullopt);
+  EXPECT_EQ(to_number(nlohmann::json("inf")), std::nullopt);
+  EXPECT_EQ(to_number(nlohmann::json("1e999")), std::nullopt);
+  EXPECT_EQ(to_number(nlohmann::json("0.5x")), std::nullopt);
+  EXPECT_EQ(to_number(nlohmann::json("%")), std::nullopt);
+  EXPECT_EQ(to_number(nlohmann::json::array()), std::nullopt);
+  EXPECT_EQ(to_number(nlohmann::json()), std::nullopt);
+  // A sample takes "0.5" as an audit entry does (it used to be refused).
+  EXPECT_EQ(sample_from_json({{"series", "lag"}, {"value", "0.5"}})->value, 0.5);
+  EXPECT_EQ(sample_from_json({{"series", "lag"}, {"value", "abc"}}).error().field, "payload.value");
+}
+
+TEST(ComponentSnapshot, TakesTheOriginalsIssueSeveritiesAndGeneratedAt) {
+  auto s = component_snapshot_from_json({{"component", "incident_response"},
+                                         {"status", "fail"},
+                                         {"generated_at", "2025-01-02T00:00:00+00:00"},
+                                         {"issues",
+                                          {{{"code", "a"}, {"severity", "fail"}},
+                                           {{"code", "b"}, {"severity", "warn"}},
+                                           {{"code", "c"}, {"severity", "ok"}}}}},
+                                        at("2030-01-01T00:00:00Z"));
+  ASSERT_TRUE(s.has_value()) << s.error().describe();
+  EXPECT_EQ(s->observed_at, at("2025-01-02T00:00:00Z"));
+  ASSERT_EQ(s->issues.size(), 3u);
+  EXPECT_EQ(s->issues[0].severity, Severity::kCritical);
+  EXPECT_EQ(s->issues[1].severity, Severity::kWarning);
+  EXPECT_EQ(s->issues[2].severity, Severity::kInfo);
+  // observed_at wins over generated_at; a bad generated_at is named.
+  EXPECT_EQ(component_snapshot_from_json({{"component", "x"},
+                                          {"status", "ok"},
+                                          {"observed_at", "2025-01-03T00:00:00Z"},
+                                          {"generated_at", "2025-01-02T00:00:00Z"}},
+                                         TimePoint{})
+                ->observed_at,
+            at("2025-01-03T00:00:00Z"));
+  EXPECT_EQ(component_snapshot_from_json(
+                {{"component", "x"}, {"status", "ok"}, {"generated_at", "yesterday"}}, TimePoint{})
+                .error()
+                .field,
+            "generated_at");
+}
+
 }  // namespace
 }  // namespace opsready::core
