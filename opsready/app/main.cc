@@ -12,6 +12,7 @@
 #include "opsready/app/commands.h"
 #include "opsready/app/config.h"
 #include "opsready/app/detect_command.h"
+#include "opsready/app/evaluate_command.h"
 #include "opsready/app/replay_command.h"
 #include "opsready/app/test_receiver.h"
 #include "opsready/app/version.h"
@@ -292,6 +293,33 @@ int main(int argc, char** argv) {
   DetectOptions detect;
   auto* detect_cmd = add_detect(app, detect);
 
+  EvaluateOptions evaluate;
+  auto* evaluate_cmd = app.add_subcommand(
+      "evaluate",
+      "Grade one report document (system validation, incident response, security, backups, "
+      "failover drill, cross-region failover, disaster recovery, ...) and gate on it for CI: "
+      "exit 0 pass, 1 warn (--strict), 2 block");
+  std::string kinds;
+  for (const auto k : evaluate_kinds()) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+  evaluate_cmd->add_option("KIND", evaluate.kind, "The document kind: " + kinds)
+      ->required()
+      ->check(CLI::IsMember(evaluate_kinds()));
+  evaluate_cmd
+      ->add_option("--input", evaluate.input,
+                   "The document (JSON): the runtime's input report or its evaluated snapshot")
+      ->required();
+  evaluate_cmd->add_option("--history", evaluate.history,
+                           "Earlier documents, oldest first (a JSON array or JSON lines), for "
+                           "rules that use history (system-validation reliability)");
+  evaluate_cmd->add_option("--config", evaluate.config,
+                           "YAML configuration file: thresholds (detectors) and the gate policy");
+  evaluate_cmd->add_option("--now", evaluate.now,
+                           "Evaluation time, RFC 3339 (default: the current time)");
+  evaluate_cmd->add_option("--format", evaluate.format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "markdown"}));
+  evaluate_cmd->add_flag("--strict", evaluate.strict, "Exit 1 when the gate decision is warn");
+
   ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand(
       "replay",
@@ -344,6 +372,7 @@ int main(int argc, char** argv) {
   if (*gate_cmd) return run_gate(gate);
   if (*ci_cmd) return run_ci_summary(ci);
   if (*detect_cmd) return run_detect(detect, std::cout, std::cerr);
+  if (*evaluate_cmd) return run_evaluate(evaluate, std::cout, std::cerr);
   if (*alerting_cmds.test_receiver) {
     return run_test_receiver(alerting.test_receiver, std::cout, std::cerr);
   }

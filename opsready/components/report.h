@@ -178,6 +178,14 @@ class DocumentComponent : public Component {
   // Evaluates one document as a CLI or an embedder would, without keeping it.
   [[nodiscard]] virtual core::Result<Evaluated> evaluate(const nlohmann::json& doc,
                                                          core::TimePoint now) = 0;
+  // Takes earlier documents as history, oldest first, as if each had been applied
+  // (`opsready evaluate --history FILE`). Components whose rules use no history refuse it.
+  [[nodiscard]] virtual core::Result<void> load_history(const std::vector<nlohmann::json>& docs,
+                                                        core::TimePoint now) {
+    (void)docs;
+    (void)now;
+    return core::fail("no_history", "component " + name_ + " keeps no history");
+  }
 
  protected:
   DocumentComponent(std::string name, std::string alert_category, std::vector<std::string> topics);

@@ -22,9 +22,11 @@ constexpr std::string_view kAckGroup = "ack_group";
 constexpr std::string_view kAcksKey = "open";
 constexpr std::string_view kGroupLog = "group_log";
 constexpr std::string_view kDerivedAlert = "derived_alert";
+// A component's history (Component::state()), keyed by the component's name.
+constexpr std::string_view kComponentState = "component";
 // Every kind written is one that a driver loads (engine.h's kStateKinds).
-static_assert(std::ranges::equal(kStateKinds,
-                                 std::array{kSilence, kAcks, kAckGroup, kGroupLog, kDerivedAlert}));
+static_assert(std::ranges::equal(kStateKinds, std::array{kSilence, kAcks, kAckGroup, kGroupLog,
+                                                         kDerivedAlert, kComponentState}));
 
 std::string hex16(std::uint64_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -283,6 +285,14 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
       } else {
         bad(row, a.error());
       }
+    } else if (row.kind == kComponentState) {
+      components::Component* c = registry_.find(row.key);
+      if (c == nullptr) continue;  // a component no longer configured: its history is unused
+      if (auto ok = c->restore(j); !ok) {
+        bad(row, ok.error());
+      } else {
+        registry_dirty_ = true;
+      }
     } else if (row.kind == kAckGroup) {
       // Stored as a snapshot of one group.
       auto a = alerting::acks_snapshot_from_json(j);
@@ -372,6 +382,7 @@ components::Routed Engine::apply(const core::TelemetryEvent& e, TimePoint now) {
       ++counts_.events_refused;
     } else {
       registry_dirty_ = true;
+      persist_component_state();
     }
     return r;
   }
@@ -385,6 +396,21 @@ components::Routed Engine::apply(const core::TelemetryEvent& e, TimePoint now) {
   }
   put_component(std::move(*snap), now);
   return components::Routed{.consumers = 1};
+}
+
+void Engine::persist_component_state() {
+  if (!sink_.wants_persist()) return;
+  if (state_versions_.size() != registry_.size()) state_versions_.resize(registry_.size(), 0);
+  for (std::size_t i = 0; i < registry_.size(); ++i) {
+    components::Component& c = registry_.at(i);
+    const std::uint64_t v = c.state_version();
+    if (v == state_versions_[i]) continue;
+    state_versions_[i] = v;
+    const nlohmann::json state = c.state();
+    sink_.persist({.kind = std::string(kComponentState),
+                   .key = std::string(c.name()),
+                   .json = state.is_null() ? std::string() : state.dump()});
+  }
 }
 
 void Engine::put_component(core::ComponentSnapshot s, TimePoint now) {

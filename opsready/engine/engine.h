@@ -134,8 +134,8 @@ struct RestoreState {
 
 // The alerting_state kinds the engine writes through EngineSink::persist() and reads back in
 // restore(): a driver loads exactly these.
-inline constexpr std::string_view kStateKinds[] = {"silence", "acks", "ack_group", "group_log",
-                                                   "derived_alert"};
+inline constexpr std::string_view kStateKinds[] = {"silence",   "acks",          "ack_group",
+                                                   "group_log", "derived_alert", "component"};
 
 // A short, stable id for a group key, safe in a URL path: 16 hex digits of FNV-1a 64 over
 // GroupKey::to_string().
@@ -244,6 +244,8 @@ class Engine {
     std::vector<const alerting::Group*> groups;
   };
 
+  // Persists the state() of every component whose state_version() moved (kComponentState).
+  void persist_component_state();
   // An alert changed (derived or external): into the inhibitor and the dispatcher.
   void route(const core::AlertRef& a, core::TimePoint now,
              std::vector<const alerting::Group*>* joined = nullptr);
@@ -276,6 +278,8 @@ class Engine {
   Sink& sink_;
   components::Registry registry_;
   bool registry_dirty_ = false;
+  // The state_version() of each registry component last persisted (kComponentState rows).
+  std::vector<std::uint64_t> state_versions_;
   readiness::Aggregator aggregator_;
   alerting::Deriver deriver_;
   alerting::DeadMan deadman_;

@@ -1,0 +1,189 @@
+#include "opsready/app/evaluate_command.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "opsready/app/commands.h"
+#include "opsready/app/config.h"
+#include "opsready/components/registry.h"
+#include "opsready/components/report.h"
+#include "opsready/core/time.h"
+#include "opsready/readiness/readiness.h"
+
+namespace opsready::app {
+namespace {
+
+constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
+    {"system-validation", "system_validation"},
+    {"incident-response", "incident_response"},
+    {"security", "security"},
+    {"backups", "backups"},
+    {"failover-drill", "failover_drill"},
+    {"cross-region", "cross_region_failover"},
+    {"disaster-recovery", "disaster_recovery"},
+    {"professional-readiness", "professional_readiness"},
+    {"cache", "cache"},
+    {"nats-consumer", "nats_consumer"},
+};
+
+// The whole file; nullopt when it cannot be read.
+std::optional<std::string> slurp(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return text.str();
+}
+
+// One JSON document, or (for a history) a JSON array or JSON lines: the documents, in order.
+core::Result<std::vector<nlohmann::json>> documents(const std::string& text, bool many) {
+  auto whole = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!whole.is_discarded()) {
+    if (many && whole.is_array()) return std::vector<nlohmann::json>(whole.begin(), whole.end());
+    return std::vector<nlohmann::json>{std::move(whole)};
+  }
+  if (!many) return core::fail("invalid_json", "not a JSON document");
+  std::vector<nlohmann::json> out;
+  std::istringstream lines(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) {
+      return core::fail("invalid_json", "line " + std::to_string(n) + " is not a JSON document");
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+void print_gate_text(const readiness::GateDecision& gate, std::ostream& out) {
+  out << "\n**Gate:** " << readiness::to_string(gate.decision) << "\n";
+  for (const auto& r : gate.blocking_reasons)
+    out << "- block `" << r.code << "`: " << r.message << "\n";
+  for (const auto& r : gate.warnings) out << "- warn `" << r.code << "`: " << r.message << "\n";
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& evaluate_kinds() {
+  static const std::vector<std::string_view> kinds = [] {
+    std::vector<std::string_view> v;
+    for (const auto& [kind, component] : kKinds) v.push_back(kind);
+    return v;
+  }();
+  return kinds;
+}
+
+std::string_view component_of_kind(std::string_view kind) {
+  for (const auto& [k, component] : kKinds) {
+    if (k == kind) return component;
+  }
+  return {};
+}
+
+int run_evaluate(const EvaluateOptions& o, std::ostream& out, std::ostream& err) {
+  const std::string_view name = component_of_kind(o.kind);
+  if (name.empty()) {
+    std::string kinds;
+    for (const auto k : evaluate_kinds()) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+    err << "opsready: unknown document kind '" << o.kind << "' (known: " << kinds << ")\n";
+    return kExitUsage;
+  }
+  if (o.format != "json" && o.format != "markdown") {
+    err << "opsready: --format must be json or markdown\n";
+    return kExitUsage;
+  }
+  core::TimePoint now = core::SystemClock::instance().now();
+  if (o.now) {
+    auto t = core::parse_rfc3339(*o.now);
+    if (!t) {
+      err << "opsready: --now: " << t.error().message << "\n";
+      return kExitUsage;
+    }
+    now = *t;
+  }
+  Config cfg;
+  if (o.config) {
+    auto loaded = load_config_file(*o.config);
+    if (!loaded) {
+      for (const auto& e : loaded.error()) err << "opsready: " << e.describe() << "\n";
+      return kExitDataErr;
+    }
+    cfg = std::move(*loaded);
+  }
+  auto registry = components::Registry::create(cfg.detectors);
+  if (!registry) {
+    err << "opsready: detectors." << registry.error().describe() << "\n";
+    return kExitDataErr;
+  }
+  auto* component = dynamic_cast<components::DocumentComponent*>(registry->find(name));
+  if (component == nullptr) {
+    err << "opsready: component " << name << " is disabled in the configuration\n";
+    return kExitDataErr;
+  }
+  const auto text = slurp(o.input);
+  if (!text) {
+    err << "opsready: cannot read " << o.input.string() << "\n";
+    return kExitNoInput;
+  }
+  auto docs = documents(*text, false);
+  if (!docs) {
+    err << "opsready: " << o.input.string() << ": " << docs.error().message << "\n";
+    return kExitDataErr;
+  }
+  if (o.history) {
+    const auto history_text = slurp(*o.history);
+    if (!history_text) {
+      err << "opsready: cannot read " << o.history->string() << "\n";
+      return kExitNoInput;
+    }
+    auto history = documents(*history_text, true);
+    if (!history) {
+      err << "opsready: " << o.history->string() << ": " << history.error().message << "\n";
+      return kExitDataErr;
+    }
+    if (auto ok = component->load_history(*history, now); !ok) {
+      err << "opsready: " << o.history->string() << ": " << ok.error().describe() << "\n";
+      return kExitDataErr;
+    }
+  }
+  auto evaluated = component->evaluate(docs->front(), now);
+  if (!evaluated) {
+    err << "opsready: " << o.input.string() << ": refused: " << evaluated.error().describe()
+        << "\n";
+    return kExitDataErr;
+  }
+  const std::vector<core::ComponentSnapshot> one{evaluated->snapshot};
+  const readiness::ReadinessSnapshot snapshot = readiness::aggregate(one, cfg.gate, now);
+  const readiness::GateDecision& gate = snapshot.gate;
+  if (o.format == "json") {
+    nlohmann::json j = {{"kind", o.kind},
+                        {"component", core::to_json(snapshot.components.front())},
+                        {"report", evaluated->report},
+                        {"gate", readiness::to_json(gate)}};
+    out << j.dump(2) << "\n";
+  } else {
+    out << evaluated->markdown;
+    if (!evaluated->markdown.empty() && evaluated->markdown.back() != '\n') out << "\n";
+    print_gate_text(gate, out);
+  }
+  switch (gate.decision) {
+    case readiness::GateDecision::Decision::kPass:
+      return kExitOk;
+    case readiness::GateDecision::Decision::kWarn:
+      return o.strict ? kExitWarn : kExitOk;
+    case readiness::GateDecision::Decision::kBlock:
+      return kExitBlock;
+  }
+  return kExitBlock;
+}
+
+}  // namespace opsready::app
