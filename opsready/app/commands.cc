@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "opsready/app/config.h"
+#include "opsready/app/evaluate_command.h"
 #include "opsready/app/runtime.h"
 #include "opsready/app/snapshot_files.h"
 #include "opsready/bus/nats_bus.h"
@@ -54,9 +55,10 @@ std::expected<Config, int> resolve_config(const ServeOptions& o) {
 
 struct Loaded {
   readiness::ReadinessSnapshot snapshot;
+  std::vector<report::ReportSection> reports;  // the Markdown of each --document
 };
 
-// Shared front half of snapshot / gate / ci-summary: --now, --policy, --from.
+// Shared front half of snapshot / gate / ci-summary: --now, --policy, --from, --document.
 std::expected<Loaded, int> load_snapshot(const SnapshotOptions& o) {
   core::TimePoint now = core::SystemClock::instance().now();
   if (o.now) {
@@ -67,21 +69,45 @@ std::expected<Loaded, int> load_snapshot(const SnapshotOptions& o) {
     }
     now = *t;
   }
-  readiness::GatePolicy policy;
+  if (!o.from && o.documents.empty()) {
+    std::cerr << "opsready: give --from (component snapshots) or --document KIND=FILE\n";
+    return std::unexpected(kExitUsage);
+  }
+  Config cfg;
   if (o.policy) {
-    auto cfg = load_config_file(*o.policy);
-    if (!cfg) {
-      for (const auto& e : cfg.error()) std::cerr << "opsready: " << e.describe() << "\n";
+    auto loaded = load_config_file(*o.policy);
+    if (!loaded) {
+      for (const auto& e : loaded.error()) std::cerr << "opsready: " << e.describe() << "\n";
       return std::unexpected(kExitDataErr);
     }
-    policy = cfg->gate;
+    cfg = std::move(*loaded);
   }
-  auto snaps = load_component_snapshots(o.from, now);
-  if (!snaps) {
-    std::cerr << "opsready: " << snaps.error().message << "\n";
-    return std::unexpected(kExitDataErr);
+  std::vector<core::ComponentSnapshot> snaps;
+  if (o.from) {
+    auto from = load_component_snapshots(*o.from, now);
+    if (!from) {
+      std::cerr << "opsready: " << from.error().message << "\n";
+      return std::unexpected(kExitDataErr);
+    }
+    snaps = std::move(*from);
   }
-  return Loaded{readiness::aggregate(*snaps, policy, now)};
+  Loaded out;
+  for (const std::string& spec : o.documents) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      std::cerr << "opsready: --document must be KIND=FILE, got '" << spec << "'\n";
+      return std::unexpected(kExitUsage);
+    }
+    auto e = evaluate_document(spec.substr(0, eq), spec.substr(eq + 1), std::nullopt, cfg, now);
+    if (!e) {
+      std::cerr << "opsready: " << e.error().message << "\n";
+      return std::unexpected(e.error().exit_code);
+    }
+    out.reports.push_back({.component = e->snapshot.component, .markdown = e->markdown});
+    snaps.push_back(std::move(e->snapshot));
+  }
+  out.snapshot = readiness::aggregate(snaps, cfg.gate, now);
+  return out;
 }
 
 }  // namespace
@@ -206,7 +232,7 @@ int run_ci_summary(const SnapshotOptions& o) {
     const auto existing = std::filesystem::file_size(target, ec);
     if (!ec) budget = existing >= budget ? 0 : budget - static_cast<std::size_t>(existing);
   }
-  const std::string md = report::ci_summary_markdown(loaded->snapshot, budget);
+  const std::string md = report::ci_summary_markdown(loaded->snapshot, budget, loaded->reports);
   if (target.empty()) {
     std::cout << md;
     return kExitOk;

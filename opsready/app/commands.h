@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace opsready::app {
 
@@ -30,7 +31,8 @@ struct ServeOptions {
 };
 
 struct SnapshotOptions {
-  std::filesystem::path from;
+  std::optional<std::filesystem::path> from;
+  std::vector<std::string> documents;  // --document KIND=FILE, evaluated (evaluate_command.h)
   std::optional<std::filesystem::path> policy;
   std::optional<std::string> now;
   std::string format = "json";

@@ -89,9 +89,51 @@ std::string_view component_of_kind(std::string_view kind) {
   return {};
 }
 
-int run_evaluate(const EvaluateOptions& o, std::ostream& out, std::ostream& err) {
-  const std::string_view name = component_of_kind(o.kind);
+std::expected<components::Evaluated, DocumentError> evaluate_document(
+    std::string_view kind, const std::filesystem::path& input,
+    const std::optional<std::filesystem::path>& history_file, const Config& cfg,
+    core::TimePoint now) {
+  const auto fail = [](int code, std::string message) {
+    return std::unexpected(DocumentError{.exit_code = code, .message = std::move(message)});
+  };
+  const std::string_view name = component_of_kind(kind);
   if (name.empty()) {
+    std::string kinds;
+    for (const auto k : evaluate_kinds()) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+    return fail(kExitUsage,
+                "unknown document kind '" + std::string(kind) + "' (known: " + kinds + ")");
+  }
+  auto registry = components::Registry::create(cfg.detectors);
+  if (!registry) return fail(kExitDataErr, "detectors." + registry.error().describe());
+  auto* component = dynamic_cast<components::DocumentComponent*>(registry->find(name));
+  if (component == nullptr) {
+    return fail(kExitDataErr,
+                "component " + std::string(name) + " is disabled in the configuration");
+  }
+  const auto text = slurp(input);
+  if (!text) return fail(kExitNoInput, "cannot read " + input.string());
+  auto docs = documents(*text, false);
+  if (!docs) return fail(kExitDataErr, input.string() + ": " + docs.error().message);
+  if (history_file) {
+    const auto history_text = slurp(*history_file);
+    if (!history_text) return fail(kExitNoInput, "cannot read " + history_file->string());
+    auto history = documents(*history_text, true);
+    if (!history) {
+      return fail(kExitDataErr, history_file->string() + ": " + history.error().message);
+    }
+    if (auto ok = component->load_history(*history, now); !ok) {
+      return fail(kExitDataErr, history_file->string() + ": " + ok.error().describe());
+    }
+  }
+  auto evaluated = component->evaluate(docs->front(), now);
+  if (!evaluated) {
+    return fail(kExitDataErr, input.string() + ": refused: " + evaluated.error().describe());
+  }
+  return std::move(*evaluated);
+}
+
+int run_evaluate(const EvaluateOptions& o, std::ostream& out, std::ostream& err) {
+  if (component_of_kind(o.kind).empty()) {
     std::string kinds;
     for (const auto k : evaluate_kinds()) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
     err << "opsready: unknown document kind '" << o.kind << "' (known: " << kinds << ")\n";
@@ -119,47 +161,10 @@ int run_evaluate(const EvaluateOptions& o, std::ostream& out, std::ostream& err)
     }
     cfg = std::move(*loaded);
   }
-  auto registry = components::Registry::create(cfg.detectors);
-  if (!registry) {
-    err << "opsready: detectors." << registry.error().describe() << "\n";
-    return kExitDataErr;
-  }
-  auto* component = dynamic_cast<components::DocumentComponent*>(registry->find(name));
-  if (component == nullptr) {
-    err << "opsready: component " << name << " is disabled in the configuration\n";
-    return kExitDataErr;
-  }
-  const auto text = slurp(o.input);
-  if (!text) {
-    err << "opsready: cannot read " << o.input.string() << "\n";
-    return kExitNoInput;
-  }
-  auto docs = documents(*text, false);
-  if (!docs) {
-    err << "opsready: " << o.input.string() << ": " << docs.error().message << "\n";
-    return kExitDataErr;
-  }
-  if (o.history) {
-    const auto history_text = slurp(*o.history);
-    if (!history_text) {
-      err << "opsready: cannot read " << o.history->string() << "\n";
-      return kExitNoInput;
-    }
-    auto history = documents(*history_text, true);
-    if (!history) {
-      err << "opsready: " << o.history->string() << ": " << history.error().message << "\n";
-      return kExitDataErr;
-    }
-    if (auto ok = component->load_history(*history, now); !ok) {
-      err << "opsready: " << o.history->string() << ": " << ok.error().describe() << "\n";
-      return kExitDataErr;
-    }
-  }
-  auto evaluated = component->evaluate(docs->front(), now);
+  auto evaluated = evaluate_document(o.kind, o.input, o.history, cfg, now);
   if (!evaluated) {
-    err << "opsready: " << o.input.string() << ": refused: " << evaluated.error().describe()
-        << "\n";
-    return kExitDataErr;
+    err << "opsready: " << evaluated.error().message << "\n";
+    return evaluated.error().exit_code;
   }
   const std::vector<core::ComponentSnapshot> one{evaluated->snapshot};
   const readiness::ReadinessSnapshot snapshot = readiness::aggregate(one, cfg.gate, now);

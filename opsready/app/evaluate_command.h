@@ -21,12 +21,16 @@
 // --strict, 2 block, 64 usage (unknown kind, bad --now), 65 a document refused (the message
 // names the offending field) or a bad configuration, 66 an unreadable input file.
 
+#include <expected>
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "opsready/app/config.h"
+#include "opsready/components/report.h"
 
 namespace opsready::app {
 
@@ -46,5 +50,18 @@ struct EvaluateOptions {
 
 [[nodiscard]] int run_evaluate(const EvaluateOptions& options, std::ostream& out,
                                std::ostream& err);
+
+// Why a document could not be evaluated, with the exit code it means (64, 65 or 66).
+struct DocumentError {
+  int exit_code = 65;
+  std::string message;  // names the file and, for a refused document, the offending field
+};
+
+// Evaluates the document in `input` as `kind` with the thresholds of `cfg.detectors`, after
+// the earlier documents of `history` (run_evaluate and `--document KIND=FILE` of snapshot,
+// gate and ci-summary).
+[[nodiscard]] std::expected<components::Evaluated, DocumentError> evaluate_document(
+    std::string_view kind, const std::filesystem::path& input,
+    const std::optional<std::filesystem::path>& history, const Config& cfg, core::TimePoint now);
 
 }  // namespace opsready::app

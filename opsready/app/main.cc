@@ -25,8 +25,10 @@ using opsready::app::SnapshotOptions;
 void add_snapshot_options(CLI::App& cmd, SnapshotOptions& o, bool with_format) {
   cmd.add_option("--from", o.from,
                  "Component-snapshot JSON: a file (object, array, or a saved readiness "
-                 "snapshot) or a directory of *.json files")
-      ->required();
+                 "snapshot) or a directory of *.json files");
+  cmd.add_option("--document", o.documents,
+                 "KIND=FILE (repeatable): a report document evaluated by its component, as "
+                 "'opsready evaluate KIND --input FILE' does; ci-summary adds its Markdown");
   cmd.add_option("--policy", o.policy,
                  "Gate policy: an opsready YAML config file (its gate and components sections)");
   cmd.add_option("--now", o.now,

@@ -57,7 +57,8 @@ std::string truncate_with_marker(const std::string& text, std::size_t max_bytes)
   return text.substr(0, cut) + "\n" + marker(text.size() - cut);
 }
 
-std::string ci_summary_markdown(const readiness::ReadinessSnapshot& s, std::size_t max_bytes) {
+std::string ci_summary_markdown(const readiness::ReadinessSnapshot& s, std::size_t max_bytes,
+                                std::span<const ReportSection> reports) {
   std::string md;
   md += "## ";
   md += icon(s.gate.decision);
@@ -108,6 +109,14 @@ std::string ci_summary_markdown(const readiness::ReadinessSnapshot& s, std::size
             core::markdown_inline(i.issue.message) + " | " +
             (i.issue.runbook.empty() ? "" : core::markdown_inline(i.issue.runbook)) + " |\n";
     }
+    md += "\n</details>\n";
+  }
+  for (const ReportSection& r : reports) {
+    // Each report as the component renders it; a blank line after <summary> lets GitHub
+    // render the Markdown inside the <details>.
+    md += "\n<details><summary>Report: <code>" + core::markdown_inline(r.component) +
+          "</code></summary>\n\n" + r.markdown;
+    if (!r.markdown.empty() && r.markdown.back() != '\n') md += "\n";
     md += "\n</details>\n";
   }
   return truncate_with_marker(md, max_bytes);

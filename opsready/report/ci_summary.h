@@ -9,6 +9,7 @@
 // was left out. Pure function; thread-safe.
 
 #include <cstddef>
+#include <span>
 #include <string>
 
 #include "opsready/readiness/readiness.h"
@@ -17,8 +18,16 @@ namespace opsready::report {
 
 inline constexpr std::size_t kGithubStepSummaryLimit = 1024 * 1024;
 
+// A component's own Markdown report (an evaluated document: `opsready ci-summary --document`).
+struct ReportSection {
+  std::string component;
+  std::string markdown;
+};
+
+// `reports` follow the tables, one collapsible section per component, in the given order.
 [[nodiscard]] std::string ci_summary_markdown(const readiness::ReadinessSnapshot& snapshot,
-                                              std::size_t max_bytes);
+                                              std::size_t max_bytes,
+                                              std::span<const ReportSection> reports = {});
 
 // Cuts `text` at a line boundary so that it plus the marker fits `max_bytes`.
 [[nodiscard]] std::string truncate_with_marker(const std::string& text, std::size_t max_bytes);

@@ -31,6 +31,20 @@ TEST(CiSummary, ShowsDecisionComponentsAndEscapesPipes) {
   EXPECT_EQ(md.find("Summary truncated"), std::string::npos);
 }
 
+TEST(CiSummary, AppendsEachComponentsReportInItsOwnSection) {
+  const std::vector<ReportSection> reports = {
+      {.component = "system_validation", .markdown = "- **System validation – status: fail**"},
+      {.component = "backups", .markdown = "**Backup readiness – timescale_backups**\n"}};
+  const std::string md = ci_summary_markdown(sample(1), kGithubStepSummaryLimit, reports);
+  const auto sv =
+      md.find("<summary>Report: <code>system_validation</code></summary>\n\n- **System");
+  const auto bk = md.find("<summary>Report: <code>backups</code></summary>");
+  ASSERT_NE(sv, std::string::npos) << md;
+  ASSERT_NE(bk, std::string::npos);
+  EXPECT_LT(sv, bk);
+  EXPECT_LT(md.find("| Component | Status | Summary |"), sv);
+}
+
 TEST(CiSummary, CutsAtTheLimitWithAVisibleMarker) {
   for (std::size_t limit : {2000u, 4096u, 65536u}) {
     const std::string md = ci_summary_markdown(sample(5000), limit);
