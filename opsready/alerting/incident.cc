@@ -243,4 +243,44 @@ std::optional<ResponseTime> ResponseTracker::feed(const Record& r) {
   }
 }
 
+bool ResponseStats::feed(const Record& r) {
+  const auto t = tracker_.feed(r);
+  if (!t) return false;
+  auto& list = t->kind == ResponseTime::Kind::kAcknowledge ? acks_ : resolves_;
+  // Records come in the order they were made, so completion times do not go backwards.
+  list.push_back(Completed{.at = r.at, .value = t->value});
+  return true;
+}
+
+void ResponseStats::drop_before(core::TimePoint cutoff) {
+  for (auto* list : {&acks_, &resolves_}) {
+    while (!list->empty() && list->front().at <= cutoff) list->pop_front();
+  }
+}
+
+ResponseStats::Summary ResponseStats::summary(core::TimePoint now) {
+  drop_before(now - window_);
+  const auto mean_minutes = [](const std::deque<Completed>& list) -> std::optional<double> {
+    if (list.empty()) return std::nullopt;
+    double total = 0;
+    for (const Completed& c : list) total += core::to_seconds(c.value);
+    return total / static_cast<double>(list.size()) / 60.0;
+  };
+  return Summary{.mtta_minutes = mean_minutes(acks_),
+                 .mttr_minutes = mean_minutes(resolves_),
+                 .acknowledged = acks_.size(),
+                 .resolved = resolves_.size(),
+                 .sample_window_days = core::to_seconds(window_) / 86400.0};
+}
+
+std::optional<core::TimePoint> ResponseStats::next_change() const {
+  std::optional<core::TimePoint> first;
+  for (const auto* list : {&acks_, &resolves_}) {
+    if (list->empty()) continue;
+    const core::TimePoint leaves = list->front().at + window_;
+    if (!first || leaves < *first) first = leaves;
+  }
+  return first;
+}
+
 }  // namespace opsready::alerting

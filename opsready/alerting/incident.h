@@ -23,6 +23,7 @@
 // Plain values and pure functions; ResponseTracker is a single-owner value.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -118,6 +119,48 @@ class ResponseTracker {
     bool acknowledged = false;
   };
   std::map<std::string, Open, std::less<>> open_;
+};
+
+// MTTA / MTTR over a sliding window, from opsready's own incident log: what the
+// incident_response component grades by default (docs/components.md "incident_response"), in
+// place of the hand-filled INCIDENT_METRICS_* fields. Fed the same record stream as
+// ResponseTracker (restored records first, then each record as it is made); a response time
+// counts while it completed within `window` of `now`.
+//
+//   ResponseStats stats(std::chrono::days(30));
+//   if (stats.feed(record)) component.set_incident_metrics(stats.summary(now));
+class ResponseStats {
+ public:
+  struct Summary {
+    std::optional<double> mtta_minutes;  // mean time to acknowledge, from open; none: no acks
+    std::optional<double> mttr_minutes;  // mean time to resolve, from open; none: no resolves
+    std::size_t acknowledged = 0;        // incidents acknowledged within the window
+    std::size_t resolved = 0;            // incidents resolved within the window
+    double sample_window_days = 0;
+
+    bool operator==(const Summary&) const = default;
+  };
+
+  explicit ResponseStats(core::Duration window) : window_(window) {}
+
+  // True when `r` completed a response time (the summary may have changed).
+  bool feed(const Record& r);
+  // The response times completed in (now - window, now]; older ones are dropped.
+  [[nodiscard]] Summary summary(core::TimePoint now);
+  // When the oldest response time in the window leaves it (the summary changes then), if any.
+  [[nodiscard]] std::optional<core::TimePoint> next_change() const;
+
+ private:
+  struct Completed {
+    core::TimePoint at{};
+    core::Duration value{};
+  };
+  void drop_before(core::TimePoint cutoff);
+
+  core::Duration window_;
+  ResponseTracker tracker_;
+  std::deque<Completed> acks_;      // in completion order
+  std::deque<Completed> resolves_;  // in completion order
 };
 
 }  // namespace opsready::alerting

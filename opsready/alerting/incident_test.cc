@@ -183,5 +183,31 @@ TEST(ResponseTracker, FirstAckAndResolutionOnceEach) {
             (ResponseTime{ResponseTime::Kind::kAcknowledge, "ops", seconds(5)}));
 }
 
+TEST(ResponseStats, MeanTimesOverTheWindowFromTheIncidentLog) {
+  next_sequence = 0;
+  ResponseStats stats(std::chrono::hours(1));
+  EXPECT_EQ(stats.summary(T(0)), (ResponseStats::Summary{.sample_window_days = 1.0 / 24}));
+  EXPECT_FALSE(stats.feed(R(RecordKind::kOpened, "a", 0)));
+  EXPECT_TRUE(stats.feed(R(RecordKind::kAcked, "a", 600, "alice")));  // TTA 10 min
+  EXPECT_FALSE(stats.feed(R(RecordKind::kAcked, "a", 700, "bob")));   // a re-ack
+  EXPECT_FALSE(stats.feed(R(RecordKind::kOpened, "b", 900)));
+  EXPECT_TRUE(stats.feed(R(RecordKind::kAcked, "b", 2700, "carol")));  // TTA 30 min
+  EXPECT_TRUE(stats.feed(R(RecordKind::kResolved, "a", 3600)));        // TTR 60 min
+  auto s = stats.summary(T(3600));
+  EXPECT_EQ(s.mtta_minutes, 20.0);
+  EXPECT_EQ(s.mttr_minutes, 60.0);
+  EXPECT_EQ(s.acknowledged, 2u);
+  EXPECT_EQ(s.resolved, 1u);
+  // The first ack (completed at 600 s) leaves the one-hour window at 4200 s.
+  EXPECT_EQ(stats.next_change(), T(600 + 3600));
+  s = stats.summary(T(4200));
+  EXPECT_EQ(s.mtta_minutes, 30.0);
+  EXPECT_EQ(s.acknowledged, 1u);
+  s = stats.summary(T(2 * 3600 + 3600));
+  EXPECT_EQ(s.mtta_minutes, std::nullopt);
+  EXPECT_EQ(s.mttr_minutes, std::nullopt);
+  EXPECT_EQ(stats.next_change(), std::nullopt);
+}
+
 }  // namespace
 }  // namespace opsready::alerting
