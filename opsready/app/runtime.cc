@@ -400,6 +400,7 @@ Runtime::Runtime(Config config, const core::Clock& clock)
     : config_(std::move(config)),
       clock_(clock),
       metrics_(std::make_unique<Metrics>(registry_)),
+      checker_(config_.detectors),
       ctx_(std::make_unique<asio::io_context>(1)),
       pool_(std::make_unique<asio::thread_pool>(2)),
       observer_(std::make_unique<SupervisionObserver>(*metrics_)) {
@@ -1158,7 +1159,8 @@ core::Result<void> Runtime::start_bus() {
          .ack_wait = cfg.ack_wait,
          .max_ack_pending = cfg.max_ack_pending,
          .max_message_bytes = config_.max_body_bytes,
-         .ordered = cfg.ordered},
+         .ordered = cfg.ordered,
+         .check = [this](const core::TelemetryEvent& e) { return checker_.check(e); }},
         bus::BatchHandler([this](std::vector<core::TelemetryEvent>& events, std::stop_token stop) {
           return take_from_nats(events, stop);
         }));

@@ -84,6 +84,9 @@ class Runtime final : public server::Backend {
   [[nodiscard]] supervise::Supervisor& supervisor() { return *root_; }
 
   // server::Backend
+  [[nodiscard]] core::Result<void> check(const core::TelemetryEvent& event) override {
+    return checker_.check(event);
+  }
   [[nodiscard]] server::SubmitResult submit(std::vector<core::TelemetryEvent> events) override;
   // As submit(), but `events` is moved from only when accepted (kAccepted); otherwise it is
   // left intact for a retry. A batch larger than the queue capacity is accepted when the queue
@@ -175,6 +178,8 @@ class Runtime final : public server::Backend {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<EngineSink> sink_;
   std::unique_ptr<engine::Engine> engine_;  // the evaluation strand's
+  // Ingest's shape check (HTTP and NATS threads): document components of its own.
+  components::DocumentChecker checker_;
   core::TimePoint started_at_{};
   // External alerts a flush could not write, kept for the next one (alerts loop only).
   std::unordered_map<std::string, core::Alert> unwritten_alerts_;

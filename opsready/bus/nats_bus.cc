@@ -304,6 +304,14 @@ struct NatsConsumerState {
       }
       return core::fail("invalid_event", why);
     }
+    if (options.check) {
+      for (std::size_t i = 0; i < parsed.events.size(); ++i) {
+        if (auto ok = options.check(parsed.events[i]); !ok) {
+          return core::fail("invalid_event", "event " + std::to_string(i) + " field " +
+                                                 ok.error().field + ": " + ok.error().message);
+        }
+      }
+    }
     return parsed;
   }
 

@@ -103,6 +103,10 @@ struct NatsConsumerOptions {
   bool ordered = true;
   std::uint64_t max_gap_fill = 100000;
   RejectFn on_reject;
+  // Asked for each event of a decoded message (thread-safe; the fetch thread calls it): a
+  // refusal makes the message invalid, as an unparsable event does (terminated, counted,
+  // on_reject). The daemon's is components::DocumentChecker: a document of the wrong shape.
+  std::function<core::Result<void>(const core::TelemetryEvent&)> check;
 };
 
 // Per event: see above. Per fetch: the events of its valid messages, in stream order; return

@@ -58,6 +58,13 @@ class Component {
   // Folds one event in. An event whose payload this component cannot use is refused with an
   // error naming the field; the state is then unchanged.
   [[nodiscard]] virtual core::Result<void> apply(const core::TelemetryEvent& event) = 0;
+  // Whether apply() would refuse `event`'s payload for its shape, without applying it: what
+  // ingest asks before queueing an event (DocumentChecker, registry.h), so a document of the
+  // wrong shape is refused to its sender (HTTP 400, NATS term) instead of only on the
+  // evaluation strand. Default: no check before queueing.
+  [[nodiscard]] virtual core::Result<void> check(const core::TelemetryEvent& /*event*/) {
+    return {};
+  }
   // True once an event has been applied.
   [[nodiscard]] virtual bool active() const = 0;
   // The component's view at `now` (time-dependent findings, such as freshness, use it).

@@ -105,4 +105,25 @@ std::string Registry::alert_category(std::string_view component) const {
   return "operational." + std::string(component);
 }
 
+DocumentChecker::DocumentChecker(const ComponentsConfig& config) {
+  if (auto r = Registry::create(config)) registry_ = std::move(*r);
+}
+
+core::Result<void> DocumentChecker::check(const core::TelemetryEvent& event) {
+  std::lock_guard lock(mu_);
+  for (std::size_t i = 0; i < registry_.size(); ++i) {
+    Component& c = registry_.at(i);
+    if (!c.consumes(event.topic)) continue;
+    if (auto ok = c.check(event); !ok) {
+      core::Error e = ok.error();
+      if (e.field.rfind("payload", 0) != 0) {
+        e.field = e.field.empty() ? "payload" : "payload." + e.field;
+      }
+      e.message = std::string(c.name()) + ": " + e.message;
+      return std::unexpected(std::move(e));
+    }
+  }
+  return {};
+}
+
 }  // namespace opsready::components

@@ -15,6 +15,7 @@
 // costs one hash lookup per event after the first.
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -91,6 +92,26 @@ class Registry {
   std::vector<std::unique_ptr<Component>> components_;
   std::unordered_map<std::string, std::vector<Component*>, Hash, std::equal_to<>> routes_;
   std::vector<Component*> uncached_;  // the answer for a topic past the cache's bound
+};
+
+// The shape check of ingest: a registry of its own (built from the same configuration as the
+// evaluation strand's) whose components' check() is asked, under a lock, whether an event
+// would be refused, before the event is queued. Thread-safe; HTTP and NATS ingest threads
+// share one.
+//
+//   components::DocumentChecker checker(cfg);
+//   if (auto ok = checker.check(event); !ok) return reply_400(ok.error());  // field names it
+class DocumentChecker {
+ public:
+  // An empty checker (checks nothing) when `config` does not build.
+  explicit DocumentChecker(const ComponentsConfig& config);
+  // The first refusal of a consuming component, with the field prefixed "payload." when the
+  // component names a payload field without it.
+  [[nodiscard]] core::Result<void> check(const core::TelemetryEvent& event);
+
+ private:
+  std::mutex mu_;
+  Registry registry_;
 };
 
 }  // namespace opsready::components

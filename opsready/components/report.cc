@@ -381,6 +381,12 @@ core::Result<void> DocumentComponent::apply(const core::TelemetryEvent& event) {
   return {};
 }
 
+core::Result<void> DocumentComponent::check(const core::TelemetryEvent& event) {
+  auto e = evaluate(event.payload, event.time);
+  if (!e) return std::unexpected(e.error());
+  return {};
+}
+
 core::ComponentSnapshot DocumentComponent::snapshot(core::TimePoint /*now*/, Detail detail) {
   if (!latest_) {
     return core::ComponentSnapshot{.component = name_, .status = core::Status::kOk};

@@ -169,6 +169,8 @@ class DocumentComponent : public Component {
   [[nodiscard]] std::string_view alert_category() const override { return alert_category_; }
   [[nodiscard]] bool consumes(std::string_view topic) const override;
   [[nodiscard]] core::Result<void> apply(const core::TelemetryEvent& event) override;
+  // evaluate() at the event's time, the result dropped.
+  [[nodiscard]] core::Result<void> check(const core::TelemetryEvent& event) override;
   [[nodiscard]] bool active() const override { return latest_.has_value(); }
   [[nodiscard]] core::ComponentSnapshot snapshot(core::TimePoint now, Detail detail) override;
   using Component::snapshot;

@@ -34,6 +34,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
+  // Whether an event would be refused for the shape of its payload (a document a component
+  // cannot read), asked by ingest before submit(): the error names the payload field.
+  [[nodiscard]] virtual core::Result<void> check(const core::TelemetryEvent& event) = 0;
   // All or nothing: either every event is queued, or none is.
   [[nodiscard]] virtual SubmitResult submit(std::vector<core::TelemetryEvent> events) = 0;
   // The latest evaluated readiness snapshot (never null once ready()).

@@ -218,6 +218,16 @@ void HttpServer::install_routes() {
       [this](Request& req, Responder res) {
         if (!authorized("events", req, res)) return;
         core::IngestParse parsed = core::parse_events(req.body, backend_.clock().now());
+        if (parsed.errors.empty()) {
+          // A document of the wrong shape is refused here, to its sender, before anything of
+          // the request is queued.
+          for (std::size_t i = 0; i < parsed.events.size(); ++i) {
+            if (auto ok = backend_.check(parsed.events[i]); !ok) {
+              parsed.errors.push_back(core::IngestError{
+                  .index = i, .field = ok.error().field, .reason = ok.error().message});
+            }
+          }
+        }
         if (!parsed.errors.empty()) {
           rejected_.with({"invalid"}).inc(static_cast<double>(parsed.errors.size()));
           return res.send(json_reply(
