@@ -218,6 +218,40 @@ config::Table loop_table(components::UnderstandingLoopConfig& c) {
   };
 }
 
+config::Table professional_table(components::ProfessionalReadinessConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("count_components_without_counts", c.count_components_without_counts),
+  };
+}
+
+config::Table cache_table(components::CacheHealthConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("require_configured", c.require_configured),
+      value("hit_rate_warn", c.hit_rate_warn),
+      value("hit_rate_fail", c.hit_rate_fail),
+      value("min_requests", c.min_requests),
+      value("latency_warn_ms", c.latency_warn_ms),
+      value("latency_fail_ms", c.latency_fail_ms),
+      value("evictions_warn", c.evictions_warn),
+      value("errors_warn", c.errors_warn),
+  };
+}
+
+config::Table nats_consumer_table(components::NatsConsumerConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("pending_warn", c.pending_warn),
+      value("pending_fail", c.pending_fail),
+      value("ack_pending_warn", c.ack_pending_warn),
+      value("redelivered_warn", c.redelivered_warn),
+      value("stale_after", c.stale_after),
+      value("forget_after", c.forget_after),
+      value("max_consumers", c.max_consumers),
+  };
+}
+
 config::Table detectors_table(ComponentsConfig& c) {
   return {
       config::section("sensory_drift", [&c] { return sensory_table(c.sensory_drift); }),
@@ -226,6 +260,10 @@ config::Table detectors_table(ComponentsConfig& c) {
       config::section("strategy_performance",
                       [&c] { return strategy_table(c.strategy_performance); }),
       config::section("understanding_loop", [&c] { return loop_table(c.understanding_loop); }),
+      config::section("professional_readiness",
+                      [&c] { return professional_table(c.professional_readiness); }),
+      config::section("cache", [&c] { return cache_table(c.cache); }),
+      config::section("nats_consumer", [&c] { return nats_consumer_table(c.nats_consumer); }),
   };
 }
 

@@ -34,7 +34,10 @@ core::Result<void> validate(const ComponentsConfig& c) {
   if (auto ok = check(c.drift_sentry, kDriftSentryName); !ok) return ok;
   if (auto ok = check(c.ingest_slos, kIngestSlosName); !ok) return ok;
   if (auto ok = check(c.strategy_performance, kStrategyPerformanceName); !ok) return ok;
-  return check(c.understanding_loop, kUnderstandingLoopName);
+  if (auto ok = check(c.understanding_loop, kUnderstandingLoopName); !ok) return ok;
+  if (auto ok = check(c.professional_readiness, kProfessionalReadinessName); !ok) return ok;
+  if (auto ok = check(c.cache, kCacheName); !ok) return ok;
+  return check(c.nats_consumer, kNatsConsumerName);
 }
 
 core::Result<Registry> Registry::create(const ComponentsConfig& config) {
@@ -49,6 +52,13 @@ core::Result<Registry> Registry::create(const ComponentsConfig& config) {
     return std::unexpected(ok.error());
   }
   if (auto ok = add<UnderstandingLoop>(config.understanding_loop, list); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = add<ProfessionalReadiness>(config.professional_readiness, list); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = add<CacheHealth>(config.cache, list); !ok) return std::unexpected(ok.error());
+  if (auto ok = add<NatsConsumer>(config.nats_consumer, list); !ok) {
     return std::unexpected(ok.error());
   }
   return Registry(std::move(list));

@@ -21,9 +21,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "opsready/components/cache_health.h"
 #include "opsready/components/component.h"
 #include "opsready/components/drift_sentry.h"
 #include "opsready/components/ingest_slos.h"
+#include "opsready/components/nats_consumer.h"
+#include "opsready/components/professional_readiness.h"
 #include "opsready/components/sensory_drift.h"
 #include "opsready/components/strategy_performance.h"
 #include "opsready/components/understanding_loop.h"
@@ -37,6 +40,10 @@ struct ComponentsConfig {
   IngestSlosConfig ingest_slos;
   StrategyPerformanceConfig strategy_performance;
   UnderstandingLoopConfig understanding_loop;
+  // The report-driven components (issue 13).
+  ProfessionalReadinessConfig professional_readiness;
+  CacheHealthConfig cache;
+  NatsConsumerConfig nats_consumer;
 
   bool operator==(const ComponentsConfig&) const = default;
 };
