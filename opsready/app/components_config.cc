@@ -218,6 +218,56 @@ config::Table loop_table(components::UnderstandingLoopConfig& c) {
   };
 }
 
+config::Table incident_table(components::IncidentResponseConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("service", c.service),
+      value("document_policy", c.document_policy),
+      config::choice("metrics_source", c.metrics_source,
+                     {{"incident_log", "incident_log"}, {"document", "document"}}),
+      value("required_runbooks", c.required_runbooks),
+      value("training_interval_days", c.training_interval_days),
+      value("drill_interval_days", c.drill_interval_days),
+      value("minimum_primary_responders", c.minimum_primary_responders),
+      value("minimum_secondary_responders", c.minimum_secondary_responders),
+      value("postmortem_sla_hours", c.postmortem_sla_hours),
+      value("maximum_open_incidents", c.maximum_open_incidents),
+      value("require_chatops", c.require_chatops),
+      value("mtta_warn_minutes", c.mtta_warn_minutes),
+      value("mtta_fail_minutes", c.mtta_fail_minutes),
+      value("mttr_warn_minutes", c.mttr_warn_minutes),
+      value("mttr_fail_minutes", c.mttr_fail_minutes),
+      value("metrics_stale_warn_hours", c.metrics_stale_warn_hours),
+      value("metrics_stale_fail_hours", c.metrics_stale_fail_hours),
+      value("require_major_incident_history", c.require_major_incident_history),
+      value("major_incident_review_interval_days", c.major_incident_review_interval_days),
+      value("major_incident_fail_multiplier", c.major_incident_fail_multiplier),
+      value("block_on_warn", c.block_on_warn),
+      value("warn_block_categories", c.warn_block_categories),
+  };
+}
+
+config::Table security_table(components::SecurityConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("service", c.service),
+      value("document_policy", c.document_policy),
+      value("minimum_mfa_coverage", c.minimum_mfa_coverage),
+      value("credential_rotation_days", c.credential_rotation_days),
+      value("secrets_rotation_days", c.secrets_rotation_days),
+      value("incident_drill_interval_days", c.incident_drill_interval_days),
+      value("vulnerability_scan_interval_days", c.vulnerability_scan_interval_days),
+      value("required_tls_versions", c.required_tls_versions),
+      value("allow_legacy_tls", c.allow_legacy_tls),
+      value("require_intrusion_detection", c.require_intrusion_detection),
+      value("certificate_warn_days", c.certificate_warn_days),
+      value("certificate_fail_days", c.certificate_fail_days),
+      value("privileged_access_review_days", c.privileged_access_review_days),
+      value("failed_logins_warn", c.failed_logins_warn),
+      value("failed_logins_fail", c.failed_logins_fail),
+  };
+}
+
 config::Table professional_table(components::ProfessionalReadinessConfig& c) {
   return {
       value("enabled", c.enabled),
@@ -260,6 +310,9 @@ config::Table detectors_table(ComponentsConfig& c) {
       config::section("strategy_performance",
                       [&c] { return strategy_table(c.strategy_performance); }),
       config::section("understanding_loop", [&c] { return loop_table(c.understanding_loop); }),
+      config::section("incident_response",
+                      [&c] { return incident_table(c.incident_response); }),
+      config::section("security", [&c] { return security_table(c.security); }),
       config::section("professional_readiness",
                       [&c] { return professional_table(c.professional_readiness); }),
       config::section("cache", [&c] { return cache_table(c.cache); }),

@@ -95,8 +95,8 @@ class Component {
 
 // ---- Helpers shared by the component implementations -------------------------------------
 
-// The one number-coercion rule (core::to_number): numbers, booleans (1/0) and numeric strings
-// (trimmed, '+' allowed, a trailing '%' divides by 100); non-finite results are none.
+// The one number-coercion rule (core::to_number): numbers and numeric strings (trimmed, '+'
+// allowed, a trailing '%' divides by 100); booleans and non-finite results are none.
 [[nodiscard]] std::optional<double> coerce_number(const nlohmann::json& v);
 // `j[key]` coerced, none when absent.
 [[nodiscard]] std::optional<double> number_field(const nlohmann::json& j, std::string_view key);

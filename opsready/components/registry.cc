@@ -35,6 +35,8 @@ core::Result<void> validate(const ComponentsConfig& c) {
   if (auto ok = check(c.ingest_slos, kIngestSlosName); !ok) return ok;
   if (auto ok = check(c.strategy_performance, kStrategyPerformanceName); !ok) return ok;
   if (auto ok = check(c.understanding_loop, kUnderstandingLoopName); !ok) return ok;
+  if (auto ok = check(c.incident_response, kIncidentResponseName); !ok) return ok;
+  if (auto ok = check(c.security, kSecurityName); !ok) return ok;
   if (auto ok = check(c.professional_readiness, kProfessionalReadinessName); !ok) return ok;
   if (auto ok = check(c.cache, kCacheName); !ok) return ok;
   return check(c.nats_consumer, kNatsConsumerName);
@@ -54,6 +56,10 @@ core::Result<Registry> Registry::create(const ComponentsConfig& config) {
   if (auto ok = add<UnderstandingLoop>(config.understanding_loop, list); !ok) {
     return std::unexpected(ok.error());
   }
+  if (auto ok = add<IncidentResponse>(config.incident_response, list); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = add<Security>(config.security, list); !ok) return std::unexpected(ok.error());
   if (auto ok = add<ProfessionalReadiness>(config.professional_readiness, list); !ok) {
     return std::unexpected(ok.error());
   }

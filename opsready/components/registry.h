@@ -24,9 +24,11 @@
 #include "opsready/components/cache_health.h"
 #include "opsready/components/component.h"
 #include "opsready/components/drift_sentry.h"
+#include "opsready/components/incident_response.h"
 #include "opsready/components/ingest_slos.h"
 #include "opsready/components/nats_consumer.h"
 #include "opsready/components/professional_readiness.h"
+#include "opsready/components/security.h"
 #include "opsready/components/sensory_drift.h"
 #include "opsready/components/strategy_performance.h"
 #include "opsready/components/understanding_loop.h"
@@ -41,6 +43,8 @@ struct ComponentsConfig {
   StrategyPerformanceConfig strategy_performance;
   UnderstandingLoopConfig understanding_loop;
   // The report-driven components (issue 13).
+  IncidentResponseConfig incident_response;
+  SecurityConfig security;
   ProfessionalReadinessConfig professional_readiness;
   CacheHealthConfig cache;
   NatsConsumerConfig nats_consumer;

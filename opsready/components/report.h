@@ -20,9 +20,9 @@
 // - a document of the wrong shape is refused, never graded: a key a document kind does not
 //   know is an error ("unknown field"), except inside free-form `metadata` / `context`
 //   objects; a value of the wrong type is an error naming its path;
-// - numbers (core::to_number, the same rule as samples and audit entries): a JSON number, a
-//   boolean (1/0), or a string holding one (trimmed, a leading '+' allowed, a trailing '%'
-//   divides by 100: "95%" is 0.95); NaN and infinities are refused;
+// - numbers (core::to_number, the same rule as samples and audit entries): a JSON number, or
+//   a string holding one (trimmed, a leading '+' allowed, a trailing '%' divides by 100: "95%"
+//   is 0.95); booleans, NaN and infinities are refused;
 // - booleans: true/false, 1/0, and the words 1, true, yes, y, on / 0, false, no, n, off
 //   (trimmed, any case);
 // - string lists: an array of strings (empty items dropped) or one string split on ',' or ';'

@@ -55,9 +55,7 @@ nlohmann::json to_json(const Sample& s) {
 
 std::optional<double> to_number(const nlohmann::json& v) {
   double out = 0.0;
-  if (v.is_boolean()) {
-    out = v.get<bool>() ? 1.0 : 0.0;
-  } else if (v.is_number()) {
+  if (v.is_number()) {
     out = v.get<double>();
   } else if (v.is_string()) {
     std::string_view s = trim(v.get_ref<const std::string&>());

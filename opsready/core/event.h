@@ -48,9 +48,10 @@ struct Sample {
 
 [[nodiscard]] nlohmann::json to_json(const Sample& s);
 // The one number-coercion rule of every document opsready reads (docs/components.md "Reading
-// documents"): a JSON number; a boolean (1 / 0); or a string holding a decimal number —
+// documents"): a JSON number, or a string holding a decimal number —
 // trimmed, a leading '+' allowed, a trailing '%' dividing by 100 ("95%" is 0.95). Anything
-// else, and any non-finite result (NaN, ±inf, also from strings), is none.
+// else (a boolean is not a number: `true` where a count belongs is a publisher's bug), and any
+// non-finite result (NaN, ±inf, also from strings), is none.
 [[nodiscard]] std::optional<double> to_number(const nlohmann::json& v);
 
 // "value" must be a number by to_number(); label values must be strings.

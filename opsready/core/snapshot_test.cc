@@ -96,7 +96,7 @@ TEST(Number, OneRuleForSamplesAndDocuments) {
   EXPECT_EQ(to_number(nlohmann::json(" 0.5 ")), 0.5);
   EXPECT_EQ(to_number(nlohmann::json("+2")), 2.0);
   EXPECT_EQ(to_number(nlohmann::json("95%")), 0.95);
-  EXPECT_EQ(to_number(nlohmann::json(true)), 1.0);
+  EXPECT_EQ(to_number(nlohmann::json(true)), std::nullopt);
   EXPECT_EQ(to_number(nlohmann::json("nan")), std::nullopt);
   EXPECT_EQ(to_number(nlohmann::json("inf")), std::nullopt);
   EXPECT_EQ(to_number(nlohmann::json("1e999")), std::nullopt);
