@@ -578,16 +578,18 @@ void add_reliability(Reliability& r, std::string_view rule, Status severity, std
 Reliability reliability(const SystemValidationConfig& c,
                         std::span<const SystemValidationRun> history,
                         const SystemValidationRun& current, core::TimePoint now) {
-  // The current run goes after every earlier run with the same timestamp: on a tie, the run
-  // being evaluated is the latest.
+  // An earlier run with the current run's timestamp is the same run (a redelivery, or the
+  // report itself in a --history file): the current one replaces it.
   std::vector<SystemValidationRun> ordered;
   ordered.reserve(history.size() + 1);
-  const auto split = std::upper_bound(
+  const auto split = std::lower_bound(
       history.begin(), history.end(), current.timestamp,
-      [](core::TimePoint t, const SystemValidationRun& run) { return t < run.timestamp; });
+      [](const SystemValidationRun& run, core::TimePoint t) { return run.timestamp < t; });
+  auto rest = split;
+  while (rest != history.end() && rest->timestamp == current.timestamp) ++rest;
   ordered.insert(ordered.end(), history.begin(), split);
   ordered.push_back(current);
-  ordered.insert(ordered.end(), split, history.end());
+  ordered.insert(ordered.end(), rest, history.end());
 
   Reliability r;
   r.latest = ordered.back().timestamp;
@@ -1054,6 +1056,25 @@ core::Result<Evaluated> evaluate_snapshot(const SystemValidationConfig& c, const
   return e;
 }
 
+// Sorted by timestamp; of runs with the same timestamp (the same run), the last given.
+std::vector<SystemValidationRun> sorted_unique(std::span<const SystemValidationRun> runs) {
+  std::vector<SystemValidationRun> sorted(runs.begin(), runs.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const SystemValidationRun& a, const SystemValidationRun& b) {
+                     return a.timestamp < b.timestamp;
+                   });
+  std::vector<SystemValidationRun> out;
+  out.reserve(sorted.size());
+  for (const SystemValidationRun& r : sorted) {
+    if (!out.empty() && out.back().timestamp == r.timestamp) {
+      out.back() = r;
+    } else {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // ---- Configuration --------------------------------------------------------------------------
@@ -1163,11 +1184,7 @@ core::Result<Evaluated> SystemValidation::evaluate(const nlohmann::json& doc, co
 core::Result<Evaluated> SystemValidation::evaluate_with_history(
     const nlohmann::json& doc, std::span<const SystemValidationRun> history,
     core::TimePoint now) const {
-  std::vector<SystemValidationRun> sorted(history.begin(), history.end());
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const SystemValidationRun& a, const SystemValidationRun& b) {
-                     return a.timestamp < b.timestamp;
-                   });
+  const std::vector<SystemValidationRun> sorted = sorted_unique(history);
   return evaluate_sorted(doc, sorted, now, nullptr);
 }
 
@@ -1231,11 +1248,7 @@ core::Result<std::vector<SystemValidationRun>> SystemValidation::parse_history(
 }
 
 void SystemValidation::load_history(std::span<const SystemValidationRun> history) {
-  history_.assign(history.begin(), history.end());
-  std::stable_sort(history_.begin(), history_.end(),
-                   [](const SystemValidationRun& a, const SystemValidationRun& b) {
-                     return a.timestamp < b.timestamp;
-                   });
+  history_ = sorted_unique(history);
   if (history_.size() > config_.max_history) {
     history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(
                                                             history_.size() - config_.max_history));
@@ -1247,10 +1260,14 @@ void SystemValidation::keep(const SystemValidationRun& run, core::TimePoint now)
   // A run dated beyond the clock-skew tolerance was flagged; kept, it would stay "latest"
   // (and never stale) until the clock reaches it.
   if (run.timestamp - now > config_.future_tolerance) return;
-  const auto at = std::upper_bound(
+  const auto at = std::lower_bound(
       history_.begin(), history_.end(), run.timestamp,
-      [](core::TimePoint t, const SystemValidationRun& r) { return t < r.timestamp; });
-  history_.insert(at, run);
+      [](const SystemValidationRun& r, core::TimePoint t) { return r.timestamp < t; });
+  if (at != history_.end() && at->timestamp == run.timestamp) {
+    *at = run;  // the same run again (a redelivery): the latest evaluation wins
+  } else {
+    history_.insert(at, run);
+  }
   auto first = history_.begin();
   if (config_.reliability_window > core::Duration::zero()) {
     const core::TimePoint cutoff = now - config_.reliability_window;

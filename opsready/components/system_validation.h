@@ -32,8 +32,9 @@
 // alert (`operational.system_validation`) covers it.
 //
 // History: every report or snapshot applied leaves one run {timestamp, status before
-// reliability, success_rate}; the runs within reliability_window (at most max_history) are
-// kept, survive a restart through state()/restore(), and are what the next evaluation sees.
+// reliability, success_rate} (a run with the timestamp of a kept one replaces it: the same run
+// delivered again); the runs within reliability_window (at most max_history) are kept, survive
+// a restart through state()/restore(), and are what the next evaluation sees.
 // Not thread-safe (see component.h).
 
 #include <cstdint>
@@ -103,9 +104,10 @@ class SystemValidation final : public DocumentComponent {
   // Evaluates one document against the kept history (not changing it).
   [[nodiscard]] core::Result<Evaluated> evaluate(const nlohmann::json& doc,
                                                  core::TimePoint now) override;
-  // Evaluates one document against `history` instead of the kept runs, with the same bounds
-  // (window, max_history; the order of equal timestamps is the order given). Giving the
-  // runs of earlier reports here and applying those reports one by one give the same result.
+  // Evaluates one document against `history` instead of the kept runs, with the same rules
+  // (window, max_history; runs with the same timestamp are one run, the last given wins, and
+  // the document's own run replaces a run with its timestamp). Giving the runs of earlier
+  // reports here and applying those reports one by one give the same result.
   [[nodiscard]] core::Result<Evaluated> evaluate_with_history(
       const nlohmann::json& doc, std::span<const SystemValidationRun> history,
       core::TimePoint now) const;
@@ -155,7 +157,7 @@ class SystemValidation final : public DocumentComponent {
   void keep(const SystemValidationRun& run, core::TimePoint now);
 
   SystemValidationConfig config_;
-  std::vector<SystemValidationRun> history_;  // sorted by timestamp, stable
+  std::vector<SystemValidationRun> history_;  // sorted by timestamp, one run per timestamp
   std::uint64_t state_version_ = 0;
   // The run and time of the latest evaluate(), recorded by kept() right after apply() made it.
   std::optional<std::pair<SystemValidationRun, core::TimePoint>> pending_;

@@ -607,7 +607,7 @@ TEST(SystemValidation, Streaks) {
   EXPECT_EQ(issues_of(report_at(kNow, 1, 1), {run(kNow - hours(1), Status::kWarn)}),
             json{"2 consecutive WARN snapshots"});
   EXPECT_EQ(issues_of(report_at(kNow, 1, 1), {}), json::array());
-  // A FAIL run at the same time as the current (passing) run: the current run is latest.
+  // A FAIL run with the current run's timestamp is the same run: the current one replaces it.
   EXPECT_EQ(issues_of(report_at(kNow, 1, 0), {run(kNow, Status::kFail)}), json::array());
   // Disabled: 0.
   auto off = make({.reliability_warn_fail_streak = 0,
@@ -665,7 +665,7 @@ TEST(SystemValidation, AppliedHistoryEqualsExplicitHistory) {
       reports.push_back(report_at(times.back(), shape[i][0], shape[i][1]));
     }
     reports[3]["summary"] = {{"status", "degraded"}};
-    reports[4]["timestamp"] = iso(times[3]);  // two runs with the same time: order kept
+    reports[4]["timestamp"] = iso(times[3]);  // the same run again: it replaces the earlier
     auto applied = make(config);
     for (std::size_t i = 0; i + 1 < reports.size(); ++i) {
       ASSERT_TRUE(applied->apply(event_of(reports[i], times[i])).has_value());
@@ -683,6 +683,31 @@ TEST(SystemValidation, AppliedHistoryEqualsExplicitHistory) {
     expect_same(*applied->latest(), *explicit_history);
     EXPECT_LE(applied->history().size(), config.max_history);
   }
+}
+
+// A run delivered twice (the bus delivers at least once), or a --history file that holds the
+// report being evaluated, counts once.
+TEST(SystemValidation, SameRunCountsOnce) {
+  const json report = report_at(kNow, 1, 1);
+  auto sv = make();
+  ASSERT_TRUE(sv->apply(event_of(report, kNow)).has_value());
+  ASSERT_TRUE(sv->apply(event_of(report, kNow)).has_value());
+  EXPECT_EQ(sv->history().size(), 1u);
+  const json& rel = sv->latest()->report["metadata"]["reliability"];
+  EXPECT_EQ(rel["samples_considered"], 1);
+  EXPECT_EQ(rel["warn_streak"], 1);
+
+  auto runs =
+      SystemValidation::history_from_json(json::array({report_at(kNow - hours(1), 1, 1), report}));
+  ASSERT_TRUE(runs.has_value());
+  auto e = make()->evaluate_with_history(report, *runs, kNow);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->report["metadata"]["reliability"]["samples_considered"], 2);
+  EXPECT_EQ(e->report["metadata"]["reliability"]["warn_streak"], 2);
+  // Of two history items with one timestamp, the last given is the run.
+  auto sv2 = make();
+  sv2->load_history({{{kNow, Status::kFail, 0.0}, {kNow, Status::kOk, 1.0}}});
+  EXPECT_EQ(sv2->history(), (std::vector<SystemValidationRun>{{kNow, Status::kOk, 1.0}}));
 }
 
 // The window and max_history bound the kept runs.
@@ -786,6 +811,23 @@ TEST(SystemValidation, ParseHistory) {
                 .error()
                 .field,
             "history[0].results.a");
+
+  // The example files of the runbook: report.json (warn, 50%) after pass 100%, warn 50% and
+  // fail 50%: the average 62.5% fails; the latest run is WARN, so no FAIL streak.
+  std::ifstream in(testdata("history.jsonl"), std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto file = SystemValidation::parse_history(text.str());
+  ASSERT_TRUE(file.has_value()) << file.error().describe();
+  ASSERT_EQ(file->size(), 3u);
+  EXPECT_EQ((*file)[1], (SystemValidationRun{core::parse_rfc3339("2025-01-02T12:00:00Z").value(),
+                                             Status::kWarn, 0.5}));
+  auto with = make()->evaluate_with_history(read_json("report.json"), *file,
+                                            core::parse_rfc3339("2025-01-03T00:00:00Z").value());
+  ASSERT_TRUE(with.has_value());
+  EXPECT_EQ(with->report["metadata"]["reliability"]["issues"],
+            (json{"Average success rate 62% below fail threshold 85%"}));
+  EXPECT_EQ(with->report["metadata"]["reliability"]["samples_considered"], 4);
 
   // load_history() makes them the kept runs.
   auto sv = make();
