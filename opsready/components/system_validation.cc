@@ -554,6 +554,23 @@ core::Result<SystemValidationRun> run_at(const json& doc, const std::string& bas
       .timestamp = p->time ? *p->time : *now, .status = p->status, .success_rate = p->success_rate};
 }
 
+// The runs of a history list; errors name "history[i]...".
+core::Result<std::vector<SystemValidationRun>> runs_of(std::span<const json> items) {
+  std::vector<SystemValidationRun> out;
+  out.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string path = "history[" + std::to_string(i) + "]";
+    const json& item = items[i];
+    if (!item.is_object()) {
+      return core::fail("invalid_document", "a history item must be an object", path);
+    }
+    auto run = is_entry(item) ? read_entry(item, path) : run_at(item, path, std::nullopt);
+    if (!run) return std::unexpected(run.error());
+    out.push_back(*run);
+  }
+  return out;
+}
+
 // ---- Reliability (§3.3) -------------------------------------------------------------------
 
 struct Reliability {
@@ -1200,19 +1217,7 @@ core::Result<std::vector<SystemValidationRun>> SystemValidation::history_from_js
   if (!items.is_array()) {
     return core::fail("invalid_document", "a history must be a JSON array", "history");
   }
-  std::vector<SystemValidationRun> out;
-  out.reserve(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::string path = "history[" + std::to_string(i) + "]";
-    const json& item = items[i];
-    if (!item.is_object()) {
-      return core::fail("invalid_document", "a history item must be an object", path);
-    }
-    auto run = is_entry(item) ? read_entry(item, path) : run_at(item, path, std::nullopt);
-    if (!run) return std::unexpected(run.error());
-    out.push_back(*run);
-  }
-  return out;
+  return runs_of(items.get_ref<const json::array_t&>());
 }
 
 core::Result<std::vector<SystemValidationRun>> SystemValidation::parse_history(
@@ -1247,8 +1252,16 @@ core::Result<std::vector<SystemValidationRun>> SystemValidation::parse_history(
   return history_from_json(items);
 }
 
-void SystemValidation::load_history(std::span<const SystemValidationRun> history) {
-  history_ = sorted_unique(history);
+core::Result<void> SystemValidation::load_history(const std::vector<nlohmann::json>& docs,
+                                                  core::TimePoint /*now*/) {
+  auto runs = runs_of(docs);
+  if (!runs) return std::unexpected(runs.error());
+  load_runs(*runs);
+  return {};
+}
+
+void SystemValidation::load_runs(std::span<const SystemValidationRun> runs) {
+  history_ = sorted_unique(runs);
   if (history_.size() > config_.max_history) {
     history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(
                                                             history_.size() - config_.max_history));
@@ -1336,7 +1349,7 @@ core::Result<void> SystemValidation::restore(const nlohmann::json& state) {
       restored.push_back(*run);
     }
   }
-  load_history(restored);
+  load_runs(restored);
   return {};
 }
 

@@ -10,6 +10,7 @@
 //   // The CLI's `--history FILE`:
 //   auto runs = components::SystemValidation::parse_history(file_text).value();
 //   auto e = sv->evaluate_with_history(report, runs, now).value();   // e.markdown, e.report
+//   // or, as the CLI does: sv->load_history(earlier_documents, now); sv->evaluate(report, now);
 //
 // Consumes `telemetry.operational.system_validation`, one document per event, in one of two
 // forms told apart by shape (docs/components.md "system_validation"):
@@ -126,8 +127,13 @@ class SystemValidation final : public DocumentComponent {
   [[nodiscard]] static core::Result<std::vector<SystemValidationRun>> parse_history(
       std::string_view text);
 
-  // Replaces the kept runs (bounded as in kept()); for embedders that load a history file.
-  void load_history(std::span<const SystemValidationRun> history);
+  // Replaces the kept runs with the runs of `docs` (history_from_json: earlier reports,
+  // evaluated snapshots or history entries, each with its time), as `opsready evaluate
+  // --history FILE` does; `now` is not used (every item carries its time).
+  [[nodiscard]] core::Result<void> load_history(const std::vector<nlohmann::json>& docs,
+                                                core::TimePoint now) override;
+  // Replaces the kept runs: sorted, one per timestamp (the last given), at most max_history.
+  void load_runs(std::span<const SystemValidationRun> runs);
   // The kept runs, oldest first.
   [[nodiscard]] const std::vector<SystemValidationRun>& history() const { return history_; }
 

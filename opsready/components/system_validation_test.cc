@@ -350,7 +350,7 @@ TEST(SystemValidation, Refusals) {
       {{{"timestamp", "yesterday"}}, "timestamp"},
       {{{"total_checks", -1}}, "total_checks"},
       {{{"total_checks", 2.5}}, "total_checks"},
-      {{{"total_checks", true}}, "total_checks"},
+      {{{"total_checks", "many"}}, "total_checks"},
       {{{"total_checks", 2}, {"passed_checks", 3}}, "passed_checks"},
       {{{"total_checks", 2}, {"passed_checks", 1}, {"failed_checks", 0}}, "failed_checks"},
       {{{"success_rate", "high"}}, "success_rate"},
@@ -679,6 +679,16 @@ TEST(SystemValidation, AppliedHistoryEqualsExplicitHistory) {
     auto before = applied->evaluate(reports.back(), times.back());
     ASSERT_TRUE(before.has_value());
     expect_same(*before, *explicit_history);
+    // The CLI's way: DocumentComponent::load_history with the earlier documents.
+    auto loaded = make(config);
+    DocumentComponent& as_document = *loaded;
+    ASSERT_TRUE(
+        as_document
+            .load_history(std::vector<json>(reports.begin(), reports.end() - 1), times.back())
+            .has_value());
+    auto via_load = loaded->evaluate(reports.back(), times.back());
+    ASSERT_TRUE(via_load.has_value());
+    expect_same(*via_load, *explicit_history);
     ASSERT_TRUE(applied->apply(event_of(reports.back(), times.back())).has_value());
     expect_same(*applied->latest(), *explicit_history);
     EXPECT_LE(applied->history().size(), config.max_history);
@@ -706,7 +716,7 @@ TEST(SystemValidation, SameRunCountsOnce) {
   EXPECT_EQ(e->report["metadata"]["reliability"]["warn_streak"], 2);
   // Of two history items with one timestamp, the last given is the run.
   auto sv2 = make();
-  sv2->load_history({{{kNow, Status::kFail, 0.0}, {kNow, Status::kOk, 1.0}}});
+  sv2->load_runs({{{kNow, Status::kFail, 0.0}, {kNow, Status::kOk, 1.0}}});
   EXPECT_EQ(sv2->history(), (std::vector<SystemValidationRun>{{kNow, Status::kOk, 1.0}}));
 }
 
@@ -829,9 +839,9 @@ TEST(SystemValidation, ParseHistory) {
             (json{"Average success rate 62% below fail threshold 85%"}));
   EXPECT_EQ(with->report["metadata"]["reliability"]["samples_considered"], 4);
 
-  // load_history() makes them the kept runs.
+  // load_runs() makes them the kept runs.
   auto sv = make();
-  sv->load_history(want);
+  sv->load_runs(want);
   auto e = sv->evaluate(report_at(kNow - hours(6), 0, 1), kNow - hours(6));
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->report["metadata"]["reliability"]["samples_considered"], 4);
