@@ -218,6 +218,28 @@ config::Table loop_table(components::UnderstandingLoopConfig& c) {
   };
 }
 
+config::Table system_validation_table(components::SystemValidationConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("reliability_window", c.reliability_window),
+      value("reliability_stale_warn", c.reliability_stale_warn),
+      value("reliability_stale_fail", c.reliability_stale_fail),
+      value("reliability_warn_success_rate", c.reliability_warn_success_rate),
+      value("reliability_fail_success_rate", c.reliability_fail_success_rate),
+      value("reliability_warn_fail_streak", c.reliability_warn_fail_streak),
+      value("reliability_fail_fail_streak", c.reliability_fail_fail_streak),
+      value("reliability_warn_warn_streak", c.reliability_warn_warn_streak),
+      value("future_tolerance", c.future_tolerance),
+      value("max_history", c.max_history),
+      value("min_success_rate", c.min_success_rate),
+      value("block_on_warn", c.block_on_warn),
+      value("required_checks", c.required_checks),
+      value("consider_reliability", c.consider_reliability),
+      value("reliability_block_on_warn", c.reliability_block_on_warn),
+      value("reliability_max_stale", c.reliability_max_stale),
+  };
+}
+
 config::Table incident_table(components::IncidentResponseConfig& c) {
   return {
       value("enabled", c.enabled),
@@ -310,8 +332,9 @@ config::Table detectors_table(ComponentsConfig& c) {
       config::section("strategy_performance",
                       [&c] { return strategy_table(c.strategy_performance); }),
       config::section("understanding_loop", [&c] { return loop_table(c.understanding_loop); }),
-      config::section("incident_response",
-                      [&c] { return incident_table(c.incident_response); }),
+      config::section("system_validation",
+                      [&c] { return system_validation_table(c.system_validation); }),
+      config::section("incident_response", [&c] { return incident_table(c.incident_response); }),
       config::section("security", [&c] { return security_table(c.security); }),
       config::section("professional_readiness",
                       [&c] { return professional_table(c.professional_readiness); }),

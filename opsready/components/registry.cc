@@ -35,6 +35,7 @@ core::Result<void> validate(const ComponentsConfig& c) {
   if (auto ok = check(c.ingest_slos, kIngestSlosName); !ok) return ok;
   if (auto ok = check(c.strategy_performance, kStrategyPerformanceName); !ok) return ok;
   if (auto ok = check(c.understanding_loop, kUnderstandingLoopName); !ok) return ok;
+  if (auto ok = check(c.system_validation, kSystemValidationName); !ok) return ok;
   if (auto ok = check(c.incident_response, kIncidentResponseName); !ok) return ok;
   if (auto ok = check(c.security, kSecurityName); !ok) return ok;
   if (auto ok = check(c.professional_readiness, kProfessionalReadinessName); !ok) return ok;
@@ -54,6 +55,9 @@ core::Result<Registry> Registry::create(const ComponentsConfig& config) {
     return std::unexpected(ok.error());
   }
   if (auto ok = add<UnderstandingLoop>(config.understanding_loop, list); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = add<SystemValidation>(config.system_validation, list); !ok) {
     return std::unexpected(ok.error());
   }
   if (auto ok = add<IncidentResponse>(config.incident_response, list); !ok) {

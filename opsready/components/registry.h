@@ -31,6 +31,7 @@
 #include "opsready/components/security.h"
 #include "opsready/components/sensory_drift.h"
 #include "opsready/components/strategy_performance.h"
+#include "opsready/components/system_validation.h"
 #include "opsready/components/understanding_loop.h"
 
 namespace opsready::components {
@@ -43,6 +44,7 @@ struct ComponentsConfig {
   StrategyPerformanceConfig strategy_performance;
   UnderstandingLoopConfig understanding_loop;
   // The report-driven components (issue 13).
+  SystemValidationConfig system_validation;
   IncidentResponseConfig incident_response;
   SecurityConfig security;
   ProfessionalReadinessConfig professional_readiness;
