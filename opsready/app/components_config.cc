@@ -247,6 +247,7 @@ config::Table incident_table(components::IncidentResponseConfig& c) {
       value("document_policy", c.document_policy),
       config::choice("metrics_source", c.metrics_source,
                      {{"incident_log", "incident_log"}, {"document", "document"}}),
+      value("metrics_window", c.metrics_window),
       value("required_runbooks", c.required_runbooks),
       value("training_interval_days", c.training_interval_days),
       value("drill_interval_days", c.drill_interval_days),

@@ -483,20 +483,23 @@ core::Result<int> Runtime::start(StartOptions options) {
       spdlog::warn("could not restore alerting state ({}): {}", kind, rows.error().message);
     }
   }
-  for (const core::Error& e : engine_->restore(std::move(restore), started_at_)) {
-    spdlog::warn("{}", e.message);
-  }
-  // The incidents open at the stop, so that an ack or resolution after the start is measured
-  // from its open (the store keeps records for `retention`).
+  // The incident log (the store keeps records for `retention`): the incidents open at the stop,
+  // so that an ack or resolution after the start is measured from its open, and the engine's
+  // MTTA / MTTR window for the incident_response component.
   if (auto rows = store_->alerting_log("record", core::TimePoint::min(), core::TimePoint::max(),
                                        kMaxIncidentRecords);
       rows) {
     for (const store::LogRow& row : *rows) {
       auto r = alerting::record_from_json(nlohmann::json::parse(row.json, nullptr, false));
-      if (r) static_cast<void>(responses_.feed(*r));
+      if (!r) continue;
+      static_cast<void>(responses_.feed(*r));
+      restore.records.push_back(std::move(*r));
     }
   } else {
     spdlog::warn("could not read the decision records: {}", rows.error().message);
+  }
+  for (const core::Error& e : engine_->restore(std::move(restore), started_at_)) {
+    spdlog::warn("{}", e.message);
   }
   flush_engine_output();
   // What a crash or stop left unsent goes again, with the same ids.

@@ -923,6 +923,9 @@ core::Result<void> validate(const IncidentResponseConfig& c) {
   if (core::trim(c.service).empty()) {
     return core::fail("invalid_parameter", "must not be empty", "service");
   }
+  if (c.metrics_window <= core::Duration::zero()) {
+    return core::fail("invalid_parameter", "must be positive", "metrics_window");
+  }
   if (c.metrics_source != "incident_log" && c.metrics_source != "document") {
     return core::fail("invalid_parameter", "must be incident_log or document", "metrics_source");
   }

@@ -55,6 +55,8 @@ struct IncidentResponseConfig {
   bool document_policy = true;
   // "incident_log": metrics from set_incident_metrics() replace the document's; "document".
   std::string metrics_source = "incident_log";
+  // The window of the incident log's MTTA / MTTR (the engine's alerting::ResponseStats).
+  core::Duration metrics_window = std::chrono::days(30);
 
   // The policy (§4.1), with the spec's defaults.
   std::vector<std::string> required_runbooks;

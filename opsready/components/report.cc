@@ -219,12 +219,9 @@ core::Result<Doc> root_object(const nlohmann::json& doc, std::string_view what) 
 
 void Findings::add(std::string category, core::Status severity, std::string message,
                    std::string code, nlohmann::json detail) {
-  int repeats = 0;
-  for (const Finding& f : findings_) {
-    const std::string_view base = std::string_view(f.code).substr(0, f.code.find(':'));
-    if (base == code) ++repeats;
-  }
-  if (repeats > 0) code += ":" + std::to_string(repeats + 1);
+  const int repeats = uses_[code]++;
+  if (repeats > 0) code += (code.find(':') == std::string::npos ? ":" : "-") +
+                           std::to_string(repeats + 1);
   findings_.push_back(Finding{.category = std::move(category),
                               .severity = severity,
                               .message = std::move(message),
@@ -392,9 +389,13 @@ core::ComponentSnapshot DocumentComponent::snapshot(core::TimePoint /*now*/, Det
     return core::ComponentSnapshot{.component = name_, .status = core::Status::kOk};
   }
   if (detail == Detail::kBrief) {
-    core::ComponentSnapshot s = latest_->snapshot;
-    s.metadata = nlohmann::json::object();
-    return s;
+    const core::ComponentSnapshot& l = latest_->snapshot;
+    return core::ComponentSnapshot{.component = l.component,
+                                   .status = l.status,
+                                   .summary = l.summary,
+                                   .observed_at = l.observed_at,
+                                   .issues = l.issues,
+                                   .metadata = nlohmann::json::object()};
   }
   return latest_->snapshot;
 }

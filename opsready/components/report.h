@@ -37,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -114,8 +115,9 @@ class Findings {
   explicit Findings(std::string component) : component_(std::move(component)) {}
 
   // Adds a finding. `code` is the issue code and alert category; it is made unique within the
-  // snapshot by appending ":<n>" for the n-th repeat (the alert category is the code before
-  // the ':', see alerting/derive.h). An ok finding is kept as an info issue.
+  // snapshot by appending ":<n>" for the n-th repeat of the same code (the alert category is
+  // the code before the first ':', see alerting/derive.h). An ok finding is kept as an info
+  // issue. Constant time per finding.
   void add(std::string category, core::Status severity, std::string message, std::string code,
            nlohmann::json detail = nullptr);
 
@@ -136,6 +138,7 @@ class Findings {
  private:
   std::string component_;
   std::vector<Finding> findings_;
+  std::unordered_map<std::string, int> uses_;  // code as given → how many findings used it
 };
 
 // ---- Evaluated documents ----------------------------------------------------------------------

@@ -229,7 +229,10 @@ Engine::Engine(EngineOptions options, Sink& sink, components::Registry registry,
       routes_(std::move(routes)),
       inhibitor_(std::move(inhibitor)),
       silences_(alerting::uuid_v4_generator(options_.silence_seed)),
-      dispatcher_(*routes_) {
+      dispatcher_(*routes_),
+      incident_stats_(options_.detectors.incident_response.metrics_window) {
+  incident_component_ = dynamic_cast<components::IncidentResponse*>(
+      registry_.find(components::kIncidentResponseName));
   for (const auto& ti : options_.policy.time_intervals) intervals_.emplace(ti.name, &ti);
   dispatcher_.set_mutes(
       {.alert = [this](const core::Alert& a, TimePoint at) { return muted(a, at); },
@@ -303,6 +306,9 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
                    : a.error());
       }
     }
+  }
+  for (const alerting::Record& r : state.records) {
+    if (incident_stats_.feed(r)) incident_stats_dirty_ = true;
   }
   for (auto& c : state.components) aggregator_.put(std::move(c));
   // Every alert is back in the inhibitor before any group ticks.
@@ -396,6 +402,22 @@ components::Routed Engine::apply(const core::TelemetryEvent& e, TimePoint now) {
   }
   put_component(std::move(*snap), now);
   return components::Routed{.consumers = 1};
+}
+
+void Engine::update_incident_metrics(TimePoint now) {
+  if (incident_component_ == nullptr) return;
+  const auto leaves = incident_stats_.next_change();
+  if (!incident_stats_dirty_ && !(leaves && *leaves <= now)) return;
+  incident_stats_dirty_ = false;
+  const alerting::ResponseStats::Summary s = incident_stats_.summary(now);
+  // The log is live, so its metrics have no data age (metrics_staleness grades documents).
+  incident_component_->set_incident_metrics(
+      components::IncidentMetrics{.mtta_minutes = s.mtta_minutes,
+                                  .mttr_minutes = s.mttr_minutes,
+                                  .acknowledged = s.acknowledged,
+                                  .resolved = s.resolved,
+                                  .sample_window_days = s.sample_window_days});
+  registry_dirty_ = true;
 }
 
 void Engine::persist_component_state() {
@@ -509,6 +531,7 @@ core::Result<void> Engine::unack(std::string_view group, const std::string& by, 
 bool Engine::evaluate(TimePoint now) {
   if (auto due = dispatcher_.next_deadline(); due && *due <= now) tick_groups(now);
   ++counts_.evaluations;
+  update_incident_metrics(now);
   if (registry_dirty_ || now != last_evaluated_) {
     scratch_snapshots_.clear();
     registry_.snapshots(now, scratch_snapshots_, options_.detail);
@@ -670,6 +693,7 @@ void Engine::flush_silence_changes() {
 
 void Engine::flush_records() {
   for (alerting::Record& r : acks_.take_records()) {
+    if (incident_stats_.feed(r)) incident_stats_dirty_ = true;
     sink_.recorded(r);
     sink_.append({.kind = "record", .at = r.at, .json = alerting::to_json(r).dump()});
   }

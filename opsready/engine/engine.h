@@ -55,6 +55,7 @@
 #include "opsready/alerting/deadman.h"
 #include "opsready/alerting/derive.h"
 #include "opsready/alerting/group.h"
+#include "opsready/alerting/incident.h"
 #include "opsready/alerting/inhibit.h"
 #include "opsready/alerting/policy.h"
 #include "opsready/alerting/record.h"
@@ -130,6 +131,9 @@ struct RestoreState {
   std::vector<core::ComponentSnapshot> components;  // the latest snapshot of each
   std::vector<core::Alert> external_alerts;
   std::vector<store::StateRow> state;  // every alerting_state row of kStateKinds
+  // The decision records the store holds, in the order they were made: the incident log that
+  // the incident_response component's MTTA / MTTR come from (alerting::ResponseStats).
+  std::vector<alerting::Record> records;
 };
 
 // The alerting_state kinds the engine writes through EngineSink::persist() and reads back in
@@ -246,6 +250,8 @@ class Engine {
 
   // Persists the state() of every component whose state_version() moved (kComponentState).
   void persist_component_state();
+  // Hands the incident log's MTTA / MTTR to incident_response when they changed by `now`.
+  void update_incident_metrics(core::TimePoint now);
   // An alert changed (derived or external): into the inhibitor and the dispatcher.
   void route(const core::AlertRef& a, core::TimePoint now,
              std::vector<const alerting::Group*>* joined = nullptr);
@@ -288,6 +294,10 @@ class Engine {
   alerting::Inhibitor inhibitor_;
   alerting::Silences silences_;
   alerting::Dispatcher dispatcher_;
+  // MTTA / MTTR of the incident log, for the incident_response component (when enabled).
+  alerting::ResponseStats incident_stats_;
+  components::IncidentResponse* incident_component_ = nullptr;
+  bool incident_stats_dirty_ = false;
   alerting::Acks acks_;
   std::map<std::string, const alerting::TimeInterval*, std::less<>> intervals_;
 
