@@ -361,28 +361,39 @@ core::Result<void> DisasterRecovery::replan(core::TimePoint at) {
                                                {"failover_drill", failover_drill_}}});
 }
 
+core::Result<nlohmann::json> DisasterRecovery::read_part(const core::TelemetryEvent& event) const {
+  if (!config_.follow_components) {
+    return core::fail("unknown_topic", "disaster_recovery does not follow " + event.topic, "topic");
+  }
+  const bool is_backup = event.topic == kBackupsTopic;
+  auto root =
+      root_object(event.payload, is_backup ? "a backups document" : "a failover-drill document");
+  if (!root) return std::unexpected(root.error());
+  if (is_backup) {
+    auto read = read_backup_document(*root, event.time, backups_config_);
+    if (!read) return std::unexpected(read.error());
+    return read->form == BackupDocument::Form::kEvaluated ? event.payload
+                                                          : to_json(read->readiness);
+  }
+  auto read = read_failover_drill_document(*root, event.time, drill_config_);
+  if (!read) return std::unexpected(read.error());
+  return read->evaluated ? event.payload : to_json(read->report);
+}
+
+core::Result<void> DisasterRecovery::check(const core::TelemetryEvent& event) {
+  if (event.topic == kBackupsTopic || event.topic == kFailoverDrillTopic) {
+    auto part = read_part(event);
+    if (!part) return std::unexpected(part.error());
+    return {};
+  }
+  return DocumentComponent::check(event);
+}
+
 core::Result<void> DisasterRecovery::apply(const core::TelemetryEvent& event) {
   if (event.topic == kBackupsTopic || event.topic == kFailoverDrillTopic) {
-    if (!config_.follow_components) {
-      return core::fail("unknown_topic", "disaster_recovery does not follow " + event.topic,
-                        "topic");
-    }
-    const bool is_backup = event.topic == kBackupsTopic;
-    auto root =
-        root_object(event.payload, is_backup ? "a backups document" : "a failover-drill document");
-    if (!root) return std::unexpected(root.error());
-    nlohmann::json part;
-    if (is_backup) {
-      auto read = read_backup_document(*root, event.time, backups_config_);
-      if (!read) return std::unexpected(read.error());
-      part =
-          read->form == BackupDocument::Form::kEvaluated ? event.payload : to_json(read->readiness);
-    } else {
-      auto read = read_failover_drill_document(*root, event.time, drill_config_);
-      if (!read) return std::unexpected(read.error());
-      part = read->evaluated ? event.payload : to_json(read->report);
-    }
-    (is_backup ? backups_ : failover_drill_) = std::move(part);
+    auto part = read_part(event);
+    if (!part) return std::unexpected(part.error());
+    (event.topic == kBackupsTopic ? backups_ : failover_drill_) = std::move(*part);
     ++version_;
     return replan(event.time);
   }

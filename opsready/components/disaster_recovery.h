@@ -95,6 +95,9 @@ class DisasterRecovery final : public DocumentComponent {
       const FailoverDrillConfig& failover_drill = {});
 
   [[nodiscard]] core::Result<void> apply(const core::TelemetryEvent& event) override;
+  // A backups or failover-drill event is checked with its own reader (a valid backups
+  // document is not a DR document).
+  [[nodiscard]] core::Result<void> check(const core::TelemetryEvent& event) override;
   [[nodiscard]] core::Result<Evaluated> evaluate(const nlohmann::json& doc,
                                                  core::TimePoint now) override;
 
@@ -108,6 +111,8 @@ class DisasterRecovery final : public DocumentComponent {
  private:
   DisasterRecovery(const DisasterRecoveryConfig& config, const BackupsConfig& backups,
                    const FailoverDrillConfig& failover_drill);
+  // The as_dict of a backups / failover-drill event's document (evaluated at the event's time).
+  [[nodiscard]] core::Result<nlohmann::json> read_part(const core::TelemetryEvent& event) const;
   // Plans from the two latest parts, when both are known.
   [[nodiscard]] core::Result<void> replan(core::TimePoint at);
 

@@ -314,6 +314,25 @@ TEST(DisasterRecovery, FollowsBackupsAndDrillTopics) {
   EXPECT_EQ(dr->latest()->report["backup_snapshot"]["generated_at"], "2025-01-02T12:00:00Z");
   EXPECT_EQ(dr->latest()->report["generated_at"], "2025-01-02T13:00:00Z");
 
+  // Ingest's pre-queue check reads a part with the part's reader, without keeping it.
+  EXPECT_TRUE(
+      dr->check(
+            {.topic = "telemetry.operational.backups", .time = t1, .payload = fixture["backups"]})
+          .has_value());
+  auto checked = dr->check(
+      {.topic = "telemetry.operational.failover_drill", .time = t1, .payload = {{"result", 1}}});
+  ASSERT_FALSE(checked.has_value());
+  EXPECT_EQ(checked.error().field, "result");
+  EXPECT_TRUE(
+      dr->check(
+            {.topic = "telemetry.operational.disaster_recovery", .time = t1, .payload = fixture})
+          .has_value());
+  EXPECT_FALSE(dr->check({.topic = "telemetry.operational.disaster_recovery",
+                          .time = t1,
+                          .payload = fixture["backups"]})
+                   .has_value());
+  EXPECT_EQ(dr->state_version(), 2u);
+
   // A refused part leaves everything as it was.
   auto refused =
       dr->apply({.topic = "telemetry.operational.backups", .time = t1, .payload = {{"policy", 1}}});
