@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -513,6 +514,21 @@ TEST(Backups, Testdata) {
   const Evaluated evaluated = eval(load("evaluated.json"), now);
   EXPECT_EQ(evaluated.snapshot.status, core::Status::kWarn);
   EXPECT_EQ(issue_codes(evaluated.snapshot), "backups.backup_age");
+}
+
+// Every issue category has its runbook section (the issue's runbook link is
+// docs/runbooks/backups.md#<category>).
+TEST(Backups, RunbookHasASectionPerCategory) {
+  std::ifstream in(fs::path(__FILE__).parent_path() / "../../docs/runbooks/backups.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const char* category :
+       {"disabled", "retention", "last_backup_status", "no_backup", "backup_age",
+        "recorded_failures", "restore_test", "restore_status", "issue"}) {
+    EXPECT_NE(text.str().find(std::string("\n## ") + category + "\n"), std::string::npos)
+        << category;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -444,6 +445,20 @@ TEST(CrossRegionFailover, Testdata) {
   EXPECT_EQ(evaluated.snapshot.status, core::Status::kFail);
   EXPECT_EQ(issue_codes(evaluated.snapshot),
             "cross_region_failover.replica_connection,cross_region_failover.replica:daily_bars");
+}
+
+// Every issue category has its runbook section (the issue's runbook link is
+// docs/runbooks/cross_region_failover.md#<category>).
+TEST(CrossRegionFailover, RunbookHasASectionPerCategory) {
+  std::ifstream in(fs::path(__FILE__).parent_path() /
+                   "../../docs/runbooks/cross_region_failover.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const char* category : {"replica_connection", "replica", "scheduler", "failover_drill"}) {
+    EXPECT_NE(text.str().find(std::string("\n## ") + category + "\n"), std::string::npos)
+        << category;
+  }
 }
 
 }  // namespace

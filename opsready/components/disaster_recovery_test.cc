@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -400,6 +401,19 @@ TEST(DisasterRecovery, FollowingCanBeTurnedOff) {
   auto bad_drill = DisasterRecovery::create({}, {}, {.trigger_statuses = {"bad"}});
   ASSERT_FALSE(bad_drill.has_value());
   EXPECT_EQ(bad_drill.error().field, "failover_drill.trigger_statuses");
+}
+
+// Every issue category has its runbook section (the issue's runbook link is
+// docs/runbooks/disaster_recovery.md#<category>).
+TEST(DisasterRecovery, RunbookHasASectionPerCategory) {
+  std::ifstream in(fs::path(__FILE__).parent_path() / "../../docs/runbooks/disaster_recovery.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const char* category : {"backup_validation", "failover_automation"}) {
+    EXPECT_NE(text.str().find(std::string("\n## ") + category + "\n"), std::string::npos)
+        << category;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -490,6 +491,19 @@ TEST(FailoverDrill, Testdata) {
   EXPECT_EQ(evaluated.snapshot.status, core::Status::kWarn);
   EXPECT_EQ(issue_codes(evaluated.snapshot),
             "failover_drill.health:daily_bars,failover_drill.fallback");
+}
+
+// Every issue category has its runbook section (the issue's runbook link is
+// docs/runbooks/failover_drill.md#<category>).
+TEST(FailoverDrill, RunbookHasASectionPerCategory) {
+  std::ifstream in(fs::path(__FILE__).parent_path() / "../../docs/runbooks/failover_drill.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const char* category : {"health", "failover", "fallback"}) {
+    EXPECT_NE(text.str().find(std::string("\n## ") + category + "\n"), std::string::npos)
+        << category;
+  }
 }
 
 }  // namespace
