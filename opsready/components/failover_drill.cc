@@ -373,7 +373,10 @@ FailoverDrillReport run_drill(const DrillInput& in, const FailoverDrillConfig& c
   core::Status health = core::Status::kOk;
   for (const auto& dim : observed_dims) {
     const auto it = simulated.find(dim);
-    const IngestResult r = it != simulated.end() ? it->second : IngestResult{.dimension = dim};
+    // A planned dimension without a result reads as an empty one (TimescaleIngestResult.empty).
+    const IngestResult r = it != simulated.end()
+                               ? it->second
+                               : IngestResult{.dimension = dim, .ingest_duration_seconds = 0.0};
     checks.push_back(check_dimension(dim, r, in.plan, c));
     health = core::escalate(health, checks.back().status);
   }

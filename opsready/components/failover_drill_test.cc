@@ -274,6 +274,28 @@ TEST(FailoverDrill, HealthRules) {
   }
 }
 
+// A planned dimension with no result at all reads as an empty result: a required trigger.
+TEST(FailoverDrill, PlannedDimensionWithoutResult) {
+  const Evaluated e = eval(
+      {{"plan", {{"daily_bars", {{"symbols", {"EURUSD"}}}}, {"intraday", {{"symbols", {"SPY"}}}}}},
+       {"results", {{"daily_bars", daily_result(12, 30.0)}}},
+       {"fail_dimensions", json::array()},
+       {"fallback", {{"executed", true}}}});
+  const json& checks = e.report["health_report"]["checks"];
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_EQ(checks[1]["dimension"], "intraday_trades");
+  EXPECT_EQ(checks[1]["status"], "error");
+  EXPECT_EQ(checks[1]["ingest_duration_seconds"], 0.0);
+  EXPECT_EQ(e.report["failover_decision"]["reason"],
+            "intraday_trades produced zero rows; intraday_trades missing symbols: SPY; "
+            "intraday_trades status=error");
+  EXPECT_EQ(e.report["health_report"]["metadata"]["planned_dimensions"],
+            json::array({"daily_bars", "intraday_trades"}));
+  // Nothing was targeted, yet failover triggered on a real outage and the fallback ran.
+  EXPECT_EQ(e.snapshot.status, core::Status::kOk);
+  EXPECT_EQ(issue_codes(e.snapshot), "failover_drill.health:intraday_trades");
+}
+
 // With `warn` among the trigger statuses, an unplanned dimension that warns fails over on the
 // overall status, with no required dimension triggered → the failover component warns.
 TEST(FailoverDrill, OverallStatusTrigger) {
