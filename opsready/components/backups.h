@@ -80,7 +80,9 @@ struct BackupDocument {
   enum class Form : std::uint8_t { kInput, kEnvironment, kEvaluated };
   Form form = Form::kInput;
   BackupReadiness readiness;
-  Findings findings{std::string(kBackupsName)};  // the issues with their categories
+  // The input forms' findings with their categories; empty for an evaluated snapshot (its
+  // issues are read by Backups::evaluate from metadata.issue_details or its messages).
+  Findings findings{std::string(kBackupsName)};
 };
 
 // Reads (and, for the input forms, evaluates at `now` unless the document has its own
