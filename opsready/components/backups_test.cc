@@ -367,6 +367,7 @@ TEST(Backups, RefusesDocumentsItDoesNotUnderstand) {
       {{{"policy", {{"retention_days", 3.5}}}}, "policy.retention_days"},
       {{{"policy", {{"retention_days", -1}}}}, "policy.retention_days"},
       {{{"policy", {{"enabled", "maybe"}}}}, "policy.enabled"},
+      {{{"policy", {{"retention_days", true}}}}, "policy.retention_days"},
       {{{"policy", "daily"}}, "policy"},
       {{{"state", {{"last_backup_at", 5}}}}, "state.last_backup_at"},
       {{{"state", {{"recorded_failures", {{{"a", 1}}}}}}}, "state.recorded_failures[0]"},
