@@ -291,6 +291,56 @@ config::Table security_table(components::SecurityConfig& c) {
   };
 }
 
+config::Table backups_table(components::BackupsConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("service", c.service),
+      value("expected_frequency", c.expected_frequency),
+      value("warn_after_factor", c.warn_after_factor),
+      value("fail_after_factor", c.fail_after_factor),
+      value("retention_days", c.retention_days),
+      value("minimum_retention_days", c.minimum_retention_days),
+      value("restore_test_interval_days", c.restore_test_interval_days),
+      value("restore_warn_factor", c.restore_warn_factor),
+      value("restore_fail_factor", c.restore_fail_factor),
+  };
+}
+
+config::Table failover_drill_table(components::FailoverDrillConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("scenario", c.scenario),
+      value("dimensions", c.dimensions),
+      value("daily_bars_freshness_sla", c.daily_bars_freshness_sla),
+      value("intraday_trades_freshness_sla", c.intraday_trades_freshness_sla),
+      value("macro_events_freshness_sla", c.macro_events_freshness_sla),
+      value("daily_bars_min_rows", c.daily_bars_min_rows),
+      value("intraday_trades_min_rows", c.intraday_trades_min_rows),
+      value("macro_events_min_rows", c.macro_events_min_rows),
+      value("trigger_statuses", c.trigger_statuses),
+      value("require_rows", c.require_rows),
+      value("fail_on_missing_symbols", c.fail_on_missing_symbols),
+      value("optional_dimensions", c.optional_dimensions),
+  };
+}
+
+config::Table cross_region_table(components::CrossRegionFailoverConfig& c) {
+  return {
+      value("enabled", c.enabled),
+      value("primary_region", c.primary_region),
+      value("replica_region", c.replica_region),
+      value("warn_after", c.warn_after),
+      value("fail_after", c.fail_after),
+      value("max_row_difference_ratio", c.max_row_difference_ratio),
+      value("max_schedule_interval", c.max_schedule_interval),
+      value("dimensions", c.dimensions),
+  };
+}
+
+config::Table disaster_recovery_table(components::DisasterRecoveryConfig& c) {
+  return {value("enabled", c.enabled), value("follow_components", c.follow_components)};
+}
+
 config::Table professional_table(components::ProfessionalReadinessConfig& c) {
   return {
       value("enabled", c.enabled),
@@ -337,6 +387,12 @@ config::Table detectors_table(ComponentsConfig& c) {
                       [&c] { return system_validation_table(c.system_validation); }),
       config::section("incident_response", [&c] { return incident_table(c.incident_response); }),
       config::section("security", [&c] { return security_table(c.security); }),
+      config::section("backups", [&c] { return backups_table(c.backups); }),
+      config::section("failover_drill", [&c] { return failover_drill_table(c.failover_drill); }),
+      config::section("cross_region_failover",
+                      [&c] { return cross_region_table(c.cross_region_failover); }),
+      config::section("disaster_recovery",
+                      [&c] { return disaster_recovery_table(c.disaster_recovery); }),
       config::section("professional_readiness",
                       [&c] { return professional_table(c.professional_readiness); }),
       config::section("cache", [&c] { return cache_table(c.cache); }),

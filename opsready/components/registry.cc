@@ -38,6 +38,10 @@ core::Result<void> validate(const ComponentsConfig& c) {
   if (auto ok = check(c.system_validation, kSystemValidationName); !ok) return ok;
   if (auto ok = check(c.incident_response, kIncidentResponseName); !ok) return ok;
   if (auto ok = check(c.security, kSecurityName); !ok) return ok;
+  if (auto ok = check(c.backups, kBackupsName); !ok) return ok;
+  if (auto ok = check(c.failover_drill, kFailoverDrillName); !ok) return ok;
+  if (auto ok = check(c.cross_region_failover, kCrossRegionFailoverName); !ok) return ok;
+  if (auto ok = check(c.disaster_recovery, kDisasterRecoveryName); !ok) return ok;
   if (auto ok = check(c.professional_readiness, kProfessionalReadinessName); !ok) return ok;
   if (auto ok = check(c.cache, kCacheName); !ok) return ok;
   return check(c.nats_consumer, kNatsConsumerName);
@@ -64,6 +68,20 @@ core::Result<Registry> Registry::create(const ComponentsConfig& config) {
     return std::unexpected(ok.error());
   }
   if (auto ok = add<Security>(config.security, list); !ok) return std::unexpected(ok.error());
+  if (auto ok = add<Backups>(config.backups, list); !ok) return std::unexpected(ok.error());
+  if (auto ok = add<FailoverDrill>(config.failover_drill, list); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = add<CrossRegionFailover>(config.cross_region_failover, list); !ok) {
+    return std::unexpected(ok.error());
+  }
+  // Reads the backups and drill documents inside its own with those components' settings.
+  if (config.disaster_recovery.enabled) {
+    auto dr =
+        DisasterRecovery::create(config.disaster_recovery, config.backups, config.failover_drill);
+    if (!dr) return std::unexpected(dr.error());
+    list.push_back(std::move(*dr));
+  }
   if (auto ok = add<ProfessionalReadiness>(config.professional_readiness, list); !ok) {
     return std::unexpected(ok.error());
   }

@@ -21,9 +21,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "opsready/components/backups.h"
 #include "opsready/components/cache_health.h"
 #include "opsready/components/component.h"
+#include "opsready/components/cross_region_failover.h"
+#include "opsready/components/disaster_recovery.h"
 #include "opsready/components/drift_sentry.h"
+#include "opsready/components/failover_drill.h"
 #include "opsready/components/incident_response.h"
 #include "opsready/components/ingest_slos.h"
 #include "opsready/components/nats_consumer.h"
@@ -47,6 +51,10 @@ struct ComponentsConfig {
   SystemValidationConfig system_validation;
   IncidentResponseConfig incident_response;
   SecurityConfig security;
+  BackupsConfig backups;
+  FailoverDrillConfig failover_drill;
+  CrossRegionFailoverConfig cross_region_failover;
+  DisasterRecoveryConfig disaster_recovery;
   ProfessionalReadinessConfig professional_readiness;
   CacheHealthConfig cache;
   NatsConsumerConfig nats_consumer;

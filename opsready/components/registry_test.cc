@@ -18,10 +18,11 @@ TEST(Registry, BuildsEnabledComponentsInOrder) {
   auto all = Registry::create({}).value();
   std::vector<std::string> names;
   for (std::size_t i = 0; i < all.size(); ++i) names.emplace_back(all.at(i).name());
-  EXPECT_EQ(names, (std::vector<std::string>{"sensory_drift", "drift_sentry", "ingest_slos",
-                                             "strategy_performance", "understanding_loop",
-                                             "system_validation", "incident_response", "security",
-                                             "professional_readiness", "cache", "nats_consumer"}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "sensory_drift", "drift_sentry", "ingest_slos", "strategy_performance",
+                       "understanding_loop", "system_validation", "incident_response", "security",
+                       "backups", "failover_drill", "cross_region_failover", "disaster_recovery",
+                       "professional_readiness", "cache", "nats_consumer"}));
 
   ComponentsConfig cfg;
   cfg.drift_sentry.enabled = false;
