@@ -1,19 +1,26 @@
 #pragma once
-// The demo workload's schedule: which component snapshots the simulated trading runtime
-// publishes at each tick (one tick every kDemoPeriod). A pure function of the tick, so the
-// demo is the same on every run and testable.
+// The demo workload's schedule: what the simulated trading runtime publishes at each tick (one
+// tick every kDemoPeriod). A pure function of the tick and the time, so the demo is the same
+// on every run and testable.
+//
+// The runtime's own components that opsready does not evaluate (fix_gateway,
+// market_data_ingest, risk_engine) arrive as component.snapshot events; everything opsready
+// has an evaluator for arrives as the document the trading runtime publishes on its topic — a
+// validation report, an incident-response policy/state document, the SECURITY_* mapping, backup
+// policy/state, a failover drill, a cross-region replica report, cache health — so the real
+// evaluators grade it (docs/components.md "Report-driven components").
 
 #include <chrono>
 #include <cstdint>
 #include <vector>
 
-#include "opsready/core/snapshot.h"
+#include "opsready/core/event.h"
 
 namespace opsready::app {
 
 inline constexpr auto kDemoPeriod = std::chrono::seconds(2);
 
-[[nodiscard]] std::vector<core::ComponentSnapshot> demo_snapshots(std::uint64_t tick,
-                                                                  core::TimePoint now);
+[[nodiscard]] std::vector<core::TelemetryEvent> demo_events(std::uint64_t tick,
+                                                            core::TimePoint now);
 
 }  // namespace opsready::app

@@ -1297,14 +1297,7 @@ void Runtime::export_bus_metrics() {
 
 void Runtime::demo_tick(std::uint64_t tick) {
   const auto now = clock_.now();
-  std::vector<core::TelemetryEvent> events;
-  for (auto& s : demo_snapshots(tick, now)) {
-    events.push_back({.topic = std::string(core::kComponentSnapshotTopic),
-                      .source = "demo.trading_runtime",
-                      .time = now,
-                      .payload = core::to_json(s)});
-  }
-  (void)submit(std::move(events));
+  (void)submit(demo_events(tick, now));
 }
 
 }  // namespace opsready::app

@@ -17,7 +17,8 @@ using std::chrono::hours;
 using std::chrono::seconds;
 
 namespace fs = std::filesystem;
-const fs::path kTestdata = fs::path(__FILE__).parent_path() / "testdata" / "backups";
+const fs::path kTestdata = fs::path(__FILE__).parent_path().parent_path().parent_path() /
+                           "examples" / "documents" / "backups";
 
 core::TimePoint at(const char* text) { return core::parse_rfc3339(text).value(); }
 std::string iso(core::TimePoint t) { return core::format_rfc3339(t); }

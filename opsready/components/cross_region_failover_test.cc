@@ -15,7 +15,8 @@ using nlohmann::json;
 using std::chrono::seconds;
 
 namespace fs = std::filesystem;
-const fs::path kTestdata = fs::path(__FILE__).parent_path() / "testdata" / "cross_region_failover";
+const fs::path kTestdata = fs::path(__FILE__).parent_path().parent_path().parent_path() /
+                           "examples" / "documents" / "cross_region_failover";
 
 core::TimePoint at(const char* text) { return core::parse_rfc3339(text).value(); }
 std::string iso(core::TimePoint t) { return core::format_rfc3339(t); }

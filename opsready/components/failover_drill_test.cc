@@ -14,7 +14,8 @@ namespace {
 using nlohmann::json;
 
 namespace fs = std::filesystem;
-const fs::path kTestdata = fs::path(__FILE__).parent_path() / "testdata" / "failover_drill";
+const fs::path kTestdata = fs::path(__FILE__).parent_path().parent_path().parent_path() /
+                           "examples" / "documents" / "failover_drill";
 
 core::TimePoint at(const char* text) { return core::parse_rfc3339(text).value(); }
 const core::TimePoint kNow = at("2024-01-02T00:00:00Z");

@@ -14,7 +14,8 @@ using nlohmann::json;
 
 const core::TimePoint kT0 = core::parse_rfc3339("2025-02-01T00:00:00Z").value();
 const std::filesystem::path kTestdata =
-    std::filesystem::path(__FILE__).parent_path() / "testdata" / "incident_response";
+    std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "examples" /
+    "documents" / "incident_response";
 
 std::unique_ptr<IncidentResponse> make(IncidentResponseConfig c = {}) {
   return IncidentResponse::create(c).value();

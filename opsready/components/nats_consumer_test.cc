@@ -15,7 +15,8 @@ using nlohmann::json;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-const fs::path kTestdata = fs::path(__FILE__).parent_path() / "testdata" / "nats_consumer";
+const fs::path kTestdata = fs::path(__FILE__).parent_path().parent_path().parent_path() /
+                           "examples" / "documents" / "nats_consumer";
 const core::TimePoint kT0 = core::parse_rfc3339("2025-01-02T00:00:00Z").value();
 constexpr std::string_view kTopic = "telemetry.bus.consumer";
 

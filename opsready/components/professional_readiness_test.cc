@@ -23,7 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kTestdata = fs::path(__FILE__).parent_path() / "testdata" / "professional_readiness";
+const fs::path kTestdata = fs::path(__FILE__).parent_path().parent_path().parent_path() /
+                           "examples" / "documents" / "professional_readiness";
 const core::TimePoint kT0 = core::parse_rfc3339("2025-01-02T00:00:00Z").value();
 const core::TimePoint kNow = core::parse_rfc3339("2025-01-02T06:00:00Z").value();
 

@@ -14,7 +14,8 @@ using nlohmann::json;
 
 const core::TimePoint kT0 = core::parse_rfc3339("2025-01-05T00:00:00Z").value();
 const std::filesystem::path kTestdata =
-    std::filesystem::path(__FILE__).parent_path() / "testdata" / "security";
+    std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "examples" /
+    "documents" / "security";
 
 Evaluated eval(const json& doc, SecurityConfig c = {}) {
   auto e = Security::create(c).value()->evaluate(doc, kT0);

@@ -77,7 +77,8 @@ json check(const char* name, bool passed, const char* message = nullptr) {
 }
 
 std::filesystem::path testdata(const char* name) {
-  return std::filesystem::path(__FILE__).parent_path() / "testdata" / "system_validation" / name;
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "examples" /
+         "documents" / "system_validation" / name;
 }
 
 json read_json(const char* name) {
