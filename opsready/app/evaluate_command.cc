@@ -11,24 +11,60 @@
 #include "opsready/app/config.h"
 #include "opsready/components/registry.h"
 #include "opsready/components/report.h"
+#include "opsready/core/text.h"
 #include "opsready/core/time.h"
 #include "opsready/readiness/readiness.h"
 
 namespace opsready::app {
 namespace {
 
-constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
-    {"system-validation", "system_validation"},
-    {"incident-response", "incident_response"},
-    {"security", "security"},
-    {"backups", "backups"},
-    {"failover-drill", "failover_drill"},
-    {"cross-region", "cross_region_failover"},
-    {"disaster-recovery", "disaster_recovery"},
-    {"professional-readiness", "professional_readiness"},
-    {"cache", "cache"},
-    {"nats-consumer", "nats_consumer"},
+struct Kind {
+  std::string_view kind;
+  std::string_view component;
+  std::string_view topic;  // the topic the component reads the document from
 };
+
+constexpr Kind kKinds[] = {
+    {"system-validation", "system_validation", "telemetry.operational.system_validation"},
+    {"incident-response", "incident_response", "telemetry.operational.incident_response"},
+    {"security", "security", "telemetry.operational.security"},
+    {"backups", "backups", "telemetry.operational.backups"},
+    {"failover-drill", "failover_drill", "telemetry.operational.failover_drill"},
+    {"cross-region", "cross_region_failover", "telemetry.ingest.cross_region_failover"},
+    {"disaster-recovery", "disaster_recovery", "telemetry.operational.disaster_recovery"},
+    {"professional-readiness", "professional_readiness", "telemetry.operational.readiness"},
+    {"cache", "cache", "telemetry.cache.health"},
+    {"nats-consumer", "nats_consumer", "telemetry.bus.consumer"},
+};
+
+const Kind* find_kind(std::string_view kind) {
+  for (const Kind& k : kKinds) {
+    if (k.kind == kind) return &k;
+  }
+  return nullptr;
+}
+
+// A component that grades a stream rather than one document (nats_consumer): the document is
+// applied as an event on its topic and the snapshot taken at `now`.
+core::Result<components::Evaluated> evaluate_as_event(components::Component& c,
+                                                      std::string_view topic,
+                                                      const nlohmann::json& doc,
+                                                      core::TimePoint now) {
+  core::TelemetryEvent e{
+      .topic = std::string(topic), .source = "opsready evaluate", .time = now, .payload = doc};
+  if (auto ok = c.apply(e); !ok) return std::unexpected(ok.error());
+  components::Evaluated out;
+  out.snapshot = c.snapshot(now);
+  out.report = core::to_json(out.snapshot);
+  out.markdown = "**" + out.snapshot.component +
+                 "** – status: " + std::string(core::to_string(out.snapshot.status)) + "\n\n" +
+                 core::markdown_inline(out.snapshot.summary) + "\n";
+  for (const core::Issue& i : out.snapshot.issues) {
+    out.markdown += "- `" + i.code + "` (" + std::string(core::to_string(i.severity)) +
+                    "): " + core::markdown_inline(i.message) + "\n";
+  }
+  return out;
+}
 
 // The whole file; nullopt when it cannot be read.
 std::optional<std::string> slurp(const std::filesystem::path& file) {
@@ -76,17 +112,15 @@ void print_gate_text(const readiness::GateDecision& gate, std::ostream& out) {
 const std::vector<std::string_view>& evaluate_kinds() {
   static const std::vector<std::string_view> kinds = [] {
     std::vector<std::string_view> v;
-    for (const auto& [kind, component] : kKinds) v.push_back(kind);
+    for (const Kind& k : kKinds) v.push_back(k.kind);
     return v;
   }();
   return kinds;
 }
 
 std::string_view component_of_kind(std::string_view kind) {
-  for (const auto& [k, component] : kKinds) {
-    if (k == kind) return component;
-  }
-  return {};
+  const Kind* k = find_kind(kind);
+  return k == nullptr ? std::string_view() : k->component;
 }
 
 std::expected<components::Evaluated, DocumentError> evaluate_document(
@@ -105,15 +139,22 @@ std::expected<components::Evaluated, DocumentError> evaluate_document(
   }
   auto registry = components::Registry::create(cfg.detectors);
   if (!registry) return fail(kExitDataErr, "detectors." + registry.error().describe());
-  auto* component = dynamic_cast<components::DocumentComponent*>(registry->find(name));
-  if (component == nullptr) {
+  components::Component* any = registry->find(name);
+  if (any == nullptr) {
     return fail(kExitDataErr,
                 "component " + std::string(name) + " is disabled in the configuration");
   }
+  auto* component = dynamic_cast<components::DocumentComponent*>(any);
   const auto text = slurp(input);
   if (!text) return fail(kExitNoInput, "cannot read " + input.string());
   auto docs = documents(*text, false);
   if (!docs) return fail(kExitDataErr, input.string() + ": " + docs.error().message);
+  if (component == nullptr) {
+    if (history_file) return fail(kExitUsage, std::string(kind) + " takes no --history");
+    auto e = evaluate_as_event(*any, find_kind(kind)->topic, docs->front(), now);
+    if (!e) return fail(kExitDataErr, input.string() + ": refused: " + e.error().describe());
+    return std::move(*e);
+  }
   if (history_file) {
     const auto history_text = slurp(*history_file);
     if (!history_text) return fail(kExitNoInput, "cannot read " + history_file->string());
