@@ -195,48 +195,63 @@ core::Result<IngestSlos::Dimension*> IngestSlos::dimension(const std::string& na
   return &dimensions_[name];
 }
 
+// The shape of an ingest health report; errors name the payload field. A report of another
+// shape (e.g. the ingest *results* {"results": ...}) is refused with the offending key, never
+// read as an empty, healthy report.
+static core::Result<void> check_health_report(const nlohmann::json& p) {
+  if (!p.is_object()) return core::fail("wrong_type", "must be a JSON object", "payload");
+  if (auto ok = Doc(p, "payload").only({"status", "generated_at", "checks", "metrics", "metadata"});
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (!p.contains("status") && !p.contains("checks")) {
+    return core::fail("missing_field", "an ingest health report needs 'status' or 'checks'",
+                      "payload");
+  }
+  const auto checks = p.find("checks");
+  if (checks != p.end() && !checks->is_null() && !checks->is_array()) {
+    return core::fail("wrong_type", "must be a list of checks", "payload.checks");
+  }
+  if (checks != p.end() && checks->is_array()) {
+    for (std::size_t k = 0; k < checks->size(); ++k) {
+      const auto& c = (*checks)[k];
+      const std::string at = "payload.checks[" + std::to_string(k) + "]";
+      if (!c.is_object()) return core::fail("wrong_type", "must be an object", at);
+      if (auto ok =
+              Doc(c, at).only({"dimension", "status", "message", "rows_written",
+                               "freshness_seconds", "ingest_duration_seconds", "expected_symbols",
+                               "observed_symbols", "missing_symbols", "metadata"});
+          !ok) {
+        return std::unexpected(ok.error());
+      }
+      const auto dim = c.find("dimension");
+      if (dim == c.end() || !dim->is_string() || !valid_token(dim->get<std::string>())) {
+        return core::fail("invalid_dimension",
+                          "needs a 'dimension' of [a-z0-9_-]+ (at most 64 characters)",
+                          at + ".dimension");
+      }
+    }
+  }
+  if (const auto m = p.find("metrics"); m != p.end() && !m->is_null() && !m->is_object()) {
+    return core::fail("wrong_type", "must be an object", "payload.metrics");
+  }
+  return {};
+}
+
+core::Result<void> IngestSlos::check(const core::TelemetryEvent& event) {
+  if (event.topic == kHealthTopic) return check_health_report(event.payload);
+  if (consumes(event.topic)) {
+    if (auto sample = core::sample_from_json(event.payload); !sample) {
+      return std::unexpected(sample.error());
+    }
+  }
+  return {};
+}
+
 core::Result<void> IngestSlos::apply(const core::TelemetryEvent& event) {
   if (event.topic == kHealthTopic) {
     const auto& p = event.payload;
-    // A report of another shape (e.g. the ingest *results* {"results": ...}) is refused with
-    // the offending key, never read as an empty, healthy report.
-    if (!p.is_object()) return core::fail("wrong_type", "must be a JSON object", "payload");
-    if (auto ok =
-            Doc(p, "payload").only({"status", "generated_at", "checks", "metrics", "metadata"});
-        !ok) {
-      return std::unexpected(ok.error());
-    }
-    if (!p.contains("status") && !p.contains("checks")) {
-      return core::fail("missing_field", "an ingest health report needs 'status' or 'checks'",
-                        "payload");
-    }
-    const auto checks = p.find("checks");
-    if (checks != p.end() && !checks->is_null() && !checks->is_array()) {
-      return core::fail("wrong_type", "must be a list of checks", "payload.checks");
-    }
-    if (checks != p.end() && checks->is_array()) {
-      for (std::size_t k = 0; k < checks->size(); ++k) {
-        const auto& c = (*checks)[k];
-        const std::string at = "payload.checks[" + std::to_string(k) + "]";
-        if (!c.is_object()) return core::fail("wrong_type", "must be an object", at);
-        if (auto ok =
-                Doc(c, at).only({"dimension", "status", "message", "rows_written",
-                                 "freshness_seconds", "ingest_duration_seconds", "expected_symbols",
-                                 "observed_symbols", "missing_symbols", "metadata"});
-            !ok) {
-          return std::unexpected(ok.error());
-        }
-        const auto dim = c.find("dimension");
-        if (dim == c.end() || !dim->is_string() || !valid_token(dim->get<std::string>())) {
-          return core::fail("invalid_dimension",
-                            "needs a 'dimension' of [a-z0-9_-]+ (at most 64 characters)",
-                            at + ".dimension");
-        }
-      }
-    }
-    if (const auto m = p.find("metrics"); m != p.end() && !m->is_null() && !m->is_object()) {
-      return core::fail("wrong_type", "must be an object", "payload.metrics");
-    }
+    if (auto ok = check_health_report(p); !ok) return ok;
     health_ = p;
   } else if (consumes(event.topic)) {
     auto sample = core::sample_from_json(event.payload);

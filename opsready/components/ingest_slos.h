@@ -129,6 +129,8 @@ class IngestSlos final : public Component {
   }
   [[nodiscard]] bool consumes(std::string_view topic) const override;
   [[nodiscard]] core::Result<void> apply(const core::TelemetryEvent& event) override;
+  // The health report's shape and the samples' (not the per-dimension bounds).
+  [[nodiscard]] core::Result<void> check(const core::TelemetryEvent& event) override;
   [[nodiscard]] bool active() const override { return applied_ > 0; }
   [[nodiscard]] core::ComponentSnapshot snapshot(core::TimePoint now, Detail detail) override;
   using Component::snapshot;

@@ -221,6 +221,26 @@ void SensoryDrift::add_signal(const std::string& dimension, Signal s) {
   while (q.size() > static_cast<std::size_t>(config_.lookback) + 1) q.pop_front();
 }
 
+// One audit entry per event; another shape (a list under "audit_entries", a typo) is refused
+// with the key rather than applied as an entry without dimensions.
+static core::Result<void> check_audit_entry(const nlohmann::json& p) {
+  if (!p.is_object()) return core::fail("wrong_type", "must be a JSON object", "payload");
+  if (p.contains("audit_entries")) {
+    return core::fail("invalid_document",
+                      "a list of audit entries is not one entry: publish each entry as its own "
+                      "event (an event batch carries many)",
+                      "payload.audit_entries");
+  }
+  return Doc(p, "payload")
+      .only({"symbol", "generated_at", "timestamp", "unified_score", "confidence", "dimensions",
+             "metadata"});
+}
+
+core::Result<void> SensoryDrift::check(const core::TelemetryEvent& event) {
+  if (event.topic == kSensoryAuditTopic) return check_audit_entry(event.payload);
+  return {};
+}
+
 core::Result<void> SensoryDrift::apply(const core::TelemetryEvent& event) {
   // Parse everything first, so a refused event leaves the state unchanged.
   std::vector<std::pair<std::string, Signal>> signals;
@@ -229,21 +249,7 @@ core::Result<void> SensoryDrift::apply(const core::TelemetryEvent& event) {
   bool has_metadata = false;
   if (event.topic == kSensoryAuditTopic) {
     const auto& p = event.payload;
-    if (!p.is_object()) return core::fail("wrong_type", "must be a JSON object", "payload");
-    // One entry per event; another shape (a list under "audit_entries", a typo) is refused
-    // with the key rather than applied as an entry without dimensions.
-    if (p.contains("audit_entries")) {
-      return core::fail("invalid_document",
-                        "a list of audit entries is not one entry: publish each entry as its own "
-                        "event (an event batch carries many)",
-                        "payload.audit_entries");
-    }
-    if (auto ok = Doc(p, "payload")
-                      .only({"symbol", "generated_at", "timestamp", "unified_score", "confidence",
-                             "dimensions", "metadata"});
-        !ok) {
-      return std::unexpected(ok.error());
-    }
+    if (auto ok = check_audit_entry(p); !ok) return ok;
     if (auto v = number_field(p, "unified_score")) features.emplace_back("unified_score", *v);
     if (auto v = number_field(p, "confidence")) features.emplace_back("confidence", *v);
     if (const auto dims = p.find("dimensions"); dims != p.end() && !dims->is_null()) {

@@ -126,6 +126,8 @@ class SensoryDrift final : public Component {
   [[nodiscard]] std::string_view alert_category() const override { return "sensory.drift"; }
   [[nodiscard]] bool consumes(std::string_view topic) const override;
   [[nodiscard]] core::Result<void> apply(const core::TelemetryEvent& event) override;
+  // The audit entry's shape (one entry, known keys).
+  [[nodiscard]] core::Result<void> check(const core::TelemetryEvent& event) override;
   [[nodiscard]] bool active() const override { return entries_ > 0; }
   [[nodiscard]] core::ComponentSnapshot snapshot(core::TimePoint now, Detail detail) override;
   using Component::snapshot;
