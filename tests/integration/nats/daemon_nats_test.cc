@@ -12,6 +12,8 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -274,6 +276,63 @@ TEST_F(DaemonNats, MalformedMessagesAreRejectedWholeCountedAndNeverApplied) {
   })) << c.Get("/metrics")->body;
   EXPECT_EQ(metric(c, "opsready_events_received_total{topic=\"opsready.component.snapshot\"}"), 1);
   EXPECT_NE(d.log().find("is not a valid event batch"), std::string::npos) << d.log();
+  expect_clean_stop(d);
+}
+
+// The report-driven components over NATS (issue 13): one document of each kind on its topic's
+// subject reaches readiness; a document of the wrong shape is terminated whole, counted and
+// never applied.
+TEST_F(DaemonNats, EachDocumentKindReachesReadinessAndAWrongShapeIsTerminated) {
+  ensure_stream();
+  Daemon d({"serve", "--config", config().string()});
+  auto c = d.client();
+  Producer p(server_.url());
+  ASSERT_TRUE(p.ok());
+  const std::vector<std::tuple<std::string, std::string, std::string>> docs = {
+      {"system_validation", "telemetry.operational.system_validation",
+       "system_validation/report.json"},
+      {"incident_response", "telemetry.operational.incident_response",
+       "incident_response/env.json"},
+      {"security", "telemetry.operational.security", "security/env.json"},
+      {"backups", "telemetry.operational.backups", "backups/report.json"},
+      {"failover_drill", "telemetry.operational.failover_drill", "failover_drill/report.json"},
+      {"cross_region_failover", "telemetry.ingest.cross_region_failover",
+       "cross_region_failover/report.json"},
+      {"disaster_recovery", "telemetry.operational.disaster_recovery",
+       "disaster_recovery/report.json"},
+      {"professional_readiness", "telemetry.operational.readiness",
+       "professional_readiness/input.json"},
+      {"cache", "telemetry.cache.health", "cache/report.json"},
+      {"nats_consumer", "telemetry.bus.consumer", "nats_consumer/consumer_info.json"},
+  };
+  // The wrong shape first: a backups document with a misspelt key.
+  ASSERT_TRUE(p.publish("opsready.events.telemetry.operational.backups",
+                        json{{"payload", {{"service", "x"}, {"polcy", json::object()}}}}.dump()));
+  for (const auto& [name, topic, file] : docs) {
+    const json payload =
+        json::parse(read_file(std::string(OPSREADY_EXAMPLES) + "/documents/" + file));
+    ASSERT_TRUE(p.publish("opsready.events." + topic,
+                          json{{"source", "trading_runtime"}, {"payload", payload}}.dump()))
+        << name;
+  }
+  json r;
+  ASSERT_TRUE(eventually([&] {
+    r = get_json(c, "/api/v1/readiness");
+    for (const auto& [name, topic, file] : docs) {
+      if (component(r, name) == nullptr) return false;
+    }
+    return true;
+  })) << r.dump(2);
+  EXPECT_EQ((*component(r, "system_validation"))["status"], "fail");
+  EXPECT_EQ(r["gate"]["decision"], "block");
+  // The backups component is the good document's (service timescale_backups), not "x".
+  EXPECT_TRUE(
+      (*component(r, "backups"))["summary"].get<std::string>().starts_with("timescale_backups"))
+      << component(r, "backups")->dump(2);
+  ASSERT_TRUE(eventually([&] {
+    return metric(c, "opsready_nats_messages_total{result=\"rejected\"}") == 1;
+  })) << c.Get("/metrics")->body;
+  EXPECT_NE(d.log().find("polcy"), std::string::npos) << d.log();
   expect_clean_stop(d);
 }
 
