@@ -187,6 +187,16 @@ config::Table nats_table(NatsConfig& n) {
       config::duration("ack_wait", n.ack_wait, {positive}),
       config::integer("max_ack_pending", n.max_ack_pending, 1, 10000000),
       config::flag("ordered", n.ordered),
+      config::strings("watch_consumers", n.watch_consumers,
+                      {.expected = "a list of STREAM/CONSUMER names",
+                       .item_checks = {must(
+                           [](const std::string& v) {
+                             const auto slash = v.find('/');
+                             return slash != std::string::npos && slash > 0 &&
+                                    slash + 1 < v.size() &&
+                                    v.find('/', slash + 1) == std::string::npos;
+                           },
+                           "must be STREAM/CONSUMER")}}),
   };
 }
 

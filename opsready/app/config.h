@@ -59,6 +59,9 @@ struct NatsConfig {
   // This replica is the durable consumer's only reader: deliveries lost in flight are read
   // from the stream so that events are applied in stream order. false when replicas share it.
   bool ordered = true;
+  // JetStream consumers whose CONSUMER.INFO the nats_consumer component grades, besides
+  // opsready's own ingest consumer: "STREAM/CONSUMER" each (the brief's consumer lag).
+  std::vector<std::string> watch_consumers;
 
   bool operator==(const NatsConfig&) const = default;
 };

@@ -1256,6 +1256,34 @@ void Runtime::bus_tick(bool publish_health) {
     bus_->metrics->publish_errors.inc();
     spdlog::error("{}", r.error().describe());
   }
+  publish_consumer_info();
+}
+
+// On the bus pool: the CONSUMER.INFO of opsready's own ingest consumer and of every
+// bus.nats.watch_consumers entry, as telemetry.bus.consumer events for the nats_consumer
+// component. A consumer that cannot be read is logged and left out (the component then sees
+// it go silent and grades it stale).
+void Runtime::publish_consumer_info() {
+  const NatsConfig& cfg = *config_.bus.nats;
+  std::vector<std::pair<std::string, std::string>> targets;
+  if (bus_->consumer) targets.emplace_back(cfg.stream, cfg.durable);
+  for (const std::string& w : cfg.watch_consumers) {
+    const auto slash = w.find('/');
+    targets.emplace_back(w.substr(0, slash), w.substr(slash + 1));
+  }
+  std::vector<core::TelemetryEvent> events;
+  for (const auto& [stream, consumer] : targets) {
+    auto info = bus_->nats->consumer_info(stream, consumer);
+    if (!info) {
+      spdlog::warn("nats_consumer: {}", info.error().message);
+      continue;
+    }
+    events.push_back({.topic = "telemetry.bus.consumer",
+                      .source = "opsready.bus",
+                      .time = clock_.now(),
+                      .payload = std::move(*info)});
+  }
+  if (!events.empty()) (void)submit(std::move(events));
 }
 
 // On the evaluation strand: library counters to /metrics.

@@ -143,6 +143,7 @@ class Runtime final : public server::Backend {
   core::Result<void> start_bus();
   // Bus work on the bus pool (blocking: publishes wait for the stream's ack).
   void bus_tick(bool publish_health);
+  void publish_consumer_info();
   void export_bus_metrics();
   // Takes a fetched batch into the evaluation queue, waiting while it is full. False when
   // opsready is stopping (the batch is then redelivered).

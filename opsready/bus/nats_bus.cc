@@ -17,6 +17,7 @@
 #include "opsready/core/compression.h"
 #include "opsready/core/event_batch.h"
 #include "opsready/core/text.h"
+#include "opsready/core/time.h"
 #include "opsready/core/topic_pattern.h"
 
 namespace opsready::bus {
@@ -629,6 +630,38 @@ std::string NatsBus::subject_for(std::string_view topic) const {
 }
 
 core::Result<void> NatsBus::ensure_stream() { return shared_->ensure_stream(); }
+
+core::Result<nlohmann::json> NatsBus::consumer_info(std::string_view stream,
+                                                    std::string_view consumer) {
+  detail::NatsShared& sh = *shared_;
+  if (sh.closed.load()) return core::fail("not_running", "the NATS bus is closed");
+  const std::string stream_name(stream.empty() ? std::string_view(sh.options.stream) : stream);
+  const std::string consumer_name(consumer);
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_GetConsumerInfo(&ci, sh.js, stream_name.c_str(), consumer_name.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) {
+    return core::fail("consumer_info_failed", "CONSUMER.INFO " + stream_name + " " + consumer_name +
+                                                  ": " + describe(s, jerr));
+  }
+  nlohmann::json j = {
+      {"stream", stream_name},
+      {"consumer", consumer_name},
+      {"num_pending", ci->NumPending},
+      {"num_ack_pending", ci->NumAckPending},
+      {"num_redelivered", ci->NumRedelivered},
+      {"num_waiting", ci->NumWaiting},
+      {"delivered",
+       {{"stream_seq", ci->Delivered.Stream}, {"consumer_seq", ci->Delivered.Consumer}}},
+      {"ack_floor", {{"stream_seq", ci->AckFloor.Stream}, {"consumer_seq", ci->AckFloor.Consumer}}},
+      {"observed_at", core::format_rfc3339(sh.clock->now())}};
+  if (ci->Config != nullptr && ci->Config->MaxAckPending > 0) {
+    j["max_ack_pending"] = ci->Config->MaxAckPending;
+  }
+  jsConsumerInfo_Destroy(ci);
+  return j;
+}
 
 void NatsBus::close() { shared_->close(); }
 

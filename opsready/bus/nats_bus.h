@@ -192,6 +192,13 @@ class NatsBus final : public EventBus {
   [[nodiscard]] bool connected() const;
   // Creates the stream if it is missing (done lazily by publish and consumers too).
   [[nodiscard]] core::Result<void> ensure_stream();
+  // The JetStream CONSUMER.INFO of `consumer` on `stream` (this bus's stream when empty), as
+  // the nats_consumer component reads it (docs/components.md "nats_consumer"): {stream,
+  // consumer, num_pending, num_ack_pending, num_redelivered, num_waiting, max_ack_pending?,
+  // delivered{stream_seq, consumer_seq}, ack_floor{stream_seq, consumer_seq}, observed_at}.
+  // Blocks for one request (at most publish_timeout).
+  [[nodiscard]] core::Result<nlohmann::json> consumer_info(std::string_view stream,
+                                                           std::string_view consumer);
   // `opsready.events.<topic>`
   [[nodiscard]] std::string subject_for(std::string_view topic) const;
   // Stops publishing and closes the connection (consumers' loops end).

@@ -333,6 +333,17 @@ TEST_F(DaemonNats, EachDocumentKindReachesReadinessAndAWrongShapeIsTerminated) {
     return metric(c, "opsready_nats_messages_total{result=\"rejected\"}") == 1;
   })) << c.Get("/metrics")->body;
   EXPECT_NE(d.log().find("polcy"), std::string::npos) << d.log();
+  // opsready's own ingest consumer is read through CONSUMER.INFO every health interval and
+  // graded next to the published one.
+  ASSERT_TRUE(eventually([&] {
+    r = get_json(c, "/api/v1/readiness");
+    const json* nc = component(r, "nats_consumer");
+    if (nc == nullptr) return false;
+    for (const auto& k : (*nc)["metadata"]["consumers"]) {
+      if (k["stream"] == "OPSREADY_EVENTS" && k["consumer"] == "opsready") return true;
+    }
+    return false;
+  })) << r.dump(2);
   expect_clean_stop(d);
 }
 
