@@ -151,6 +151,10 @@ struct Runtime::Metrics {
       : component_status(r.gauge("opsready_component_status",
                                  "Status of each readiness component: 0 ok, 1 warn, 2 fail.",
                                  {"component"})),
+        failed_logins(r.gauge("opsready_security_failed_logins_last_hour",
+                              "Failed logins in the last hour, from the latest security posture "
+                              "document (the spec's security_failed_logins_last_hour).")
+                          .with({})),
         readiness_status(
             r.gauge("opsready_readiness_status", "Overall readiness status: 0 ok, 1 warn, 2 fail.")
                 .with({})),
@@ -224,6 +228,7 @@ struct Runtime::Metrics {
         .set(1);
   }
   metrics::GaugeFamily& component_status;
+  metrics::Gauge& failed_logins;
   metrics::Gauge& readiness_status;
   metrics::Gauge& gate_decision;
   metrics::CounterFamily& events_received;
@@ -1033,6 +1038,14 @@ void Runtime::evaluate() {
   metrics_->gate_decision.set(static_cast<double>(snap->gate.decision));
   for (const auto& c : snap->components) {
     metrics_->component_status.with({c.component}).set(core::rank(c.status));
+    // The spec's side effect of the security posture (§2): the failed logins of the last hour,
+    // from the latest document (clamped at 0 by the evaluator).
+    if (c.component == "security" && c.metadata.is_object()) {
+      if (const auto it = c.metadata.find("failed_logins_last_hour");
+          it != c.metadata.end() && it->is_number()) {
+        metrics_->failed_logins.set(it->get<double>());
+      }
+    }
   }
   for (Status s : core::kAllStatuses) {
     const auto it = snap->counts.find(s);

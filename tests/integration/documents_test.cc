@@ -151,6 +151,12 @@ TEST(Documents, EachKindOverHttpReachesReadinessTheGateAndTheBriefsRoutes) {
   EXPECT_TRUE(receivers.contains("ops-slack"));
   EXPECT_TRUE(receivers.contains("ops-webhook"));
   EXPECT_FALSE(receivers.contains("blackhole"));
+
+  // The security document's failed logins (SECURITY_FAILED_LOGINS_LAST_HOUR "4") on /metrics.
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("\nopsready_security_failed_logins_last_hour 4\n"),
+            std::string::npos);
 }
 
 }  // namespace
