@@ -345,6 +345,7 @@ config::Table professional_table(components::ProfessionalReadinessConfig& c) {
   return {
       value("enabled", c.enabled),
       value("count_components_without_counts", c.count_components_without_counts),
+      value("live_rollup", c.live_rollup),
   };
 }
 

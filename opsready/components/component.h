@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,10 @@ class Component {
   [[nodiscard]] virtual core::Result<void> check(const core::TelemetryEvent& /*event*/) {
     return {};
   }
+  // Called by Registry::snapshots() just before snapshot(), with the snapshots this round has
+  // taken of the components before this one (registry order): for a component that rolls
+  // others up (professional_readiness). Default: ignored.
+  virtual void observe(std::span<const core::ComponentSnapshot> /*earlier*/) {}
   // True once an event has been applied.
   [[nodiscard]] virtual bool active() const = 0;
   // The component's view at `now` (time-dependent findings, such as freshness, use it).

@@ -609,4 +609,54 @@ core::Result<Evaluated> ProfessionalReadiness::evaluate(const nlohmann::json& do
   return e;
 }
 
+void ProfessionalReadiness::observe(std::span<const core::ComponentSnapshot> earlier) {
+  if (!config_.live_rollup || latest() != nullptr) return;  // a document rules
+  const core::ComponentSnapshot* feeders[4] = {};
+  constexpr std::string_view kNames[4] = {"backups", "ingest_slos", "failover_drill",
+                                          "disaster_recovery"};
+  std::string key;
+  for (const core::ComponentSnapshot& s : earlier) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (s.component != kNames[i]) continue;
+      feeders[i] = &s;
+      // What the roll-up reads: status, summary, time and issues.
+      key += s.component + '\x1f' + std::string(core::to_string(s.status)) + '\x1f' + s.summary +
+             '\x1f' + core::format_rfc3339(s.observed_at) + '\x1f' +
+             std::to_string(s.issues.size()) + '\x1e';
+    }
+  }
+  if (key.empty()) {
+    live_.reset();
+    live_key_.clear();
+    return;
+  }
+  if (live_ && key == live_key_) return;
+  ProfessionalInputs in;
+  if (feeders[0] != nullptr) in.backups = feeder_of(*feeders[0]);
+  if (feeders[1] != nullptr) in.ingest_slos = feeder_of(*feeders[1], feeders[1]->issues.size());
+  if (feeders[2] != nullptr) in.failover = failover_of(*feeders[2]);
+  if (feeders[3] != nullptr) in.recovery = recovery_of(*feeders[3]);
+  in.metadata = {{"source", "opsready_components"}};
+  // generated_at is the newest feeder's time, so `now` only matters when none has one.
+  core::TimePoint newest{};
+  for (const auto* f : feeders) {
+    if (f != nullptr) newest = std::max(newest, f->observed_at);
+  }
+  live_ = to_evaluated(evaluate_professional_readiness(in, newest, config_)).snapshot;
+  live_key_ = std::move(key);
+}
+
+core::ComponentSnapshot ProfessionalReadiness::snapshot(core::TimePoint now, Detail detail) {
+  if (latest() != nullptr || !live_) return DocumentComponent::snapshot(now, detail);
+  if (detail == Detail::kBrief) {
+    return core::ComponentSnapshot{.component = live_->component,
+                                   .status = live_->status,
+                                   .summary = live_->summary,
+                                   .observed_at = live_->observed_at,
+                                   .issues = live_->issues,
+                                   .metadata = nlohmann::json::object()};
+  }
+  return *live_;
+}
+
 }  // namespace opsready::components

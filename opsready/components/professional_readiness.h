@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,11 @@ struct ProfessionalReadinessConfig {
   // (neither its own issue_counts nor its snapshot's) counts once under its status (the fix of
   // spec §11.2 item 5). false: the original's rule (structured counts only).
   bool count_components_without_counts = true;
+  // Roll up opsready's own backups, ingest_slos, failover_drill and disaster_recovery
+  // snapshots when no document arrives on the topic (observe()). Off by default: the roll-up's
+  // status and issues repeat those components', so its alerts and gate reasons would double
+  // theirs; turn it on where the professional view matters more than one alert per finding.
+  bool live_rollup = false;
 
   bool operator==(const ProfessionalReadinessConfig&) const = default;
 };
@@ -170,9 +176,22 @@ class ProfessionalReadiness final : public DocumentComponent {
                                                  core::TimePoint now) override;
   [[nodiscard]] const ProfessionalReadinessConfig& config() const { return config_; }
 
+  // Live mode (config live_rollup): the roll-up of opsready's own backups, ingest_slos,
+  // failover_drill (the failover decision) and disaster_recovery (the recovery plan) snapshots,
+  // taken in the same round. The operational readiness aggregate (and the data backbone, which
+  // opsready does not evaluate) are left out here: professional_readiness is itself one of the
+  // aggregate's components. A document on telemetry.operational.readiness (the runtime's own
+  // professional feed) takes precedence.
+  void observe(std::span<const core::ComponentSnapshot> earlier) override;
+  [[nodiscard]] bool active() const override { return latest() != nullptr || live_.has_value(); }
+  [[nodiscard]] core::ComponentSnapshot snapshot(core::TimePoint now, Detail detail) override;
+  using Component::snapshot;
+
  private:
   explicit ProfessionalReadiness(const ProfessionalReadinessConfig& config);
   ProfessionalReadinessConfig config_;
+  std::string live_key_;                         // what the live snapshot was built from
+  std::optional<core::ComponentSnapshot> live_;  // none: no feeder has reported
 };
 
 }  // namespace opsready::components

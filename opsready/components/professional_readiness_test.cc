@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "opsready/components/registry.h"
 #include "opsready/core/time.h"
 
 namespace opsready::components {
@@ -508,6 +509,84 @@ TEST(ProfessionalReadiness, Adapters) {
   dr.status = core::Status::kOk;
   dr.issues.clear();
   EXPECT_EQ(recovery_of(dr).plan, json::array());
+}
+
+}  // namespace
+}  // namespace opsready::components
+
+namespace opsready::components {
+namespace {
+
+// Live mode in a registry (live_rollup): the roll-up of the backups and failover-drill
+// evaluations of the same round; a document on the topic then takes precedence. Off by
+// default: no roll-up without a document.
+TEST(ProfessionalReadinessLive, RollsUpTheRegistrysOwnComponents) {
+  ComponentsConfig cfg;
+  cfg.professional_readiness.live_rollup = true;
+  auto registry = Registry::create(cfg).value();
+  const auto read = [](const char* file) {
+    std::ifstream in(std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
+                     "examples" / "documents" / file);
+    return nlohmann::json::parse(in);
+  };
+  const core::TimePoint t = core::parse_rfc3339("2025-01-02T12:00:00Z").value();
+  std::vector<core::ComponentSnapshot> out;
+  registry.snapshots(t, out);
+  for (const auto& s : out) EXPECT_NE(s.component, "professional_readiness");
+  {
+    auto off = Registry::create({}).value();
+    ASSERT_EQ(off.route({.topic = "telemetry.operational.backups",
+                         .time = t,
+                         .payload = read("backups/report.json")})
+                  .refused,
+              0);
+    std::vector<core::ComponentSnapshot> none;
+    off.snapshots(t, none);
+    for (const auto& s : none) EXPECT_NE(s.component, "professional_readiness");
+  }
+
+  ASSERT_TRUE(registry
+                  .route({.topic = "telemetry.operational.backups",
+                          .time = t,
+                          .payload = read("backups/report.json")})
+                  .refused == 0);
+  out.clear();
+  registry.snapshots(t, out);
+  const auto find = [&](std::string_view name) -> const core::ComponentSnapshot* {
+    for (const auto& s : out) {
+      if (s.component == name) return &s;
+    }
+    return nullptr;
+  };
+  const core::ComponentSnapshot* p = find("professional_readiness");
+  ASSERT_NE(p, nullptr);
+  ASSERT_NE(find("backups"), nullptr);
+  EXPECT_EQ(p->status, find("backups")->status);
+  EXPECT_EQ(p->metadata["component_statuses"], (nlohmann::json{{"backups", "ok"}}));
+  EXPECT_EQ(p->observed_at, find("backups")->observed_at);
+
+  ASSERT_TRUE(registry
+                  .route({.topic = "telemetry.operational.failover_drill",
+                          .time = t,
+                          .payload = read("failover_drill/report.json")})
+                  .refused == 0);
+  out.clear();
+  registry.snapshots(t, out);
+  p = find("professional_readiness");
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(p->metadata["component_statuses"].contains("failover")) << p->metadata.dump();
+
+  // The runtime's own professional feed wins over the live roll-up.
+  ASSERT_TRUE(registry
+                  .route({.topic = "telemetry.operational.readiness",
+                          .time = t,
+                          .payload = read("professional_readiness/evaluated.json")})
+                  .refused == 0);
+  out.clear();
+  registry.snapshots(t, out);
+  p = find("professional_readiness");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->metadata.value("source", ""), "evaluated_snapshot") << p->metadata.dump();
 }
 
 }  // namespace

@@ -124,7 +124,9 @@ Routed Registry::route(const core::TelemetryEvent& event) {
 
 void Registry::snapshots(core::TimePoint now, std::vector<core::ComponentSnapshot>& out,
                          Detail detail) {
+  const std::size_t first = out.size();
   for (const auto& c : components_) {
+    c->observe(std::span<const core::ComponentSnapshot>(out).subspan(first));
     if (c->active()) out.push_back(c->snapshot(now, detail));
   }
 }

@@ -90,7 +90,8 @@ class Registry {
 
   // Applies `event` to every component that consumes its topic.
   Routed route(const core::TelemetryEvent& event);
-  // Appends the snapshot of every active component at `now`, in registry order.
+  // Appends the snapshot of every active component at `now`, in registry order; each
+  // component first observe()s the snapshots taken before it in this call.
   void snapshots(core::TimePoint now, std::vector<core::ComponentSnapshot>& out,
                  Detail detail = Detail::kFull);
 
