@@ -220,8 +220,8 @@ core::Result<Doc> root_object(const nlohmann::json& doc, std::string_view what) 
 void Findings::add(std::string category, core::Status severity, std::string message,
                    std::string code, nlohmann::json detail) {
   const int repeats = uses_[code]++;
-  if (repeats > 0) code += (code.find(':') == std::string::npos ? ":" : "-") +
-                           std::to_string(repeats + 1);
+  if (repeats > 0)
+    code += (code.find(':') == std::string::npos ? ":" : "-") + std::to_string(repeats + 1);
   findings_.push_back(Finding{.category = std::move(category),
                               .severity = severity,
                               .message = std::move(message),

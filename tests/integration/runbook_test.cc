@@ -76,11 +76,10 @@ TEST(Runbooks, EveryCheckedCommandRunsAgainstARealDaemon) {
                                "'\nopsready() { '" + std::string(OPSREADY_BINARY) +
                                "' \"$@\"; }\n" + replace_all(b.script, "127.0.0.1:9477", host);
     const RunResult r = run({"bash", "-c", script});
-    EXPECT_EQ(r.exit_code, b.expected_exit)
-        << b.file.filename().string() << ":" << b.line << "\n"
-        << b.script << "stdout:\n"
-        << r.out << "stderr:\n"
-        << r.err;
+    EXPECT_EQ(r.exit_code, b.expected_exit) << b.file.filename().string() << ":" << b.line << "\n"
+                                            << b.script << "stdout:\n"
+                                            << r.out << "stderr:\n"
+                                            << r.err;
   }
 }
 
