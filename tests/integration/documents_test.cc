@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
+#include <ctime>
 #include <functional>
 #include <set>
 #include <string>
@@ -157,6 +159,55 @@ TEST(Documents, EachKindOverHttpReachesReadinessTheGateAndTheBriefsRoutes) {
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("\nopsready_security_failed_logins_last_hour 4\n"),
             std::string::npos);
+}
+
+// System validation's reliability history is kept in the store: a run posted before a restart
+// still counts in the 72 h window after it, as if both reports had come to one process.
+TEST(Documents, SystemValidationHistorySurvivesARestart) {
+  TempDir dir;
+  const auto cfg = dir.path() / "opsready.yml";
+  write_file(cfg, "listen: 127.0.0.1:0\ndata_dir: " + (dir.path() / "data").string() +
+                      "\nevaluation_interval: 100ms\n");
+  const auto now = std::chrono::system_clock::now();
+  const auto iso = [](std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
+    return std::string(buf);
+  };
+  const auto report = [&](std::chrono::system_clock::time_point at, bool second_passes) {
+    return json{
+        {"topic", "telemetry.operational.system_validation"},
+        {"payload",
+         {{"timestamp", iso(at)}, {"results", {{"core", true}, {"integration", second_passes}}}}}}
+        .dump();
+  };
+  const auto reliability = [](httplib::Client& c) -> json {
+    const json r = get_json(c, "/api/v1/readiness");
+    const json* sv = component(r, "system_validation");
+    if (sv == nullptr || !(*sv)["metadata"]["reliability"].is_object()) return json::object();
+    return (*sv)["metadata"]["reliability"];
+  };
+  {
+    Daemon d({"serve", "--config", cfg.string()});
+    auto c = d.client();
+    auto res = c.Post("/api/v1/events", report(now - 2h, false), "application/json");
+    ASSERT_TRUE(res && res->status == 202);
+    ASSERT_TRUE(eventually([&] { return reliability(c).value("samples_considered", 0) == 1; }));
+    d.signal(SIGTERM);
+    ASSERT_EQ(d.wait_exit(20s), 0) << d.log();
+  }
+  Daemon d({"serve", "--config", cfg.string()});
+  auto c = d.client();
+  auto res = c.Post("/api/v1/events", report(now - 1h, true), "application/json");
+  ASSERT_TRUE(res && res->status == 202);
+  json rel;
+  ASSERT_TRUE(eventually([&] {
+    rel = reliability(c);
+    return rel.value("samples_considered", 0) == 2;
+  })) << rel.dump(2);
+  // (0.5 + 1.0) / 2: the run from before the restart is in the average.
+  EXPECT_DOUBLE_EQ(rel["average_success_rate"].get<double>(), 0.75);
 }
 
 }  // namespace
