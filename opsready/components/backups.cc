@@ -360,10 +360,8 @@ core::Result<BackupDocument> read_evaluated(const Doc& root, core::TimePoint now
   auto generated = root.time("generated_at");
   if (!generated) return std::unexpected(generated.error());
   r.generated_at = generated->value_or(now);
-  auto word = root.string("status");
-  if (!word) return std::unexpected(word.error());
-  auto status = core::parse_status(**word);
-  if (!status) return std::unexpected(root.error("status", status.error().message));
+  auto status = required_status(root, "status");
+  if (!status) return std::unexpected(status.error());
   r.status = *status;
   auto latest = root.time("latest_backup_at");
   if (!latest) return std::unexpected(latest.error());

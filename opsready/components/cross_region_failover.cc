@@ -201,10 +201,8 @@ core::Result<RegionComponent> scheduler_component(const Doc& root,
         !ok) {
       return std::unexpected(ok.error());
     }
-    auto word = d.string("status");
-    if (!word) return std::unexpected(word.error());
-    auto status = core::parse_status(**word);
-    if (!status) return std::unexpected(d.error("status", status.error().message));
+    auto status = required_status(d, "status");
+    if (!status) return std::unexpected(status.error());
     auto issues = d.strings("issues");
     if (!issues) return std::unexpected(issues.error());
     auto interval = d.number("interval_seconds");
@@ -350,10 +348,8 @@ core::Result<CrossRegionDocument> read_evaluated(const Doc& root, core::TimePoin
     return std::unexpected(ok.error());
   }
   CrossRegionReport r;
-  auto word = root.string("status");
-  if (!word) return std::unexpected(word.error());
-  auto status = core::parse_status(**word);
-  if (!status) return std::unexpected(root.error("status", status.error().message));
+  auto status = required_status(root, "status");
+  if (!status) return std::unexpected(status.error());
   r.status = *status;
   auto generated = root.time("generated_at");
   if (!generated) return std::unexpected(generated.error());
@@ -364,37 +360,9 @@ core::Result<CrossRegionDocument> read_evaluated(const Doc& root, core::TimePoin
   auto replica_region = root.text("replica_region");
   if (!replica_region) return std::unexpected(replica_region.error());
   r.replica_region = replica_region->value_or(c.replica_region);
-  auto components = root.array("components");
+  auto components = named_statuses(root, "components");
   if (!components) return std::unexpected(components.error());
-  if (*components != nullptr) {
-    for (std::size_t i = 0; i < (*components)->size(); ++i) {
-      const nlohmann::json& item = (**components)[i];
-      const std::string path = root.path_of("components") + "[" + std::to_string(i) + "]";
-      if (!item.is_object()) return core::fail("invalid_document", "must be an object", path);
-      Doc d(item, path);
-      if (auto ok = d.only({"name", "status", "summary", "metadata"}); !ok) {
-        return std::unexpected(ok.error());
-      }
-      RegionComponent comp;
-      auto name = d.text("name");
-      if (!name) return std::unexpected(name.error());
-      if (!*name) return std::unexpected(d.error("name", "required field is missing"));
-      comp.name = **name;
-      auto cw = d.string("status");
-      if (!cw) return std::unexpected(cw.error());
-      if (!*cw) return std::unexpected(d.error("status", "required field is missing"));
-      auto cs = core::parse_status(**cw);
-      if (!cs) return std::unexpected(d.error("status", cs.error().message));
-      comp.status = *cs;
-      auto summary = d.text("summary");
-      if (!summary) return std::unexpected(summary.error());
-      comp.summary = summary->value_or("");
-      auto m = d.object("metadata");
-      if (!m) return std::unexpected(m.error());
-      if (*m) comp.metadata = (*m)->json();
-      r.components.push_back(std::move(comp));
-    }
-  }
+  r.components = std::move(*components);
   auto metadata = root.object("metadata");
   if (!metadata) return std::unexpected(metadata.error());
   if (*metadata) r.metadata = (*metadata)->json();

@@ -53,13 +53,9 @@ struct CrossRegionFailoverConfig {
 
 [[nodiscard]] core::Result<void> validate(const CrossRegionFailoverConfig& config);
 
-// One CrossRegionComponent.
-struct RegionComponent {
-  std::string name;  // replica_connection, replica:<dim>, scheduler, failover_drill
-  core::Status status = core::Status::kOk;
-  std::string summary;
-  nlohmann::json metadata = nlohmann::json::object();  // empty: left out of as_dict
-};
+// One CrossRegionComponent (name: replica_connection, replica:<dim>, scheduler,
+// failover_drill); empty metadata is left out of as_dict.
+using RegionComponent = NamedStatus;
 
 // The spec's CrossRegionFailoverSnapshot.
 struct CrossRegionReport {

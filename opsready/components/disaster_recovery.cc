@@ -125,11 +125,8 @@ core::Result<std::vector<RecoveryStep>> read_steps(const Doc& root) {
     if (!name) return std::unexpected(name.error());
     if (!*name) return std::unexpected(d.error("name", "required field is missing"));
     step.name = **name;
-    auto word = d.string("status");
-    if (!word) return std::unexpected(word.error());
-    if (!*word) return std::unexpected(d.error("status", "required field is missing"));
-    auto status = core::parse_status(**word);
-    if (!status) return std::unexpected(d.error("status", status.error().message));
+    auto status = required_status(d, "status");
+    if (!status) return std::unexpected(status.error());
     step.status = *status;
     auto summary = d.text("summary");
     if (!summary) return std::unexpected(summary.error());

@@ -585,10 +585,8 @@ core::Result<FailoverDrillDocument> read_evaluated(const Doc& root, core::TimePo
   }
   FailoverDrillDocument out{.evaluated = true};
   FailoverDrillReport& r = out.report;
-  auto word = root.string("status");
-  if (!word) return std::unexpected(word.error());
-  auto status = core::parse_status(**word);
-  if (!status) return std::unexpected(root.error("status", status.error().message));
+  auto status = required_status(root, "status");
+  if (!status) return std::unexpected(status.error());
   r.status = *status;
   auto generated = root.time("generated_at");
   if (!generated) return std::unexpected(generated.error());
@@ -596,37 +594,9 @@ core::Result<FailoverDrillDocument> read_evaluated(const Doc& root, core::TimePo
   auto scenario = root.text("scenario");
   if (!scenario) return std::unexpected(scenario.error());
   r.scenario = scenario->value_or(c.scenario);
-  auto components = root.array("components");
+  auto components = named_statuses(root, "components");
   if (!components) return std::unexpected(components.error());
-  if (*components != nullptr) {
-    for (std::size_t i = 0; i < (*components)->size(); ++i) {
-      const nlohmann::json& item = (**components)[i];
-      const std::string path = root.path_of("components") + "[" + std::to_string(i) + "]";
-      if (!item.is_object()) return core::fail("invalid_document", "must be an object", path);
-      Doc d(item, path);
-      if (auto ok = d.only({"name", "status", "summary", "metadata"}); !ok) {
-        return std::unexpected(ok.error());
-      }
-      DrillComponent comp;
-      auto name = d.text("name");
-      if (!name) return std::unexpected(name.error());
-      if (!*name) return std::unexpected(d.error("name", "required field is missing"));
-      comp.name = **name;
-      auto cw = d.string("status");
-      if (!cw) return std::unexpected(cw.error());
-      if (!*cw) return std::unexpected(d.error("status", "required field is missing"));
-      auto cs = core::parse_status(**cw);
-      if (!cs) return std::unexpected(d.error("status", cs.error().message));
-      comp.status = *cs;
-      auto summary = d.text("summary");
-      if (!summary) return std::unexpected(summary.error());
-      comp.summary = summary->value_or("");
-      auto m = d.object("metadata");
-      if (!m) return std::unexpected(m.error());
-      if (*m) comp.metadata = (*m)->json();
-      r.components.push_back(std::move(comp));
-    }
-  }
+  r.components = std::move(*components);
   for (const auto& [key, target] :
        {std::pair{"health_report", &r.health_report},
         std::pair{"failover_decision", &r.failover_decision}, std::pair{"metadata", &r.metadata}}) {

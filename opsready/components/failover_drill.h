@@ -83,13 +83,9 @@ struct IngestResult {
 [[nodiscard]] core::Result<std::map<std::string, IngestResult>> read_ingest_results(
     const Doc& parent, std::string_view key);
 
-// One component of a drill (FailoverDrillComponent).
-struct DrillComponent {
-  std::string name;
-  core::Status status = core::Status::kOk;
-  std::string summary;
-  nlohmann::json metadata = nlohmann::json::object();  // empty: left out of as_dict
-};
+// One component of a drill (FailoverDrillComponent: health, failover, fallback); empty metadata
+// is left out of as_dict.
+using DrillComponent = NamedStatus;
 
 // The spec's FailoverDrillSnapshot.
 struct FailoverDrillReport {

@@ -178,15 +178,6 @@ void add_component_issues(const ProfessionalReadinessSnapshot& p, core::Componen
 
 // ---- Reading documents ------------------------------------------------------------------------
 
-core::Result<core::Status> required_status(const Doc& d) {
-  auto word = d.string("status");
-  if (!word) return std::unexpected(word.error());
-  if (!*word) return std::unexpected(d.error("status", "required field is missing"));
-  auto st = core::parse_status(**word);
-  if (!st) return std::unexpected(d.error("status", st.error().message));
-  return *st;
-}
-
 core::Result<std::size_t> array_size(const Doc& d, std::string_view key, bool objects) {
   auto a = d.array(key);
   if (!a) return std::unexpected(a.error());
@@ -223,7 +214,7 @@ core::Result<FeederSnapshot> read_feeder(std::string_view name, const Doc& d) {
   }
   if (auto ok = d.only(known); !ok) return std::unexpected(ok.error());
   FeederSnapshot f;
-  auto st = required_status(d);
+  auto st = required_status(d, "status");
   if (!st) return std::unexpected(st.error());
   f.status = *st;
   auto t = d.time("generated_at");
@@ -317,7 +308,7 @@ core::Result<ProfessionalReadinessSnapshot> read_evaluated(const Doc& root, core
     return std::unexpected(ok.error());
   }
   ProfessionalReadinessSnapshot p;
-  auto st = required_status(root);
+  auto st = required_status(root, "status");
   if (!st) return std::unexpected(st.error());
   p.status = *st;
   auto t = root.time("generated_at");
@@ -348,7 +339,7 @@ core::Result<ProfessionalReadinessSnapshot> read_evaluated(const Doc& root, core
                       "failover, recovery)"));
     }
     ProfessionalComponent c{.name = **name};
-    auto cst = required_status(d);
+    auto cst = required_status(d, "status");
     if (!cst) return std::unexpected(cst.error());
     c.status = *cst;
     auto summary = d.string("summary");

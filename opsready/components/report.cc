@@ -215,6 +215,48 @@ core::Result<Doc> root_object(const nlohmann::json& doc, std::string_view what) 
   return Doc(doc, "");
 }
 
+core::Result<core::Status> required_status(const Doc& doc, std::string_view key) {
+  auto word = doc.string(key);
+  if (!word) return std::unexpected(word.error());
+  if (!*word) return std::unexpected(doc.error(key, "required field is missing"));
+  auto status = core::parse_status(**word);
+  if (!status) return std::unexpected(doc.error(key, status.error().message));
+  return *status;
+}
+
+core::Result<std::vector<NamedStatus>> named_statuses(const Doc& doc, std::string_view key) {
+  std::vector<NamedStatus> out;
+  auto list = doc.array(key);
+  if (!list) return std::unexpected(list.error());
+  if (*list == nullptr) return out;
+  out.reserve((*list)->size());
+  for (std::size_t i = 0; i < (*list)->size(); ++i) {
+    const nlohmann::json& item = (**list)[i];
+    const std::string path = doc.path_of(key) + "[" + std::to_string(i) + "]";
+    if (!item.is_object()) return core::fail("invalid_document", "must be an object", path);
+    Doc d(item, path);
+    if (auto ok = d.only({"name", "status", "summary", "metadata"}); !ok) {
+      return std::unexpected(ok.error());
+    }
+    NamedStatus row;
+    auto name = d.text("name");
+    if (!name) return std::unexpected(name.error());
+    if (!*name) return std::unexpected(d.error("name", "required field is missing"));
+    row.name = std::move(**name);
+    auto status = required_status(d, "status");
+    if (!status) return std::unexpected(status.error());
+    row.status = *status;
+    auto summary = d.text("summary");
+    if (!summary) return std::unexpected(summary.error());
+    row.summary = summary->value_or("");
+    auto metadata = d.object("metadata");
+    if (!metadata) return std::unexpected(metadata.error());
+    if (*metadata) row.metadata = (*metadata)->json();
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 // ---- Findings -------------------------------------------------------------------------------
 
 void Findings::add(std::string category, core::Status severity, std::string message,

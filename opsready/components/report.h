@@ -95,6 +95,25 @@ class Doc {
   std::string path_;
 };
 
+// One row of the original's component tables ({name, status, summary, metadata}), as the
+// evaluated snapshots of the failover drill, cross-region failover and professional readiness
+// carry them.
+struct NamedStatus {
+  std::string name;
+  core::Status status = core::Status::kOk;
+  std::string summary;
+  nlohmann::json metadata = nlohmann::json::object();
+
+  bool operator==(const NamedStatus&) const = default;
+};
+
+// The required status word of `key` (core::parse_status), the error naming its path.
+[[nodiscard]] core::Result<core::Status> required_status(const Doc& doc, std::string_view key);
+// `doc[key]`, a list of {name (required), status (required), summary?, metadata? (object)},
+// unknown keys refused: none when absent.
+[[nodiscard]] core::Result<std::vector<NamedStatus>> named_statuses(const Doc& doc,
+                                                                    std::string_view key);
+
 // Refuses anything but a JSON object, with `what` in the message ("a backup document").
 [[nodiscard]] core::Result<Doc> root_object(const nlohmann::json& doc, std::string_view what);
 

@@ -423,11 +423,8 @@ core::Result<Parsed> read_evaluated(const json& doc, const std::string& base) {
     return std::unexpected(ok.error());
   }
   Parsed p;
-  auto word = d.string("status");
-  if (!word) return std::unexpected(word.error());
-  if (!*word) return std::unexpected(d.error("status", "required field is missing"));
-  auto status = core::parse_status(**word);
-  if (!status) return std::unexpected(d.error("status", status.error().message));
+  auto status = required_status(d, "status");
+  if (!status) return std::unexpected(status.error());
   p.status = *status;
   auto time = d.time("generated_at");
   if (!time) return std::unexpected(time.error());
