@@ -440,7 +440,6 @@ std::string to_markdown(const CrossRegionReport& r) {
 
 Findings region_findings(const CrossRegionReport& r) {
   Findings f{std::string(kCrossRegionFailoverName)};
-  std::vector<std::string> used;
   for (const auto& c : r.components) {
     if (c.status == core::Status::kOk) continue;
     std::string category;
@@ -452,12 +451,7 @@ Findings region_findings(const CrossRegionReport& r) {
       category = slug(c.name);
       code = "cross_region_failover." + category;
     }
-    // Two dimensions whose names slug alike keep distinct codes.
-    const std::string base = code;
-    for (int n = 2; std::find(used.begin(), used.end(), code) != used.end(); ++n) {
-      code = base + "_" + std::to_string(n);
-    }
-    used.push_back(code);
+    // Two dimensions whose names slug alike keep distinct codes (Findings::add qualifies them).
     f.add(category, c.status, c.name + ": " + c.summary, code,
           c.metadata.empty() ? nlohmann::json(nullptr) : c.metadata);
   }

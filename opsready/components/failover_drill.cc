@@ -751,13 +751,7 @@ std::string to_markdown(const FailoverDrillReport& r) {
 
 Findings drill_findings(const FailoverDrillReport& r) {
   Findings f{std::string(kFailoverDrillName)};
-  std::vector<std::string> used;
-  const auto unique_code = [&used](std::string code) {
-    const std::string base = code;
-    for (int n = 2; contains(used, code); ++n) code = base + "_" + std::to_string(n);
-    used.push_back(code);
-    return code;
-  };
+
   for (const auto& c : r.components) {
     if (c.name == "health") {
       // The outage the drill simulates makes health fail: its findings are expected (info).
@@ -776,20 +770,18 @@ Findings drill_findings(const FailoverDrillReport& r) {
               msg != k.end() && msg->is_string() ? msg->get<std::string>() : "";
           f.add("health", core::Status::kOk,
                 dim->get<std::string>() + " " + st->get<std::string>() + ": " + text,
-                unique_code("failover_drill.health:" + slug(dim->get<std::string>())),
+                "failover_drill.health:" + slug(dim->get<std::string>()),
                 {{"dimension", *dim}, {"status", *st}});
           any = true;
         }
       }
       if (!any && c.status != core::Status::kOk) {
-        f.add("health", core::Status::kOk, "health: " + c.summary,
-              unique_code("failover_drill.health"));
+        f.add("health", core::Status::kOk, "health: " + c.summary, "failover_drill.health");
       }
       continue;
     }
     if (c.status == core::Status::kOk) continue;
-    f.add(slug(c.name), c.status, c.name + ": " + c.summary,
-          unique_code("failover_drill." + slug(c.name)));
+    f.add(slug(c.name), c.status, c.name + ": " + c.summary, "failover_drill." + slug(c.name));
   }
   return f;
 }

@@ -253,8 +253,9 @@ core::Result<void> NatsConsumer::apply(const core::TelemetryEvent& event) {
   }
   Tracked& t = it->second;
   Report& r = parsed->report;
-  if (t.reports > 0 && r.observed_at < t.latest.observed_at) {
-    // Older than what is kept (a late delivery): the newer report stands.
+  if (t.reports > 0 && r.observed_at <= t.latest.observed_at) {
+    // Not newer than what is kept (a late delivery, or the same report delivered again, as
+    // NATS delivers at least once): the kept report stands, its redelivery growth included.
     ++applied_;
     last_event_ = std::max(last_event_, event.time);
     return {};

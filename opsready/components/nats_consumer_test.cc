@@ -221,6 +221,21 @@ TEST(NatsConsumer, ManyConsumers) {
 }
 
 // A report older than the one kept is ignored: the newer counters stand.
+// NATS delivers at least once: the same report again (same observed_at) is not a new sample, so
+// a redelivery warning it raised stays.
+TEST(NatsConsumer, TheSameReportDeliveredTwiceKeepsItsRedeliveryGrowth) {
+  auto c = NatsConsumer::create({}).value();
+  json first = info("S", "c", 0, 0, 10);
+  first["observed_at"] = "2025-01-02T00:00:00Z";
+  json second = info("S", "c", 0, 0, 300);
+  second["observed_at"] = "2025-01-02T00:01:00Z";
+  ASSERT_TRUE(c->apply(event(first)));
+  ASSERT_TRUE(c->apply(event(second, kT0 + minutes(1))));
+  EXPECT_EQ(codes(c->snapshot(kT0 + minutes(1))), "nats_consumer.redelivered:S/c");
+  ASSERT_TRUE(c->apply(event(second, kT0 + minutes(1))));
+  EXPECT_EQ(codes(c->snapshot(kT0 + minutes(1))), "nats_consumer.redelivered:S/c");
+}
+
 TEST(NatsConsumer, LateReportIgnored) {
   auto c = NatsConsumer::create({}).value();
   json newer = info("S", "c", 5000, 0, 500);

@@ -261,9 +261,20 @@ core::Result<std::vector<NamedStatus>> named_statuses(const Doc& doc, std::strin
 
 void Findings::add(std::string category, core::Status severity, std::string message,
                    std::string code, nlohmann::json detail) {
-  const int repeats = uses_[code]++;
-  if (repeats > 0)
-    code += (code.find(':') == std::string::npos ? ":" : "-") + std::to_string(repeats + 1);
+  // The n-th use of a code takes the qualifier n (":n", or "-n" after an existing qualifier),
+  // skipping any that a finding was already given as its own code.
+  int& uses = uses_[code];
+  if (uses > 0 || emitted_.contains(code)) {
+    const std::string base = code;
+    const char* sep = base.find(':') == std::string::npos ? ":" : "-";
+    do {
+      ++uses;
+      code = base + sep + std::to_string(uses);
+    } while (emitted_.contains(code));
+  } else {
+    ++uses;
+  }
+  emitted_.insert(code);
   findings_.push_back(Finding{.category = std::move(category),
                               .severity = severity,
                               .message = std::move(message),

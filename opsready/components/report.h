@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -158,6 +159,7 @@ class Findings {
   std::string component_;
   std::vector<Finding> findings_;
   std::unordered_map<std::string, int> uses_;  // code as given → how many findings used it
+  std::unordered_set<std::string> emitted_;    // every code handed out
 };
 
 // ---- Evaluated documents ----------------------------------------------------------------------

@@ -70,6 +70,17 @@ TEST(Findings, BuildTheSpecsCatalogAndUniqueIssueCodes) {
   ASSERT_EQ(s.issues.size(), 3u);
   EXPECT_EQ(s.issues[0].code, "incident_response.training");
   EXPECT_EQ(s.issues[2].code, "incident_response.training:2");
+  // A code given with a qualifier that a repeat would also produce stays unique.
+  Findings g("x");
+  g.add("a", core::Status::kWarn, "m", "x.a");
+  g.add("a", core::Status::kWarn, "m", "x.a:3");
+  g.add("a", core::Status::kWarn, "m", "x.a");
+  g.add("a", core::Status::kWarn, "m", "x.a");
+  core::ComponentSnapshot t{.component = "x"};
+  g.write_to(t);
+  std::vector<std::string> codes;
+  for (const auto& i : t.issues) codes.push_back(i.code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"x.a", "x.a:3", "x.a:2", "x.a:4"}));
   EXPECT_EQ(s.issues[1].severity, core::Severity::kCritical);
   EXPECT_EQ(s.issues[1].runbook, "docs/runbooks/incident_response.md#missing_runbooks");
   nlohmann::json md = nlohmann::json::object();
