@@ -610,10 +610,17 @@ void ProfessionalReadiness::observe(std::span<const core::ComponentSnapshot> ear
     for (std::size_t i = 0; i < 4; ++i) {
       if (s.component != kNames[i]) continue;
       feeders[i] = &s;
-      // What the roll-up reads: status, summary, time and issues.
+      // What the roll-up reads: status, summary, time, the issues (failover_of and
+      // recovery_of use their messages) and whether the metadata came (kBrief rounds carry
+      // none, so a roll-up made from them is not served to a kFull one).
       key += s.component + '\x1f' + std::string(core::to_string(s.status)) + '\x1f' + s.summary +
              '\x1f' + core::format_rfc3339(s.observed_at) + '\x1f' +
-             std::to_string(s.issues.size()) + '\x1e';
+             (s.metadata.empty() ? "0" : "1");
+      for (const core::Issue& i : s.issues) {
+        key += '\x1f' + i.code + '\x1f' + std::string(core::to_string(i.severity)) + '\x1f' +
+               i.message;
+      }
+      key += '\x1e';
     }
   }
   if (key.empty()) {
