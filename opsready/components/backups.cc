@@ -18,12 +18,6 @@ const nlohmann::json& empty_object() {
   return kEmpty;
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? std::string(sep) : "") + items[i];
-  return out;
-}
-
 std::string lower_word(const std::optional<std::string>& v) {
   return v ? core::to_lower(core::trim(*v)) : std::string();
 }
@@ -238,7 +232,8 @@ BackupDocument evaluate_backups(const Policy& p, const State& s, std::string ser
         unique.push_back(failure);
       }
     }
-    add("recorded_failures", core::Status::kWarn, "Recent backup failures: " + join(unique, ", "));
+    add("recorded_failures", core::Status::kWarn,
+        "Recent backup failures: " + core::join(unique, ", "));
   }
   if (p.restore_test_interval_days > 0) {
     const double allowed = static_cast<double>(p.restore_test_interval_days) * 86'400.0;
@@ -412,7 +407,7 @@ std::optional<std::pair<std::string_view, core::Status>> classify(std::string_vi
 
 std::string summary_of(const BackupReadiness& r) {
   std::string s = r.service + " status " + std::string(core::to_string(r.status));
-  if (!r.issues.empty()) return s + ": " + join(r.issues, "; ");
+  if (!r.issues.empty()) return s + ": " + core::join(r.issues, "; ");
   if (r.latest_backup_at) {
     s += "; latest backup " + core::format_rfc3339(*r.latest_backup_at);
     if (r.next_backup_due_at) s += ", next due " + core::format_rfc3339(*r.next_backup_due_at);
@@ -513,7 +508,7 @@ std::string to_markdown(const BackupReadiness& r) {
     lines.push_back("- Next backup due: " + core::format_rfc3339(*r.next_backup_due_at));
   }
   if (const auto providers = policy_providers(r.metadata); !providers.empty()) {
-    lines.push_back("- Providers: " + core::markdown_inline(join(providers, ", ")));
+    lines.push_back("- Providers: " + core::markdown_inline(core::join(providers, ", ")));
   }
   if (const auto storage = policy_storage(r.metadata)) {
     lines.push_back("- Storage: " + core::markdown_inline(*storage));
@@ -523,7 +518,7 @@ std::string to_markdown(const BackupReadiness& r) {
     lines.emplace_back("**Issues:**");
     for (const auto& issue : r.issues) lines.push_back("- " + core::markdown_inline(issue));
   }
-  return join(lines, "\n");
+  return core::join(lines, "\n");
 }
 
 core::Result<BackupDocument> read_backup_document(const Doc& doc, core::TimePoint now,

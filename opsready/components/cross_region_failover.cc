@@ -11,18 +11,6 @@
 namespace opsready::components {
 namespace {
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? std::string(sep) : "") + items[i];
-  return out;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return out;
-}
-
 nlohmann::json optional_seconds(const std::optional<core::Duration>& d) {
   return d ? nlohmann::json(core::to_seconds(*d)) : nlohmann::json(nullptr);
 }
@@ -180,7 +168,7 @@ RegionComponent replica_component(const std::string& dim, core::TimePoint genera
     }
   }
   if (parts.empty()) parts.emplace_back("replica healthy");
-  out.summary = join(parts, "; ");
+  out.summary = core::join(parts, "; ");
   return out;
 }
 
@@ -220,13 +208,13 @@ core::Result<RegionComponent> scheduler_component(const Doc& root,
     out.metadata["snapshot"] = d.json();
     out.status = *status;
     std::vector<std::string> parts = {"Scheduler status " + std::string(core::to_string(*status))};
-    if (!issues->empty()) parts.push_back(join(*issues, "; "));
+    if (!issues->empty()) parts.push_back(core::join(*issues, "; "));
     if (c.max_schedule_interval && *interval &&
         **interval > core::to_seconds(*c.max_schedule_interval)) {
       out.status = core::escalate(out.status, core::Status::kWarn);
       parts.emplace_back("interval exceeds cutover threshold");
     }
-    out.summary = join(parts, "; ");
+    out.summary = core::join(parts, "; ");
     return out;
   }
   // No scheduler telemetry: at most the schedule's configuration.
@@ -376,7 +364,7 @@ std::string summary_of(const CrossRegionReport& r) {
   }
   std::string s = "Cross-region failover " + r.primary_region + " -> " + r.replica_region + " " +
                   std::string(core::to_string(r.status));
-  if (!parts.empty()) return s + ": " + join(parts, "; ");
+  if (!parts.empty()) return s + ": " + core::join(parts, "; ");
   return s + " (" + std::to_string(r.components.size()) + " components healthy)";
 }
 
@@ -432,10 +420,11 @@ nlohmann::json to_json(const CrossRegionReport& r) {
 std::string to_markdown(const CrossRegionReport& r) {
   std::vector<std::string> rows = {"| Component | Status | Summary |", "| --- | --- | --- |"};
   for (const auto& c : r.components) {
-    rows.push_back("| " + core::markdown_inline(c.name) + " | " + upper(core::to_string(c.status)) +
-                   " | " + core::markdown_inline(c.summary) + " |");
+    rows.push_back("| " + core::markdown_inline(c.name) + " | " +
+                   core::to_upper(core::to_string(c.status)) + " | " +
+                   core::markdown_inline(c.summary) + " |");
   }
-  return join(rows, "\n");
+  return core::join(rows, "\n");
 }
 
 Findings region_findings(const CrossRegionReport& r) {

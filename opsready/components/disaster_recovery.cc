@@ -8,18 +8,6 @@
 namespace opsready::components {
 namespace {
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? std::string(sep) : "") + items[i];
-  return out;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return out;
-}
-
 std::string text_of(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
@@ -48,7 +36,7 @@ RecoveryStep backup_step(const BackupReadiness& b) {
         names.push_back(text_of(*providers));
       }
       if (!names.empty() && !(names.size() == 1 && names[0].empty())) {
-        step.details.push_back("Providers: " + join(names, ", "));
+        step.details.push_back("Providers: " + core::join(names, ", "));
       }
     }
     if (const nlohmann::json* storage = member(*policy, "storage_location")) {
@@ -104,7 +92,7 @@ std::string summary_of(const DisasterRecoveryReport& r) {
   std::vector<std::string> parts;
   for (const auto& step : r.steps) parts.push_back(step.summary);
   std::string s = "Disaster recovery " + std::string(recovery_word(r.status));
-  return parts.empty() ? s : s + ": " + join(parts, "; ");
+  return parts.empty() ? s : s + ": " + core::join(parts, "; ");
 }
 
 core::Result<std::vector<RecoveryStep>> read_steps(const Doc& root) {
@@ -179,10 +167,10 @@ std::string to_markdown(const DisasterRecoveryReport& r) {
   std::vector<std::string> lines = {
       "# Disaster recovery drill",
       "",
-      "- Status: " + upper(recovery_word(r.status)),
+      "- Status: " + core::to_upper(recovery_word(r.status)),
       "- Generated: " + core::format_rfc3339(r.generated_at),
-      "- Backup status: " + upper(core::to_string(r.backup.status)),
-      "- Failover status: " + upper(core::to_string(r.failover.status)),
+      "- Backup status: " + core::to_upper(core::to_string(r.backup.status)),
+      "- Failover status: " + core::to_upper(core::to_string(r.failover.status)),
       ""};
   if (!r.steps.empty()) {
     lines.emplace_back("## Recovery steps");
@@ -190,7 +178,7 @@ std::string to_markdown(const DisasterRecoveryReport& r) {
     lines.emplace_back("| --- | --- | --- |");
     for (const auto& step : r.steps) {
       lines.push_back("| " + core::markdown_inline(step.name) + " | " +
-                      upper(recovery_word(step.status)) + " | " +
+                      core::to_upper(recovery_word(step.status)) + " | " +
                       core::markdown_inline(step.summary) + " |");
     }
     lines.emplace_back("");
@@ -210,7 +198,7 @@ std::string to_markdown(const DisasterRecoveryReport& r) {
   lines.emplace_back("");
   lines.emplace_back("## Failover drill snapshot");
   lines.push_back(components_table(r.failover));
-  return join(lines, "\n");
+  return core::join(lines, "\n");
 }
 
 DisasterRecovery::DisasterRecovery(const DisasterRecoveryConfig& config,

@@ -14,12 +14,6 @@ namespace {
 constexpr std::array<std::string_view, 3> kPlanned = {"daily_bars", "intraday_trades",
                                                       "macro_events"};
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? std::string(sep) : "") + items[i];
-  return out;
-}
-
 bool contains(const std::vector<std::string>& items, std::string_view v) {
   return std::find(items.begin(), items.end(), v) != items.end();
 }
@@ -318,7 +312,7 @@ Check check_dimension(const std::string& dim, const IngestResult& r, const Plan&
     if (!k.missing.empty() && k.missing.size() == k.expected.size()) {
       raise(core::Status::kFail, "All expected symbols missing from ingest result");
     } else if (!k.missing.empty()) {
-      raise(core::Status::kWarn, "Missing symbols: " + join(k.missing, ", "));
+      raise(core::Status::kWarn, "Missing symbols: " + core::join(k.missing, ", "));
     }
   }
   if (!r.freshness_seconds) {
@@ -328,7 +322,7 @@ Check check_dimension(const std::string& dim, const IngestResult& r, const Plan&
                                    fixed(*t.freshness_sla, 0) + "s");
   }
   if (messages.empty()) messages.emplace_back("Ingest healthy");
-  k.message = join(messages, "; ");
+  k.message = core::join(messages, "; ");
   if (t.freshness_sla) k.metadata["freshness_sla_seconds"] = *t.freshness_sla;
   if (t.min_rows > 0) k.metadata["min_rows_required"] = t.min_rows;
   if (r.source && !r.source->empty()) k.metadata["source"] = *r.source;
@@ -413,7 +407,7 @@ FailoverDrillReport run_drill(const DrillInput& in, const FailoverDrillConfig& c
     }
     if (in.policy.fail_on_missing_symbols && !check->missing.empty()) {
       push_unique(bucket, dim);
-      reasons.push_back(dim + " missing symbols: " + join(check->missing, ", "));
+      reasons.push_back(dim + " missing symbols: " + core::join(check->missing, ", "));
     }
     if (is_trigger(check->status)) {
       push_unique(bucket, dim);
@@ -429,7 +423,7 @@ FailoverDrillReport run_drill(const DrillInput& in, const FailoverDrillConfig& c
   if (failover) {
     std::vector<std::string> unique;
     for (const auto& r : reasons) push_unique(unique, r);
-    reason = join(unique, "; ");
+    reason = core::join(unique, "; ");
   }
 
   // The fallback as the drill recorded it: only a triggered failover runs it.
@@ -613,13 +607,7 @@ std::string summary_of(const FailoverDrillReport& r) {
     if (c.name != "health") parts.push_back(c.summary);
   }
   std::string s = "Failover drill (" + r.scenario + ") " + std::string(core::to_string(r.status));
-  return parts.empty() ? s : s + ": " + join(parts, "; ");
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return out;
+  return parts.empty() ? s : s + ": " + core::join(parts, "; ");
 }
 
 }  // namespace
@@ -726,27 +714,28 @@ nlohmann::json to_json(const FailoverDrillReport& r) {
 std::string components_table(const FailoverDrillReport& r) {
   std::vector<std::string> rows = {"| Component | Status | Summary |", "| --- | --- | --- |"};
   for (const auto& c : r.components) {
-    rows.push_back("| " + core::markdown_inline(c.name) + " | " + upper(core::to_string(c.status)) +
-                   " | " + core::markdown_inline(c.summary) + " |");
+    rows.push_back("| " + core::markdown_inline(c.name) + " | " +
+                   core::to_upper(core::to_string(c.status)) + " | " +
+                   core::markdown_inline(c.summary) + " |");
   }
-  return join(rows, "\n");
+  return core::join(rows, "\n");
 }
 
 std::string to_markdown(const FailoverDrillReport& r) {
   std::vector<std::string> lines = {
       "# Timescale Failover Drill (" + core::markdown_inline(r.scenario) + ")", "",
-      "- Status: " + upper(core::to_string(r.status)),
+      "- Status: " + core::to_upper(core::to_string(r.status)),
       "- Generated at: " + core::format_rfc3339(r.generated_at)};
   if (const auto it = r.metadata.find("requested_dimensions");
       it != r.metadata.end() && it->is_array() && !it->empty()) {
     std::vector<std::string> dims;
     for (const auto& d : *it) dims.push_back(d.is_string() ? d.get<std::string>() : d.dump());
-    lines.push_back("- Requested dimensions: " + core::markdown_inline(join(dims, ", ")));
+    lines.push_back("- Requested dimensions: " + core::markdown_inline(core::join(dims, ", ")));
   }
   lines.emplace_back("");
   lines.emplace_back("## Components");
   lines.push_back(components_table(r));
-  return join(lines, "\n");
+  return core::join(lines, "\n");
 }
 
 Findings drill_findings(const FailoverDrillReport& r) {

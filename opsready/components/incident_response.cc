@@ -436,12 +436,6 @@ void cadence_rule(Findings& f, std::string category, const std::optional<double>
   }
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? std::string(sep) : "") + items[i];
-  return out;
-}
-
 std::vector<std::string> missing_runbooks(const Policy& p, const State& s) {
   std::set<std::string> available;
   for (const auto& r : s.available_runbooks) available.insert(core::to_lower(r));
@@ -458,7 +452,7 @@ void cadence_and_roster_rules(const Policy& p, const State& s,
                               const std::vector<std::string>& missing, Findings& f) {
   if (!missing.empty()) {
     add_finding(f, "missing_runbooks", core::Status::kFail,
-                "Missing required runbooks: " + join(missing, ", "));
+                "Missing required runbooks: " + core::join(missing, ", "));
   }
   cadence_rule(f, "training", s.training_age_days, p.training_interval_days,
                "No incident response training recorded",
@@ -804,12 +798,12 @@ std::string summary_of(const json& report, const Gate& g) {
   if (m.mtta_minutes) parts.push_back("MTTA=" + fixed(*m.mtta_minutes, 1) + "m");
   if (m.mttr_minutes) parts.push_back("MTTR=" + fixed(*m.mttr_minutes, 1) + "m");
   const auto issues = list_of(report, "issues");
-  if (!issues.empty()) parts.push_back("issues: " + join(issues, "; "));
-  std::string s = join(parts, ", ");
+  if (!issues.empty()) parts.push_back("issues: " + core::join(issues, "; "));
+  std::string s = core::join(parts, ", ");
   if (!g.warn_blocked.empty()) {
     std::vector<std::string> categories;
     for (const auto& b : g.warn_blocked) categories.push_back(b.category);
-    s += "; the gate blocks on warn: " + join(categories, ", ");
+    s += "; the gate blocks on warn: " + core::join(categories, ", ");
   }
   return s;
 }
@@ -838,8 +832,9 @@ std::string markdown_of(const json& report, const std::string& fallback_service)
   }
   auto missing = list_of(report, "missing_runbooks");
   std::sort(missing.begin(), missing.end());
-  lines.push_back("- Missing runbooks: " +
-                  (missing.empty() ? std::string("none") : markdown_inline(join(missing, ", "))));
+  lines.push_back("- Missing runbooks: " + (missing.empty()
+                                                ? std::string("none")
+                                                : markdown_inline(core::join(missing, ", "))));
   const json meta = report.contains("metadata") && report["metadata"].is_object()
                         ? report["metadata"]
                         : json::object();
@@ -876,7 +871,7 @@ std::string markdown_of(const json& report, const std::string& fallback_service)
     lines.emplace_back("**Issues:**");
     for (const auto& i : issues) lines.push_back("- " + markdown_inline(i));
   }
-  return join(lines, "\n");
+  return core::join(lines, "\n");
 }
 
 // ---- Assembly --------------------------------------------------------------------------------

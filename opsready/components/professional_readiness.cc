@@ -29,12 +29,6 @@ std::string slo_word(core::Status s) {
   return s == core::Status::kOk ? "pass" : std::string(core::to_string(s));
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Python's int() over an issue_counts value: numbers (and numeric strings) truncated toward
 // zero; anything else is skipped.
 std::optional<long long> count_value(const nlohmann::json& v) {
@@ -501,8 +495,9 @@ std::string to_markdown(const ProfessionalReadinessSnapshot& p) {
   std::string out = "| Component | Status | Summary |\n| --- | --- | --- |\n";
   if (p.components.empty()) return out;
   for (const auto& c : p.components) {
-    out += "| " + core::markdown_inline(c.name) + " | " + upper(core::to_string(c.status)) + " | " +
-           core::markdown_inline(c.summary) + " |\n";
+    out += "| " + core::markdown_inline(c.name) + " | " +
+           core::to_upper(core::to_string(c.status)) + " | " + core::markdown_inline(c.summary) +
+           " |\n";
   }
   if (p.metadata.is_object() && !p.metadata.empty()) {
     out += "\nMetadata:\n";

@@ -271,12 +271,6 @@ std::string_view word(core::Status s) {
   return s == core::Status::kOk ? "pass" : s == core::Status::kWarn ? "warn" : "fail";
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? std::string(sep) : "") + items[i];
-  return out;
-}
-
 std::string days(double v) { return fixed(v, 0) + "d"; }
 
 Control mfa_control(const Policy& p, const State& s) {
@@ -389,7 +383,7 @@ Control tls_control(const Policy& p, const State& s) {
                          {"allow_legacy", p.allow_legacy_tls}}};
   if (!missing.empty()) {
     c.status = core::Status::kFail;
-    c.summary = "missing TLS versions: " + join(missing, ", ");
+    c.summary = "missing TLS versions: " + core::join(missing, ", ");
   } else if (legacy && !p.allow_legacy_tls) {
     c.status = core::Status::kWarn;
     c.summary = "legacy TLS detected";
@@ -521,12 +515,6 @@ std::vector<ControlRow> rows_of(const json& report) {
   return rows;
 }
 
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
 // §6.2 Markdown: the controls table, UPPERCASE status.
 std::string markdown_of(const json& report) {
   const auto rows = rows_of(report);
@@ -534,10 +522,10 @@ std::string markdown_of(const json& report) {
   std::vector<std::string> lines = {"| Control | Status | Summary |", "| --- | --- | --- |"};
   for (const auto& r : rows) {
     lines.push_back("| " + core::markdown_inline(r.control) + " | " +
-                    core::markdown_inline(upper(r.status)) + " | " +
+                    core::markdown_inline(core::to_upper(r.status)) + " | " +
                     core::markdown_inline(r.summary) + " |");
   }
-  return join(lines, "\n");
+  return core::join(lines, "\n");
 }
 
 std::string summary_of(const json& report) {
@@ -549,8 +537,8 @@ std::string summary_of(const json& report) {
     if (r.status == "warn") warning.push_back(r.control);
   }
   std::string s = std::to_string(rows.size()) + " controls evaluated";
-  if (!failing.empty()) s += "; fail: " + join(failing, ", ");
-  if (!warning.empty()) s += "; warn: " + join(warning, ", ");
+  if (!failing.empty()) s += "; fail: " + core::join(failing, ", ");
+  if (!warning.empty()) s += "; warn: " + core::join(warning, ", ");
   if (failing.empty() && warning.empty()) s += "; all pass";
   return s;
 }

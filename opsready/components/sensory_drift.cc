@@ -35,14 +35,6 @@ constexpr std::array<std::string_view, 12> kPsiPriority = {
     "WHAT.signal",   "WHAT.confidence", "WHEN.signal",    "WHEN.confidence",
     "HOW.signal",    "HOW.confidence",  "ANOMALY.signal", "ANOMALY.confidence"};
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
 bool valid_dimension_name(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -121,7 +113,7 @@ core::Result<void> validate(const SensoryDriftConfig& c) {
                         "'" + d + "' is not a dimension name ([A-Za-z0-9_-], at most 64)",
                         "dimensions");
     }
-    if (!seen.insert(upper(d)).second) {
+    if (!seen.insert(core::to_upper(d)).second) {
       return core::fail("invalid_parameter", "'" + d + "' is listed twice", "dimensions");
     }
   }
@@ -264,7 +256,7 @@ core::Result<void> SensoryDrift::apply(const core::TelemetryEvent& event) {
                             "payload.dimensions");
         }
         if (!value.is_object()) continue;  // the spec skips dimensions that are not mappings
-        const std::string name = upper(raw);
+        const std::string name = core::to_upper(raw);
         const auto signal = number_field(value, "signal");
         const auto confidence = number_field(value, "confidence");
         if (signal) features.emplace_back(name + ".signal", *signal);
@@ -281,7 +273,7 @@ core::Result<void> SensoryDrift::apply(const core::TelemetryEvent& event) {
   } else if (consumes(event.topic)) {
     auto sample = core::sample_from_json(event.payload);
     if (!sample) return std::unexpected(sample.error());
-    const std::string name = upper(event.topic.substr(kTopicPrefix.size()));
+    const std::string name = core::to_upper(event.topic.substr(kTopicPrefix.size()));
     std::optional<double> confidence;
     if (const auto it = sample->labels.find("confidence"); it != sample->labels.end()) {
       confidence = coerce_number(it->second);

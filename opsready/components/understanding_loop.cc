@@ -1,5 +1,7 @@
 #include "opsready/components/understanding_loop.h"
 
+#include "opsready/core/text.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -27,12 +29,6 @@ std::string_view slo_word(core::Status s) {
 }
 
 std::string secs(double v, int decimals) { return fixed(v, decimals) + "s"; }
-
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? std::string(sep) : "") + items[i];
-  return out;
-}
 
 std::vector<std::string> string_items(const nlohmann::json& j, const char* object_key,
                                       const char* list_key) {
@@ -233,13 +229,15 @@ core::ComponentSnapshot UnderstandingLoop::snapshot(core::TimePoint now, Detail 
                         fixed(number_field(*dec, "selected_weight").value_or(0.0), 3));
     }
     const auto approvals = string_items(d, "ledger_diff", "approvals");
-    details.push_back("Ledger approvals: " + (approvals.empty() ? "none" : join(approvals, ",")));
+    details.push_back("Ledger approvals: " +
+                      (approvals.empty() ? "none" : core::join(approvals, ",")));
     const auto experiments = string_items(d, "decision", "experiments_applied");
-    details.push_back("Experiments: " + (experiments.empty() ? "none" : join(experiments, ",")));
+    details.push_back("Experiments: " +
+                      (experiments.empty() ? "none" : core::join(experiments, ",")));
     if (st != core::Status::kOk) {
       s.issues.push_back({.code = "understanding_loop.diagnostics",
                           .severity = core::severity_for(st),
-                          .message = headline + ": " + join(details, "; "),
+                          .message = headline + ": " + core::join(details, "; "),
                           .runbook = runbook});
     }
     if (full) s.metadata["understanding_loop"] = d;
@@ -325,7 +323,8 @@ core::ComponentSnapshot UnderstandingLoop::snapshot(core::TimePoint now, Detail 
             "drift " + fixed(rp.drift, 3) + " above warn " + fixed(config_.replay_warn, 3));
     }
     if (!rp.mismatched_fields.empty()) raise(core::Status::kFail, "mismatched fields present");
-    r.message = problems.empty() ? "Replay determinism within thresholds" : join(problems, "; ");
+    r.message =
+        problems.empty() ? "Replay determinism within thresholds" : core::join(problems, "; ");
     r.target = {{"warn_threshold", config_.replay_warn}, {"fail_threshold", config_.replay_fail}};
     r.observed = {{"drift_score", rp.drift},
                   {"checksum_match",

@@ -84,5 +84,13 @@ TEST(Text, Utf8Validation) {
   EXPECT_FALSE(is_valid_utf8("\xff"));
 }
 
+TEST(Text, JoinAndToUpper) {
+  EXPECT_EQ(join({}, ", "), "");
+  EXPECT_EQ(join({"a"}, ", "), "a");
+  EXPECT_EQ(join({"a", "", "c"}, "; "), "a; ; c");
+  EXPECT_EQ(to_upper("tls1.2-ok"), "TLS1.2-OK");
+  EXPECT_EQ(to_upper("\xc3\xa9"), "\xc3\xa9");  // ASCII letters only: UTF-8 stays intact
+}
+
 }  // namespace
 }  // namespace opsready::core

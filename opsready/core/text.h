@@ -5,11 +5,15 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace opsready::core {
 
 [[nodiscard]] std::string_view trim(std::string_view s);
 [[nodiscard]] std::string to_lower(std::string_view s);
+[[nodiscard]] std::string to_upper(std::string_view s);  // ASCII letters only, as to_lower
+// The items with `sep` between them: join({"a", "b"}, ", ") == "a, b".
+[[nodiscard]] std::string join(const std::vector<std::string>& items, std::string_view sep);
 
 // One slug part: lower-cased, every run outside [a-z0-9] becomes '_', leading and trailing
 // '_' stripped; an empty result becomes "unknown".
