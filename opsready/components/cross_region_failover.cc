@@ -487,15 +487,10 @@ core::Result<Evaluated> CrossRegionFailover::evaluate(const nlohmann::json& doc,
   Evaluated e;
   if (read->evaluated) {
     // The components are the issue catalog (with the dimension qualifiers).
-    nlohmann::json copy = doc;
-    if (copy.contains("metadata") && copy["metadata"].is_object()) {
-      copy["metadata"].erase("issue_details");
-    }
-    auto env = from_evaluated(kCrossRegionFailoverName, kCrossRegionFailoverName, copy, now,
-                              summary_of(r), "");
+    auto env = from_evaluated(kCrossRegionFailoverName, kCrossRegionFailoverName, doc, now,
+                              summary_of(r), "", false);
     if (!env) return std::unexpected(env.error());
     e = std::move(*env);
-    e.report = doc;
   } else {
     e.snapshot.component = std::string(kCrossRegionFailoverName);
     e.snapshot.status = r.status;

@@ -310,15 +310,10 @@ core::Result<Evaluated> DisasterRecovery::evaluate(const nlohmann::json& doc, co
   const Findings findings = step_findings(report);
   Evaluated e;
   if (evaluated) {
-    nlohmann::json copy = doc;
-    if (copy.contains("metadata") && copy["metadata"].is_object()) {
-      copy["metadata"].erase("issue_details");
-    }
-    auto env = from_evaluated(kDisasterRecoveryName, kDisasterRecoveryName, copy, now,
-                              summary_of(report), "");
+    auto env = from_evaluated(kDisasterRecoveryName, kDisasterRecoveryName, doc, now,
+                              summary_of(report), "", false);
     if (!env) return std::unexpected(env.error());
     e = std::move(*env);
-    e.report = doc;
   } else {
     e.snapshot.component = std::string(kDisasterRecoveryName);
     e.snapshot.status = report.status;

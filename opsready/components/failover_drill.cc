@@ -811,14 +811,10 @@ core::Result<Evaluated> FailoverDrill::evaluate(const nlohmann::json& doc, core:
   Evaluated e;
   if (read->evaluated) {
     // The components are the issue catalog: the document's own issue list is not read twice.
-    nlohmann::json copy = doc;
-    if (copy.contains("metadata") && copy["metadata"].is_object()) {
-      copy["metadata"].erase("issue_details");
-    }
-    auto env = from_evaluated(kFailoverDrillName, kFailoverDrillName, copy, now, summary_of(r), "");
+    auto env =
+        from_evaluated(kFailoverDrillName, kFailoverDrillName, doc, now, summary_of(r), "", false);
     if (!env) return std::unexpected(env.error());
     e = std::move(*env);
-    e.report = doc;
   } else {
     e.snapshot.component = std::string(kFailoverDrillName);
     e.snapshot.status = r.status;

@@ -336,7 +336,8 @@ void Findings::write_metadata(nlohmann::json& metadata) const {
 
 core::Result<Evaluated> from_evaluated(std::string_view component, std::string_view code_prefix,
                                        const nlohmann::json& doc, core::TimePoint received,
-                                       std::string summary, std::string_view issues_key) {
+                                       std::string summary, std::string_view issues_key,
+                                       bool take_issue_details) {
   auto root = root_object(doc, "an evaluated snapshot");
   if (!root) return std::unexpected(root.error());
   Evaluated e;
@@ -355,7 +356,7 @@ core::Result<Evaluated> from_evaluated(std::string_view component, std::string_v
   if (!metadata) return std::unexpected(metadata.error());
   Findings findings{std::string(component)};
   bool from_details = false;
-  if (*metadata) {
+  if (*metadata && take_issue_details) {
     auto details = (*metadata)->array("issue_details");
     if (!details) return std::unexpected(details.error());
     if (*details != nullptr) {
@@ -405,7 +406,10 @@ core::Result<Evaluated> from_evaluated(std::string_view component, std::string_v
   findings.write_to(e.snapshot);
   // The document's own status stays authoritative: issues only escalate it (write_to).
   e.snapshot.metadata = nlohmann::json::object();
-  if (*metadata) e.snapshot.metadata = (*metadata)->json();
+  if (*metadata) {
+    e.snapshot.metadata = (*metadata)->json();
+    if (!take_issue_details) e.snapshot.metadata.erase("issue_details");
+  }
   e.snapshot.metadata["source"] = "evaluated_snapshot";
   e.report = doc;
   return e;

@@ -177,12 +177,15 @@ struct Evaluated {
 // `received`), issues from metadata.issue_details (severities ok/warn/fail or
 // info/warning/critical; code "<code_prefix>.<slug(category)>") or, when there are none, from
 // a list of issue strings under `issues_key` with the snapshot's status. `summary` is used as
-// given. The report is the document itself; the Markdown is left empty for the caller.
+// given. The report is the document itself; the Markdown is left empty for the caller. With
+// `take_issue_details` false (and issues_key ""), the caller derives the findings itself: none
+// are read, and metadata.issue_details is left out of the snapshot's metadata.
 [[nodiscard]] core::Result<Evaluated> from_evaluated(std::string_view component,
                                                      std::string_view code_prefix,
                                                      const nlohmann::json& doc,
                                                      core::TimePoint received, std::string summary,
-                                                     std::string_view issues_key = "issues");
+                                                     std::string_view issues_key = "issues",
+                                                     bool take_issue_details = true);
 
 // A component fed by whole documents: every event on one of its topics carries one document,
 // evaluated on arrival (at the event's time); the latest evaluation is the snapshot. A refused
