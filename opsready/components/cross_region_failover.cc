@@ -484,25 +484,14 @@ core::Result<Evaluated> CrossRegionFailover::evaluate(const nlohmann::json& doc,
   if (!read) return std::unexpected(read.error());
   const CrossRegionReport& r = read->report;
   const Findings findings = region_findings(r);
-  Evaluated e;
-  if (read->evaluated) {
-    // The components are the issue catalog (with the dimension qualifiers).
-    auto env = from_evaluated(kCrossRegionFailoverName, kCrossRegionFailoverName, doc, now,
-                              summary_of(r), "", false);
-    if (!env) return std::unexpected(env.error());
-    e = std::move(*env);
-  } else {
-    e.snapshot.component = std::string(kCrossRegionFailoverName);
-    e.snapshot.status = r.status;
-    e.snapshot.summary = summary_of(r);
-    e.snapshot.observed_at = r.generated_at;
-    e.snapshot.metadata = r.metadata;
-    e.snapshot.metadata["source"] = "input";
-    e.report = to_json(r);
-  }
-  findings.write_to(e.snapshot);
-  findings.write_metadata(e.snapshot.metadata);
-  e.markdown = to_markdown(r);
+  auto e = evaluated_report(
+      kCrossRegionFailoverName, read->evaluated, doc, now,
+      ReportView{.status = r.status,
+                 .summary = summary_of(r),
+                 .observed_at = r.generated_at,
+                 .metadata = &r.metadata},
+      [&] { return to_json(r); }, findings, to_markdown(r));
+  if (!e) return std::unexpected(e.error());
   return e;
 }
 

@@ -308,27 +308,17 @@ core::Result<Evaluated> DisasterRecovery::evaluate(const nlohmann::json& doc, co
   }
 
   const Findings findings = step_findings(report);
-  Evaluated e;
-  if (evaluated) {
-    auto env = from_evaluated(kDisasterRecoveryName, kDisasterRecoveryName, doc, now,
-                              summary_of(report), "", false);
-    if (!env) return std::unexpected(env.error());
-    e = std::move(*env);
-  } else {
-    e.snapshot.component = std::string(kDisasterRecoveryName);
-    e.snapshot.status = report.status;
-    e.snapshot.summary = summary_of(report);
-    e.snapshot.observed_at = report.generated_at;
-    e.snapshot.metadata = report.metadata;
-    e.snapshot.metadata["source"] = "input";
-    e.report = to_json(report);
-  }
-  findings.write_to(e.snapshot);
-  findings.write_metadata(e.snapshot.metadata);
-  e.snapshot.metadata["recovery_status"] = recovery_word(e.snapshot.status);
-  e.snapshot.metadata["backup_status"] = core::to_string(report.backup.status);
-  e.snapshot.metadata["failover_status"] = core::to_string(report.failover.status);
-  e.markdown = to_markdown(report);
+  auto e = evaluated_report(
+      kDisasterRecoveryName, evaluated, doc, now,
+      ReportView{.status = report.status,
+                 .summary = summary_of(report),
+                 .observed_at = report.generated_at,
+                 .metadata = &report.metadata},
+      [&] { return to_json(report); }, findings, to_markdown(report));
+  if (!e) return std::unexpected(e.error());
+  e->snapshot.metadata["recovery_status"] = recovery_word(e->snapshot.status);
+  e->snapshot.metadata["backup_status"] = core::to_string(report.backup.status);
+  e->snapshot.metadata["failover_status"] = core::to_string(report.failover.status);
   return e;
 }
 

@@ -808,25 +808,14 @@ core::Result<Evaluated> FailoverDrill::evaluate(const nlohmann::json& doc, core:
   if (!read) return std::unexpected(read.error());
   const FailoverDrillReport& r = read->report;
   const Findings findings = drill_findings(r);
-  Evaluated e;
-  if (read->evaluated) {
-    // The components are the issue catalog: the document's own issue list is not read twice.
-    auto env =
-        from_evaluated(kFailoverDrillName, kFailoverDrillName, doc, now, summary_of(r), "", false);
-    if (!env) return std::unexpected(env.error());
-    e = std::move(*env);
-  } else {
-    e.snapshot.component = std::string(kFailoverDrillName);
-    e.snapshot.status = r.status;
-    e.snapshot.summary = summary_of(r);
-    e.snapshot.observed_at = r.generated_at;
-    e.snapshot.metadata = r.metadata;
-    e.snapshot.metadata["source"] = "input";
-    e.report = to_json(r);
-  }
-  findings.write_to(e.snapshot);
-  findings.write_metadata(e.snapshot.metadata);
-  e.markdown = to_markdown(r);
+  auto e = evaluated_report(
+      kFailoverDrillName, read->evaluated, doc, now,
+      ReportView{.status = r.status,
+                 .summary = summary_of(r),
+                 .observed_at = r.generated_at,
+                 .metadata = &r.metadata},
+      [&] { return to_json(r); }, findings, to_markdown(r));
+  if (!e) return std::unexpected(e.error());
   return e;
 }
 

@@ -415,6 +415,31 @@ core::Result<Evaluated> from_evaluated(std::string_view component, std::string_v
   return e;
 }
 
+core::Result<Evaluated> evaluated_report(std::string_view component, bool evaluated_form,
+                                         const nlohmann::json& doc, core::TimePoint now,
+                                         const ReportView& view,
+                                         const std::function<nlohmann::json()>& input_report,
+                                         const Findings& findings, std::string markdown) {
+  Evaluated e;
+  if (evaluated_form) {
+    auto env = from_evaluated(component, component, doc, now, view.summary, "", false);
+    if (!env) return std::unexpected(env.error());
+    e = std::move(*env);
+  } else {
+    e.snapshot.component = std::string(component);
+    e.snapshot.status = view.status;
+    e.snapshot.summary = view.summary;
+    e.snapshot.observed_at = view.observed_at;
+    if (view.metadata != nullptr) e.snapshot.metadata = *view.metadata;
+    e.snapshot.metadata["source"] = "input";
+    e.report = input_report();
+  }
+  findings.write_to(e.snapshot);
+  findings.write_metadata(e.snapshot.metadata);
+  e.markdown = std::move(markdown);
+  return e;
+}
+
 // ---- DocumentComponent ----------------------------------------------------------------------
 
 DocumentComponent::DocumentComponent(std::string name, std::string alert_category,

@@ -32,6 +32,7 @@
 //
 // Not thread-safe; plain value types.
 
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -186,6 +187,24 @@ struct Evaluated {
                                                      core::TimePoint received, std::string summary,
                                                      std::string_view issues_key = "issues",
                                                      bool take_issue_details = true);
+
+// What a component hands out for a document it read, in either form, into a report of its own
+// whose findings it derives itself (failover drill, cross-region failover, disaster recovery).
+struct ReportView {
+  core::Status status = core::Status::kOk;
+  std::string summary;
+  core::TimePoint observed_at{};
+  const nlohmann::json* metadata = nullptr;  // the report's metadata (null: none)
+};
+
+// The evaluated form goes through from_evaluated (the document is the report, its own issue
+// details are not read); the input form becomes a snapshot of `view` with metadata.source
+// "input" and `input_report()` as the report. Then `findings` are written to the snapshot and
+// its metadata, and `markdown` is the Markdown.
+[[nodiscard]] core::Result<Evaluated> evaluated_report(
+    std::string_view component, bool evaluated_form, const nlohmann::json& doc, core::TimePoint now,
+    const ReportView& view, const std::function<nlohmann::json()>& input_report,
+    const Findings& findings, std::string markdown);
 
 // A component fed by whole documents: every event on one of its topics carries one document,
 // evaluated on arrival (at the event's time); the latest evaluation is the snapshot. A refused
