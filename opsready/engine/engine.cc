@@ -24,9 +24,11 @@ constexpr std::string_view kGroupLog = "group_log";
 constexpr std::string_view kDerivedAlert = "derived_alert";
 // A component's history (Component::state()), keyed by the component's name.
 constexpr std::string_view kComponentState = "component";
+// A dashboard feed (feeds.h), keyed by topic.
+constexpr std::string_view kFeed = "feed";
 // Every kind written is one that a driver loads (engine.h's kStateKinds).
 static_assert(std::ranges::equal(kStateKinds, std::array{kSilence, kAcks, kAckGroup, kGroupLog,
-                                                         kDerivedAlert, kComponentState}));
+                                                         kDerivedAlert, kComponentState, kFeed}));
 
 std::string hex16(std::uint64_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -288,6 +290,17 @@ std::vector<core::Error> Engine::restore(RestoreState state, TimePoint now) {
       } else {
         bad(row, a.error());
       }
+    } else if (row.kind == kFeed) {
+      const FeedTopic* t = find_feed_topic(row.key);
+      if (t == nullptr) continue;  // a topic no longer a feed
+      if (auto f = feed_from_json(j, *t); f) {
+        auto next = std::make_shared<Feeds>(*feeds_);
+        (*next)[row.key] = std::move(*f);
+        feeds_ = std::move(next);
+        ++feeds_version_;
+      } else {
+        bad(row, f.error());
+      }
     } else if (row.kind == kComponentState) {
       components::Component* c = registry_.find(row.key);
       if (c == nullptr) continue;  // a component no longer configured: its history is unused
@@ -379,6 +392,23 @@ components::Routed Engine::apply(const core::TelemetryEvent& e, TimePoint now) {
     scratch_heartbeats_.clear();
     deadman_.seen(e.topic, now, scratch_heartbeats_);
     internal_changed(scratch_heartbeats_, now);
+  }
+  if (const FeedTopic* t = find_feed_topic(e.topic)) {
+    if (auto ok = check_feed(e); !ok) {
+      ++counts_.events_refused;
+      return components::Routed{
+          .consumers = 1, .refused = 1, .component = "dashboard", .error = ok.error()};
+    }
+    auto next = std::make_shared<Feeds>(*feeds_);
+    put_feed(*next, *t, e);
+    if (sink_.wants_persist()) {
+      sink_.persist({.kind = std::string(kFeed),
+                     .key = std::string(t->topic),
+                     .json = to_json(next->at(std::string(t->topic))).dump()});
+    }
+    feeds_ = std::move(next);
+    ++feeds_version_;
+    return components::Routed{.consumers = 1};
   }
   if (e.topic != core::kComponentSnapshotTopic) {
     components::Routed r = registry_.route(e);

@@ -66,6 +66,7 @@
 #include "opsready/core/clock.h"
 #include "opsready/core/error.h"
 #include "opsready/core/event.h"
+#include "opsready/engine/feeds.h"
 #include "opsready/readiness/aggregator.h"
 #include "opsready/readiness/readiness.h"
 #include "opsready/store/store.h"
@@ -138,8 +139,8 @@ struct RestoreState {
 
 // The alerting_state kinds the engine writes through EngineSink::persist() and reads back in
 // restore(): a driver loads exactly these.
-inline constexpr std::string_view kStateKinds[] = {"silence",   "acks",          "ack_group",
-                                                   "group_log", "derived_alert", "component"};
+inline constexpr std::string_view kStateKinds[] = {
+    "silence", "acks", "ack_group", "group_log", "derived_alert", "component", "feed"};
 
 // A short, stable id for a group key, safe in a URL path: 16 hex digits of FNV-1a 64 over
 // GroupKey::to_string().
@@ -235,6 +236,9 @@ class Engine {
   [[nodiscard]] EngineCounts counts(core::TimePoint now) const;
   [[nodiscard]] components::Registry& registry() { return registry_; }
   [[nodiscard]] const readiness::Aggregator& aggregator() const { return aggregator_; }
+  // The dashboard feeds (feeds.h) as of the last input; a new value whenever one changed.
+  [[nodiscard]] std::shared_ptr<const Feeds> feeds() const { return feeds_; }
+  [[nodiscard]] std::uint64_t feeds_version() const { return feeds_version_; }
 
  private:
   Engine(EngineOptions options, Sink& sink, components::Registry registry,
@@ -322,6 +326,8 @@ class Engine {
   std::vector<core::AlertRef> scratch_alerts_;   // the Deriver's
   std::vector<core::Alert> scratch_heartbeats_;  // the dead-man switch's
   EngineCounts counts_;
+  std::shared_ptr<const Feeds> feeds_ = std::make_shared<const Feeds>();
+  std::uint64_t feeds_version_ = 0;
 };
 
 }  // namespace opsready::engine

@@ -380,3 +380,63 @@ TEST(Engine, GroupIdsAreStableHex) {
 
 }  // namespace
 }  // namespace opsready::engine
+
+namespace opsready::engine {
+namespace {
+
+core::TelemetryEvent feed_event(const std::string& topic, nlohmann::json payload,
+                                core::Duration at) {
+  return {.topic = topic, .source = "test", .time = kT0 + at, .payload = std::move(payload)};
+}
+
+TEST(EngineFeeds, KeepsTheNewestPayloadsOfEachFeedTopicAndRefusesANonObject) {
+  Harness h;
+  const auto before = h.engine->feeds();
+  EXPECT_TRUE(before->empty());
+  EXPECT_EQ(h.engine->apply(feed_event("telemetry.dashboard.roi", {{"status", "tracking"}},
+                                       seconds(1)),
+                            kT0 + seconds(1))
+                .consumers,
+            1);
+  for (int i = 0; i < 25; ++i) {
+    (void)h.engine->apply(feed_event("telemetry.dashboard.loop", {{"i", i}}, seconds(2 + i)),
+                          kT0 + seconds(2 + i));
+  }
+  const auto r = h.engine->apply(feed_event("telemetry.dashboard.risk", 42, seconds(30)),
+                                 kT0 + seconds(30));
+  EXPECT_EQ(r.refused, 1);
+  EXPECT_EQ(r.error.field, "payload");
+
+  const auto feeds = h.engine->feeds();
+  EXPECT_TRUE(before->empty()) << "a published value never changes";
+  ASSERT_EQ(feeds->size(), 2u);
+  EXPECT_EQ(feeds->at("telemetry.dashboard.roi").payloads.front()["status"], "tracking");
+  const Feed& loop = feeds->at("telemetry.dashboard.loop");
+  ASSERT_EQ(loop.payloads.size(), 20u);  // the topic's keep
+  EXPECT_EQ(loop.payloads.front()["i"], 5);
+  EXPECT_EQ(loop.payloads.back()["i"], 24);
+  EXPECT_EQ(loop.received, kT0 + seconds(26));
+  EXPECT_EQ(h.engine->counts(kT0 + seconds(30)).events_unrouted, 0u);
+}
+
+TEST(EngineFeeds, ComeBackAfterARestartFromTheirStateRows) {
+  Harness first;
+  (void)first.engine->apply(
+      feed_event("telemetry.dashboard.monitoring", {{"latency_ms", {{"p99_ms", 880}}}}, seconds(1)),
+      kT0 + seconds(1));
+  Harness second;
+  RestoreState state;
+  for (const auto& row : first.sink.state) {
+    if (row.kind == "feed") state.state.push_back(row);
+  }
+  ASSERT_EQ(state.state.size(), 1u);
+  EXPECT_TRUE(second.engine->restore(std::move(state), kT0 + seconds(2)).empty());
+  const auto feeds = second.engine->feeds();
+  ASSERT_EQ(feeds->size(), 1u);
+  EXPECT_EQ(feeds->at("telemetry.dashboard.monitoring").payloads.front()["latency_ms"]["p99_ms"],
+            880);
+  EXPECT_EQ(feeds->at("telemetry.dashboard.monitoring").received, kT0 + seconds(1));
+}
+
+}  // namespace
+}  // namespace opsready::engine
