@@ -858,3 +858,26 @@ int run_routes_test(const RoutesTestOptions& options, std::ostream& out, std::os
 }
 
 }  // namespace opsready::app
+
+namespace opsready::app {
+
+std::expected<nlohmann::json, int> daemon_get(const DaemonOptions& options, const std::string& path,
+                                              std::string_view command, std::ostream& err) {
+  auto session = open(options);
+  if (!session) return std::unexpected(report(err, command, session.error()));
+  auto body = session->daemon->get(path);
+  if (!body) return std::unexpected(report(err, command, body.error()));
+  return std::move(*body);
+}
+
+std::expected<std::string, int> daemon_get_text(const DaemonOptions& options,
+                                                const std::string& path, std::string_view command,
+                                                std::ostream& err) {
+  auto session = open(options);
+  if (!session) return std::unexpected(report(err, command, session.error()));
+  auto body = session->daemon->get_text(path);
+  if (!body) return std::unexpected(report(err, command, body.error()));
+  return std::move(*body);
+}
+
+}  // namespace opsready::app

@@ -30,11 +30,15 @@
 //
 // Control plane: each call is blocking and single-threaded; the options are plain values.
 
+#include <expected>
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "opsready/app/commands.h"
 
@@ -120,5 +124,18 @@ struct IncidentsOptions {
 [[nodiscard]] int run_silence(const SilenceOptions& options, std::ostream& out, std::ostream& err);
 [[nodiscard]] int run_routes_test(const RoutesTestOptions& options, std::ostream& out,
                                   std::ostream& err);
+
+// One GET of the daemon's API for the other commands that read it (`dashboard`, `status`,
+// `ci-summary --url`): the JSON body (null when empty), or the body as text; on failure the
+// exit code, with `opsready: <command>: <message>` written to `err` (the codes above). The
+// options' format is not used.
+[[nodiscard]] std::expected<nlohmann::json, int> daemon_get(const DaemonOptions& options,
+                                                            const std::string& path,
+                                                            std::string_view command,
+                                                            std::ostream& err);
+[[nodiscard]] std::expected<std::string, int> daemon_get_text(const DaemonOptions& options,
+                                                              const std::string& path,
+                                                              std::string_view command,
+                                                              std::ostream& err);
 
 }  // namespace opsready::app
