@@ -857,4 +857,15 @@ int run_routes_test(const RoutesTestOptions& options, std::ostream& out, std::os
   return done ? *done : report(err, "routes test", done.error());
 }
 
+std::expected<nlohmann::json, DaemonError> daemon_get_json(const DaemonOptions& daemon,
+                                                          const std::string& path) {
+  DaemonOptions o = daemon;
+  o.format = "json";  // the caller renders; only the connection options matter here
+  auto session = open(o);
+  if (!session) return std::unexpected(DaemonError{session.error().code, session.error().message});
+  auto body = session->daemon->get(path);
+  if (!body) return std::unexpected(DaemonError{body.error().code, body.error().message});
+  return *body;
+}
+
 }  // namespace opsready::app

@@ -30,11 +30,14 @@
 //
 // Control plane: each call is blocking and single-threaded; the options are plain values.
 
+#include <expected>
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "opsready/app/commands.h"
 
@@ -120,5 +123,19 @@ struct IncidentsOptions {
 [[nodiscard]] int run_silence(const SilenceOptions& options, std::ostream& out, std::ostream& err);
 [[nodiscard]] int run_routes_test(const RoutesTestOptions& options, std::ostream& out,
                                   std::ostream& err);
+
+// Why a request to the daemon failed: the exit code these commands use (64 bad --url or
+// --timeout, 69 unreachable or 503, 70 5xx or a body that is not JSON, 77 401/403, 65 other
+// 4xx, 66 unreadable token file) and the message.
+struct DaemonError {
+  int code = kExitSoftware;
+  std::string message;
+};
+
+// GET <daemon.url><path> exactly as the commands above ask the daemon (URL checks, bearer
+// token, timeouts, error messages); the JSON body. For other clients of the daemon's API
+// (`opsready dashboard`). daemon.format is not used.
+[[nodiscard]] std::expected<nlohmann::json, DaemonError> daemon_get_json(
+    const DaemonOptions& daemon, const std::string& path);
 
 }  // namespace opsready::app

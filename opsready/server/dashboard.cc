@@ -1095,7 +1095,11 @@ std::string to_markdown(const Dashboard& d) {
       if (core::trim(detail).empty()) continue;
       if (first) out += "\n";
       first = false;
-      out += "- " + core::markdown_inline(detail) + "\n";
+      // A detail that is itself a bullet (the compliance SLO overview) nests under the one
+      // before it instead of rendering as "- - ".
+      const bool nested = detail.starts_with("- ");
+      out += (nested ? "  - " : "- ") + core::markdown_inline(nested ? detail.substr(2) : detail) +
+             "\n";
     }
     if (p.metadata.is_object() && !p.metadata.empty()) {
       out += "\nMetadata:\n";

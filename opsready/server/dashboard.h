@@ -62,6 +62,7 @@ struct Dashboard {
 // warning_panels, healthy_panels}, the name lists in panel order.
 [[nodiscard]] nlohmann::json remediation_summary(const Dashboard& d);
 // Markdown as spec §3.1 without the Python artefacts: empty details are skipped (no bare "- "),
+// a detail that starts with "- " (the compliance SLO overview) is a nested bullet,
 // metadata values are JSON (strings unquoted), cells escaped with core::markdown_inline.
 [[nodiscard]] std::string to_markdown(const Dashboard& d);
 // Reads to_json()'s shape back (remediation_summary is derived, so it is ignored); errors name
