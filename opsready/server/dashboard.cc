@@ -749,7 +749,10 @@ int stage_rank(const std::string& stage) {
 DashboardPanel graduation_panel(const json& assessments) {
   DashboardPanel p{.name = "Policy graduation"};
   std::vector<json> list;
-  if (assessments.is_array()) {
+  // [assessment, ...], {"assessments": [...]} (a feed payload is an object) or {policy: assessment}.
+  if (at(assessments, "assessments").is_array()) {
+    for (const json& a : assessments["assessments"]) list.push_back(a);
+  } else if (assessments.is_array()) {
     for (const json& a : assessments) list.push_back(a);
   } else if (assessments.is_object()) {
     for (const auto& [id, a] : assessments.items()) {
