@@ -858,7 +858,7 @@ int run_routes_test(const RoutesTestOptions& options, std::ostream& out, std::os
 }
 
 std::expected<nlohmann::json, DaemonError> daemon_get_json(const DaemonOptions& daemon,
-                                                          const std::string& path) {
+                                                           const std::string& path) {
   DaemonOptions o = daemon;
   o.format = "json";  // the caller renders; only the connection options matter here
   auto session = open(o);

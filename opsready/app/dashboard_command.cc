@@ -33,8 +33,7 @@ int run_dashboard(const DashboardOptions& options, std::ostream& out, std::ostre
     }
     auto inputs = server::dashboard_inputs_from_json(doc);
     if (!inputs) {
-      return report(err, options.input->string() + ": " + inputs.error().describe(),
-                    kExitDataErr);
+      return report(err, options.input->string() + ": " + inputs.error().describe(), kExitDataErr);
     }
     dashboard = server::build_dashboard(*inputs);
   } else {
@@ -46,9 +45,8 @@ int run_dashboard(const DashboardOptions& options, std::ostream& out, std::ostre
     }
     dashboard = std::move(*parsed);
   }
-  const std::string text = options.format == "json"
-                               ? server::to_json(dashboard).dump(2) + "\n"
-                               : server::to_markdown(dashboard);
+  const std::string text = options.format == "json" ? server::to_json(dashboard).dump(2) + "\n"
+                                                    : server::to_markdown(dashboard);
   if (options.output) {
     std::ofstream file(*options.output, std::ios::binary | std::ios::trunc);
     file << text;

@@ -55,7 +55,8 @@ TEST(DashboardCommandTest, ExampleInputsAsMarkdownMatchTheGoldenFile) {
 }
 
 TEST(DashboardCommandTest, OutputFileAndStrictWarn) {
-  const fs::path dir = fs::temp_directory_path() / ("opsready_dashboard_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("opsready_dashboard_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "in.json") << R"({"generated_at": "2025-01-01T12:00:00Z"})";
   std::ostringstream out;
@@ -72,7 +73,8 @@ TEST(DashboardCommandTest, OutputFileAndStrictWarn) {
 }
 
 TEST(DashboardCommandTest, RefusedInputs) {
-  const fs::path dir = fs::temp_directory_path() / ("opsready_dashboard_bad_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("opsready_dashboard_bad_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "typo.json") << R"({"risk_result": {}})";
   std::ofstream(dir / "text.json") << "not json";

@@ -126,39 +126,42 @@ std::vector<core::TelemetryEvent> dashboard_feeds(std::uint64_t tick, std::uint6
                       {"threshold", 0.05},
                       {"severity", phase < 65 ? "critical" : "warn"}});
   }
-  feed("monitoring",
-       {{"generated_at", iso(now)},
-        {"status", "ok"},
-        {"latency_ms",
-         {{"p95_ms", p99 * 0.6},
-          {"p99_ms", p99},
-          {"p99_target_ms", 1000.0},
-          {"samples", 1200 + tick % 300},
-          {"status", p99 > 1000.0 ? "warn" : "ok"}}},
-        {"throughput",
-         {{"per_minute", fix_down ? 18.0 : 45.0 + 10.0 * wave},
-          {"per_second", (fix_down ? 18.0 : 45.0 + 10.0 * wave) / 60.0},
-          {"backlog", fix_down ? 40 : 3}}},
-        {"pnl",
-         {{"daily", 1800.0 - 40.0 * p},
-          {"swing", 0.04 + 0.02 * std::fabs(wave)},
-          {"drawdown", phase < 60 ? 0.03 : 0.03 + 0.004 * (p - 60.0)}}},
-        {"memory",
-         {{"current_mb", 480.0 + 2.0 * p},
-          {"peak_mb", 768.0},
-          {"current_percent", (480.0 + 2.0 * p) / 1024.0},
-          {"peak_percent", 0.75}}},
-        {"tail_spikes", spikes},
-        {"drift_summary",
-         {{"status", drift_alert ? "alert" : drift_warn ? "warn" : "normal"},
-          {"dimensions",
-           {{"alpha",
-             {{"severity", drift_alert ? "alert" : drift_warn ? "warn" : "normal"},
-              {"delta", drift_warn ? 0.2 + 0.01 * (p - 20.0) : 0.02},
-              {"variance_ratio", drift_warn ? 1.5 : 1.0},
-              {"samples", 128}}},
-            {"beta", {{"severity", "normal"}, {"delta", 0.01}, {"samples", 128}}}}}}},
-        {"metadata", {{"source", "demo.trading_runtime"}}}});
+  feed("monitoring", {{"generated_at", iso(now)},
+                      {"status", "ok"},
+                      {"latency_ms",
+                       {{"p95_ms", p99 * 0.6},
+                        {"p99_ms", p99},
+                        {"p99_target_ms", 1000.0},
+                        {"samples", 1200 + tick % 300},
+                        {"status", p99 > 1000.0 ? "warn" : "ok"}}},
+                      {"throughput",
+                       {{"per_minute", fix_down ? 18.0 : 45.0 + 10.0 * wave},
+                        {"per_second", (fix_down ? 18.0 : 45.0 + 10.0 * wave) / 60.0},
+                        {"backlog", fix_down ? 40 : 3}}},
+                      {"pnl",
+                       {{"daily", 1800.0 - 40.0 * p},
+                        {"swing", 0.04 + 0.02 * std::fabs(wave)},
+                        {"drawdown", phase < 60 ? 0.03 : 0.03 + 0.004 * (p - 60.0)}}},
+                      {"memory",
+                       {{"current_mb", 480.0 + 2.0 * p},
+                        {"peak_mb", 768.0},
+                        {"current_percent", (480.0 + 2.0 * p) / 1024.0},
+                        {"peak_percent", 0.75}}},
+                      {"tail_spikes", spikes},
+                      {"drift_summary",
+                       {{"status", drift_alert  ? "alert"
+                                   : drift_warn ? "warn"
+                                                : "normal"},
+                        {"dimensions",
+                         {{"alpha",
+                           {{"severity", drift_alert  ? "alert"
+                                         : drift_warn ? "warn"
+                                                      : "normal"},
+                            {"delta", drift_warn ? 0.2 + 0.01 * (p - 20.0) : 0.02},
+                            {"variance_ratio", drift_warn ? 1.5 : 1.0},
+                            {"samples", 128}}},
+                          {"beta", {{"severity", "normal"}, {"delta", 0.01}, {"samples", 128}}}}}}},
+                      {"metadata", {{"source", "demo.trading_runtime"}}}});
   if (tick % 5 != 0) return out;
 
   const double roi = 0.004 + 0.00012 * (90.0 - p);
@@ -177,12 +180,12 @@ std::vector<core::TelemetryEvent> dashboard_feeds(std::uint64_t tick, std::uint6
   const int recorded = phase >= 70 && phase < 80 ? iterations - 4 : iterations;
   nlohmann::json events = nlohmann::json::array();
   if (var > 8000.0) {
-    events.push_back({{"event_type", var > 10000.0 ? "risk_breach" : "risk_warning"},
-                      {"severity", var > 10000.0 ? "critical" : "warn"},
-                      {"summary", "parametric_var " + std::to_string(static_cast<int>(var)) +
-                                      " vs limit 10000"},
-                      {"policy_id", "risk.var_limit"},
-                      {"occurred_at", iso(now)}});
+    events.push_back(
+        {{"event_type", var > 10000.0 ? "risk_breach" : "risk_warning"},
+         {"severity", var > 10000.0 ? "critical" : "warn"},
+         {"summary", "parametric_var " + std::to_string(static_cast<int>(var)) + " vs limit 10000"},
+         {"policy_id", "risk.var_limit"},
+         {"occurred_at", iso(now)}});
   }
   feed("loop", {{"loop", "alpha_trade"},
                 {"compliance_events", events},
@@ -224,13 +227,14 @@ std::vector<core::TelemetryEvent> dashboard_feeds(std::uint64_t tick, std::uint6
                       {{"name", "kafka"}, {"status", "ok"}, {"summary", "consumer lag 40"}}}}});
   feed("policy_graduation",
        {{"assessments",
-         nlohmann::json::array(
-             {{{"policy_id", "momentum"}, {"current_stage", "PAPER"}, {"recommended_stage", "PILOT"}},
-            {{"policy_id", "mean_reversion"},
-             {"current_stage", "PILOT"},
-             {"recommended_stage", "LIMITED_LIVE"},
-             {"blockers", phase < 45 ? nlohmann::json{"approvals_required"}
-                                     : nlohmann::json::array()}}})}});
+         nlohmann::json::array({{{"policy_id", "momentum"},
+                                 {"current_stage", "PAPER"},
+                                 {"recommended_stage", "PILOT"}},
+                                {{"policy_id", "mean_reversion"},
+                                 {"current_stage", "PILOT"},
+                                 {"recommended_stage", "LIMITED_LIVE"},
+                                 {"blockers", phase < 45 ? nlohmann::json{"approvals_required"}
+                                                         : nlohmann::json::array()}}})}});
   feed("policy_reflection",
        {{"digest",
          {{"total_decisions", iterations},
@@ -243,18 +247,17 @@ std::vector<core::TelemetryEvent> dashboard_feeds(std::uint64_t tick, std::uint6
                    {"target_percent", 80.0},
                    {"notes", {"Coverage below target in src/risk"}},
                    {"remediation", "Add tests for the risk limit checks"}});
-  feed("gate_metrics",
-       {{"metrics",
-         {{{"name", "order_success_rate"},
-           {"value", fix_down ? 0.91 : 0.985},
-           {"warn_threshold", 0.95},
-           {"fail_threshold", 0.90},
-           {"mode", "at_least"}},
-          {{"name", "mtta_minutes"},
-           {"value", phase >= 62 && phase < 80 ? 35.0 : 12.0},
-           {"warn_threshold", 30.0},
-           {"fail_threshold", 60.0},
-           {"mode", "at_most"}}}}});
+  feed("gate_metrics", {{"metrics",
+                         {{{"name", "order_success_rate"},
+                           {"value", fix_down ? 0.91 : 0.985},
+                           {"warn_threshold", 0.95},
+                           {"fail_threshold", 0.90},
+                           {"mode", "at_least"}},
+                          {{"name", "mtta_minutes"},
+                           {"value", phase >= 62 && phase < 80 ? 35.0 : 12.0},
+                           {"warn_threshold", 30.0},
+                           {"fail_threshold", 60.0},
+                           {"mode", "at_most"}}}}});
   return out;
 }
 

@@ -36,12 +36,12 @@ TEST(DemoTest, DashboardFeedsGiveEveryPanelDataAndMoveTheRiskPanel) {
     if (tick + 1 == 90) {
       std::vector<std::string> names;
       for (const auto& p : d.panels) names.push_back(p.name);
-      EXPECT_EQ(names, (std::vector<std::string>{
-                           "PnL & ROI", "Risk & exposure", "Gate Dashboard",
-                           "Compliance & governance", "Evolution KPIs", "Operator leverage",
-                           "Latency & throughput", "System health", "Operational readiness",
-                           "Policy graduation", "Decision diary", "Understanding loop",
-                           "Policy reflections", "Quality & coverage"}));
+      EXPECT_EQ(names,
+                (std::vector<std::string>{
+                    "PnL & ROI", "Risk & exposure", "Gate Dashboard", "Compliance & governance",
+                    "Evolution KPIs", "Operator leverage", "Latency & throughput", "System health",
+                    "Operational readiness", "Policy graduation", "Decision diary",
+                    "Understanding loop", "Policy reflections", "Quality & coverage"}));
       for (const auto& p : d.panels) {
         if (p.name == "Compliance & governance") {
           EXPECT_GT(p.metadata["counts"]["risk_breach"].get<int>(), 0);

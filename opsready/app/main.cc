@@ -339,7 +339,8 @@ int main(int argc, char** argv) {
       ->excludes(dashboard_url);
   dashboard_cmd->add_option("--token-file", dashboard.daemon.token_file,
                             "File holding the bearer token (default: $OPSREADY_TOKEN)");
-  dashboard_cmd->add_option("--timeout", dashboard.daemon.timeout, "Connect, read and write timeout")
+  dashboard_cmd
+      ->add_option("--timeout", dashboard.daemon.timeout, "Connect, read and write timeout")
       ->capture_default_str();
   dashboard_cmd->add_option("--format", dashboard.format, "Output format")
       ->capture_default_str()

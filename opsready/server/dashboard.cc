@@ -130,9 +130,9 @@ Status severity_status(const json& word) {
 Status token_status(const json& word) {
   if (!word.is_string()) return Status::kOk;
   const std::string w = core::to_lower(core::trim(word.get<std::string>()));
-  static constexpr std::array<std::string_view, 7> kFail = {
-      "fail", "critical", "alert", "severe", "fatal", "breach", "error"};
-  static constexpr std::array<std::string_view, 6> kWarn = {"warn",    "warning", "at_risk",
+  static constexpr std::array<std::string_view, 7> kFail = {"fail",  "critical", "alert", "severe",
+                                                            "fatal", "breach",   "error"};
+  static constexpr std::array<std::string_view, 6> kWarn = {"warn",    "warning",  "at_risk",
                                                             "caution", "degraded", "anomaly"};
   if (std::find(kFail.begin(), kFail.end(), w) != kFail.end()) return Status::kFail;
   if (std::find(kWarn.begin(), kWarn.end(), w) != kWarn.end()) return Status::kWarn;
@@ -147,8 +147,8 @@ json counts_json(const std::array<int, 3>& c) {
 }
 
 std::string components_line(const std::array<int, 3>& c) {
-  return "Components OK " + std::to_string(c[0]) + " / warn " + std::to_string(c[1]) +
-         " / fail " + std::to_string(c[2]);
+  return "Components OK " + std::to_string(c[0]) + " / warn " + std::to_string(c[1]) + " / fail " +
+         std::to_string(c[2]);
 }
 
 // Issue texts of a snapshot: strings (the original's as_dict) or opsready issue objects.
@@ -177,9 +177,8 @@ const json& field(const json& snapshot, std::string_view key) {
 
 DashboardPanel roi_panel(const json& roi) {
   DashboardPanel p{.name = "PnL & ROI"};
-  const std::string word = core::to_lower(at(roi, "status").is_string()
-                                              ? at(roi, "status").get<std::string>()
-                                              : std::string());
+  const std::string word = core::to_lower(
+      at(roi, "status").is_string() ? at(roi, "status").get<std::string>() : std::string());
   p.status = word == "at_risk" ? Status::kWarn : Status::kOk;
   const auto pct = [](std::optional<double> v) { return v ? percent(*v, 2) : "n/a"; };
   p.headline = "Net ROI " + pct(number(roi, {"roi"})) + " (annualised " +
@@ -241,8 +240,8 @@ DashboardPanel risk_panel(const json& results, const json& limits) {
   if (!worst) {
     p.headline = "Risk metrics unavailable";
   } else if (const auto ratio = core::to_number(at(meta[worst->first], "limit_ratio"))) {
-    p.headline = worst->first + " " + money(worst->second) + " (" + percent(*ratio, 0) +
-                 " of limit)";
+    p.headline =
+        worst->first + " " + money(worst->second) + " (" + percent(*ratio, 0) + " of limit)";
   } else {
     p.headline = "Peak tail risk " + worst->first + " " + money(worst->second);
   }
@@ -348,9 +347,10 @@ json derived_compliance_slo(const ComplianceCounts& c) {
       c.governance_actions > 0
           ? plural(c.governance_actions, "governance action", "governance actions") + " recorded"
           : "No governance interventions recorded";
-  const std::string overall = breach_status == "breached"                                 ? "breached"
-                              : breach_status == "at_risk" || governance_status == "at_risk" ? "at_risk"
-                                                                                          : "met";
+  const std::string overall = breach_status == "breached" ? "breached"
+                              : breach_status == "at_risk" || governance_status == "at_risk"
+                                  ? "at_risk"
+                                  : "met";
   return {{"service", "risk_compliance"},
           {"status", overall},
           {"slos",
@@ -491,7 +491,8 @@ DashboardPanel kpi_panel(std::string name, const std::optional<json>& snapshot,
 struct Headline {
   std::vector<std::string> parts;
   void add(std::string part) {
-    if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(std::move(part));
+    if (std::find(parts.begin(), parts.end(), part) == parts.end())
+      parts.push_back(std::move(part));
   }
 };
 
@@ -545,8 +546,8 @@ void latency_part(const json& latency, DashboardPanel& p, Headline& h) {
   const auto p95 = number(latency, {"p95_ms", "p95"});
   const auto p99 = number(latency, {"p99_ms", "p99"});
   std::string line = "Latency p95 " + ms(p95) + ", p99 " + ms(p99);
-  if (const auto target =
-          number(latency, {"p99_target_ms", "target_p99_ms", "p99_budget_ms", "p99_threshold_ms"})) {
+  if (const auto target = number(
+          latency, {"p99_target_ms", "target_p99_ms", "p99_budget_ms", "p99_threshold_ms"})) {
     line += " (target " + ms(target) + ")";
   }
   if (const auto samples = number(latency, {"samples", "sample_size", "count"})) {
@@ -595,9 +596,11 @@ void memory_part(const json& m, DashboardPanel& p) {
   if (const auto v = number(m, {"current_mb", "current", "used_mb"})) {
     parts.push_back("current " + fixed(*v, 1) + " MiB");
   }
-  if (const auto v = number(m, {"peak_mb", "max_mb"})) parts.push_back("peak " + fixed(*v, 1) + " MiB");
+  if (const auto v = number(m, {"peak_mb", "max_mb"}))
+    parts.push_back("peak " + fixed(*v, 1) + " MiB");
   if (const auto v = number(m, {"current_percent"})) parts.push_back("curr " + share(*v));
-  if (const auto v = number(m, {"peak_percent", "max_percent"})) parts.push_back("peak " + share(*v));
+  if (const auto v = number(m, {"peak_percent", "max_percent"}))
+    parts.push_back("peak " + share(*v));
   p.details.push_back("Memory " + (parts.empty() ? "n/a" : core::join(parts, ", ")));
 }
 
@@ -646,9 +649,11 @@ void drift_part(const json& drift, DashboardPanel& p, Headline& h) {
   });
   for (std::size_t i = 0; i < dims.size() && i < 3; ++i) {
     const auto& d = dims[i];
-    std::string line = "Drift " + d.name + ": " +
-                       text(d.payload, {"severity"}).value_or(std::string(core::to_string(d.severity)));
-    if (const auto delta = number(d.payload, {"delta", "drift_ratio"})) line += " Δ " + fixed(*delta, 3);
+    std::string line =
+        "Drift " + d.name + ": " +
+        text(d.payload, {"severity"}).value_or(std::string(core::to_string(d.severity)));
+    if (const auto delta = number(d.payload, {"delta", "drift_ratio"}))
+      line += " Δ " + fixed(*delta, 3);
     if (const auto var = number(d.payload, {"variance_ratio"})) line += " σ² x" + fixed(*var, 2);
     if (const auto n = number(d.payload, {"samples", "sample_size", "n"})) {
       line += " (n=" + integer(*n) + ")";
@@ -749,7 +754,8 @@ int stage_rank(const std::string& stage) {
 DashboardPanel graduation_panel(const json& assessments) {
   DashboardPanel p{.name = "Policy graduation"};
   std::vector<json> list;
-  // [assessment, ...], {"assessments": [...]} (a feed payload is an object) or {policy: assessment}.
+  // [assessment, ...], {"assessments": [...]} (a feed payload is an object) or {policy:
+  // assessment}.
   if (at(assessments, "assessments").is_array()) {
     for (const json& a : assessments["assessments"]) list.push_back(a);
   } else if (assessments.is_array()) {
@@ -962,7 +968,8 @@ DashboardPanel understanding_panel(const std::optional<json>& snapshot) {
                         " weight " + fixed(number(dec, {"selected_weight"}).value_or(0.0), 3));
   }
   const auto approvals = string_items(at(at(d, "ledger_diff"), "approvals"));
-  p.details.push_back("Ledger approvals: " + (approvals.empty() ? "none" : core::join(approvals, ",")));
+  p.details.push_back("Ledger approvals: " +
+                      (approvals.empty() ? "none" : core::join(approvals, ",")));
   const auto experiments = string_items(at(at(d, "decision"), "experiments_applied"));
   p.details.push_back("Experiments: " +
                       (experiments.empty() ? "none" : core::join(experiments, ",")));
@@ -988,7 +995,8 @@ DashboardPanel reflection_panel(const json& reflection) {
     if (!items.is_array() || items.empty()) return;
     const json& first = items.front();
     std::string line = std::string(label) + " " + text(first, id_keys).value_or("unknown");
-    if (const auto n = number(first, {"count", "decisions"})) line += ": " + integer(*n) + " decisions";
+    if (const auto n = number(first, {"count", "decisions"}))
+      line += ": " + integer(*n) + " decisions";
     if (const auto s = number(first, {"share"})) line += " (" + percent(*s, 1) + ")";
     p.details.push_back(std::move(line));
   };
@@ -1034,7 +1042,8 @@ std::array<int, 3> panel_counts(const Dashboard& d) {
 
 core::Result<Status> status_field(const json& j, std::string_view field_name) {
   const json& v = at(j, field_name);
-  if (!v.is_string()) return core::fail("invalid_dashboard", "must be a status string", std::string(field_name));
+  if (!v.is_string())
+    return core::fail("invalid_dashboard", "must be a status string", std::string(field_name));
   auto s = core::parse_status(v.get<std::string>());
   if (!s) return core::fail("invalid_dashboard", s.error().message, std::string(field_name));
   return *s;
@@ -1056,7 +1065,9 @@ nlohmann::json remediation_summary(const Dashboard& d) {
   json warning = json::array();
   json healthy = json::array();
   for (const auto& p : d.panels) {
-    (p.status == Status::kFail ? failing : p.status == Status::kWarn ? warning : healthy)
+    (p.status == Status::kFail   ? failing
+     : p.status == Status::kWarn ? warning
+                                 : healthy)
         .push_back(p.name);
   }
   return {{"generated_at", core::format_rfc3339(d.generated_at)},
@@ -1121,7 +1132,8 @@ std::string to_markdown(const Dashboard& d) {
 core::Result<DashboardPanel> panel_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return core::fail("invalid_dashboard", "a panel must be an object");
   DashboardPanel p;
-  if (!at(j, "name").is_string()) return core::fail("invalid_dashboard", "must be a string", "name");
+  if (!at(j, "name").is_string())
+    return core::fail("invalid_dashboard", "must be a string", "name");
   p.name = j["name"].get<std::string>();
   auto st = status_field(j, "status");
   if (!st) return std::unexpected(st.error());
@@ -1143,7 +1155,8 @@ core::Result<DashboardPanel> panel_from_json(const nlohmann::json& j) {
   }
   const json& metadata = at(j, "metadata");
   if (!metadata.is_null()) {
-    if (!metadata.is_object()) return core::fail("invalid_dashboard", "must be an object", "metadata");
+    if (!metadata.is_object())
+      return core::fail("invalid_dashboard", "must be an object", "metadata");
     p.metadata = metadata;
   }
   return p;
@@ -1178,7 +1191,8 @@ core::Result<Dashboard> dashboard_from_json(const nlohmann::json& j) {
 }
 
 core::Result<DashboardInputs> dashboard_inputs_from_json(const nlohmann::json& j) {
-  if (!j.is_object()) return core::fail("invalid_dashboard_inputs", "the inputs must be a JSON object");
+  if (!j.is_object())
+    return core::fail("invalid_dashboard_inputs", "the inputs must be a JSON object");
   DashboardInputs in;
   const std::pair<std::string_view, std::optional<json> DashboardInputs::*> kDocuments[] = {
       {"roi_snapshot", &DashboardInputs::roi_snapshot},
@@ -1212,7 +1226,8 @@ core::Result<DashboardInputs> dashboard_inputs_from_json(const nlohmann::json& j
       if (!t) return core::fail("invalid_dashboard_inputs", t.error().message, key);
       in.generated_at = *t;
     } else if (key == "metadata") {
-      if (!value.is_object()) return core::fail("invalid_dashboard_inputs", "must be an object", key);
+      if (!value.is_object())
+        return core::fail("invalid_dashboard_inputs", "must be an object", key);
       in.metadata = value;
     } else if (key == "additional_panels") {
       if (!value.is_array()) return core::fail("invalid_dashboard_inputs", "must be an array", key);
@@ -1252,7 +1267,8 @@ Dashboard build_dashboard(const DashboardInputs& in) {
     events.insert(events.end(), in.compliance_events->begin(), in.compliance_events->end());
   }
   d.panels.push_back(compliance_panel(events, in.compliance_slo_snapshot));
-  d.panels.push_back(kpi_panel("Evolution KPIs", in.evolution_kpis, "evolution_kpis", "evolution KPI"));
+  d.panels.push_back(
+      kpi_panel("Evolution KPIs", in.evolution_kpis, "evolution_kpis", "evolution KPI"));
   d.panels.push_back(kpi_panel("Operator leverage", in.operator_leverage_snapshot,
                                "operator_leverage", "operator leverage"));
   if (in.event_bus_snapshot || in.slo_snapshot || in.monitoring_snapshot) {

@@ -6,8 +6,8 @@
 //
 //   DashboardInputs in = dashboard_inputs(*readiness_snapshot, feeds);
 //   Dashboard d = build_dashboard(in);
-//   nlohmann::json j = to_json(d);   // {generated_at, status, panels, metadata, remediation_summary}
-//   std::string md = to_markdown(d);
+//   nlohmann::json j = to_json(d);   // {generated_at, status, panels, metadata,
+//   remediation_summary} std::string md = to_markdown(d);
 //
 // Panel order (§3.2): the caller's additional panels, then PnL & ROI, Risk & exposure, Gate
 // Dashboard, Compliance & governance (always), Evolution KPIs (always), Operator leverage
@@ -76,9 +76,9 @@ struct Dashboard {
 // makes the panel).
 struct DashboardInputs {
   std::optional<nlohmann::json> roi_snapshot;
-  std::optional<nlohmann::json> risk_results;  // {name: result object or number}
-  std::optional<nlohmann::json> risk_limits;   // {name: number}
-  std::optional<nlohmann::json> loop_results;  // [loop result, ...]
+  std::optional<nlohmann::json> risk_results;       // {name: result object or number}
+  std::optional<nlohmann::json> risk_limits;        // {name: number}
+  std::optional<nlohmann::json> loop_results;       // [loop result, ...]
   std::optional<nlohmann::json> compliance_events;  // [event, ...]
   std::optional<nlohmann::json> compliance_slo_snapshot;
   std::optional<nlohmann::json> evolution_kpis;

@@ -37,13 +37,13 @@ bool has_detail(const DashboardPanel& p, std::string_view needle) {
 DashboardInputs full_inputs() {
   DashboardInputs in;
   in.generated_at = at_noon();
-  in.roi_snapshot = json{{"status", "tracking"},    {"roi", 0.015},
-                         {"annualised_roi", 0.45},  {"target_annual_roi", 0.25},
-                         {"net_pnl", 1500.0},       {"gross_pnl", 1800.0},
-                         {"fees", 200.0},           {"infrastructure_cost", 100.0}};
-  in.risk_results = json{
-      {"parametric_var", {{"value", 12000.0}, {"confidence", 0.99}, {"sample_size", 252}}},
-      {"expected_shortfall", {{"value", 8500.0}, {"confidence", 0.975}}}};
+  in.roi_snapshot = json{{"status", "tracking"},   {"roi", 0.015},
+                         {"annualised_roi", 0.45}, {"target_annual_roi", 0.25},
+                         {"net_pnl", 1500.0},      {"gross_pnl", 1800.0},
+                         {"fees", 200.0},          {"infrastructure_cost", 100.0}};
+  in.risk_results =
+      json{{"parametric_var", {{"value", 12000.0}, {"confidence", 0.99}, {"sample_size", 252}}},
+           {"expected_shortfall", {{"value", 8500.0}, {"confidence", 0.975}}}};
   in.risk_limits = json{{"parametric_var", 10000.0}, {"expected_shortfall", 12000.0}};
   in.event_bus_snapshot = json{{"component", "event_bus"},
                                {"status", "warn"},
@@ -55,11 +55,11 @@ DashboardInputs full_inputs() {
                                  {"dropped_events", 0},
                                  {"handler_errors", 1},
                                  {"last_event_at", "2025-01-01T11:59:00Z"}}}};
-  in.slo_snapshot = json{{"service", "timescale_ingest"},
-                         {"status", "at_risk"},
-                         {"slos",
-                          {{{"name", "freshness"}, {"status", "met"}},
-                           {{"name", "latency"}, {"status", "at_risk"}}}}};
+  in.slo_snapshot = json{
+      {"service", "timescale_ingest"},
+      {"status", "at_risk"},
+      {"slos",
+       {{{"name", "freshness"}, {"status", "met"}}, {{"name", "latency"}, {"status", "at_risk"}}}}};
   in.backbone_snapshot = json{{"status", "warn"},
                               {"components",
                                {{{"name", "timescale"}, {"status", "ok"}, {"summary", "primary"}},
@@ -80,12 +80,11 @@ DashboardInputs full_inputs() {
 TEST(DashboardTest, FullCompositionHasElevenPanelsAndTheRollUp) {
   const Dashboard d = build_dashboard(full_inputs());
   EXPECT_EQ(d.status, Status::kFail);
-  EXPECT_EQ(names(d), (std::vector<std::string>{"PnL & ROI", "Risk & exposure",
-                                                "Compliance & governance", "Evolution KPIs",
-                                                "Operator leverage", "Latency & throughput",
-                                                "System health", "Operational readiness",
-                                                "Decision diary", "Understanding loop",
-                                                "Quality & coverage"}));
+  EXPECT_EQ(names(d),
+            (std::vector<std::string>{"PnL & ROI", "Risk & exposure", "Compliance & governance",
+                                      "Evolution KPIs", "Operator leverage", "Latency & throughput",
+                                      "System health", "Operational readiness", "Decision diary",
+                                      "Understanding loop", "Quality & coverage"}));
   const auto& risk = panel(d, "Risk & exposure");
   EXPECT_EQ(risk.status, Status::kFail);
   EXPECT_EQ(risk.metadata["parametric_var"]["limit_status"], "violation");
@@ -101,9 +100,9 @@ TEST(DashboardTest, FullCompositionHasElevenPanelsAndTheRollUp) {
   EXPECT_EQ(panel(d, "PnL & ROI").status, Status::kOk);
   EXPECT_EQ(panel(d, "PnL & ROI").headline, "Net ROI 1.50% (annualised 45.00%, target 25.00%)");
   EXPECT_EQ(panel(d, "PnL & ROI").details.at(0), "Net P&L: 1,500.00");
-  for (const char* name : {"Evolution KPIs", "Latency & throughput", "Quality & coverage",
-                           "Decision diary", "System health", "Operational readiness",
-                           "Understanding loop", "Operator leverage"}) {
+  for (const char* name :
+       {"Evolution KPIs", "Latency & throughput", "Quality & coverage", "Decision diary",
+        "System health", "Operational readiness", "Understanding loop", "Operator leverage"}) {
     EXPECT_EQ(panel(d, name).status, Status::kWarn) << name;
   }
   const json summary = remediation_summary(d);
@@ -120,16 +119,16 @@ TEST(DashboardTest, FullCompositionHasElevenPanelsAndTheRollUp) {
 
   const auto& latency = panel(d, "Latency & throughput");
   EXPECT_EQ(latency.headline, "Event bus warn; Ingest SLOs warn");
-  EXPECT_EQ(latency.details, (std::vector<std::string>{
-                                 "Event bus queue 120 (dropped 0, errors 1)", "Queue capacity 1024",
-                                 "Last event: 2025-01-01T11:59:00Z",
-                                 "Issue: Queue has 120 pending events",
-                                 "SLOs pass 1 / warn 1 / fail 0"}));
+  EXPECT_EQ(latency.details,
+            (std::vector<std::string>{"Event bus queue 120 (dropped 0, errors 1)",
+                                      "Queue capacity 1024", "Last event: 2025-01-01T11:59:00Z",
+                                      "Issue: Queue has 120 pending events",
+                                      "SLOs pass 1 / warn 1 / fail 0"}));
   const auto& system = panel(d, "System health");
   EXPECT_EQ(system.headline, "Backbone status warn");
-  EXPECT_EQ(system.details, (std::vector<std::string>{"Components OK 1 / warn 1 / fail 0", "",
-                                                      "timescale: ok — primary",
-                                                      "redis: warn — fallback"}));
+  EXPECT_EQ(system.details,
+            (std::vector<std::string>{"Components OK 1 / warn 1 / fail 0", "",
+                                      "timescale: ok — primary", "redis: warn — fallback"}));
   const auto& readiness = panel(d, "Operational readiness");
   EXPECT_EQ(readiness.details, (std::vector<std::string>{"Components OK 1 / warn 1 / fail 0", "",
                                                          "cache: memory fallback"}));
@@ -139,21 +138,25 @@ TEST(DashboardTest, FullCompositionHasElevenPanelsAndTheRollUp) {
 }
 
 json monitoring() {
-  return {
-      {"status", "ok"},
-      {"latency_ms", {{"p95_ms", 420.0}, {"p99_ms", 880.0}, {"p99_target_ms", 750.0}, {"samples", 1200}}},
-      {"throughput", {{"per_minute", 45.0}, {"per_second", 0.75}, {"backlog", 3}}},
-      {"pnl", {{"daily", -1250.0}, {"swing", 0.06}, {"drawdown", 0.12}}},
-      {"memory",
-       {{"current_mb", 512.0}, {"peak_mb", 768.0}, {"current_percent", 62.0}, {"peak_percent", 0.75}}},
-      {"tail_spikes",
-       {{{"name", "var"}, {"value", 0.08}, {"threshold", 0.05}, {"severity", "critical"}}}},
-      {"drift_summary",
-       {{"status", "warn"},
-        {"dimensions",
-         {{"alpha", {{"severity", "warn"}, {"delta", 0.42}, {"variance_ratio", 1.5}, {"samples", 128}}},
-          {"beta", {{"severity", "normal"}, {"delta", 0.01}}}}}}},
-      {"metadata", {{"source", "runtime"}}}};
+  return {{"status", "ok"},
+          {"latency_ms",
+           {{"p95_ms", 420.0}, {"p99_ms", 880.0}, {"p99_target_ms", 750.0}, {"samples", 1200}}},
+          {"throughput", {{"per_minute", 45.0}, {"per_second", 0.75}, {"backlog", 3}}},
+          {"pnl", {{"daily", -1250.0}, {"swing", 0.06}, {"drawdown", 0.12}}},
+          {"memory",
+           {{"current_mb", 512.0},
+            {"peak_mb", 768.0},
+            {"current_percent", 62.0},
+            {"peak_percent", 0.75}}},
+          {"tail_spikes",
+           {{{"name", "var"}, {"value", 0.08}, {"threshold", 0.05}, {"severity", "critical"}}}},
+          {"drift_summary",
+           {{"status", "warn"},
+            {"dimensions",
+             {{"alpha",
+               {{"severity", "warn"}, {"delta", 0.42}, {"variance_ratio", 1.5}, {"samples", 128}}},
+              {"beta", {{"severity", "normal"}, {"delta", 0.01}}}}}}},
+          {"metadata", {{"source", "runtime"}}}};
 }
 
 TEST(DashboardTest, MonitoringEnrichment) {
@@ -170,8 +173,7 @@ TEST(DashboardTest, MonitoringEnrichment) {
                 "P&L Daily P&L -1,250.00, σ 0.060, Drawdown 12.0%",
                 "Memory current 512.0 MiB, peak 768.0 MiB, curr 62.0%, peak 75.0%",
                 "Tail spike VAR: 0.080 (threshold 0.050) [critical]",
-                "Drift alpha: warn Δ 0.420 σ² x1.50 (n=128)",
-                "Drift beta: normal Δ 0.010"}));
+                "Drift alpha: warn Δ 0.420 σ² x1.50 (n=128)", "Drift beta: normal Δ 0.010"}));
   EXPECT_EQ(p.headline, "p99 880ms; Throughput 45.0/min; Daily P&L -1,250.00; Drift warn");
   EXPECT_EQ(p.metadata["monitoring"]["metadata"]["source"], "runtime");
   EXPECT_EQ(p.metadata["drift"]["status"], "warn");
@@ -181,7 +183,8 @@ TEST(DashboardTest, FailingDriftDimensionFailsThePanel) {
   DashboardInputs in;
   in.generated_at = at_noon();
   in.monitoring_snapshot =
-      json{{"drift", {{"status", "warn"}, {"dimensions", {{{"name", "alpha"}, {"severity", "alert"}}}}}}};
+      json{{"drift",
+            {{"status", "warn"}, {"dimensions", {{{"name", "alpha"}, {"severity", "alert"}}}}}}};
   const Dashboard d = build_dashboard(in);
   const auto& p = panel(d, "Latency & throughput");
   EXPECT_EQ(p.status, Status::kFail);  // the original kept warn here (spec §3.4 [I])
@@ -197,7 +200,8 @@ TEST(DashboardTest, NumberFormats) {
   };
   EXPECT_EQ(first_detail({{"p95", 1234.0}, {"p99", 42.0}}), "Latency p95 1.23s, p99 42.0ms");
   EXPECT_EQ(first_detail({{"p99", 0.0}}), "Latency p95 n/a, p99 0.0ms");  // 0 is a value
-  in.monitoring_snapshot = json{{"tail_spikes", {{{"metric", "slip"}, {"value", 0.031}, {"unit", "%"}}}}};
+  in.monitoring_snapshot =
+      json{{"tail_spikes", {{{"metric", "slip"}, {"value", 0.031}, {"unit", "%"}}}}};
   EXPECT_EQ(panel(build_dashboard(in), "Latency & throughput").details.at(0),
             "Tail spike SLIP: 3.10%");
   in.monitoring_snapshot = json{{"pnl", {{"daily_pnl", 1234567.891}}}};
@@ -238,9 +242,9 @@ TEST(DashboardTest, NoInputsGivesFiveWarnPanels) {
   DashboardInputs in;
   in.generated_at = at_noon();
   const Dashboard d = build_dashboard(in);
-  EXPECT_EQ(names(d),
-            (std::vector<std::string>{"Compliance & governance", "Evolution KPIs",
-                                      "Operator leverage", "Decision diary", "Understanding loop"}));
+  EXPECT_EQ(names(d), (std::vector<std::string>{"Compliance & governance", "Evolution KPIs",
+                                                "Operator leverage", "Decision diary",
+                                                "Understanding loop"}));
   for (const auto& p : d.panels) EXPECT_EQ(p.status, Status::kWarn) << p.name;
   EXPECT_EQ(d.status, Status::kWarn);
   EXPECT_NE(to_markdown(d).find("| Panel"), std::string::npos);
@@ -305,8 +309,9 @@ TEST(DashboardTest, PolicyGraduation) {
   EXPECT_EQ(p.details.at(0), "alpha: PAPER → PILOT (ready)");
   EXPECT_EQ(p.headline, "Ready 1 | Blocked 1 | Regressions 0");
 
-  in.policy_graduation_assessments = json::array(
-      {{{"policy_id", "gamma"}, {"current_stage", "LIMITED_LIVE"}, {"recommended_stage", "PAPER"}}});
+  in.policy_graduation_assessments = json::array({{{"policy_id", "gamma"},
+                                                   {"current_stage", "LIMITED_LIVE"},
+                                                   {"recommended_stage", "PAPER"}}});
   d = build_dashboard(in);
   EXPECT_EQ(panel(d, "Policy graduation").status, Status::kFail);
   EXPECT_EQ(panel(d, "Policy graduation").metadata["regressions"], json::array({"gamma"}));
@@ -335,19 +340,18 @@ TEST(DashboardTest, UnderstandingPresentAndMissing) {
   const auto& p = panel(d, "Understanding loop");
   EXPECT_EQ(p.status, Status::kOk);
   EXPECT_EQ(p.headline, "Understanding ok");
-  EXPECT_EQ(p.details, (std::vector<std::string>{"Regime bull @ 80.0%", "Drift exceedances: 1",
-                                                 "Selected tactic momentum weight 0.123",
-                                                 "Ledger approvals: risk",
-                                                 "Experiments: exp-1,exp-2"}));
+  EXPECT_EQ(p.details,
+            (std::vector<std::string>{"Regime bull @ 80.0%", "Drift exceedances: 1",
+                                      "Selected tactic momentum weight 0.123",
+                                      "Ledger approvals: risk", "Experiments: exp-1,exp-2"}));
   // The original's own snapshot shape works too.
   in.understanding_snapshot = diagnostics;
   EXPECT_EQ(panel(build_dashboard(in), "Understanding loop").details.at(0), "Regime bull @ 80.0%");
 
   // The component before any diagnostics arrived is the placeholder.
-  in.understanding_snapshot =
-      json{{"component", "understanding_loop"},
-           {"status", "warn"},
-           {"metadata", {{"understanding_loop", {{"status", "missing"}}}}}};
+  in.understanding_snapshot = json{{"component", "understanding_loop"},
+                                   {"status", "warn"},
+                                   {"metadata", {{"understanding_loop", {{"status", "missing"}}}}}};
   d = build_dashboard(in);
   const auto& m = panel(d, "Understanding loop");
   EXPECT_EQ(m.status, Status::kWarn);
@@ -428,7 +432,8 @@ TEST(DashboardTest, DecisionDiary) {
     DashboardInputs in;
     in.generated_at = at_noon();
     // An earlier loop result without coverage, then the one carrying it in its metadata.
-    in.loop_results = json::array({json::object(), {{"metadata", {{"diary_coverage", c.coverage}}}}});
+    in.loop_results =
+        json::array({json::object(), {{"metadata", {{"diary_coverage", c.coverage}}}}});
     const Dashboard d = build_dashboard(in);
     const auto& p = panel(d, "Decision diary");
     EXPECT_EQ(p.status, c.status) << c.name;
@@ -452,11 +457,11 @@ TEST(DashboardTest, DecisionDiaryDetails) {
                                       {"gap_breach", true}}}}}}});
   const Dashboard d = build_dashboard(in);
   const auto& p = panel(d, "Decision diary");
-  EXPECT_EQ(p.details, (std::vector<std::string>{
-                           "Recorded 9 of 10 iterations (missing 1)",
-                           "Insufficient samples: 10 iterations (minimum 20).",
-                           "Coverage shortfall 7.00pp vs target.",
-                           "Diary gap alert active (> 180s); last recorded unknown."}));
+  EXPECT_EQ(p.details,
+            (std::vector<std::string>{"Recorded 9 of 10 iterations (missing 1)",
+                                      "Insufficient samples: 10 iterations (minimum 20).",
+                                      "Coverage shortfall 7.00pp vs target.",
+                                      "Diary gap alert active (> 180s); last recorded unknown."}));
   const json& alerts = p.metadata["decision_diary"]["alerts"];
   EXPECT_EQ(alerts, (json{{"coverage_below_target", true},
                           {"gap_breach", true},
@@ -468,18 +473,17 @@ TEST(DashboardTest, DecisionDiaryDetails) {
 TEST(DashboardTest, GateMetrics) {
   DashboardInputs in;
   in.generated_at = at_noon();
-  in.gate_dashboard = json{
-      {"metrics",
-       {{{"name", "success_rate"},
-         {"value", 0.92},
-         {"warn_threshold", 0.95},
-         {"fail_threshold", 0.90},
-         {"mode", "at_least"}},
-        {{"name", "mtta_minutes"},
-         {"value", 72},
-         {"warn_threshold", 60},
-         {"fail_threshold", 90},
-         {"mode", "at_most"}}}}};
+  in.gate_dashboard = json{{"metrics",
+                            {{{"name", "success_rate"},
+                              {"value", 0.92},
+                              {"warn_threshold", 0.95},
+                              {"fail_threshold", 0.90},
+                              {"mode", "at_least"}},
+                             {{"name", "mtta_minutes"},
+                              {"value", 72},
+                              {"warn_threshold", 60},
+                              {"fail_threshold", 90},
+                              {"mode", "at_most"}}}}};
   Dashboard d = build_dashboard(in);
   ASSERT_EQ(std::count_if(d.panels.begin(), d.panels.end(),
                           [](const auto& p) { return p.name == "Gate Dashboard"; }),
@@ -502,12 +506,12 @@ TEST(DashboardTest, GateMetrics) {
 TEST(DashboardTest, EvolutionAndOperatorLeverageStatuses) {
   DashboardInputs in;
   in.generated_at = at_noon();
-  for (const auto& [word, expected] : std::vector<std::pair<json, Status>>{
-           {"ok", Status::kOk},
-           {"warning", Status::kWarn},
-           {"FAIL", Status::kFail},
-           {"unknown", Status::kWarn},
-           {nullptr, Status::kWarn}}) {
+  for (const auto& [word, expected] :
+       std::vector<std::pair<json, Status>>{{"ok", Status::kOk},
+                                            {"warning", Status::kWarn},
+                                            {"FAIL", Status::kFail},
+                                            {"unknown", Status::kWarn},
+                                            {nullptr, Status::kWarn}}) {
     in.evolution_kpis = json{{"status", word}, {"promotion_rate", 0.25}, {"experiments", 4}};
     const Dashboard d = build_dashboard(in);
     const auto& p = panel(d, "Evolution KPIs");
@@ -559,7 +563,8 @@ TEST(DashboardTest, JsonRoundTrip) {
   auto back = dashboard_from_json(j);
   ASSERT_TRUE(back.has_value()) << back.error().describe();
   EXPECT_EQ(*back, d);
-  const json panel_json = to_json(DashboardPanel{.name = "x", .status = Status::kOk, .headline = "h"});
+  const json panel_json =
+      to_json(DashboardPanel{.name = "x", .status = Status::kOk, .headline = "h"});
   EXPECT_EQ(panel_json, (json{{"name", "x"}, {"status", "ok"}, {"headline", "h"}}));
 
   json broken = j;
@@ -606,11 +611,10 @@ TEST(DashboardTest, InputsFromReadinessAndFeeds) {
                      {{{"name", "timescale_ingest"}, {"status", "pass"}},
                       {{"name", "timescale_ingest.daily_bars.freshness"}, {"status", "pass"}}}}}});
   FeedPayloads feeds;
-  feeds[std::string(kRiskFeed)] = {
-      json{{"results", {{"var", 1.0}}}, {"limits", {{"var", 10.0}}}},
-      json{{"results", {{"var", 9.5}}}, {"limits", {{"var", 10.0}}}}};
-  feeds[std::string(kLoopFeed)] = {json{{"compliance_events", {{{"event_type", "risk_warning"},
-                                                                {"severity", "warn"}}}}}};
+  feeds[std::string(kRiskFeed)] = {json{{"results", {{"var", 1.0}}}, {"limits", {{"var", 10.0}}}},
+                                   json{{"results", {{"var", 9.5}}}, {"limits", {{"var", 10.0}}}}};
+  feeds[std::string(kLoopFeed)] = {
+      json{{"compliance_events", {{{"event_type", "risk_warning"}, {"severity", "warn"}}}}}};
   feeds[std::string(kComplianceFeed)] = {
       json{{"event_type", "governance_promotion"}, {"severity", "info"}},
       json{{"events", {{{"event_type", "risk_breach"}, {"severity", "critical"}}}}}};
@@ -625,11 +629,10 @@ TEST(DashboardTest, InputsFromReadinessAndFeeds) {
 
   const Dashboard d = build_dashboard(in);
   const auto& compliance = panel(d, "Compliance & governance");
-  EXPECT_EQ(compliance.metadata["counts"],
-            (json{{"risk_breach", 1},
-                  {"risk_warning", 1},
-                  {"governance_action", 0},
-                  {"governance_promotion", 1}}));
+  EXPECT_EQ(compliance.metadata["counts"], (json{{"risk_breach", 1},
+                                                 {"risk_warning", 1},
+                                                 {"governance_action", 0},
+                                                 {"governance_promotion", 1}}));
   EXPECT_EQ(compliance.status, Status::kFail);
   EXPECT_EQ(panel(d, "Risk & exposure").status, Status::kWarn);
   const auto& latency = panel(d, "Latency & throughput");
