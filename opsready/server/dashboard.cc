@@ -695,50 +695,47 @@ std::string component_name(const json& c) {
   return text(c, {"name", "component"}).value_or("component");
 }
 
-DashboardPanel backbone_panel(const json& backbone) {
-  DashboardPanel p{.name = "System health"};
-  p.status = mapped(at(backbone, "status"));
+// A panel over a snapshot of components (the backbone's, readiness'): the snapshot's status,
+// the counts line, then a blank line and `line(component)` for each component it names (a blank
+// line only when `blank_always` or some component has a line).
+template <typename Line>
+DashboardPanel components_panel(std::string name, const json& snapshot, std::string headline,
+                                std::string metadata_key, bool blank_always, Line line) {
+  DashboardPanel p{.name = std::move(name)};
+  p.status = mapped(at(snapshot, "status"));
   std::array<int, 3> counts{};
   std::vector<std::string> lines;
-  const json& components = at(backbone, "components");
-  if (components.is_array()) {
-    for (const json& c : components) {
-      counts[core::rank(mapped(at(c, "status")))] += 1;
-      lines.push_back(component_name(c) + ": " + text(c, {"status"}).value_or("unknown") + " — " +
-                      text(c, {"summary"}).value_or(""));
-    }
-  }
-  p.details.push_back(components_line(counts));
-  p.details.emplace_back();
-  p.details.insert(p.details.end(), lines.begin(), lines.end());
-  p.headline = "Backbone status " + std::string(core::to_string(p.status));
-  p.metadata = {{"backbone", backbone}};
-  return p;
-}
-
-DashboardPanel readiness_panel(const json& readiness) {
-  DashboardPanel p{.name = "Operational readiness"};
-  p.status = mapped(at(readiness, "status"));
-  std::array<int, 3> counts{};
-  std::vector<std::string> lines;
-  const json& components = at(readiness, "components");
-  if (components.is_array()) {
+  if (const json& components = at(snapshot, "components"); components.is_array()) {
     for (const json& c : components) {
       const Status st = mapped(at(c, "status"));
       counts[core::rank(st)] += 1;
-      if (st != Status::kOk) {
-        lines.push_back(component_name(c) + ": " + text(c, {"summary"}).value_or(""));
-      }
+      if (auto l = line(c, st)) lines.push_back(std::move(*l));
     }
   }
   p.details.push_back(components_line(counts));
-  if (!lines.empty()) {
-    p.details.emplace_back();
-    p.details.insert(p.details.end(), lines.begin(), lines.end());
-  }
-  p.headline = "Readiness " + std::string(core::to_string(p.status));
-  p.metadata = {{"operational_readiness", readiness}};
+  if (blank_always || !lines.empty()) p.details.emplace_back();
+  p.details.insert(p.details.end(), lines.begin(), lines.end());
+  p.headline = std::move(headline) + " " + std::string(core::to_string(p.status));
+  p.metadata = {{std::move(metadata_key), snapshot}};
   return p;
+}
+
+DashboardPanel backbone_panel(const json& backbone) {
+  return components_panel("System health", backbone, "Backbone status", "backbone", true,
+                          [](const json& c, Status) -> std::optional<std::string> {
+                            return component_name(c) + ": " +
+                                   text(c, {"status"}).value_or("unknown") + " — " +
+                                   text(c, {"summary"}).value_or("");
+                          });
+}
+
+// Only the components that are not ok get a line.
+DashboardPanel readiness_panel(const json& readiness) {
+  return components_panel("Operational readiness", readiness, "Readiness", "operational_readiness",
+                          false, [](const json& c, Status st) -> std::optional<std::string> {
+                            if (st == Status::kOk) return std::nullopt;
+                            return component_name(c) + ": " + text(c, {"summary"}).value_or("");
+                          });
 }
 
 // ---- policy graduation --------------------------------------------------------------------------
