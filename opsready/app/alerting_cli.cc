@@ -857,27 +857,15 @@ int run_routes_test(const RoutesTestOptions& options, std::ostream& out, std::os
   return done ? *done : report(err, "routes test", done.error());
 }
 
-}  // namespace opsready::app
-
-namespace opsready::app {
-
-std::expected<nlohmann::json, int> daemon_get(const DaemonOptions& options, const std::string& path,
-                                              std::string_view command, std::ostream& err) {
-  auto session = open(options);
-  if (!session) return std::unexpected(report(err, command, session.error()));
+std::expected<nlohmann::json, DaemonError> daemon_get_json(const DaemonOptions& daemon,
+                                                           const std::string& path) {
+  DaemonOptions o = daemon;
+  o.format = "json";  // the caller renders; only the connection options matter here
+  auto session = open(o);
+  if (!session) return std::unexpected(DaemonError{session.error().code, session.error().message});
   auto body = session->daemon->get(path);
-  if (!body) return std::unexpected(report(err, command, body.error()));
-  return std::move(*body);
-}
-
-std::expected<std::string, int> daemon_get_text(const DaemonOptions& options,
-                                                const std::string& path, std::string_view command,
-                                                std::ostream& err) {
-  auto session = open(options);
-  if (!session) return std::unexpected(report(err, command, session.error()));
-  auto body = session->daemon->get_text(path);
-  if (!body) return std::unexpected(report(err, command, body.error()));
-  return std::move(*body);
+  if (!body) return std::unexpected(DaemonError{body.error().code, body.error().message});
+  return *body;
 }
 
 }  // namespace opsready::app

@@ -125,17 +125,18 @@ struct IncidentsOptions {
 [[nodiscard]] int run_routes_test(const RoutesTestOptions& options, std::ostream& out,
                                   std::ostream& err);
 
-// One GET of the daemon's API for the other commands that read it (`dashboard`, `status`,
-// `ci-summary --url`): the JSON body (null when empty), or the body as text; on failure the
-// exit code, with `opsready: <command>: <message>` written to `err` (the codes above). The
-// options' format is not used.
-[[nodiscard]] std::expected<nlohmann::json, int> daemon_get(const DaemonOptions& options,
-                                                            const std::string& path,
-                                                            std::string_view command,
-                                                            std::ostream& err);
-[[nodiscard]] std::expected<std::string, int> daemon_get_text(const DaemonOptions& options,
-                                                              const std::string& path,
-                                                              std::string_view command,
-                                                              std::ostream& err);
+// Why a request to the daemon failed: the exit code these commands use (64 bad --url or
+// --timeout, 69 unreachable or 503, 70 5xx or a body that is not JSON, 77 401/403, 65 other
+// 4xx, 66 unreadable token file) and the message.
+struct DaemonError {
+  int code = kExitSoftware;
+  std::string message;
+};
+
+// GET <daemon.url><path> exactly as the commands above ask the daemon (URL checks, bearer
+// token, timeouts, error messages); the JSON body. For other clients of the daemon's API
+// (`opsready dashboard`). daemon.format is not used.
+[[nodiscard]] std::expected<nlohmann::json, DaemonError> daemon_get_json(
+    const DaemonOptions& daemon, const std::string& path);
 
 }  // namespace opsready::app

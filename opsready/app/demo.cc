@@ -5,7 +5,9 @@
 
 #include "opsready/app/demo.h"
 
+#include <cmath>
 #include <cstdio>
+#include <string_view>
 
 #include "opsready/core/snapshot.h"
 #include "opsready/core/time.h"
@@ -90,6 +92,173 @@ core::TelemetryEvent document(std::string topic, core::TimePoint now, nlohmann::
                               .source = "demo.trading_runtime",
                               .time = now,
                               .payload = std::move(payload)};
+}
+
+// The feeds of the original's dashboard panels (telemetry.dashboard.*, docs/dashboard.md): the
+// runtime's risk, monitoring, ROI, decision loop, compliance, evolution, operator, backbone,
+// policy and quality telemetry, on the same 90-tick cycle. VaR climbs from 6,500 to 11,000
+// against its 10,000 limit (past 80 % at phase 15, past the limit at phase 36) and falls back;
+// latency and a critical tail spike follow the FIX outage; drift warns from 20 to 40 and
+// alerts from 30 to 35; diary coverage drops below target from 70 to 80.
+std::vector<core::TelemetryEvent> dashboard_feeds(std::uint64_t tick, std::uint64_t phase,
+                                                  core::TimePoint now) {
+  std::vector<core::TelemetryEvent> out;
+  const auto feed = [&out, now](std::string_view topic, nlohmann::json payload) {
+    out.push_back(document("telemetry.dashboard." + std::string(topic), now, std::move(payload)));
+  };
+  const double p = static_cast<double>(phase);
+  const bool fix_down = phase >= 60 && phase < 70;
+  const double var = phase <= 45 ? 6500.0 + 100.0 * p : 11000.0 - 100.0 * (p - 45.0);
+  const double wave = std::sin(p / 90.0 * 2.0 * 3.14159265358979);
+  // Every tick: risk and monitoring.
+  feed("risk", {{"results",
+                 {{"parametric_var", {{"value", var}, {"confidence", 0.99}, {"sample_size", 252}}},
+                  {"expected_shortfall",
+                   {{"value", var * 0.75}, {"confidence", 0.975}, {"sample_size", 252}}}}},
+                {"limits", {{"parametric_var", 10000.0}, {"expected_shortfall", 12000.0}}}});
+  const double p99 = fix_down ? 1450.0 + 20.0 * (p - 60.0) : 640.0 + 120.0 * wave;
+  const bool drift_warn = phase >= 20 && phase < 40;
+  const bool drift_alert = phase >= 30 && phase < 35;
+  nlohmann::json spikes = nlohmann::json::array();
+  if (fix_down) {
+    spikes.push_back({{"name", "var"},
+                      {"value", 0.08},
+                      {"threshold", 0.05},
+                      {"severity", phase < 65 ? "critical" : "warn"}});
+  }
+  feed("monitoring", {{"generated_at", iso(now)},
+                      {"status", "ok"},
+                      {"latency_ms",
+                       {{"p95_ms", p99 * 0.6},
+                        {"p99_ms", p99},
+                        {"p99_target_ms", 1000.0},
+                        {"samples", 1200 + tick % 300},
+                        {"status", p99 > 1000.0 ? "warn" : "ok"}}},
+                      {"throughput",
+                       {{"per_minute", fix_down ? 18.0 : 45.0 + 10.0 * wave},
+                        {"per_second", (fix_down ? 18.0 : 45.0 + 10.0 * wave) / 60.0},
+                        {"backlog", fix_down ? 40 : 3}}},
+                      {"pnl",
+                       {{"daily", 1800.0 - 40.0 * p},
+                        {"swing", 0.04 + 0.02 * std::fabs(wave)},
+                        {"drawdown", phase < 60 ? 0.03 : 0.03 + 0.004 * (p - 60.0)}}},
+                      {"memory",
+                       {{"current_mb", 480.0 + 2.0 * p},
+                        {"peak_mb", 768.0},
+                        {"current_percent", (480.0 + 2.0 * p) / 1024.0},
+                        {"peak_percent", 0.75}}},
+                      {"tail_spikes", spikes},
+                      {"drift_summary",
+                       {{"status", drift_alert  ? "alert"
+                                   : drift_warn ? "warn"
+                                                : "normal"},
+                        {"dimensions",
+                         {{"alpha",
+                           {{"severity", drift_alert  ? "alert"
+                                         : drift_warn ? "warn"
+                                                      : "normal"},
+                            {"delta", drift_warn ? 0.2 + 0.01 * (p - 20.0) : 0.02},
+                            {"variance_ratio", drift_warn ? 1.5 : 1.0},
+                            {"samples", 128}}},
+                          {"beta", {{"severity", "normal"}, {"delta", 0.01}, {"samples", 128}}}}}}},
+                      {"metadata", {{"source", "demo.trading_runtime"}}}});
+  if (tick % 5 != 0) return out;
+
+  const double roi = 0.004 + 0.00012 * (90.0 - p);
+  feed("roi", {{"status", phase >= 60 && phase < 80 ? "at_risk" : "tracking"},
+               {"roi", roi},
+               {"annualised_roi", roi * 30.0},
+               {"target_annual_roi", 0.25},
+               {"net_pnl", 250000.0 * roi},
+               {"gross_pnl", 250000.0 * roi + 380.0},
+               {"fees", 260.0},
+               {"infrastructure_cost", 120.0},
+               {"executed_trades", 40 + phase}});
+  // The decision loop: diary coverage over the cycle's iterations and the loop's compliance
+  // events (a warning past 80 % of the VaR limit, a breach past it).
+  const auto iterations = static_cast<int>(20 + phase);
+  const int recorded = phase >= 70 && phase < 80 ? iterations - 4 : iterations;
+  nlohmann::json events = nlohmann::json::array();
+  if (var > 8000.0) {
+    events.push_back(
+        {{"event_type", var > 10000.0 ? "risk_breach" : "risk_warning"},
+         {"severity", var > 10000.0 ? "critical" : "warn"},
+         {"summary", "parametric_var " + std::to_string(static_cast<int>(var)) + " vs limit 10000"},
+         {"policy_id", "risk.var_limit"},
+         {"occurred_at", iso(now)}});
+  }
+  feed("loop", {{"loop", "alpha_trade"},
+                {"compliance_events", events},
+                {"metadata",
+                 {{"diary_coverage",
+                   {{"iterations", iterations},
+                    {"recorded", recorded},
+                    {"coverage", static_cast<double>(recorded) / iterations},
+                    {"target", 0.95},
+                    {"minimum_samples", 20},
+                    {"gap_breach", false},
+                    {"last_recorded_at", iso(now)}}}}}});
+  if (phase == 10 || phase == 50) {
+    feed("compliance", {{"event_type", phase == 10 ? "governance_promotion" : "governance_action"},
+                        {"severity", "info"},
+                        {"summary", phase == 10 ? "momentum promoted to PILOT"
+                                                : "mean_reversion throttled by the desk"},
+                        {"policy_id", phase == 10 ? "momentum" : "mean_reversion"},
+                        {"occurred_at", iso(now)}});
+  }
+  feed("evolution", {{"status", drift_warn ? "warn" : "ok"},
+                     {"generated_at", iso(now)},
+                     {"experiments_running", 3},
+                     {"promotion_rate", 0.25},
+                     {"time_to_candidate_hours", 6.5 + 0.05 * p},
+                     {"rollback_latency_seconds", 42.0}});
+  feed("operator_leverage", {{"status", "ok"},
+                             {"generated_at", iso(now)},
+                             {"operators", 3},
+                             {"experiments_per_week", 11.5},
+                             {"quality_pass_rate", 0.93}});
+  const bool cache_fallback = phase >= 40 && phase < 50;
+  feed("backbone", {{"status", cache_fallback ? "warn" : "ok"},
+                    {"components",
+                     {{{"name", "timescale"}, {"status", "ok"}, {"summary", "primary healthy"}},
+                      {{"name", "redis"},
+                       {"status", cache_fallback ? "warn" : "ok"},
+                       {"summary", cache_fallback ? "in-memory fallback active" : "reachable"}},
+                      {{"name", "kafka"}, {"status", "ok"}, {"summary", "consumer lag 40"}}}}});
+  feed("policy_graduation",
+       {{"assessments",
+         nlohmann::json::array({{{"policy_id", "momentum"},
+                                 {"current_stage", "PAPER"},
+                                 {"recommended_stage", "PILOT"}},
+                                {{"policy_id", "mean_reversion"},
+                                 {"current_stage", "PILOT"},
+                                 {"recommended_stage", "LIMITED_LIVE"},
+                                 {"blockers", phase < 45 ? nlohmann::json{"approvals_required"}
+                                                         : nlohmann::json::array()}}})}});
+  feed("policy_reflection",
+       {{"digest",
+         {{"total_decisions", iterations},
+          {"tactics",
+           {{{"tactic_id", "momentum"}, {"count", iterations * 3 / 5}, {"share", 0.6}},
+            {{"tactic_id", "mean_reversion"}, {"count", iterations * 2 / 5}, {"share", 0.4}}}}}},
+        {"insights", {"momentum dominates while the regime is bull"}}});
+  feed("quality", {{"status", "warn"},
+                   {"coverage_percent", 78.0},
+                   {"target_percent", 80.0},
+                   {"notes", {"Coverage below target in src/risk"}},
+                   {"remediation", "Add tests for the risk limit checks"}});
+  feed("gate_metrics", {{"metrics",
+                         {{{"name", "order_success_rate"},
+                           {"value", fix_down ? 0.91 : 0.985},
+                           {"warn_threshold", 0.95},
+                           {"fail_threshold", 0.90},
+                           {"mode", "at_least"}},
+                          {{"name", "mtta_minutes"},
+                           {"value", phase >= 62 && phase < 80 ? 35.0 : 12.0},
+                           {"warn_threshold", 30.0},
+                           {"fail_threshold", 60.0},
+                           {"mode", "at_most"}}}}});
+  return out;
 }
 
 }  // namespace
@@ -216,6 +385,7 @@ std::vector<core::TelemetryEvent> demo_events(std::uint64_t tick, core::TimePoin
                             {"misses", 70},
                             {"latency_ms_p95", 1.2}}));
   }
+  for (auto& e : dashboard_feeds(tick, phase, now)) out.push_back(std::move(e));
   return out;
 }
 

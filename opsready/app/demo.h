@@ -9,6 +9,9 @@
 // validation report, an incident-response policy/state document, the SECURITY_* mapping, backup
 // policy/state, a failover drill, a cross-region replica report, cache health — so the real
 // evaluators grade it (docs/components.md "Report-driven components").
+// The telemetry of the observability dashboard's panels arrives on the feed topics
+// telemetry.dashboard.* (risk, monitoring, roi, loop, compliance, evolution, operator_leverage,
+// backbone, policy_graduation, policy_reflection, quality, gate_metrics; server/dashboard.h).
 
 #include <chrono>
 #include <cstdint>

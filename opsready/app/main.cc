@@ -11,6 +11,7 @@
 #include "opsready/app/alerting_cli.h"
 #include "opsready/app/commands.h"
 #include "opsready/app/config.h"
+#include "opsready/app/dashboard_command.h"
 #include "opsready/app/detect_command.h"
 #include "opsready/app/evaluate_command.h"
 #include "opsready/app/replay_command.h"
@@ -322,6 +323,31 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "markdown"}));
   evaluate_cmd->add_flag("--strict", evaluate.strict, "Exit 1 when the gate decision is warn");
 
+  DashboardOptions dashboard;
+  auto* dashboard_cmd = app.add_subcommand(
+      "dashboard",
+      "The observability dashboard (spec panels, statuses and remediation roll-up) as JSON or "
+      "Markdown for CI, from a running daemon or built offline from an inputs file: exit 0 ok, "
+      "1 warn (--strict), 2 fail");
+  auto* dashboard_url =
+      dashboard_cmd->add_option("--url", dashboard.daemon.url, "The daemon's base URL")
+          ->capture_default_str();
+  dashboard_cmd
+      ->add_option("--input", dashboard.input,
+                   "Build offline from this JSON file instead (keys: the dashboard inputs, "
+                   "e.g. examples/dashboard/inputs.json)")
+      ->excludes(dashboard_url);
+  dashboard_cmd->add_option("--token-file", dashboard.daemon.token_file,
+                            "File holding the bearer token (default: $OPSREADY_TOKEN)");
+  dashboard_cmd
+      ->add_option("--timeout", dashboard.daemon.timeout, "Connect, read and write timeout")
+      ->capture_default_str();
+  dashboard_cmd->add_option("--format", dashboard.format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "markdown"}));
+  dashboard_cmd->add_option("--output", dashboard.output, "Write to this file instead of stdout");
+  dashboard_cmd->add_flag("--strict", dashboard.strict, "Exit 1 when the overall status is warn");
+
   ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand(
       "replay",
@@ -375,6 +401,7 @@ int main(int argc, char** argv) {
   if (*ci_cmd) return run_ci_summary(ci);
   if (*detect_cmd) return run_detect(detect, std::cout, std::cerr);
   if (*evaluate_cmd) return run_evaluate(evaluate, std::cout, std::cerr);
+  if (*dashboard_cmd) return run_dashboard(dashboard, std::cout, std::cerr);
   if (*alerting_cmds.test_receiver) {
     return run_test_receiver(alerting.test_receiver, std::cout, std::cerr);
   }
