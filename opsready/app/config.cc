@@ -295,6 +295,51 @@ config::Table delivery_table(DeliveryConfig& d) {
   };
 }
 
+config::Table status_group_table(server::StatusGroupOptions& g) {
+  return {
+      config::required(config::text("name", g.name, {config::not_empty()})),
+      config::text("description", g.description),
+      config::required(config::strings("components", g.components,
+                                       {.expected = "a non-empty list of component names or "
+                                                    "glob patterns",
+                                        .non_empty = true,
+                                        .item_checks = {config::not_empty()}})),
+  };
+}
+
+config::Table status_page_table(server::StatusPageOptions& o) {
+  return {
+      config::text("title", o.title, {config::not_empty()}),
+      config::text("url", o.url),
+      config::list("groups", "a list of {name, description, components}",
+                   [&o](config::Reader& r, const YAML::Node& item, const std::string& path,
+                        std::size_t index) {
+                     server::StatusGroupOptions g;
+                     const std::string at = path + "[" + std::to_string(index) + "]";
+                     if (!r.read(item, at, status_group_table(g))) return;
+                     const bool twice = std::any_of(o.groups.begin(), o.groups.end(),
+                                                    [&g](const server::StatusGroupOptions& other) {
+                                                      return other.name == g.name;
+                                                    });
+                     if (twice) {
+                       r.error(item["name"], at + ": group '" + g.name + "' is listed twice");
+                       return;
+                     }
+                     if (g.name == server::kUngroupedName) {
+                       r.error(item["name"], at + ": '" + g.name +
+                                                 "' is the name of the ungrouped components' "
+                                                 "group; choose another");
+                       return;
+                     }
+                     o.groups.push_back(std::move(g));
+                   }),
+      config::flag("show_ungrouped", o.show_ungrouped),
+      config::strings("incident_receivers", o.incident_receivers,
+                      {.item_checks = {config::not_empty()}}),
+      config::integer("status_days", o.status_days, server::kStatusHistoryDays, 100000),
+  };
+}
+
 config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks other_file) {
   return {
       config::custom("listen",
@@ -322,6 +367,7 @@ config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks oth
       detectors_field("detectors", cfg.detectors),
       alerting_field("alerting", file, cfg.alerting, std::move(other_file)),
       config::section("delivery", [&cfg] { return delivery_table(cfg.delivery); }),
+      config::section("status_page", [&cfg] { return status_page_table(cfg.status_page); }),
       // Until issue 11 these settings of external alerts were a top-level `alerts:`, a name now
       // kept for alerting policy.
       config::deprecated(config::section("alerts", [&cfg] { return ingest_alerts_table(cfg); }),

@@ -23,6 +23,7 @@
 #include "opsready/core/clock.h"
 #include "opsready/readiness/readiness.h"
 #include "opsready/server/http_listener.h"
+#include "opsready/server/status_page.h"
 
 namespace opsready::app {
 
@@ -154,6 +155,9 @@ struct Config {
   // alerting.config_file names (app/alerting_config.h); absent: alerting::default_policy().
   alerting::Policy alerting = alerting::default_policy();
   DeliveryConfig delivery;
+  // status_page: the public status page's title, groups and history retention
+  // (server/status_page.h).
+  server::StatusPageOptions status_page;
   // Not a setting: what the load found worth saying without refusing the file (a deprecated
   // name). `serve` logs them, `check-config` prints them as FILE:LINE: warning: MESSAGE.
   std::vector<ConfigError> warnings;

@@ -150,7 +150,7 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"listen: 127.0.0.1:0\nlisten_on: x\n",
        "t.yml:2: unknown key 'listen_on' in the top level (known: listen, data_dir, "
        "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, gate, components, "
-       "detectors, alerting, delivery)"},
+       "detectors, alerting, delivery, status_page)"},
       {"gate:\n  max_age: 1m\n  max_age: 2m\n", "t.yml:3: key 'max_age' is given twice in gate"},
       {"gate: [fail]\n", "t.yml:1: gate must be a mapping"},
       {"ingest:\n  auth: tokens\n", "t.yml:2: ingest.auth must be a mapping"},
@@ -424,6 +424,72 @@ TEST(Config, AlertmanagersGlobalResolveTimeoutIsTheIngestOne) {
   ASSERT_FALSE(both.has_value());
   EXPECT_NE(both.error().front().describe().find("are the same setting"), std::string::npos)
       << both.error().front().describe();
+}
+
+TEST(Config, StatusPageSectionLoadsWithItsDefaults) {
+  auto none = parse_config("", "t.yml");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status_page, server::StatusPageOptions{});
+  EXPECT_EQ(none->status_page.title, "opsready status");
+  EXPECT_TRUE(none->status_page.show_ungrouped);
+  EXPECT_EQ(none->status_page.status_days, 400);
+  auto cfg = parse_config(
+      "status_page:\n"
+      "  title: Desk status\n"
+      "  url: https://status.example.com\n"
+      "  show_ungrouped: false\n"
+      "  incident_receivers: [public]\n"
+      "  status_days: 120\n"
+      "  groups:\n"
+      "    - name: Market data\n"
+      "      description: Prices and order flow\n"
+      "      components: [\"ingest*\", event_bus]\n"
+      "    - name: Risk\n"
+      "      components: [risk]\n",
+      "t.yml");
+  ASSERT_TRUE(cfg) << cfg.error().front().describe();
+  const server::StatusPageOptions want{.title = "Desk status",
+                                       .url = "https://status.example.com",
+                                       .groups = {{.name = "Market data",
+                                                   .description = "Prices and order flow",
+                                                   .components = {"ingest*", "event_bus"}},
+                                                  {.name = "Risk", .components = {"risk"}}},
+                                       .show_ungrouped = false,
+                                       .incident_receivers = {"public"},
+                                       .status_days = 120};
+  EXPECT_EQ(cfg->status_page, want);
+}
+
+TEST(Config, StatusPageErrorsNameFileAndLine) {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"status_page:\n  colour: red\n",
+       "t.yml:2: unknown key 'colour' in status_page (known: title, url, groups, show_ungrouped, "
+       "incident_receivers, status_days)"},
+      {"status_page:\n  groups:\n    - name: A\n      components: [a]\n      icon: x\n",
+       "t.yml:5: unknown key 'icon' in status_page.groups[0] (known: name, description, "
+       "components)"},
+      {"status_page:\n  groups:\n    - name: A\n      components: [a]\n    - name: A\n"
+       "      components: [b]\n",
+       "t.yml:5: status_page.groups[1]: group 'A' is listed twice"},
+      {"status_page:\n  groups:\n    - name: Other\n      components: [a]\n",
+       "t.yml:3: status_page.groups[0]: 'Other' is the name of the ungrouped components' group; "
+       "choose another"},
+      {"status_page:\n  groups:\n    - name: A\n",
+       "t.yml:3: status_page.groups[0] needs 'components'"},
+      {"status_page:\n  status_days: 30\n",
+       "t.yml:2: status_page.status_days must be between 90 and 100000"},
+  };
+  for (const auto& c : cases) {
+    auto cfg = parse_config(c.yaml, "t.yml");
+    ASSERT_FALSE(cfg) << c.yaml;
+    const auto got = describe_all(cfg.error());
+    ASSERT_EQ(got.size(), 1u) << c.yaml << ::testing::PrintToString(got);
+    EXPECT_EQ(got[0], c.want);
+  }
 }
 
 }  // namespace

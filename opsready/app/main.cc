@@ -15,6 +15,7 @@
 #include "opsready/app/detect_command.h"
 #include "opsready/app/evaluate_command.h"
 #include "opsready/app/replay_command.h"
+#include "opsready/app/status_command.h"
 #include "opsready/app/test_receiver.h"
 #include "opsready/app/version.h"
 #include "opsready/core/time.h"
@@ -347,6 +348,23 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "markdown"}));
   dashboard_cmd->add_option("--output", dashboard.output, "Write to this file instead of stdout");
   dashboard_cmd->add_flag("--strict", dashboard.strict, "Exit 1 when the overall status is warn");
+  StatusOptions status;
+  auto* status_cmd = app.add_subcommand(
+      "status",
+      "Write the public status page (groups, incidents, 90-day history) as Markdown, JSON or "
+      "HTML, from a running daemon (--url) or its store offline (--db)");
+  status_cmd->add_option("--url", status.url, "The daemon's base URL")->capture_default_str();
+  status_cmd->add_option("--db", status.db,
+                         "The daemon's SQLite file (<data_dir>/opsready.db): build the page "
+                         "offline instead of asking the daemon");
+  status_cmd->add_option("--config", status.config,
+                         "YAML configuration file: its status_page and gate sections (--db)");
+  status_cmd->add_option("--format", status.format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"markdown", "json", "html"}));
+  status_cmd->add_option("--output", status.output, "Write to this file instead of stdout");
+  status_cmd->add_option("--timeout", status.timeout, "Connect and read timeout")
+      ->capture_default_str();
 
   ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand(
@@ -402,6 +420,7 @@ int main(int argc, char** argv) {
   if (*detect_cmd) return run_detect(detect, std::cout, std::cerr);
   if (*evaluate_cmd) return run_evaluate(evaluate, std::cout, std::cerr);
   if (*dashboard_cmd) return run_dashboard(dashboard, std::cout, std::cerr);
+  if (*status_cmd) return run_status(status, std::cout, std::cerr);
   if (*alerting_cmds.test_receiver) {
     return run_test_receiver(alerting.test_receiver, std::cout, std::cerr);
   }

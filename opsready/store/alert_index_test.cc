@@ -66,7 +66,18 @@ class FailingStore final : public Store {
   core::Result<std::optional<StoredReadiness>> latest_readiness() const override {
     return inner_.latest_readiness();
   }
+  core::Result<std::vector<ComponentDay>> component_days(TimePoint since,
+                                                         TimePoint until) const override {
+    return inner_.component_days(since, until);
+  }
+  core::Result<std::vector<ComponentBucket>> component_buckets(
+      TimePoint since, TimePoint until, core::Duration bucket) const override {
+    return inner_.component_buckets(since, until, bucket);
+  }
   core::Result<std::size_t> prune(TimePoint before) override { return inner_.prune(before); }
+  core::Result<std::size_t> prune_component_days(TimePoint before) override {
+    return inner_.prune_component_days(before);
+  }
   core::Result<void> put_alerts(const std::vector<core::Alert>& batch) override {
     return inner_.put_alerts(batch);
   }

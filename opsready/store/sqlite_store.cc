@@ -140,9 +140,44 @@ DROP TABLE alerts;
 ALTER TABLE alerts_v5 RENAME TO alerts;
 CREATE INDEX alerts_ends_at ON alerts (ends_at_ns);
 )sql",
+    // 6: the daily roll-up of component statuses for the status page's 90-day history, kept
+    // past the snapshots' retention. `day` is the UTC day (days since 1970-01-01); `worst` and
+    // `last` are status ranks (0 ok, 1 warn, 2 fail); `last` is the status of the day's last
+    // snapshot. Backfilled from the snapshots there are: the last of a day is found as the
+    // largest (offset in the day * 4 + rank), which also breaks ties of time by rank.
+    R"sql(
+CREATE TABLE component_days (
+  component   TEXT    NOT NULL,
+  day         INTEGER NOT NULL,
+  worst       INTEGER NOT NULL,
+  last        INTEGER NOT NULL,
+  first_at_ns INTEGER NOT NULL,
+  last_at_ns  INTEGER NOT NULL,
+  snapshots   INTEGER NOT NULL,
+  PRIMARY KEY (component, day)
+) WITHOUT ROWID;
+CREATE INDEX component_days_day ON component_days (day, component);
+INSERT INTO component_days (component, day, worst, last, first_at_ns, last_at_ns, snapshots)
+  SELECT component, day, MAX(rank), MAX((observed_at_ns - day * 86400000000000) * 4 + rank) % 4,
+         MIN(observed_at_ns), MAX(observed_at_ns), COUNT(*)
+  FROM (SELECT component, observed_at_ns, observed_at_ns / 86400000000000 AS day,
+               CASE status WHEN 'fail' THEN 2 WHEN 'warn' THEN 1 ELSE 0 END AS rank
+        FROM component_snapshots)
+  GROUP BY component, day;
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+constexpr std::int64_t kNsPerDay = 86'400'000'000'000;
+// component_buckets' components: those with a roll-up row this many days before `since` or
+// later (the default history retention: older snapshots, which a carry would come from, are
+// pruned anyway).
+constexpr std::int64_t kCarryLookbackDays = 14;
+constexpr std::int64_t kMaxBuckets = 100'000;
+
+// The rank of a status word as stored (core::to_string), in SQL.
+#define STATUS_RANK(col) "CASE " col " WHEN 'fail' THEN 2 WHEN 'warn' THEN 1 ELSE 0 END"
 
 // Store calls run off the evaluation strand (see ARCHITECTURE.md), so waiting a few seconds
 // for another process's write lock (e.g. `opsready report` reading the same file) is better
@@ -173,6 +208,16 @@ std::string code_for(int rc) {
 
 std::int64_t to_ns(TimePoint t) { return t.time_since_epoch().count(); }
 TimePoint from_ns(std::int64_t ns) { return TimePoint(core::Duration(ns)); }
+
+// The UTC day of `t`, as days since 1970-01-01 (floor, also before 1970).
+std::int64_t day_of(TimePoint t) {
+  const std::int64_t ns = to_ns(t);
+  return ns >= 0 ? ns / kNsPerDay : -((-ns + kNsPerDay - 1) / kNsPerDay);
+}
+
+core::Status status_of_rank(std::int64_t r) {
+  return r >= 2 ? core::Status::kFail : r == 1 ? core::Status::kWarn : core::Status::kOk;
+}
 
 // LIMIT takes a signed 64-bit value; a size_t beyond it means "no limit" in practice.
 std::int64_t to_limit(std::size_t limit) {
@@ -297,7 +342,11 @@ class SqliteStore final : public Store {
                                                                  std::size_t limit) const override;
   Result<std::vector<core::ComponentSnapshot>> latest_components() const override;
   Result<std::optional<StoredReadiness>> latest_readiness() const override;
+  Result<std::vector<ComponentDay>> component_days(TimePoint since, TimePoint until) const override;
+  Result<std::vector<ComponentBucket>> component_buckets(TimePoint since, TimePoint until,
+                                                         core::Duration bucket) const override;
   Result<std::size_t> prune(TimePoint before) override;
+  Result<std::size_t> prune_component_days(TimePoint before) override;
   Result<void> put_alerts(const std::vector<core::Alert>& batch) override;
   Result<void> replace_alerts(const std::vector<core::Alert>& batch) override;
   Result<std::vector<core::Alert>> alerts(bool active_only, TimePoint now) const override;
@@ -338,6 +387,11 @@ class SqliteStore final : public Store {
   // Declared before the statements so it is closed after they are finalized.
   DbHandle db_;
   StmtHandle insert_component_;
+  StmtHandle upsert_day_;
+  StmtHandle days_range_;
+  StmtHandle bucket_worst_;
+  StmtHandle bucket_carry_;
+  StmtHandle prune_days_;
   StmtHandle insert_readiness_;
   StmtHandle readiness_range_;
   StmtHandle component_range_;
@@ -457,6 +511,42 @@ Result<void> SqliteStore::prepare_all() {
       {&insert_component_,
        "INSERT INTO component_snapshots (component, status, observed_at_ns, json) "
        "VALUES (?1, ?2, ?3, ?4)"},
+      // Keeps the worst status of the day; `last` follows the newest snapshot even when
+      // snapshots arrive out of order. SET expressions read the row as it was.
+      {&upsert_day_,
+       "INSERT INTO component_days (component, day, worst, last, first_at_ns, last_at_ns,"
+       " snapshots) VALUES (?1, ?2, ?3, ?3, ?4, ?4, 1)"
+       " ON CONFLICT (component, day) DO UPDATE SET worst = MAX(worst, excluded.worst),"
+       " last = CASE WHEN excluded.last_at_ns >= last_at_ns THEN excluded.last ELSE last END,"
+       " first_at_ns = MIN(first_at_ns, excluded.first_at_ns),"
+       " last_at_ns = MAX(last_at_ns, excluded.last_at_ns), snapshots = snapshots + 1"},
+      {&days_range_,
+       "SELECT component, day, worst, last, first_at_ns, last_at_ns, snapshots"
+       " FROM component_days WHERE day BETWEEN ?1 AND ?2 ORDER BY component, day"},
+      // Per component of the roll-up (index component_days_day), one range of the
+      // (component, observed_at_ns) index; CROSS JOIN keeps that loop order. Column 3 is the
+      // rank of the bucket's last snapshot (largest offset * 4 + rank, as migration 6).
+      {&bucket_worst_,
+       "WITH c(component) AS (SELECT DISTINCT component FROM component_days"
+       "  WHERE day BETWEEN ?4 AND ?5)"
+       " SELECT s.component, (s.observed_at_ns - ?1) / ?3 AS b, MAX(" STATUS_RANK(
+           "s.status") "),"
+                       " MAX((s.observed_at_ns - ?1) * 4 + " STATUS_RANK(
+                           "s.status") ") % 4"
+                                       " FROM c CROSS JOIN component_snapshots s"
+                                       " ON s.component = c.component AND s.observed_at_ns >= ?1 "
+                                       "AND s.observed_at_ns < ?2"
+                                       " GROUP BY s.component, b ORDER BY s.component, b"},
+      // The status each component had when the range began: its last snapshot before it.
+      {&bucket_carry_,
+       "WITH c(component) AS (SELECT DISTINCT component FROM component_days"
+       "  WHERE day BETWEEN ?2 AND ?3)"
+       " SELECT c.component, (SELECT " STATUS_RANK(
+           "s.status") " FROM component_snapshots s"
+                       "  WHERE s.component = c.component AND s.observed_at_ns < ?1"
+                       "  ORDER BY s.observed_at_ns DESC, s.id DESC LIMIT 1)"
+                       " FROM c ORDER BY c.component"},
+      {&prune_days_, "DELETE FROM component_days WHERE day < ?1"},
       {&insert_readiness_,
        "INSERT INTO readiness_snapshots (generated_at_ns, status, json) VALUES (?1, ?2, ?3)"},
       // The inner query picks the newest `limit` rows; the outer one puts them oldest first.
@@ -648,13 +738,36 @@ Result<void> SqliteStore::put_component(const core::ComponentSnapshot& s) {
       core::to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::string_view status = core::to_string(s.status);
   std::lock_guard lock(mu_);
-  StmtUse st(insert_component_);
-  sqlite3_bind_text(st.get(), 1, s.component.data(), static_cast<int>(s.component.size()),
-                    SQLITE_STATIC);
-  sqlite3_bind_text(st.get(), 2, status.data(), static_cast<int>(status.size()), SQLITE_STATIC);
-  sqlite3_bind_int64(st.get(), 3, to_ns(s.observed_at));
-  sqlite3_bind_text64(st.get(), 4, json.data(), json.size(), SQLITE_STATIC, SQLITE_UTF8);
-  return step_done(st, "storing a component snapshot");
+  // One transaction for the snapshot and its day's roll-up: one commit, as before the
+  // roll-up, and the two cannot disagree.
+  if (auto r = exec("BEGIN IMMEDIATE", "starting a component write"); !r) return r;
+  auto write = [&]() -> Result<void> {
+    {
+      StmtUse st(insert_component_);
+      sqlite3_bind_text(st.get(), 1, s.component.data(), static_cast<int>(s.component.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(st.get(), 2, status.data(), static_cast<int>(status.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(st.get(), 3, to_ns(s.observed_at));
+      sqlite3_bind_text64(st.get(), 4, json.data(), json.size(), SQLITE_STATIC, SQLITE_UTF8);
+      if (auto r = step_done(st, "storing a component snapshot"); !r) return r;
+    }
+    StmtUse day(upsert_day_);
+    sqlite3_bind_text(day.get(), 1, s.component.data(), static_cast<int>(s.component.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(day.get(), 2, day_of(s.observed_at));
+    sqlite3_bind_int(day.get(), 3, core::rank(s.status));
+    sqlite3_bind_int64(day.get(), 4, to_ns(s.observed_at));
+    return step_done(day, "updating the daily roll-up");
+  };
+  if (auto r = write(); !r) {
+    (void)exec("ROLLBACK", "rolling back a component write");
+    return r;
+  }
+  if (auto r = exec("COMMIT", "committing a component write"); !r) {
+    (void)exec("ROLLBACK", "rolling back a component write");
+    return r;
+  }
+  return {};
 }
 
 Result<void> SqliteStore::put_readiness(const StoredReadiness& r) {
@@ -754,6 +867,140 @@ Result<std::optional<StoredReadiness>> SqliteStore::latest_readiness() const {
   auto r = read_readiness(st.get());
   if (!r) return std::unexpected(r.error());
   return std::optional<StoredReadiness>(std::move(*r));
+}
+
+Result<std::vector<ComponentDay>> SqliteStore::component_days(TimePoint since,
+                                                              TimePoint until) const {
+  const std::int64_t first = day_of(since);
+  std::vector<ComponentDay> out;
+  {
+    std::lock_guard lock(mu_);
+    StmtUse st(days_range_);
+    // From the day before: what it ended with is carried into the first day.
+    sqlite3_bind_int64(st.get(), 1, first - 1);
+    sqlite3_bind_int64(st.get(), 2, day_of(until));
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      out.push_back({.component = column_text(st.get(), 0),
+                     .day = from_ns(sqlite3_column_int64(st.get(), 1) * kNsPerDay),
+                     .worst = status_of_rank(sqlite3_column_int64(st.get(), 2)),
+                     .last = status_of_rank(sqlite3_column_int64(st.get(), 3)),
+                     .first_at = from_ns(sqlite3_column_int64(st.get(), 4)),
+                     .last_at = from_ns(sqlite3_column_int64(st.get(), 5)),
+                     .snapshots = sqlite3_column_int64(st.get(), 6)});
+    }
+    if (rc != SQLITE_DONE) return sql_error("reading the daily roll-up", rc);
+  }
+  // Carry: the day after a day with a row began with that day's last status, until its own
+  // first snapshot (unless that came at midnight itself).
+  for (std::size_t i = out.size(); i-- > 1;) {
+    const ComponentDay& prev = out[i - 1];
+    ComponentDay& d = out[i];
+    if (prev.component == d.component && d.day - prev.day == std::chrono::days(1) &&
+        d.first_at > d.day) {
+      d.worst = core::escalate(d.worst, prev.last);
+    }
+  }
+  std::erase_if(out, [first](const ComponentDay& d) { return day_of(d.day) < first; });
+  return out;
+}
+
+Result<std::vector<ComponentBucket>> SqliteStore::component_buckets(TimePoint since,
+                                                                    TimePoint until,
+                                                                    core::Duration bucket) const {
+  if (bucket <= core::Duration::zero() || until <= since) {
+    return core::fail("invalid_argument",
+                      "component buckets need a bucket longer than zero and until after since");
+  }
+  const std::int64_t width = bucket.count();
+  // Offsets times 4 must fit in 64 bits (bucket_worst_'s last status): at most 36 years.
+  if (until - since >= core::Duration(std::int64_t{1} << 60)) {
+    return core::fail("invalid_argument", "component buckets: the range is out of bounds");
+  }
+  const std::int64_t span = to_ns(until) - to_ns(since);
+  const std::int64_t count = span / width + (span % width != 0 ? 1 : 0);
+  if (count > kMaxBuckets) {
+    return core::fail("invalid_argument", "component buckets: " + std::to_string(count) +
+                                              " buckets asked for, at most " +
+                                              std::to_string(kMaxBuckets));
+  }
+  const std::int64_t from_day = day_of(since) - kCarryLookbackDays;
+  const std::int64_t to_day = day_of(until);
+  struct Row {
+    std::int64_t index = 0;
+    int worst = 0;
+    int last = 0;
+  };
+  // By component: the carried-in rank (-1 when unknown), then the buckets with snapshots.
+  std::vector<std::pair<std::string, int>> carried;
+  std::vector<std::pair<std::string, Row>> rows;
+  {
+    std::lock_guard lock(mu_);
+    {
+      StmtUse st(bucket_carry_);
+      sqlite3_bind_int64(st.get(), 1, to_ns(since));
+      sqlite3_bind_int64(st.get(), 2, from_day);
+      sqlite3_bind_int64(st.get(), 3, to_day);
+      int rc;
+      while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+        const bool known = sqlite3_column_type(st.get(), 1) != SQLITE_NULL;
+        carried.emplace_back(column_text(st.get(), 0),
+                             known ? sqlite3_column_int(st.get(), 1) : -1);
+      }
+      if (rc != SQLITE_DONE) return sql_error("reading the status before the buckets", rc);
+    }
+    StmtUse st(bucket_worst_);
+    sqlite3_bind_int64(st.get(), 1, to_ns(since));
+    sqlite3_bind_int64(st.get(), 2, to_ns(until));
+    sqlite3_bind_int64(st.get(), 3, width);
+    sqlite3_bind_int64(st.get(), 4, from_day);
+    sqlite3_bind_int64(st.get(), 5, to_day);
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      rows.emplace_back(column_text(st.get(), 0), Row{.index = sqlite3_column_int64(st.get(), 1),
+                                                      .worst = sqlite3_column_int(st.get(), 2),
+                                                      .last = sqlite3_column_int(st.get(), 3)});
+    }
+    if (rc != SQLITE_DONE) return sql_error("reading the component buckets", rc);
+  }
+  // Both lists are sorted by component (the same DISTINCT set); walk them together.
+  std::vector<ComponentBucket> out;
+  std::size_t r = 0;
+  for (const auto& [component, carry_in] : carried) {
+    int state = carry_in;
+    std::int64_t next = 0;  // the next bucket index to emit
+    const auto emit_carried_until = [&](std::int64_t end) {
+      if (state >= 0) {
+        for (; next < end; ++next) {
+          out.push_back({.component = component,
+                         .start = since + bucket * next,
+                         .worst = status_of_rank(state)});
+        }
+      }
+      next = end;
+    };
+    for (; r < rows.size() && rows[r].first == component; ++r) {
+      const Row& row = rows[r].second;
+      emit_carried_until(row.index);
+      out.push_back({.component = component,
+                     .start = since + bucket * row.index,
+                     .worst = status_of_rank(std::max(row.worst, state))});
+      state = row.last;
+      next = row.index + 1;
+    }
+    emit_carried_until(count);
+  }
+  return out;
+}
+
+Result<std::size_t> SqliteStore::prune_component_days(TimePoint before) {
+  std::lock_guard lock(mu_);
+  StmtUse st(prune_days_);
+  sqlite3_bind_int64(st.get(), 1, day_of(before));
+  if (auto r = step_done(st, "pruning the daily roll-up"); !r) return std::unexpected(r.error());
+  const auto deleted = static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  if (deleted > 0) release_free_pages();
+  return deleted;
 }
 
 Result<std::size_t> SqliteStore::prune(TimePoint before) {

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -473,6 +474,7 @@ TEST_F(SqliteStoreTest, MigrationFiveKeepsTheAlertsOfAVersionFourDatabase) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   const std::string v4 =
+      "DROP TABLE component_days;"  // migration 6's
       "DROP TABLE alerts;"
       "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, labels TEXT NOT NULL,"
       " annotations TEXT NOT NULL, starts_at_ns INTEGER NOT NULL, ends_at_ns INTEGER NOT NULL,"
@@ -652,6 +654,199 @@ TEST_F(SqliteStoreTest, OutboxUpdatesMarkRowsAndTheLogAnswersWhatWasSent) {
   EXPECT_EQ(s->prune_outbox(sec(100)).value(), 2u);
   EXPECT_EQ(s->outbox({}).value().size(), 1u);
   EXPECT_EQ(s->outbox_pending().value().size(), 1u);
+}
+
+// ---- the daily roll-up and the status buckets (issue 14) ----
+
+TimePoint day_start(int day) { return at("2025-01-02T00:00:00Z") + std::chrono::days(day); }
+TimePoint hour(int h, int minutes = 0) {
+  return day_start(0) + std::chrono::hours(h) + std::chrono::minutes(minutes);
+}
+
+TEST_F(SqliteStoreTest, TheDailyRollUpKeepsTheWorstStatusOfEachDay) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  // Day 0: ok, fail, ok (out of order: the 06:00 snapshot arrives last). Day 1: warn only.
+  for (const auto& s : {snap("ingest", hour(1)), snap("ingest", hour(9), Status::kFail),
+                        snap("ingest", hour(20)), snap("ingest", hour(6), Status::kWarn),
+                        snap("risk", hour(2)), snap("ingest", hour(24 + 1, 30), Status::kWarn)}) {
+    ASSERT_TRUE(store->put_component(s).has_value());
+  }
+  auto days = store->component_days(day_start(0), day_start(1) + std::chrono::hours(5));
+  ASSERT_TRUE(days.has_value()) << days.error().message;
+  const std::vector<ComponentDay> want = {
+      {.component = "ingest",
+       .day = day_start(0),
+       .worst = Status::kFail,
+       .last = Status::kOk,
+       .first_at = hour(1),
+       .last_at = hour(20),
+       .snapshots = 4},
+      {.component = "ingest",
+       .day = day_start(1),
+       .worst = Status::kWarn,
+       .last = Status::kWarn,
+       .first_at = hour(25, 30),
+       .last_at = hour(25, 30),
+       .snapshots = 1},
+      {.component = "risk",
+       .day = day_start(0),
+       .worst = Status::kOk,
+       .last = Status::kOk,
+       .first_at = hour(2),
+       .last_at = hour(2),
+       .snapshots = 1},
+  };
+  EXPECT_EQ(*days, want);
+  // Only the days the range touches.
+  auto second = store->component_days(day_start(1), day_start(1));
+  ASSERT_TRUE(second.has_value());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ(second->front().day, day_start(1));
+}
+
+TEST_F(SqliteStoreTest, ADayBeginsWithTheStatusThePreviousDayEndedWith) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_component(snap("ingest", hour(23), Status::kFail)).has_value());
+  ASSERT_TRUE(store->put_component(snap("ingest", hour(24 + 8))).has_value());
+  // Day 2 has no row: no data, and nothing carried past it.
+  ASSERT_TRUE(
+      store->put_component(snap("ingest", day_start(3) + std::chrono::hours(1))).has_value());
+  auto days = store->component_days(day_start(1), day_start(3));
+  ASSERT_TRUE(days.has_value());
+  ASSERT_EQ(days->size(), 2u);
+  EXPECT_EQ((*days)[0].day, day_start(1));
+  EXPECT_EQ((*days)[0].worst, Status::kFail);  // failing from 00:00 until the 08:00 ok
+  EXPECT_EQ((*days)[0].last, Status::kOk);
+  EXPECT_EQ((*days)[1].day, day_start(3));
+  EXPECT_EQ((*days)[1].worst, Status::kOk);
+}
+
+TEST_F(SqliteStoreTest, PruningHistoryKeepsTheDailyRollUpUntilItsOwnHorizon) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  for (int d = 0; d < 5; ++d) {
+    ASSERT_TRUE(
+        store->put_component(snap("ingest", day_start(d) + std::chrono::hours(12), Status::kWarn))
+            .has_value());
+  }
+  auto pruned = store->prune(day_start(4));
+  ASSERT_TRUE(pruned.has_value());
+  EXPECT_EQ(*pruned, 4u);  // the snapshots of days 0-3
+  auto days = store->component_days(day_start(0), day_start(4));
+  ASSERT_TRUE(days.has_value());
+  EXPECT_EQ(days->size(), 5u);
+  // The roll-up's own prune takes whole days before the horizon's day.
+  auto gone = store->prune_component_days(day_start(2) + std::chrono::hours(3));
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_EQ(*gone, 2u);
+  days = store->component_days(day_start(0), day_start(4));
+  ASSERT_TRUE(days.has_value());
+  ASSERT_EQ(days->size(), 3u);
+  EXPECT_EQ(days->front().day, day_start(2));
+}
+
+TEST_F(SqliteStoreTest, MigrationSixBackfillsTheDailyRollUpOfAVersionFiveDatabase) {
+  const auto file = dir_ / "opsready.db";
+  {
+    auto store = open(file);
+    ASSERT_TRUE(store);
+    for (const auto& s : {snap("ingest", hour(3)), snap("ingest", hour(7), Status::kFail),
+                          snap("ingest", hour(22), Status::kWarn), snap("risk", hour(24 + 2))}) {
+      ASSERT_TRUE(store->put_component(s).has_value());
+    }
+  }
+  // Back to schema 5: no roll-up table, the snapshots as an earlier release left them.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE component_days; PRAGMA user_version = 5;", nullptr,
+                         nullptr, &err),
+            SQLITE_OK)
+      << err;
+  sqlite3_close(db);
+
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(raw_query(file, "PRAGMA user_version"), std::to_string(sqlite_schema_version()));
+  auto days = store->component_days(day_start(0), day_start(1));
+  ASSERT_TRUE(days.has_value());
+  const std::vector<ComponentDay> want = {
+      {.component = "ingest",
+       .day = day_start(0),
+       .worst = Status::kFail,
+       .last = Status::kWarn,
+       .first_at = hour(3),
+       .last_at = hour(22),
+       .snapshots = 3},
+      {.component = "risk",
+       .day = day_start(1),
+       .worst = Status::kOk,
+       .last = Status::kOk,
+       .first_at = hour(26),
+       .last_at = hour(26),
+       .snapshots = 1},
+  };
+  EXPECT_EQ(*days, want);
+  // And the roll-up goes on from there.
+  ASSERT_TRUE(store->put_component(snap("risk", hour(27), Status::kFail)).has_value());
+  days = store->component_days(day_start(1), day_start(1));
+  ASSERT_TRUE(days.has_value());
+  ASSERT_EQ(days->size(), 1u);
+  EXPECT_EQ(days->front().worst, Status::kFail);
+  EXPECT_EQ(days->front().snapshots, 2);
+}
+
+TEST_F(SqliteStoreTest, BucketsHoldTheWorstStatusAndCarryTheLastOneForward) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  // ingest: fail at 09:30 before the range, ok at 11:10 then warn at 11:20, ok at 11:50.
+  // risk: first seen at 12:15 (no bucket before). feed: its only snapshot before the range.
+  for (const auto& s :
+       {snap("ingest", hour(9, 30), Status::kFail), snap("ingest", hour(11, 10)),
+        snap("ingest", hour(11, 20), Status::kWarn), snap("ingest", hour(11, 50)),
+        snap("risk", hour(12, 15), Status::kWarn), snap("feed", hour(8), Status::kWarn)}) {
+    ASSERT_TRUE(store->put_component(s).has_value());
+  }
+  auto buckets = store->component_buckets(hour(10), hour(14), std::chrono::hours(1));
+  ASSERT_TRUE(buckets.has_value()) << buckets.error().message;
+  const std::vector<ComponentBucket> want = {
+      {.component = "feed", .start = hour(10), .worst = Status::kWarn},
+      {.component = "feed", .start = hour(11), .worst = Status::kWarn},
+      {.component = "feed", .start = hour(12), .worst = Status::kWarn},
+      {.component = "feed", .start = hour(13), .worst = Status::kWarn},
+      {.component = "ingest", .start = hour(10), .worst = Status::kFail},  // carried in
+      {.component = "ingest", .start = hour(11), .worst = Status::kFail},  // fail until 11:10
+      {.component = "ingest", .start = hour(12), .worst = Status::kOk},
+      {.component = "ingest", .start = hour(13), .worst = Status::kOk},
+      {.component = "risk", .start = hour(12), .worst = Status::kWarn},
+      {.component = "risk", .start = hour(13), .worst = Status::kWarn},
+  };
+  EXPECT_EQ(*buckets, want);
+}
+
+TEST_F(SqliteStoreTest, BucketsOfAPartialLastBucketAndBadArguments) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_component(snap("ingest", hour(10, 50), Status::kFail)).has_value());
+  auto buckets = store->component_buckets(hour(10), hour(10, 55), std::chrono::minutes(15));
+  ASSERT_TRUE(buckets.has_value());
+  ASSERT_EQ(buckets->size(), 1u);  // buckets 10:00-10:45 before the first snapshot left out
+  EXPECT_EQ(buckets->front().start, hour(10, 45));
+  EXPECT_EQ(buckets->front().worst, Status::kFail);
+  // Until is exclusive: a snapshot at `until` is not in the range.
+  auto before = store->component_buckets(hour(10), hour(10, 50), std::chrono::minutes(15));
+  ASSERT_TRUE(before.has_value());
+  EXPECT_TRUE(before->empty());
+  for (const auto& [since, until, width] :
+       {std::tuple{hour(10), hour(10), core::Duration(std::chrono::minutes(1))},
+        std::tuple{hour(10), hour(11), core::Duration::zero()},
+        std::tuple{hour(10), hour(11), core::Duration(std::chrono::milliseconds(1))}}) {
+    auto bad = store->component_buckets(since, until, width);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().code, "invalid_argument");
+  }
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 //   (*store)->put_alerts(alerts);                        // merged per fingerprint
 //   (*store)->replace_alerts(merged);                    // as they are (AlertIndex's flush)
 //   auto firing = (*store)->alerts(/*active_only=*/true, clock.now());
+//   auto days = (*store)->component_days(now - std::chrono::days(90), now);  // status page
+//   auto strip = (*store)->component_buckets(now - 24h, now, 15min);        // history strips
 //
 // The store is below readiness/ in the layer table, so readiness snapshots are stored as
 // their rendered JSON document plus the indexed columns. Implementations are thread-safe:
@@ -110,6 +112,36 @@ struct OutboxQuery {
   std::size_t limit = 1000;
 };
 
+// One component's UTC day in the daily roll-up (`component_days`, kept for the status page's
+// history far longer than the snapshots themselves; see Store::prune_component_days).
+struct ComponentDay {
+  std::string component;
+  core::TimePoint day{};  // 00:00:00 UTC of the day
+  // The worst status of the day: of its snapshots, and of the status the previous day ended
+  // with when that day has a row too (a component failing at 23:00 that first reports ok at
+  // 08:00 the next day was failing at 00:00).
+  core::Status worst = core::Status::kOk;
+  core::Status last = core::Status::kOk;  // of the day's last snapshot
+  core::TimePoint first_at{};             // the day's first and last snapshot
+  core::TimePoint last_at{};
+  std::int64_t snapshots = 0;  // snapshots stored that day
+
+  bool operator==(const ComponentDay&) const = default;
+};
+
+// The worst status of one component in one time bucket (the dashboard's history strips).
+struct ComponentBucket {
+  std::string component;
+  core::TimePoint start{};  // since + k * bucket
+  core::Status worst = core::Status::kOk;
+
+  bool operator==(const ComponentBucket&) const = default;
+};
+
+// The daily roll-up is kept this long by default (status_page.status_days), past the history
+// retention: the status page shows 90 days.
+inline constexpr int kDefaultStatusDays = 400;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -130,9 +162,28 @@ class Store {
   // Newest readiness snapshot, if any.
   [[nodiscard]] virtual core::Result<std::optional<StoredReadiness>> latest_readiness() const = 0;
 
+  // The daily roll-up of the UTC days that [since, until] touches, by component then day. Days
+  // without a snapshot have no row ("no data"). put_component keeps it (one upsert per write);
+  // a store migrated from schema 5 has it backfilled from the snapshots it held.
+  [[nodiscard]] virtual core::Result<std::vector<ComponentDay>> component_days(
+      core::TimePoint since, core::TimePoint until) const = 0;
+  // The worst status of every component in each bucket [since + k*bucket, since + (k+1)*bucket)
+  // of [since, until), by component then start. A bucket's worst includes the status carried
+  // into it: a component that was `fail` at 10:00 and sent nothing since is still fail in the
+  // 11:00 bucket. So a component has a bucket from the first one where its status is known
+  // (its last snapshot before `since`, or its first in the range) to the last; buckets before
+  // are left out. Components are those with a daily roll-up row within 14 days before `since`
+  // or in the range. Refused (invalid_argument) unless bucket > 0, until > since and the range
+  // holds at most 100 000 buckets.
+  [[nodiscard]] virtual core::Result<std::vector<ComponentBucket>> component_buckets(
+      core::TimePoint since, core::TimePoint until, core::Duration bucket) const = 0;
+
   // Deletes snapshot rows older than `before`, and alerts that ended before it; returns the
-  // number of rows deleted.
+  // number of rows deleted. The daily roll-up is left alone (prune_component_days).
   [[nodiscard]] virtual core::Result<std::size_t> prune(core::TimePoint before) = 0;
+  // Deletes the daily roll-up rows of the UTC days that ended before `before`'s day (the
+  // daemon passes now - status_page.status_days); returns how many.
+  [[nodiscard]] virtual core::Result<std::size_t> prune_component_days(core::TimePoint before) = 0;
 
   // Stores a batch of alerts in one transaction, in order: an alert whose fingerprint is
   // already stored is merged into it with core::merge_alert (Alertmanager's rules), else it
