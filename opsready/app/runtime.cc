@@ -163,6 +163,11 @@ struct Runtime::Metrics {
         events_received(r.counter("opsready_events_received_total",
                                   "Telemetry events accepted for evaluation, by topic.",
                                   {"topic"})),
+        events_ingested(r.counter("opsready_events_ingested_total",
+                                  "Telemetry events taken into the evaluation queue, by the path "
+                                  "they came in on: http, nats, library (the C++ API and the "
+                                  "daemon's own: demo, consumer reports).",
+                                  {"path"})),
         events_unrouted(r.counter("opsready_events_unrouted_total",
                                   "Accepted events that no component consumes, by topic.",
                                   {"topic"})),
@@ -222,6 +227,10 @@ struct Runtime::Metrics {
                                     "From an incident's open (its group's first notification) to "
                                     "its resolution (MTTR), by the group's receiver.",
                                     kIncidentBuckets, {"receiver"})) {
+    // Every path from the start, so that a rate() over them has a zero to start from.
+    for (server::IngestPath p : server::kAllIngestPaths) {
+      events_ingested.with({std::string(server::to_string(p))});
+    }
     r.gauge("opsready_build_info", "Build information; the value is always 1.",
             {"version", "compiler"})
         .with({std::string(kVersion), std::string(kCompiler)})
@@ -232,6 +241,7 @@ struct Runtime::Metrics {
   metrics::Gauge& readiness_status;
   metrics::Gauge& gate_decision;
   metrics::CounterFamily& events_received;
+  metrics::CounterFamily& events_ingested;
   metrics::CounterFamily& events_unrouted;
   metrics::Counter& evaluations;
   metrics::CounterFamily& store_errors;
@@ -523,7 +533,8 @@ core::Result<int> Runtime::start(StartOptions options) {
                           .version = std::string(kVersion),
                           .ingest_tokens = config_.ingest_tokens,
                           .alert_resolve_timeout = config_.alert_resolve_timeout,
-                          .stream_heartbeat = config_.http.stream_heartbeat});
+                          .stream_heartbeat = config_.http.stream_heartbeat,
+                          .status_page = config_.status_page});
   auto port = http_->bind();
   if (!port) return std::unexpected(port.error());
   http_bound_ = true;
@@ -809,16 +820,21 @@ asio::awaitable<void> Runtime::demo_loop() {
   }
 }
 
-server::SubmitResult Runtime::submit(std::vector<core::TelemetryEvent> events) {
-  return submit_batch(events);
+server::SubmitResult Runtime::submit(std::vector<core::TelemetryEvent> events,
+                                     server::IngestPath path) {
+  return submit_batch(events, path);
 }
 
-server::SubmitResult Runtime::submit_batch(std::vector<core::TelemetryEvent>& events) {
+server::SubmitResult Runtime::submit_batch(std::vector<core::TelemetryEvent>& events,
+                                           server::IngestPath path) {
   std::vector<Message> messages;
   messages.reserve(events.size());
   for (auto& e : events) messages.emplace_back(std::move(e));
-  const auto r = enqueue(messages, messages.size());
+  const std::size_t n = messages.size();
+  const auto r = enqueue(messages, n);
   if (r == server::SubmitResult::kAccepted) {
+    metrics_->events_ingested.with({std::string(server::to_string(path))})
+        .inc(static_cast<double>(n));
     events.clear();
   } else {
     // Left intact for a retry (the caller's contract).
@@ -901,6 +917,54 @@ core::Result<std::vector<alerting::IncidentTimeline>> Runtime::incidents(
   auto outbox = store_->outbox({.since = since, .limit = kMaxIncidentRecords});
   if (!outbox) return std::unexpected(outbox.error());
   return alerting::timelines(records, *outbox);
+}
+
+std::shared_ptr<const engine::Feeds> Runtime::feeds() const {
+  std::lock_guard lock(current_mu_);
+  return feeds_;
+}
+
+core::Result<std::vector<store::ComponentBucket>> Runtime::component_buckets(
+    core::TimePoint since, core::TimePoint until, core::Duration bucket) const {
+  if (!store_) return core::fail("not_started", "the store is not open");
+  return store_->component_buckets(since, until, bucket);
+}
+
+core::Result<std::vector<store::ComponentDay>> Runtime::component_days(core::TimePoint since,
+                                                                       core::TimePoint until) const {
+  if (!store_) return core::fail("not_started", "the store is not open");
+  return store_->component_days(since, until);
+}
+
+core::Result<std::vector<core::ComponentSnapshot>> Runtime::component_history(
+    const std::string& component, core::TimePoint since, core::TimePoint until,
+    std::size_t limit) const {
+  if (!store_) return core::fail("not_started", "the store is not open");
+  return store_->component_history(component, since, until, limit);
+}
+
+nlohmann::json Runtime::stats() const {
+  nlohmann::json events = nlohmann::json::object();
+  for (server::IngestPath p : server::kAllIngestPaths) {
+    const std::string name(server::to_string(p));
+    events[name] = metrics_->events_ingested.with({name}).value();
+  }
+  // The queue's depth as its gauge has it (set under the queue's lock at every change).
+  const double depth = metrics_->queue_depth.value();
+  nlohmann::json out = {
+      {"events_total", std::move(events)},
+      {"queue", {{"depth", depth}, {"capacity", config_.queue_capacity}}},
+      {"nats", nullptr},
+      {"spool_pending", nullptr},
+      {"notifications", {{"escalations_total", metrics_->escalations.value()}}}};
+  if (bus_ && bus_->metrics) {
+    const BusMetrics& b = *bus_->metrics;
+    out["nats"] = {{"connected", b.nats_connected.value() > 0},
+                   {"consumer_pending", b.nats_pending.value()},
+                   {"events_total", b.nats_events.value()}};
+    out["spool_pending"] = b.spool_pending.value();
+  }
+  return out;
 }
 
 void Runtime::observe_response(const alerting::ResponseTime& t) {
@@ -1020,6 +1084,12 @@ void Runtime::evaluate() {
   metrics_->last_evaluation.set(core::to_unix_seconds(now));
   export_engine_metrics(now);
 
+  // The dashboards' alerts, panels and figures, about once a second (nothing without one).
+  if (http_ && now - dashboard_at_ >= std::chrono::seconds(1)) {
+    dashboard_at_ = now;
+    http_->dashboard_tick(*engine_, now);
+  }
+
   // Publish a new snapshot when it changed, and at least once a second with a fresh
   // generated_at (the snapshot itself is materialized once per version).
   const std::uint64_t version = engine_->readiness_version();
@@ -1055,10 +1125,16 @@ void Runtime::evaluate() {
   persist_readiness(*snap);
   prune_if_due(now);
   if (http_) http_->publish_readiness(snap);
+  std::shared_ptr<const engine::Feeds> feeds;
+  if (engine_->feeds_version() != feeds_version_) feeds = engine_->feeds();
   {
     std::lock_guard lock(current_mu_);
     current_.swap(snap);
-  }  // the previous snapshot is released outside the lock
+    if (feeds) {
+      feeds_.swap(feeds);
+      feeds_version_ = engine_->feeds_version();
+    }
+  }  // the previous snapshot and feeds are released outside the lock
 }
 
 void Runtime::export_engine_metrics(core::TimePoint now) {
@@ -1111,6 +1187,15 @@ void Runtime::prune_if_due(core::TimePoint now) {
                    core::format_rfc3339(before));
     }
   });
+  // The status page's daily roll-up outlives the history (status_page.status_days).
+  pending_writes_.push_back(
+      [this, before = now - std::chrono::days(config_.status_page.status_days)] {
+        auto pruned = store_->prune_component_days(before);
+        if (!pruned) {
+          metrics_->store_errors.with({"prune_component_days"}).inc();
+          spdlog::error("store: pruning the daily roll-up failed: {}", pruned.error().message);
+        }
+      });
   wake_persistence();
 }
 
@@ -1203,7 +1288,7 @@ core::Result<void> Runtime::start_bus() {
 bool Runtime::take_from_nats(std::vector<core::TelemetryEvent>& events,
                              const std::stop_token& stop) {
   while (!stop.stop_requested()) {
-    switch (submit_batch(events)) {
+    switch (submit_batch(events, server::IngestPath::kNats)) {
       case server::SubmitResult::kAccepted:
         return true;
       case server::SubmitResult::kStopping:

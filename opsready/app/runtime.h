@@ -85,13 +85,18 @@ class Runtime final : public server::Backend {
 
   // server::Backend
   [[nodiscard]] core::Result<void> check(const core::TelemetryEvent& event) override {
+    if (engine::find_feed_topic(event.topic) != nullptr) return engine::check_feed(event);
     return checker_.check(event);
   }
-  [[nodiscard]] server::SubmitResult submit(std::vector<core::TelemetryEvent> events) override;
+  [[nodiscard]] server::SubmitResult submit(
+      std::vector<core::TelemetryEvent> events,
+      server::IngestPath path = server::IngestPath::kLibrary) override;
   // As submit(), but `events` is moved from only when accepted (kAccepted); otherwise it is
   // left intact for a retry. A batch larger than the queue capacity is accepted when the queue
   // is empty, so that no batch can be refused forever.
-  [[nodiscard]] server::SubmitResult submit_batch(std::vector<core::TelemetryEvent>& events);
+  [[nodiscard]] server::SubmitResult submit_batch(
+      std::vector<core::TelemetryEvent>& events,
+      server::IngestPath path = server::IngestPath::kLibrary);
   [[nodiscard]] std::shared_ptr<const readiness::ReadinessSnapshot> current() const override;
   [[nodiscard]] core::Result<std::vector<store::StoredReadiness>> history(
       core::TimePoint since, core::TimePoint until, std::size_t limit) const override;
@@ -104,6 +109,15 @@ class Runtime final : public server::Backend {
   [[nodiscard]] core::TimePoint started_at() const override { return started_at_; }
   [[nodiscard]] core::Result<std::vector<alerting::IncidentTimeline>> incidents(
       core::TimePoint since) const override;
+  [[nodiscard]] std::shared_ptr<const engine::Feeds> feeds() const override;
+  [[nodiscard]] core::Result<std::vector<core::ComponentSnapshot>> component_history(
+      const std::string& component, core::TimePoint since, core::TimePoint until,
+      std::size_t limit) const override;
+  [[nodiscard]] nlohmann::json stats() const override;
+  [[nodiscard]] core::Result<std::vector<store::ComponentBucket>> component_buckets(
+      core::TimePoint since, core::TimePoint until, core::Duration bucket) const override;
+  [[nodiscard]] core::Result<std::vector<store::ComponentDay>> component_days(
+      core::TimePoint since, core::TimePoint until) const override;
 
   [[nodiscard]] metrics::Registry& registry() { return registry_; }
 
@@ -234,6 +248,10 @@ class Runtime final : public server::Backend {
   // cannot see, which hides real races behind false reports.
   mutable std::mutex current_mu_;
   std::shared_ptr<const readiness::ReadinessSnapshot> current_;
+  // The engine's feeds as last published (under current_mu_), and their version.
+  std::shared_ptr<const engine::Feeds> feeds_ = std::make_shared<const engine::Feeds>();
+  std::uint64_t feeds_version_ = 0;
+  core::TimePoint dashboard_at_{};  // the last HttpServer::dashboard_tick (strand)
   std::atomic<bool> ready_{false};
 };
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "opsready/alerting/incident.h"
@@ -19,10 +20,27 @@
 #include "opsready/core/error.h"
 #include "opsready/core/event.h"
 #include "opsready/engine/engine.h"
+#include "opsready/engine/feeds.h"
 #include "opsready/readiness/readiness.h"
 #include "opsready/store/store.h"
 
 namespace opsready::server {
+
+// Where a batch of events came in (the `path` label of opsready_events_ingested_total).
+enum class IngestPath { kHttp, kNats, kLibrary };
+[[nodiscard]] constexpr std::string_view to_string(IngestPath p) {
+  switch (p) {
+    case IngestPath::kHttp:
+      return "http";
+    case IngestPath::kNats:
+      return "nats";
+    case IngestPath::kLibrary:
+      return "library";
+  }
+  return "library";
+}
+inline constexpr IngestPath kAllIngestPaths[] = {IngestPath::kHttp, IngestPath::kNats,
+                                                 IngestPath::kLibrary};
 
 enum class SubmitResult {
   kAccepted,   // every event of the batch was queued for evaluation
@@ -38,7 +56,8 @@ class Backend {
   // cannot read), asked by ingest before submit(): the error names the payload field.
   [[nodiscard]] virtual core::Result<void> check(const core::TelemetryEvent& event) = 0;
   // All or nothing: either every event is queued, or none is.
-  [[nodiscard]] virtual SubmitResult submit(std::vector<core::TelemetryEvent> events) = 0;
+  [[nodiscard]] virtual SubmitResult submit(std::vector<core::TelemetryEvent> events,
+                                            IngestPath path = IngestPath::kLibrary) = 0;
   // The latest evaluated readiness snapshot (never null once ready()).
   [[nodiscard]] virtual std::shared_ptr<const readiness::ReadinessSnapshot> current() const = 0;
   [[nodiscard]] virtual core::Result<std::vector<store::StoredReadiness>> history(
@@ -69,6 +88,25 @@ class Backend {
   // the store, which the engine's records reach a few milliseconds after they are made.
   [[nodiscard]] virtual core::Result<std::vector<alerting::IncidentTimeline>> incidents(
       core::TimePoint since) const = 0;
+  // The dashboard feeds as of the last evaluation (engine/feeds.h; never null).
+  [[nodiscard]] virtual std::shared_ptr<const engine::Feeds> feeds() const = 0;
+  // One component's stored snapshots in [since, until], oldest first, at most `limit` (the
+  // newest of the range when it holds more).
+  [[nodiscard]] virtual core::Result<std::vector<core::ComponentSnapshot>> component_history(
+      const std::string& component, core::TimePoint since, core::TimePoint until,
+      std::size_t limit) const = 0;
+  // The daemon's own ingest and delivery figures for the dashboard (GET /api/v1/dashboard/
+  // stream's `stats` event): {"events_total": {path: n}, "queue": {"depth", "capacity"},
+  // "nats": {"connected", "consumer_pending"}, "spool_pending", "notifications": {...}};
+  // null where a part is not configured.
+  [[nodiscard]] virtual nlohmann::json stats() const = 0;
+  // The worst status of every component per bucket (Store::component_buckets): the dashboard's
+  // status-history strips.
+  [[nodiscard]] virtual core::Result<std::vector<store::ComponentBucket>> component_buckets(
+      core::TimePoint since, core::TimePoint until, core::Duration bucket) const = 0;
+  // The daily roll-up (Store::component_days): the status page's 90-day history.
+  [[nodiscard]] virtual core::Result<std::vector<store::ComponentDay>> component_days(
+      core::TimePoint since, core::TimePoint until) const = 0;
 };
 
 }  // namespace opsready::server

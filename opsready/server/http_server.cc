@@ -8,6 +8,8 @@
 #include "opsready/core/time.h"
 #include "opsready/server/alertmanager_api.h"
 #include "opsready/server/alerts.h"
+#include "opsready/server/dashboard.h"
+#include "opsready/server/dashboard_streams.h"
 
 namespace opsready::server {
 namespace {
@@ -61,6 +63,75 @@ bool limit_param(const Request& req, Responder& res, std::size_t& out) {
   }
   out = std::stoul(v);
   return true;
+}
+
+// Whether a browser sent this request from a page of another site: Sec-Fetch-Site says so, or
+// the Origin's host[:port] is not the Host the request was sent to. Non-browser clients
+// (Prometheus, curl, amtool) send neither header and pass.
+bool cross_site(const Request& req) {
+  if (req.header("Sec-Fetch-Site") == "cross-site") return true;
+  const std::string_view origin = req.header("Origin");
+  if (origin.empty()) return false;
+  const auto scheme = origin.find("://");
+  if (scheme == std::string::npos) return true;  // "null" (a sandboxed or file: page) and junk
+  const std::string_view host = req.header("Host");
+  return host.empty() || origin.substr(scheme + 3) != host;
+}
+
+// The dashboard's `alerts` event: the groups and silences as the Alertmanager API shows them,
+// and the counts the panel's headline needs.
+nlohmann::json dashboard_alerts(const engine::Engine& e, core::TimePoint now) {
+  nlohmann::json groups = groups_json(e, AlertFilter{}, now);
+  nlohmann::json silences = silences_json(e, alerting::Matchers{}, now);
+  std::size_t active = 0, suppressed = 0, silenced = 0, inhibited = 0;
+  for (const engine::AlertView& v : e.alerts(now)) {
+    if (core::is_resolved(*v.alert, now)) continue;
+    if (v.suppressed()) {
+      ++suppressed;
+    } else {
+      ++active;
+    }
+    if (!v.silenced_by.empty()) ++silenced;
+    if (!v.inhibited_by.empty()) ++inhibited;
+  }
+  std::size_t acked = 0;
+  std::size_t escalating = 0;
+  for (auto& g : groups) {
+    acked += g.contains("ack") ? 1 : 0;
+    // Where the group's escalation chain stands: the steps fired, and the next one's time.
+    const alerting::OpenGroup* open = e.acks().open_group(g["key"].get<std::string>());
+    if (open == nullptr || open->policy.empty()) continue;
+    nlohmann::json esc = {{"steps", open->policy.size()},
+                          {"fired", open->next_step},
+                          {"receiver", open->receiver}};
+    if (open->next_step < open->policy.size() && !open->ack) {
+      const alerting::EscalationStep& next = open->policy[open->next_step];
+      esc["next_at"] = core::format_rfc3339(open->chain_started_at + next.after);
+      esc["next_receiver"] = next.receiver;
+    }
+    if (open->next_step > 0) ++escalating;
+    g["escalation"] = std::move(esc);
+  }
+  nlohmann::json counts = {{"active", active},         {"suppressed", suppressed},
+                           {"silenced", silenced},     {"inhibited", inhibited},
+                           {"groups", groups.size()}, {"acked", acked},
+                           {"escalated", escalating}};
+  return {{"groups", std::move(groups)},
+          {"silences", std::move(silences)},
+          {"counts", std::move(counts)}};
+}
+
+// GET /api/v1/dashboard: the original's dashboard (spec §3) from the readiness snapshot and
+// the feeds.
+Dashboard live_dashboard(const readiness::ReadinessSnapshot& snap, const engine::Feeds& feeds) {
+  FeedPayloads payloads;
+  for (const auto& [topic, feed] : feeds) payloads.emplace(topic, feed.payloads);
+  return build_dashboard(dashboard_inputs(snap, payloads));
+}
+
+nlohmann::json dashboard_document(const readiness::ReadinessSnapshot& snap,
+                                  const engine::Feeds& feeds) {
+  return to_json(live_dashboard(snap, feeds));
 }
 
 }  // namespace
@@ -154,7 +225,12 @@ HttpServer::HttpServer(Backend& backend, metrics::Registry& registry, HttpOption
                                      "token), by route.",
                                      {"handler"})),
       tokens_(options_.ingest_tokens),
-      streams_(std::make_unique<ReadinessStreams>(listener_, options_.stream_heartbeat)) {
+      cross_site_(registry.counter("opsready_http_cross_site_refused_total",
+                                   "Writes refused with 403 because a browser sent them from a "
+                                   "page of another site (CSRF), by route.",
+                                   {"handler"})),
+      streams_(std::make_unique<ReadinessStreams>(listener_, options_.stream_heartbeat)),
+      dashboards_(std::make_unique<DashboardStreams>(options_.stream_heartbeat)) {
   // The tokens live on only as digests inside tokens_.
   options_.ingest_tokens.clear();
   // Both children exist from the start, so a rate() over them has a zero to start from.
@@ -171,15 +247,73 @@ core::Result<int> HttpServer::bind() { return listener_.bind(); }
 
 void HttpServer::serve() { listener_.serve(); }
 
-void HttpServer::stop(core::Duration grace) { listener_.stop(grace); }
+void HttpServer::stop(core::Duration grace) {
+  dashboards_->close_all();
+  listener_.stop(grace);
+}
 
 bool HttpServer::running() const { return listener_.serving(); }
 
 void HttpServer::publish_readiness(std::shared_ptr<const readiness::ReadinessSnapshot> snapshot) {
+  if (!dashboards_->empty()) {
+    const std::uint64_t seq = dashboards_->next_sequence("readiness");
+    listener_.offload([this, seq, snapshot] {
+      nlohmann::json doc = readiness::to_json(*snapshot);
+      std::string text = sse_event("readiness", doc.dump());
+      doc.erase("generated_at");
+      dashboards_->publish("readiness", seq, doc.dump(), std::move(text));
+    });
+  }
   streams_->publish(std::move(snapshot));
 }
 
+void HttpServer::dashboard_tick(engine::Engine& engine, core::TimePoint now) {
+  if (dashboards_->empty()) return;
+  struct Tick {
+    std::uint64_t alerts_seq, dashboard_seq, supervision_seq, stats_seq;
+    nlohmann::json alerts;
+  };
+  auto tick = std::make_shared<Tick>(Tick{.alerts_seq = dashboards_->next_sequence("alerts"),
+                                          .dashboard_seq = dashboards_->next_sequence("dashboard"),
+                                          .supervision_seq =
+                                              dashboards_->next_sequence("supervision"),
+                                          .stats_seq = dashboards_->next_sequence("stats"),
+                                          .alerts = dashboard_alerts(engine, now)});
+  listener_.offload([this, tick, now] {
+    std::string alerts = tick->alerts.dump();
+    std::string text = sse_event("alerts", alerts);
+    dashboards_->publish("alerts", tick->alerts_seq, std::move(alerts), std::move(text));
+    if (auto snap = backend_.current()) {
+      nlohmann::json doc = dashboard_document(*snap, *backend_.feeds());
+      std::string event = sse_event("dashboard", doc.dump());
+      doc.erase("generated_at");
+      doc["remediation_summary"].erase("generated_at");
+      dashboards_->publish("dashboard", tick->dashboard_seq, doc.dump(), std::move(event));
+    }
+    std::string supervision = backend_.supervision().dump();
+    std::string stext = sse_event("supervision", supervision);
+    dashboards_->publish("supervision", tick->supervision_seq, std::move(supervision),
+                         std::move(stext));
+    nlohmann::json stats = backend_.stats();
+    stats["at"] = core::format_rfc3339(now);
+    nlohmann::json refused = nlohmann::json::object();
+    for (const char* reason : {"invalid", "queue_full", "stopping"}) {
+      refused[reason] = rejected_.with({reason}).value();
+    }
+    stats["refused_total"] = std::move(refused);
+    stats["dashboards"] = dashboards_->size();
+    dashboards_->publish("stats", tick->stats_seq, {}, sse_event("stats", stats.dump()),
+                         /*always=*/true);
+  });
+}
+
 bool HttpServer::authorized(const char* handler, const Request& req, Responder& res) {
+  if (cross_site(req)) {
+    cross_site_.with({handler}).inc();
+    res.send(error_reply(403, "a write from a page of another site is refused (its Origin is not "
+                              "this server's)"));
+    return false;
+  }
   const AuthResult r = tokens_.check(req.header("Authorization"));
   if (r == AuthResult::kOff || r == AuthResult::kOk) return true;
   unauthorized_.with({handler}).inc();
@@ -235,7 +369,7 @@ void HttpServer::install_routes() {
               core::errors_to_json(parsed.errors, parsed.events.size() + parsed.errors.size())));
         }
         const std::size_t n = parsed.events.size();
-        switch (backend_.submit(std::move(parsed.events))) {
+        switch (backend_.submit(std::move(parsed.events), IngestPath::kHttp)) {
           case SubmitResult::kAccepted:
             return res.send(
                 Response::json(202, "{\n  \"accepted\": " + std::to_string(n) + "\n}\n"));
@@ -612,6 +746,137 @@ void HttpServer::install_routes() {
         res.send(error_reply(404, "no incident has the id '" + id + "' (GET /api/v1/incidents)"));
       },
       Offload::kAlways);
+
+  // ---- the dashboard (web/, embedded) and what it reads -------------------------------------
+  http.route(
+      "GET", "/api/v1/dashboard", "dashboard",
+      [this](Request& req, Responder res) {
+        auto snap = backend_.current();
+        if (!snap) return res.send(error_reply(503, "no readiness snapshot yet"));
+        const std::string format = req.has_param("format") ? req.param("format") : "json";
+        if (format != "json" && format != "markdown") {
+          return res.send(error_reply(400, "unknown format '" + format + "' (use json or markdown)"));
+        }
+        const Dashboard d = live_dashboard(*snap, *backend_.feeds());
+        if (format == "markdown") {
+          return res.send(Response::text(200, to_markdown(d), "text/markdown; charset=utf-8"));
+        }
+        res.send(json_reply(200, to_json(d)));
+      },
+      Offload::kAlways);
+
+  http.route(
+      "GET", "/api/v1/dashboard/stream", "dashboard_stream",
+      [this](Request&, Responder res) {
+        auto snap = backend_.current();
+        if (!snap) return res.send(error_reply(503, "no readiness snapshot yet"));
+        Response head;
+        head.set_header("Cache-Control", "no-cache");
+        dashboards_->add(res.stream(std::move(head)), [&snap] {
+          return sse_event("readiness", readiness::to_json(*snap).dump());
+        });
+      },
+      Offload::kAlways);
+
+  // The status-history strips: 96 buckets over the last 24 h or 7 d, worst status per bucket.
+  http.route(
+      "GET", "/api/v1/components/history", "components_history",
+      [this](Request& req, Responder res) {
+        const std::string window = req.has_param("window") ? req.param("window") : "24h";
+        core::Duration span{};
+        if (window == "24h") {
+          span = std::chrono::hours(24);
+        } else if (window == "7d") {
+          span = std::chrono::hours(24 * 7);
+        } else {
+          return res.send(error_reply(400, "query parameter 'window' must be 24h or 7d"));
+        }
+        constexpr int kBuckets = 96;
+        const core::Duration bucket = span / kBuckets;
+        // Buckets on multiples of their width, so that a page reloading keeps the same strip.
+        const auto now = backend_.clock().now();
+        const core::TimePoint until =
+            core::TimePoint((now.time_since_epoch() / bucket + 1) * bucket);
+        const core::TimePoint since = until - span;
+        auto rows = backend_.component_buckets(since, until, bucket);
+        if (!rows) {
+          return res.send(error_reply(500, "history unavailable: " + rows.error().message));
+        }
+        nlohmann::json components = nlohmann::json::object();
+        for (const store::ComponentBucket& b : *rows) {
+          components[b.component].push_back(
+              {{"start", core::format_rfc3339(b.start)}, {"status", core::to_string(b.worst)}});
+        }
+        res.send(json_reply(
+            200, {{"since", core::format_rfc3339(since)},
+                  {"until", core::format_rfc3339(until)},
+                  {"bucket_seconds", std::chrono::duration_cast<std::chrono::seconds>(bucket).count()},
+                  {"components", std::move(components)}}));
+      },
+      Offload::kAlways);
+
+  http.route(
+      "GET", "/api/v1/components/{name}/history", "component_history",
+      [this](Request& req, Responder res) {
+        const auto now = backend_.clock().now();
+        core::TimePoint since = now - std::chrono::hours(24);
+        core::TimePoint until = now;
+        if (!time_param(req, res, "since", since) || !time_param(req, res, "until", until)) return;
+        std::size_t limit = 1000;
+        if (!limit_param(req, res, limit)) return;
+        if (since > until) return res.send(error_reply(400, "'since' is after 'until'"));
+        const std::string name = req.path_param("name");
+        if (!core::is_valid_component_name(name)) {
+          return res.send(error_reply(400, "'" + name + "' is not a component name"));
+        }
+        auto rows = backend_.component_history(name, since, until, limit);
+        if (!rows) {
+          return res.send(error_reply(500, "history unavailable: " + rows.error().message));
+        }
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& s : *rows) list.push_back(core::to_json(s));
+        res.send(json_reply(200, {{"component", name},
+                                  {"since", core::format_rfc3339(since)},
+                                  {"until", core::format_rfc3339(until)},
+                                  {"count", list.size()},
+                                  {"snapshots", std::move(list)}}));
+      },
+      Offload::kAlways);
+
+  // ---- the public status page: live state, the daily roll-up and the incident log ----------
+  auto status_route = [this](const char* path, const char* name, int form) {
+    listener_.route(
+        "GET", path, name,
+        [this, form](Request&, Responder res) {
+          auto snap = backend_.current();
+          if (!snap) return res.send(error_reply(503, "no readiness snapshot yet"));
+          const auto now = backend_.clock().now();
+          const auto first_day = std::chrono::floor<std::chrono::days>(now) -
+                                 std::chrono::days(kStatusHistoryDays - 1);
+          auto days = backend_.component_days(core::TimePoint(first_day), now);
+          if (!days) {
+            return res.send(error_reply(500, "status history unavailable: " + days.error().message));
+          }
+          auto incidents = backend_.incidents(now - std::chrono::days(kStatusHistoryDays));
+          if (!incidents) {
+            return res.send(error_reply(500, "incidents unavailable: " + incidents.error().message));
+          }
+          const StatusPage page =
+              build_status_page(options_.status_page, *snap, *days, *incidents, now);
+          if (form == 0) {
+            Response r = Response::text(200, to_html(page), "text/html; charset=utf-8");
+            r.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+            r.set_header("X-Content-Type-Options", "nosniff");
+            r.set_header("Cache-Control", "no-cache");
+            return res.send(std::move(r));
+          }
+          res.send(json_reply(200, form == 1 ? to_json(page) : to_summary_json(page)));
+        },
+        Offload::kAlways);
+  };
+  status_route("/status", "status_page", 0);
+  status_route("/api/v1/status", "status", 1);
+  status_route("/status/summary.json", "status_summary", 2);
 
   http.route("GET", "/api/v1/gate", "gate", [this](Request&, Responder res) {
     auto snap = backend_.current();

@@ -33,6 +33,7 @@
 #include "opsready/server/auth.h"
 #include "opsready/server/backend.h"
 #include "opsready/server/http_listener.h"
+#include "opsready/server/status_page.h"
 
 namespace opsready::server {
 
@@ -47,9 +48,12 @@ struct HttpOptions {
   // A readiness stream with nothing new gets an SSE comment this often, so that proxies and
   // clients can tell a quiet stream from a dead one.
   core::Duration stream_heartbeat = std::chrono::seconds(15);
+  // GET /status, /api/v1/status, /status/summary.json.
+  StatusPageOptions status_page;
 };
 
 class ReadinessStreams;
+class DashboardStreams;
 
 class HttpServer {
  public:
@@ -70,10 +74,17 @@ class HttpServer {
   // A new readiness snapshot was evaluated: readiness streams get it when it differs from the
   // last one sent (generated_at aside), a heartbeat otherwise when one is due.
   void publish_readiness(std::shared_ptr<const readiness::ReadinessSnapshot> snapshot);
+  // The dashboard streams' periodic update (alerts, the original's panels, supervision, ingest
+  // figures), called on the evaluation strand about once a second by the runtime: the alert
+  // state is read from `engine` there, the rest is rendered on the worker pool. Does nothing
+  // while no dashboard is connected.
+  void dashboard_tick(engine::Engine& engine, core::TimePoint now);
 
  private:
   void install_routes();
-  // False (with a 401 answer sent and counted) when the ingest route needs a token it lacks.
+  // False (with the answer sent and counted) when a write may not go ahead: 401 when the route
+  // needs a token it lacks, 403 when a browser sent it from another site (CSRF: an Origin
+  // that is not this server's, or Sec-Fetch-Site: cross-site).
   bool authorized(const char* handler, const Request& req, Responder& res);
 
   Backend& backend_;
@@ -85,7 +96,9 @@ class HttpServer {
   metrics::Counter& alerts_invalid_;
   metrics::CounterFamily& unauthorized_;
   BearerTokens tokens_;
+  metrics::CounterFamily& cross_site_;
   std::unique_ptr<ReadinessStreams> streams_;
+  std::unique_ptr<DashboardStreams> dashboards_;
 };
 
 }  // namespace opsready::server
