@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "opsready/app/alerting_cli.h"
 #include "opsready/app/config.h"
 #include "opsready/app/evaluate_command.h"
 #include "opsready/app/runtime.h"
@@ -215,8 +216,74 @@ int run_gate(const SnapshotOptions& o) {
   return kExitBlock;
 }
 
+// ci-summary --url: what the daemon knows, as parts of the summary.
+struct DaemonSummary {
+  readiness::ReadinessSnapshot snapshot;
+  std::vector<report::ReadinessPoint> history;
+  nlohmann::json alerts;
+  nlohmann::json dashboard;
+};
+
+std::expected<DaemonSummary, int> load_from_daemon(const SnapshotOptions& o) {
+  auto window = core::parse_duration(o.window);
+  if (!window || *window <= core::Duration::zero()) {
+    std::cerr << "opsready: ci-summary: --window: '" << o.window
+              << "' is not a positive duration (e.g. 30m, 2h)\n";
+    return std::unexpected(kExitUsage);
+  }
+  const DaemonOptions daemon{.url = *o.url};
+  auto get = [&daemon](const std::string& path) -> std::expected<nlohmann::json, int> {
+    auto j = daemon_get_json(daemon, path);
+    if (!j) {
+      std::cerr << "opsready: ci-summary: " << j.error().message << "\n";
+      return std::unexpected(j.error().code);
+    }
+    return std::move(*j);
+  };
+  auto readiness = get("/api/v1/readiness");
+  if (!readiness) return std::unexpected(readiness.error());
+  auto snapshot = readiness::readiness_from_json(*readiness);
+  if (!snapshot) {
+    std::cerr << "opsready: ci-summary: the daemon's readiness: " << snapshot.error().describe()
+              << "\n";
+    return std::unexpected(kExitSoftware);
+  }
+  DaemonSummary out{.snapshot = std::move(*snapshot), .history = {}, .alerts = {}, .dashboard = {}};
+  const core::TimePoint since = out.snapshot.generated_at - *window;
+  auto history = get("/api/v1/readiness/history?limit=10000&since=" +
+                     core::format_rfc3339(since) +
+                     "&until=" + core::format_rfc3339(out.snapshot.generated_at));
+  if (!history) return std::unexpected(history.error());
+  for (const auto& h : history->value("snapshots", nlohmann::json::array())) {
+    auto at = core::parse_rfc3339(h.value("generated_at", std::string()));
+    auto st = core::parse_status(h.value("status", std::string()));
+    if (at && st) out.history.push_back({.at = *at, .status = *st});
+  }
+  out.history.push_back({.at = out.snapshot.generated_at, .status = out.snapshot.status});
+  auto alerts = get("/api/v2/alerts?active=true&silenced=false&inhibited=false");
+  if (!alerts) return std::unexpected(alerts.error());
+  out.alerts = std::move(*alerts);
+  auto dashboard = get("/api/v1/dashboard");
+  if (!dashboard) return std::unexpected(dashboard.error());
+  out.dashboard = std::move(*dashboard);
+  return out;
+}
+
 int run_ci_summary(const SnapshotOptions& o) {
-  auto loaded = load_snapshot(o);
+  std::optional<DaemonSummary> live;
+  std::expected<Loaded, int> loaded = Loaded{};
+  if (o.url) {
+    if (o.from || !o.documents.empty()) {
+      std::cerr << "opsready: ci-summary: give --url or --from/--document, not both\n";
+      return kExitUsage;
+    }
+    auto got = load_from_daemon(o);
+    if (!got) return got.error();
+    live = std::move(*got);
+    loaded->snapshot = live->snapshot;
+  } else {
+    loaded = load_snapshot(o);
+  }
   if (!loaded) return loaded.error();
   std::filesystem::path target;
   bool append = false;
@@ -232,7 +299,13 @@ int run_ci_summary(const SnapshotOptions& o) {
     const auto existing = std::filesystem::file_size(target, ec);
     if (!ec) budget = existing >= budget ? 0 : budget - static_cast<std::size_t>(existing);
   }
-  const std::string md = report::ci_summary_markdown(loaded->snapshot, budget, loaded->reports);
+  const std::string md = report::ci_summary_markdown(
+      loaded->snapshot, budget,
+      live ? report::CiSummaryParts{.reports = {},
+                                    .history = live->history,
+                                    .alerts = live->alerts,
+                                    .dashboard = live->dashboard}
+           : report::CiSummaryParts{.reports = loaded->reports});
   if (target.empty()) {
     std::cout << md;
     return kExitOk;

@@ -38,6 +38,10 @@ struct SnapshotOptions {
   std::string format = "json";
   bool strict = false;
   std::optional<std::filesystem::path> out;
+  // ci-summary from a running daemon instead of --from / --document: its readiness, the
+  // readiness history of the last `window` (the chart), its active alerts and its dashboard.
+  std::optional<std::string> url;
+  std::string window = "1h";
 };
 
 int run_serve(const ServeOptions& options);

@@ -293,6 +293,12 @@ int main(int argc, char** argv) {
       "Write a GitHub step summary (appended to $GITHUB_STEP_SUMMARY unless --out is given)");
   add_snapshot_options(*ci_cmd, ci, false);
   ci_cmd->add_option("--out", ci.out, "Write the summary to this file instead");
+  ci_cmd->add_option("--url", ci.url,
+                     "Summarise a running daemon (e.g. http://127.0.0.1:9477) instead of "
+                     "--from/--document: readiness, gate, a chart of the last --window, active "
+                     "alerts, dashboard panels, every component; token from $OPSREADY_TOKEN");
+  ci_cmd->add_option("--window", ci.window, "With --url: how far back the readiness chart goes")
+      ->capture_default_str();
 
   DetectOptions detect;
   auto* detect_cmd = add_detect(app, detect);

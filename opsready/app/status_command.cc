@@ -4,10 +4,9 @@
 #include <fstream>
 #include <iostream>
 
-#include <httplib.h>
-
 #include "opsready/alerting/incident.h"
 #include "opsready/alerting/record.h"
+#include "opsready/app/alerting_cli.h"
 #include "opsready/app/commands.h"
 #include "opsready/core/time.h"
 #include "opsready/readiness/readiness.h"
@@ -15,37 +14,10 @@
 namespace opsready::app {
 namespace {
 
-constexpr int kExitUnavailable = 69;
 
 // The records and outbox rows an incident list of the page needs: those of the last
 // kRecentlyResolved and the incidents still open (bounded, as the daemon's incident API).
 constexpr std::size_t kMaxRecords = 100000;
-
-core::Result<nlohmann::json> fetch_status(const std::string& url, core::Duration timeout) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) {
-    return core::fail("usage", "--url: '" + url + "' is not an http:// or https:// URL");
-  }
-  const auto slash = url.find('/', scheme + 3);
-  const std::string origin = url.substr(0, slash);
-  std::string prefix = slash == std::string::npos ? "" : url.substr(slash);
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  httplib::Client client(origin);
-  client.set_connection_timeout(timeout);
-  client.set_read_timeout(timeout);
-  const auto r = client.Get(prefix + "/api/v1/status", {{"Accept", "application/json"}});
-  if (!r) {
-    return core::fail("unavailable", "cannot reach the daemon at " + url + " (" +
-                                         httplib::to_string(r.error()) + "; is it running?)");
-  }
-  if (r->status != 200) {
-    return core::fail("unavailable",
-                      "GET " + url + "/api/v1/status answered HTTP " + std::to_string(r->status));
-  }
-  auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_discarded()) return core::fail("status_page_invalid", "the daemon's answer is not JSON");
-  return j;
-}
 
 }  // namespace
 
@@ -111,12 +83,11 @@ int run_status(const StatusOptions& o, std::ostream& out, std::ostream& err) {
         **store, cfg,
         std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now()));
   } else {
-    auto j = fetch_status(o.url, *timeout);
+    // The daemon client of the other commands (URL checks, $OPSREADY_TOKEN, exit codes).
+    auto j = daemon_get_json(DaemonOptions{.url = o.url, .timeout = o.timeout}, "/api/v1/status");
     if (!j) {
       err << "opsready: status: " << j.error().message << "\n";
-      return j.error().code == "usage"         ? kExitUsage
-             : j.error().code == "unavailable" ? kExitUnavailable
-                                               : kExitDataErr;
+      return j.error().code;
     }
     page = server::status_page_from_json(*j);
   }
