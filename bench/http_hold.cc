@@ -34,7 +34,7 @@ using opsready::testing::SseClients;
 
 constexpr std::string_view kUsage =
     "usage: http_hold --port P [--half N] [--idle M] [--trickle T] [--trickle-interval-ms MS]\n"
-    "                 [--requests K] [--path /-/healthy] [--post-events]\n"
+    "                 [--requests K] [--path /-/healthy] [--post-events | --post-alerts]\n"
     "                 [--sse N] [--sse-path /api/v1/readiness/stream] [--sse-wait SECONDS]\n"
     "                 [--wait-closed SECONDS]\n"
     "\n"
@@ -43,6 +43,11 @@ constexpr std::string_view kUsage =
     "trickle: one header byte per interval, never finished; sse: event-stream subscribers),\n"
     "measures K requests again, then waits up to --wait-closed seconds for the server to close\n"
     "held connections and reports how many it closed and when.\n";
+
+// One firing alert, re-posted (Prometheus re-sends its firing alerts every evaluation).
+constexpr std::string_view kSampleAlerts =
+    R"([{"labels":{"alertname":"ProbeAlert","severity":"warning","instance":"probe"},)"
+    R"("annotations":{"summary":"http_hold probe"}}])";
 
 constexpr std::string_view kSampleEvent =
     R"({"topic":"telemetry.ingest.freshness","kind":"sample","source":"probe","value":1})"
@@ -55,6 +60,7 @@ struct Options {
   int requests = 2000;
   std::string path = "/-/healthy";
   bool post_events = false;
+  bool post_alerts = false;
   std::string sse_path = "/api/v1/readiness/stream";
   double sse_wait_s = 5;
   double wait_closed_s = 0;
@@ -117,12 +123,16 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-// --post-events takes no value: handle it before the generic "flag value" loop sees it.
-std::vector<char*> without_post_events(int argc, char** argv, bool& post_events) {
+// --post-events and --post-alerts take no value: handle them before the generic "flag value"
+// loop sees them.
+std::vector<char*> without_post_events(int argc, char** argv, bool& post_events,
+                                       bool& post_alerts) {
   std::vector<char*> out;
   for (int i = 0; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--post-events") {
       post_events = true;
+    } else if (std::string_view(argv[i]) == "--post-alerts") {
+      post_alerts = true;
     } else {
       out.push_back(argv[i]);
     }
@@ -159,14 +169,23 @@ void print_closes(const Group& g) {
 
 int main(int argc, char** argv) {
   bool post_events = false;
-  std::vector<char*> args = without_post_events(argc, argv, post_events);
+  bool post_alerts = false;
+  std::vector<char*> args = without_post_events(argc, argv, post_events, post_alerts);
   Options o = parse_args(static_cast<int>(args.size()), args.data());
   o.post_events = post_events;
+  o.post_alerts = post_alerts;
 
-  const std::string label = o.post_events ? "POST /api/v1/events" : "GET " + o.path;
+  const std::string label = o.post_events   ? "POST /api/v1/events"
+                            : o.post_alerts ? "POST /api/v2/alerts"
+                                            : "GET " + o.path;
+  const std::string alert_body(kSampleAlerts);
   const std::string request =
       o.post_events ? opsready::testing::ndjson_post("/api/v1/events", std::string(kSampleEvent))
-                    : "GET " + o.path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+      : o.post_alerts
+          ? "POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: " +
+                std::to_string(alert_body.size()) + "\r\n\r\n" + alert_body
+          : "GET " + o.path + " HTTP/1.1\r\nHost: x\r\n\r\n";
   const LatencyStats baseline = opsready::testing::measure_requests(o.port, request, o.requests);
   print_stats("baseline " + label, baseline);
 
