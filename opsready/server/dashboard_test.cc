@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "opsready/engine/feeds.h"
+
 #include "opsready/core/time.h"
 
 namespace opsready::server {
@@ -640,6 +642,25 @@ TEST(DashboardTest, InputsFromReadinessAndFeeds) {
   EXPECT_TRUE(has_detail(latency, "SLOs pass 1 / warn 0 / fail 0"));
   EXPECT_EQ(latency.headline, "Event bus warn; Ingest SLOs pass");
   EXPECT_EQ(panel(d, "Operational readiness").headline, "Readiness warn");
+}
+
+}  // namespace
+}  // namespace opsready::server
+
+namespace opsready::server {
+namespace {
+
+// The dashboard reads exactly the feed topics the engine keeps (engine/feeds.h's one list).
+TEST(DashboardFeeds, TheDashboardsTopicsAreTheEnginesFeedTopics) {
+  const std::string_view read[] = {
+      kRoiFeed,           kRiskFeed,         kLoopFeed,         kComplianceFeed,
+      kComplianceSloFeed, kEvolutionFeed,    kOperatorLeverageFeed, kMonitoringFeed,
+      kBackboneFeed,      kPolicyGraduationFeed, kPolicyReflectionFeed, kQualityFeed,
+      kGateMetricsFeed};
+  ASSERT_EQ(std::size(read), std::size(engine::kFeedTopics));
+  for (std::string_view t : read) {
+    EXPECT_NE(engine::find_feed_topic(t), nullptr) << t;
+  }
 }
 
 }  // namespace
