@@ -61,7 +61,9 @@ TEST(Assets, ETagsAreStrongAndDistinct) {
   for (std::size_t i = 0; i < all.size(); ++i) {
     EXPECT_FALSE(all[i].etag.starts_with("W/"));
     for (std::size_t j = i + 1; j < all.size(); ++j) {
-      if (all[i].body != all[j].body) EXPECT_NE(all[i].etag, all[j].etag);
+      if (all[i].body != all[j].body) {
+        EXPECT_NE(all[i].etag, all[j].etag);
+      }
     }
   }
 }
