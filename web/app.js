@@ -286,8 +286,8 @@ function groupEl(g) {
     el("span", { class: "labels" }, el("code", { text: labelText })),
     el("span", { text: `${alerts.length} alert${alerts.length === 1 ? "" : "s"}` }),
     g.escalation || g.escalations ? el("span", { text: `escalation: ${fmt(g.escalation ?? g.escalations)}` }) : null,
-    g.ack ? el("button", { type: "button", "data-action": "unack", "data-focus-key": `unack-${id}`, "aria-label": `Remove the ack of ${labelText}`, text: "Unack", onclick: () => ack(id, false) })
-      : el("button", { type: "button", "data-action": "ack", "data-focus-key": `ack-${id}`, "aria-label": `Acknowledge ${labelText}`, text: "Ack", onclick: () => ack(id, true) }),
+    g.ack ? el("button", { type: "button", "data-action": "unack", "data-focus-key": `unack-${id}`, "aria-label": `Unack ${labelText}`, text: "Unack", onclick: () => ack(id, false) })
+      : el("button", { type: "button", "data-action": "ack", "data-focus-key": `ack-${id}`, "aria-label": `Ack ${labelText}`, text: "Ack", onclick: () => ack(id, true) }),
     g.ack ? el("span", { class: "ack-info" }, `acked by ${g.ack.by ?? "?"}${g.ack.comment ? ` (“${g.ack.comment}”)` : ""} `, timeEl(g.ack.at ?? g.ack.acknowledged_at)) : null);
 }
 function writeResult(ok, text) {

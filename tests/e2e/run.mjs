@@ -139,8 +139,12 @@ async function main() {
   });
 
   await check("an ack made from the page shows up in GET /api/v2/alerts/groups", async () => {
-    const btn = await page.waitForSelector('[data-group-id] button[data-action="ack"]', { timeout: 20000 });
-    const id = await btn.evaluate((b) => b.closest("[data-group-id]").dataset.groupId);
+    // A group can be acked once open (its first notification): the e2e_probe group, posted fail
+    // above, whose incident is open.
+    const key = await waitFor(async () => (await getJSON("/api/v1/incidents?state=open")).incidents
+      ?.find((i) => i.group?.includes('component="e2e_probe"') && i.group.includes("OpsreadyComponentNotOk"))?.group, 40000, "an open incident of e2e_probe");
+    const id = await waitFor(async () => (await getJSON("/api/v2/alerts/groups")).find((g) => g.key === key)?.id, 5000, "its group");
+    const btn = await page.waitForSelector(`[data-group-id="${id}"] button[data-action="ack"]`, { timeout: 10000 });
     await page.fill("#silence-created-by", "e2e");
     await btn.click();
     await waitFor(async () => (await getJSON("/api/v2/alerts/groups")).find((g) => g.id === id && g.ack), 5000, `group ${id} acked`);
@@ -211,6 +215,8 @@ async function main() {
   });
 
   await check("keyboard: the skip link is the first tab stop and moves focus to main", async () => {
+    await page.goto(`${base}/`);
+    await page.waitForSelector("#connection[data-state=open]", { timeout: 10000 });
     await page.keyboard.press("Tab");
     if ((await page.evaluate(() => document.activeElement?.className)) !== "skip-link") throw new Error("first tab stop is not the skip link");
     await page.keyboard.press("Enter");
