@@ -10,7 +10,8 @@ std::span<const Asset> assets() { return {embedded::kAssets, embedded::kAssetCou
 
 const Asset* find_asset(std::string_view path) {
   const auto all = assets();
-  const auto it = std::find_if(all.begin(), all.end(), [&](const Asset& a) { return a.path == path; });
+  const auto it =
+      std::find_if(all.begin(), all.end(), [&](const Asset& a) { return a.path == path; });
   return it == all.end() ? nullptr : &*it;
 }
 

@@ -19,8 +19,8 @@ std::string read_web_file(const std::string& path) {
 }
 
 TEST(Assets, TheDashboardAndTheVendoredUplotAreEmbeddedByteForByte) {
-  for (const auto* path : {"index.html", "app.js", "app.css", "vendor/uPlot.iife.min.js",
-                           "vendor/uPlot.min.css"}) {
+  for (const auto* path :
+       {"index.html", "app.js", "app.css", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css"}) {
     SCOPED_TRACE(path);
     const Asset* a = find_asset(path);
     ASSERT_NE(a, nullptr);
@@ -75,12 +75,8 @@ TEST(Assets, ResponsesRevalidateWithIfNoneMatch) {
     std::string if_none_match;
     int status;
   } cases[] = {
-      {"", 200},
-      {etag, 304},
-      {"W/" + etag, 304},
-      {"\"other\", " + etag, 304},
-      {"*", 304},
-      {"\"other\"", 200},
+      {"", 200},  {etag, 304},        {"W/" + etag, 304}, {"\"other\", " + etag, 304},
+      {"*", 304}, {"\"other\"", 200},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.if_none_match);
@@ -122,8 +118,7 @@ TEST_F(AssetRoutesTest, ServesThePageAndItsAssetsWithHeadersAnd304) {
   EXPECT_EQ(page->get_header_value("X-Content-Type-Options"), "nosniff");
   EXPECT_EQ(page->get_header_value("X-Frame-Options"), "DENY");
   EXPECT_EQ(page->get_header_value("Referrer-Policy"), "no-referrer");
-  EXPECT_TRUE(
-      page->get_header_value("Content-Security-Policy").starts_with("default-src 'self'"));
+  EXPECT_TRUE(page->get_header_value("Content-Security-Policy").starts_with("default-src 'self'"));
 
   auto uplot = c.Get("/assets/vendor/uPlot.iife.min.js");
   ASSERT_TRUE(uplot);
