@@ -273,6 +273,11 @@ function renderAlerts() {
     }
   });
 }
+// {"steps", "fired", "receiver", "next_at"?, "next_receiver"?} of the dashboard's alerts event.
+function escalationText(e) {
+  const next = e.next_at ? `; next: ${e.next_receiver ?? "?"} at ${e.next_at.slice(11, 19)} UTC` : "";
+  return `escalation ${e.fired ?? 0}/${e.steps ?? 0}${next}`;
+}
 function groupEl(g) {
   const alerts = g.alerts ?? [];
   const labels = g.labels ?? alerts[0]?.labels ?? {};
@@ -285,9 +290,12 @@ function groupEl(g) {
     el("span", { class: `st ${st}`, text: g.ack ? "ACKED" : allSuppressed ? "SUPPRESSED" : (sev[0] ?? "active").toUpperCase() }),
     el("span", { class: "labels" }, el("code", { text: labelText })),
     el("span", { text: `${alerts.length} alert${alerts.length === 1 ? "" : "s"}` }),
-    g.escalation || g.escalations ? el("span", { text: `escalation: ${fmt(g.escalation ?? g.escalations)}` }) : null,
+    g.escalation ? el("span", { class: "escalation", text: escalationText(g.escalation) }) : null,
     g.ack ? el("button", { type: "button", "data-action": "unack", "data-focus-key": `unack-${id}`, "aria-label": `Unack ${labelText}`, text: "Unack", onclick: () => ack(id, false) })
-      : el("button", { type: "button", "data-action": "ack", "data-focus-key": `ack-${id}`, "aria-label": `Ack ${labelText}`, text: "Ack", onclick: () => ack(id, true) }),
+      : el("button", { type: "button", "data-action": "ack", "data-focus-key": `ack-${id}`, "aria-label": `Ack ${labelText}`, text: "Ack",
+        // The server takes an ack once the group's first notification went out (its incident is open).
+        ...(g.ackable === false ? { disabled: "", title: "Not yet notified: an ack is possible after the group's first notification" } : {}),
+        onclick: () => ack(id, true) }),
     g.ack ? el("span", { class: "ack-info" }, `acked by ${g.ack.by ?? "?"}${g.ack.comment ? ` (“${g.ack.comment}”)` : ""} `, timeEl(g.ack.at ?? g.ack.acknowledged_at)) : null);
 }
 function writeResult(ok, text) {
@@ -491,7 +499,7 @@ function renderSlos() {
   };
   walk(slos.length !== undefined ? slos : m, "");
   if (rows.length) {
-    body.append(el("div", { class: "table-wrap" }, el("table", {}, el("caption", { class: "visually-hidden", text: "Burn rates" }),
+    body.append(el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Burn rates (scrolls sideways)" }, el("table", {}, el("caption", { class: "visually-hidden", text: "Burn rates" }),
       el("thead", {}, el("tr", {}, ["SLO / window", "Status", "Burn rate", "Page at", "Ticket at"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, rows.slice(0, 40).map((r) => el("tr", { "data-status": norm(r.status) },
         el("td", {}, el("code", { text: `${r.name ?? ""}${r.window ? " · " + r.window : ""}` })), el("td", {}, badge(r.status ?? "unknown")),

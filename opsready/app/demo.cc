@@ -266,6 +266,67 @@ std::vector<core::TelemetryEvent> dashboard_feeds(std::uint64_t tick, std::uint6
 // One cycle is 90 ticks (3 minutes at the default period): the FIX session to LSE drops at
 // tick 60 for 10 ticks, an incident is open from 62 to 80, the cache falls back to memory from
 // 40 to 50 and the replica lags from 20 to 40.
+namespace {
+
+// The samples the drift detectors and the ingest SLOs grade (the dashboard's drift and SLO
+// panels): the understanding loop's belief confidence shifts from phase 20 to 40 (drift_sentry's
+// Page-Hinkley and CUSUM), the sensory WHY/HOW signals jump from phase 25 to 40 (sensory_drift),
+// and the daily-bars ingest goes stale and errs during the FIX outage (ingest_slos: freshness,
+// latency and the burn rate of its event outcomes). The jitter is a fixed function of the tick,
+// so a demo run is the same every time.
+constexpr int kLoopEvaluationsPerTick = 20;
+
+// Noise in [-1, 1): a fixed function of `n` (splitmix64), so that a demo run repeats.
+double noise(std::uint64_t n) {
+  n += 0x9e3779b97f4a7c15ULL;
+  n = (n ^ (n >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  n = (n ^ (n >> 27)) * 0x94d049bb133111ebULL;
+  n ^= n >> 31;
+  return static_cast<double>(n >> 11) / static_cast<double>(1ULL << 52) - 1.0;
+}
+
+std::vector<core::TelemetryEvent> detector_samples(std::uint64_t tick, std::uint64_t phase,
+                                                   core::TimePoint now) {
+  const double jitter = noise(tick) * 0.05;
+  const bool shifted = phase >= 20 && phase < 40;
+  const bool sensory_jump = phase >= 25 && phase < 40;
+  const bool fix_down = phase >= 60 && phase < 70;
+  auto sample = [&](std::string topic, std::string series, double value,
+                    nlohmann::json labels = nlohmann::json::object()) {
+    nlohmann::json payload = {{"series", std::move(series)}, {"value", value}};
+    if (!labels.empty()) payload["labels"] = std::move(labels);
+    return document(std::move(topic), now, std::move(payload));
+  };
+  std::vector<core::TelemetryEvent> out;
+  // The loop evaluates many times a tick: drift_sentry's 240 + 60 value windows fill in 15 ticks.
+  for (int i = 0; i < kLoopEvaluationsPerTick; ++i) {
+    // Alternating in sign, so that a steady metric stays steady for Page-Hinkley (whose sum
+    // of standardised deviations random noise would walk past its threshold).
+    const double j =
+        (i % 2 == 0 ? 0.03 : -0.03) *
+        (0.5 + 0.5 * std::abs(noise(tick * kLoopEvaluationsPerTick + static_cast<std::uint64_t>(i))));
+    out.push_back(sample("telemetry.understanding.metric", "belief_confidence",
+                         (shifted ? 0.55 : 0.82) + j));
+    out.push_back(sample("telemetry.understanding.metric", "regime_accuracy", 0.74 + j));
+  }
+  out.push_back(sample("telemetry.sensory.why", "why", (sensory_jump ? 0.9 : 0.3) + jitter));
+  out.push_back(sample("telemetry.sensory.how", "how",
+                       (sensory_jump ? 0.7 : 0.4) + noise(tick + 1'000'000) * 0.05));
+  out.push_back(sample("telemetry.sensory.what", "what", 0.5 + noise(tick + 2'000'000) * 0.05));
+  out.push_back(
+      sample("telemetry.ingest.freshness_seconds", "daily_bars", fix_down ? 420.0 : 15.0));
+  out.push_back(
+      sample("telemetry.ingest.latency_seconds", "daily_bars", (fix_down ? 4.0 : 0.4) + jitter));
+  out.push_back(sample("telemetry.ingest.events", "daily_bars", fix_down ? 20 : 100,
+                       {{"outcome", "ok"}}));
+  if (fix_down) {
+    out.push_back(sample("telemetry.ingest.events", "daily_bars", 80, {{"outcome", "error"}}));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<core::TelemetryEvent> demo_events(std::uint64_t tick, core::TimePoint now) {
   const std::uint64_t phase = tick % 90;
   std::vector<core::TelemetryEvent> out;
@@ -386,6 +447,7 @@ std::vector<core::TelemetryEvent> demo_events(std::uint64_t tick, core::TimePoin
                             {"latency_ms_p95", 1.2}}));
   }
   for (auto& e : dashboard_feeds(tick, phase, now)) out.push_back(std::move(e));
+  for (auto& e : detector_samples(tick, phase, now)) out.push_back(std::move(e));
   return out;
 }
 

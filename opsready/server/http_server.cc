@@ -8,6 +8,7 @@
 #include "opsready/core/time.h"
 #include "opsready/server/alertmanager_api.h"
 #include "opsready/server/alerts.h"
+#include "opsready/server/assets.h"
 #include "opsready/server/dashboard.h"
 #include "opsready/server/dashboard_streams.h"
 
@@ -98,6 +99,9 @@ nlohmann::json dashboard_alerts(const engine::Engine& e, core::TimePoint now) {
   std::size_t escalating = 0;
   for (auto& g : groups) {
     acked += g.contains("ack") ? 1 : 0;
+    // An ack needs the group's first notification (its incident opened): before it, or for a
+    // group no notification is made for, POST .../ack answers 404 unknown_group.
+    g["ackable"] = e.acks().is_open(g["key"].get<std::string>());
     // Where the group's escalation chain stands: the steps fired, and the next one's time.
     const alerting::OpenGroup* open = e.acks().open_group(g["key"].get<std::string>());
     if (open == nullptr || open->policy.empty()) continue;
@@ -327,6 +331,9 @@ bool HttpServer::authorized(const char* handler, const Request& req, Responder& 
 
 void HttpServer::install_routes() {
   auto& http = listener_;
+
+  // GET / (the dashboard) and GET /assets/{file}: web/, embedded at build time.
+  install_asset_routes(http);
 
   http.route("GET", "/-/healthy", "healthy",
              [](Request&, Responder res) { res.send(Response::text(200, "OK\n", "text/plain")); });

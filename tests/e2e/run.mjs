@@ -144,9 +144,10 @@ async function main() {
     const key = await waitFor(async () => (await getJSON("/api/v1/incidents?state=open")).incidents
       ?.find((i) => i.group?.includes('component="e2e_probe"') && i.group.includes("OpsreadyComponentNotOk"))?.group, 40000, "an open incident of e2e_probe");
     const id = await waitFor(async () => (await getJSON("/api/v2/alerts/groups")).find((g) => g.key === key)?.id, 5000, "its group");
-    const btn = await page.waitForSelector(`[data-group-id="${id}"] button[data-action="ack"]`, { timeout: 10000 });
     await page.fill("#silence-created-by", "e2e");
-    await btn.click();
+    // A locator, not a handle: the group's row is rendered anew by each alerts event, and its
+    // button is enabled once the server says the group is ackable.
+    await page.locator(`[data-group-id="${id}"] button[data-action="ack"]:not([disabled])`).click({ timeout: 10000 });
     await waitFor(async () => (await getJSON("/api/v2/alerts/groups")).find((g) => g.id === id && g.ack), 5000, `group ${id} acked`);
     await page.waitForSelector(`[data-group-id="${id}"] button[data-action="unack"]`, { timeout: 5000 });
   });
