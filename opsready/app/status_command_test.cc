@@ -86,7 +86,7 @@ TEST(StatusCommand, RunWritesTheOutputFileAndRefusesWhatItCannotUse) {
   // Port 9 on loopback (discard): nothing listens there in the test environment.
   StatusOptions down{.url = "http://127.0.0.1:9", .timeout = "1s"};
   EXPECT_EQ(run_status(down, out, err), 69);
-  EXPECT_NE(err.str().find("cannot reach the daemon"), std::string::npos);
+  EXPECT_NE(err.str().find("cannot connect to the daemon"), std::string::npos);
 }
 
 }  // namespace
