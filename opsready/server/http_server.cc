@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <mutex>
+#include <thread>
 
 #include "opsready/core/event_batch.h"
 #include "opsready/core/time.h"
@@ -145,8 +146,8 @@ nlohmann::json dashboard_document(const readiness::ReadinessSnapshot& snap,
 // one is dropped, so streams never go back in time. Thread-safe.
 class ReadinessStreams {
  public:
-  ReadinessStreams(Listener& listener, core::Duration heartbeat)
-      : listener_(listener),
+  ReadinessStreams(std::function<void(std::function<void()>)> offload, core::Duration heartbeat)
+      : offload_(std::move(offload)),
         heartbeat_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(heartbeat)) {}
 
   // `first` renders the current snapshot for a new stream when nothing was published yet.
@@ -172,7 +173,7 @@ class ReadinessStreams {
       }
       seq = ++published_;
     }
-    listener_.offload([this, seq, snapshot = std::move(snapshot)] { render(seq, *snapshot); });
+    offload_([this, seq, snapshot = std::move(snapshot)] { render(seq, *snapshot); });
   }
 
  private:
@@ -199,7 +200,7 @@ class ReadinessStreams {
     std::erase_if(streams_, [text](const auto& s) { return !s->send(text); });
   }
 
-  Listener& listener_;
+  std::function<void(std::function<void()>)> offload_;
   const std::chrono::steady_clock::duration heartbeat_;
   std::mutex mu_;
   std::vector<std::shared_ptr<EventStream>> streams_;
@@ -233,7 +234,9 @@ HttpServer::HttpServer(Backend& backend, metrics::Registry& registry, HttpOption
                                    "Writes refused with 403 because a browser sent them from a "
                                    "page of another site (CSRF), by route.",
                                    {"handler"})),
-      streams_(std::make_unique<ReadinessStreams>(listener_, options_.stream_heartbeat)),
+      streams_(std::make_unique<ReadinessStreams>(
+          [this](std::function<void()> fn) { offload_render(std::move(fn)); },
+          options_.stream_heartbeat)),
       dashboards_(std::make_unique<DashboardStreams>(options_.stream_heartbeat)) {
   // The tokens live on only as digests inside tokens_.
   options_.ingest_tokens.clear();
@@ -245,23 +248,52 @@ HttpServer::HttpServer(Backend& backend, metrics::Registry& registry, HttpOption
   install_routes();
 }
 
-HttpServer::~HttpServer() { listener_.stop(core::Duration::zero()); }
+HttpServer::~HttpServer() {
+  stopping_ = true;
+  listener_.stop(core::Duration::zero());
+  wait_renders();
+}
+
+void HttpServer::offload_render(std::function<void()> fn) {
+  if (stopping_) return;
+  ++dashboard_renders_;
+  listener_.offload([this, fn = std::move(fn)] {
+    struct Done {
+      std::atomic<int>& renders;
+      ~Done() {
+        --renders;
+      }
+    } done{dashboard_renders_};
+    if (!stopping_) fn();
+  });
+}
+
+void HttpServer::wait_renders() {
+  // Bounded: a render posted to a pool that stopped before running it would never count down.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (dashboard_renders_.load() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
 
 core::Result<int> HttpServer::bind() { return listener_.bind(); }
 
 void HttpServer::serve() { listener_.serve(); }
 
 void HttpServer::stop(core::Duration grace) {
+  stopping_ = true;
   dashboards_->close_all();
   listener_.stop(grace);
+  // A render started before the flag was set finishes first (it reads the backend).
+  wait_renders();
 }
 
 bool HttpServer::running() const { return listener_.serving(); }
 
 void HttpServer::publish_readiness(std::shared_ptr<const readiness::ReadinessSnapshot> snapshot) {
-  if (!dashboards_->empty()) {
+  if (!dashboards_->empty() && !stopping_) {
     const std::uint64_t seq = dashboards_->next_sequence("readiness");
-    listener_.offload([this, seq, snapshot] {
+    offload_render([this, seq, snapshot] {
       nlohmann::json doc = readiness::to_json(*snapshot);
       std::string text = sse_event("readiness", doc.dump());
       doc.erase("generated_at");
@@ -272,7 +304,7 @@ void HttpServer::publish_readiness(std::shared_ptr<const readiness::ReadinessSna
 }
 
 void HttpServer::dashboard_tick(engine::Engine& engine, core::TimePoint now) {
-  if (dashboards_->empty()) return;
+  if (dashboards_->empty() || stopping_) return;
   struct Tick {
     std::uint64_t alerts_seq, dashboard_seq, supervision_seq, stats_seq;
     nlohmann::json alerts;
@@ -283,7 +315,7 @@ void HttpServer::dashboard_tick(engine::Engine& engine, core::TimePoint now) {
                                               dashboards_->next_sequence("supervision"),
                                           .stats_seq = dashboards_->next_sequence("stats"),
                                           .alerts = dashboard_alerts(engine, now)});
-  listener_.offload([this, tick, now] {
+  offload_render([this, tick, now] {
     std::string alerts = tick->alerts.dump();
     std::string text = sse_event("alerts", alerts);
     dashboards_->publish("alerts", tick->alerts_seq, std::move(alerts), std::move(text));

@@ -22,7 +22,9 @@
 // thread (the first network thread); stop() is thread-safe and makes serve() return once
 // in-flight requests are answered. publish_readiness() is thread-safe.
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -99,6 +101,13 @@ class HttpServer {
   metrics::CounterFamily& cross_site_;
   std::unique_ptr<ReadinessStreams> streams_;
   std::unique_ptr<DashboardStreams> dashboards_;
+  // Renders of the event streams on the worker pool (they read the backend and the streams):
+  // counted, so that stop() and the destructor wait for them and none outlives what it reads;
+  // one queued after stop() does nothing.
+  void offload_render(std::function<void()> fn);
+  void wait_renders();
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> dashboard_renders_{0};
 };
 
 }  // namespace opsready::server
