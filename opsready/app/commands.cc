@@ -250,8 +250,7 @@ std::expected<DaemonSummary, int> load_from_daemon(const SnapshotOptions& o) {
   }
   DaemonSummary out{.snapshot = std::move(*snapshot), .history = {}, .alerts = {}, .dashboard = {}};
   const core::TimePoint since = out.snapshot.generated_at - *window;
-  auto history = get("/api/v1/readiness/history?limit=10000&since=" +
-                     core::format_rfc3339(since) +
+  auto history = get("/api/v1/readiness/history?limit=10000&since=" + core::format_rfc3339(since) +
                      "&until=" + core::format_rfc3339(out.snapshot.generated_at));
   if (!history) return std::unexpected(history.error());
   for (const auto& h : history->value("snapshots", nlohmann::json::array())) {
@@ -299,13 +298,13 @@ int run_ci_summary(const SnapshotOptions& o) {
     const auto existing = std::filesystem::file_size(target, ec);
     if (!ec) budget = existing >= budget ? 0 : budget - static_cast<std::size_t>(existing);
   }
-  const std::string md = report::ci_summary_markdown(
-      loaded->snapshot, budget,
-      live ? report::CiSummaryParts{.reports = {},
-                                    .history = live->history,
-                                    .alerts = live->alerts,
-                                    .dashboard = live->dashboard}
-           : report::CiSummaryParts{.reports = loaded->reports});
+  const std::string md =
+      report::ci_summary_markdown(loaded->snapshot, budget,
+                                  live ? report::CiSummaryParts{.reports = {},
+                                                                .history = live->history,
+                                                                .alerts = live->alerts,
+                                                                .dashboard = live->dashboard}
+                                       : report::CiSummaryParts{.reports = loaded->reports});
   if (target.empty()) {
     std::cout << md;
     return kExitOk;

@@ -303,10 +303,10 @@ std::vector<core::TelemetryEvent> detector_samples(std::uint64_t tick, std::uint
     // Alternating in sign, so that a steady metric stays steady for Page-Hinkley (whose sum
     // of standardised deviations random noise would walk past its threshold).
     const double j =
-        (i % 2 == 0 ? 0.03 : -0.03) *
-        (0.5 + 0.5 * std::abs(noise(tick * kLoopEvaluationsPerTick + static_cast<std::uint64_t>(i))));
-    out.push_back(sample("telemetry.understanding.metric", "belief_confidence",
-                         (shifted ? 0.55 : 0.82) + j));
+        (i % 2 == 0 ? 0.03 : -0.03) * (0.5 + 0.5 * std::abs(noise(tick * kLoopEvaluationsPerTick +
+                                                                  static_cast<std::uint64_t>(i))));
+    out.push_back(
+        sample("telemetry.understanding.metric", "belief_confidence", (shifted ? 0.55 : 0.82) + j));
     out.push_back(sample("telemetry.understanding.metric", "regime_accuracy", 0.74 + j));
   }
   out.push_back(sample("telemetry.sensory.why", "why", (sensory_jump ? 0.9 : 0.3) + jitter));
@@ -317,8 +317,8 @@ std::vector<core::TelemetryEvent> detector_samples(std::uint64_t tick, std::uint
       sample("telemetry.ingest.freshness_seconds", "daily_bars", fix_down ? 420.0 : 15.0));
   out.push_back(
       sample("telemetry.ingest.latency_seconds", "daily_bars", (fix_down ? 4.0 : 0.4) + jitter));
-  out.push_back(sample("telemetry.ingest.events", "daily_bars", fix_down ? 20 : 100,
-                       {{"outcome", "ok"}}));
+  out.push_back(
+      sample("telemetry.ingest.events", "daily_bars", fix_down ? 20 : 100, {{"outcome", "ok"}}));
   if (fix_down) {
     out.push_back(sample("telemetry.ingest.events", "daily_bars", 80, {{"outcome", "error"}}));
   }

@@ -930,8 +930,8 @@ core::Result<std::vector<store::ComponentBucket>> Runtime::component_buckets(
   return store_->component_buckets(since, until, bucket);
 }
 
-core::Result<std::vector<store::ComponentDay>> Runtime::component_days(core::TimePoint since,
-                                                                       core::TimePoint until) const {
+core::Result<std::vector<store::ComponentDay>> Runtime::component_days(
+    core::TimePoint since, core::TimePoint until) const {
   if (!store_) return core::fail("not_started", "the store is not open");
   return store_->component_days(since, until);
 }
@@ -951,12 +951,11 @@ nlohmann::json Runtime::stats() const {
   }
   // The queue's depth as its gauge has it (set under the queue's lock at every change).
   const double depth = metrics_->queue_depth.value();
-  nlohmann::json out = {
-      {"events_total", std::move(events)},
-      {"queue", {{"depth", depth}, {"capacity", config_.queue_capacity}}},
-      {"nats", nullptr},
-      {"spool_pending", nullptr},
-      {"notifications", {{"escalations_total", metrics_->escalations.value()}}}};
+  nlohmann::json out = {{"events_total", std::move(events)},
+                        {"queue", {{"depth", depth}, {"capacity", config_.queue_capacity}}},
+                        {"nats", nullptr},
+                        {"spool_pending", nullptr},
+                        {"notifications", {{"escalations_total", metrics_->escalations.value()}}}};
   if (bus_ && bus_->metrics) {
     const BusMetrics& b = *bus_->metrics;
     out["nats"] = {{"connected", b.nats_connected.value() > 0},

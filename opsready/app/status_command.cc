@@ -14,7 +14,6 @@
 namespace opsready::app {
 namespace {
 
-
 // The records and outbox rows an incident list of the page needs: those of the last
 // kRecentlyResolved and the incidents still open (bounded, as the daemon's incident API).
 constexpr std::size_t kMaxRecords = 100000;

@@ -393,17 +393,17 @@ TEST(EngineFeeds, KeepsTheNewestPayloadsOfEachFeedTopicAndRefusesANonObject) {
   Harness h;
   const auto before = h.engine->feeds();
   EXPECT_TRUE(before->empty());
-  EXPECT_EQ(h.engine->apply(feed_event("telemetry.dashboard.roi", {{"status", "tracking"}},
-                                       seconds(1)),
-                            kT0 + seconds(1))
+  EXPECT_EQ(h.engine
+                ->apply(feed_event("telemetry.dashboard.roi", {{"status", "tracking"}}, seconds(1)),
+                        kT0 + seconds(1))
                 .consumers,
             1);
   for (int i = 0; i < 25; ++i) {
     (void)h.engine->apply(feed_event("telemetry.dashboard.loop", {{"i", i}}, seconds(2 + i)),
                           kT0 + seconds(2 + i));
   }
-  const auto r = h.engine->apply(feed_event("telemetry.dashboard.risk", 42, seconds(30)),
-                                 kT0 + seconds(30));
+  const auto r =
+      h.engine->apply(feed_event("telemetry.dashboard.risk", 42, seconds(30)), kT0 + seconds(30));
   EXPECT_EQ(r.refused, 1);
   EXPECT_EQ(r.error.field, "payload");
 

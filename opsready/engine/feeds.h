@@ -49,8 +49,8 @@ inline constexpr FeedTopic kFeedTopics[] = {
 };
 
 struct Feed {
-  core::TimePoint received{};              // event time of the newest payload
-  std::vector<nlohmann::json> payloads;    // newest last, at most the topic's keep
+  core::TimePoint received{};            // event time of the newest payload
+  std::vector<nlohmann::json> payloads;  // newest last, at most the topic's keep
 
   bool operator==(const Feed&) const = default;
 };

@@ -71,8 +71,8 @@ void append_alerts(std::string& md, const nlohmann::json& alerts) {
   std::size_t n = 0;
   for (const auto& a : alerts) {
     if (n++ == kMaxAlertRows) break;
-    const auto annotations = a.is_object() ? a.value("annotations", nlohmann::json::object())
-                                           : nlohmann::json::object();
+    const auto annotations =
+        a.is_object() ? a.value("annotations", nlohmann::json::object()) : nlohmann::json::object();
     md += "| `" + core::markdown_inline(label_of(a, "alertname")) + "` | " +
           core::markdown_inline(label_of(a, "severity")) + " | " +
           core::markdown_inline(label_of(a, "component")) + " | " +
@@ -115,8 +115,8 @@ std::string component_markdown(const core::ComponentSnapshot& c) {
   if (!c.issues.empty()) {
     md += "\n";
     for (const auto& i : c.issues) {
-      md += "- " + std::string(icon(static_cast<core::Status>(core::rank(i.severity)))) + " `" + core::markdown_inline(i.code) + "` " +
-            core::markdown_inline(i.message) +
+      md += "- " + std::string(icon(static_cast<core::Status>(core::rank(i.severity)))) + " `" +
+            core::markdown_inline(i.code) + "` " + core::markdown_inline(i.message) +
             (i.runbook.empty() ? "" : " ([runbook](" + i.runbook + "))") + "\n";
     }
   }
@@ -140,9 +140,9 @@ std::string readiness_chart(std::span<const ReadinessPoint> history, std::size_t
   const auto span = std::max<core::Duration>(last - first, core::Duration(1));
   std::vector<int> worst(slices, -1);
   for (const ReadinessPoint& p : history) {
-    auto i = static_cast<std::size_t>(static_cast<double>((p.at - first).count()) /
-                                      static_cast<double>(span.count()) *
-                                      static_cast<double>(slices));
+    auto i =
+        static_cast<std::size_t>(static_cast<double>((p.at - first).count()) /
+                                 static_cast<double>(span.count()) * static_cast<double>(slices));
     i = std::min(i, slices - 1);
     worst[i] = std::max(worst[i], static_cast<int>(core::rank(p.status)));
   }
@@ -161,8 +161,7 @@ std::string readiness_chart(std::span<const ReadinessPoint> history, std::size_t
     values += (i ? ", " : "") + std::to_string(std::max(worst[i], 0));
   }
   return "```mermaid\nxychart-beta\n  title \"Readiness " + core::format_rfc3339(first) + " to " +
-         core::format_rfc3339(last) +
-         " (0 ok, 1 warn, 2 fail)\"\n  x-axis [" + labels +
+         core::format_rfc3339(last) + " (0 ok, 1 warn, 2 fail)\"\n  x-axis [" + labels +
          "]\n  y-axis \"status\" 0 --> 2\n  line [" + values + "]\n```\n";
 }
 

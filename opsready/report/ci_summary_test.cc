@@ -35,7 +35,8 @@ TEST(CiSummary, AppendsEachComponentsReportInItsOwnSection) {
   const std::vector<ReportSection> reports = {
       {.component = "system_validation", .markdown = "- **System validation – status: fail**"},
       {.component = "backups", .markdown = "**Backup readiness – timescale_backups**\n"}};
-  const std::string md = ci_summary_markdown(sample(1), kGithubStepSummaryLimit, {.reports = reports});
+  const std::string md =
+      ci_summary_markdown(sample(1), kGithubStepSummaryLimit, {.reports = reports});
   const auto sv =
       md.find("<summary>Report: <code>system_validation</code></summary>\n\n- **System");
   const auto bk = md.find("<summary>Report: <code>backups</code></summary>");
@@ -105,10 +106,10 @@ TEST(CiSummary, ListsActiveAlertsAndDashboardPanelsAndASectionPerComponent) {
   // Without alerts known, no alert section at all; an empty list says so.
   EXPECT_EQ(ci_summary_markdown(sample(1), kGithubStepSummaryLimit).find("Active alerts"),
             std::string::npos);
-  EXPECT_NE(ci_summary_markdown(sample(1), kGithubStepSummaryLimit,
-                                {.alerts = nlohmann::json::array()})
-                .find("No alert is firing"),
-            std::string::npos);
+  EXPECT_NE(
+      ci_summary_markdown(sample(1), kGithubStepSummaryLimit, {.alerts = nlohmann::json::array()})
+          .find("No alert is firing"),
+      std::string::npos);
 }
 
 TEST(CiSummary, ComponentMarkdownShowsScalarMetadataOnly) {

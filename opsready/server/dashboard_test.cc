@@ -652,11 +652,19 @@ namespace {
 
 // The dashboard reads exactly the feed topics the engine keeps (engine/feeds.h's one list).
 TEST(DashboardFeeds, TheDashboardsTopicsAreTheEnginesFeedTopics) {
-  const std::string_view read[] = {
-      kRoiFeed,           kRiskFeed,         kLoopFeed,         kComplianceFeed,
-      kComplianceSloFeed, kEvolutionFeed,    kOperatorLeverageFeed, kMonitoringFeed,
-      kBackboneFeed,      kPolicyGraduationFeed, kPolicyReflectionFeed, kQualityFeed,
-      kGateMetricsFeed};
+  const std::string_view read[] = {kRoiFeed,
+                                   kRiskFeed,
+                                   kLoopFeed,
+                                   kComplianceFeed,
+                                   kComplianceSloFeed,
+                                   kEvolutionFeed,
+                                   kOperatorLeverageFeed,
+                                   kMonitoringFeed,
+                                   kBackboneFeed,
+                                   kPolicyGraduationFeed,
+                                   kPolicyReflectionFeed,
+                                   kQualityFeed,
+                                   kGateMetricsFeed};
   ASSERT_EQ(std::size(read), std::size(engine::kFeedTopics));
   for (std::string_view t : read) {
     EXPECT_NE(engine::find_feed_topic(t), nullptr) << t;

@@ -106,9 +106,8 @@ nlohmann::json dashboard_alerts(const engine::Engine& e, core::TimePoint now) {
     // Where the group's escalation chain stands: the steps fired, and the next one's time.
     const alerting::OpenGroup* open = e.acks().open_group(g["key"].get<std::string>());
     if (open == nullptr || open->policy.empty()) continue;
-    nlohmann::json esc = {{"steps", open->policy.size()},
-                          {"fired", open->next_step},
-                          {"receiver", open->receiver}};
+    nlohmann::json esc = {
+        {"steps", open->policy.size()}, {"fired", open->next_step}, {"receiver", open->receiver}};
     if (open->next_step < open->policy.size() && !open->ack) {
       const alerting::EscalationStep& next = open->policy[open->next_step];
       esc["next_at"] = core::format_rfc3339(open->chain_started_at + next.after);
@@ -117,8 +116,8 @@ nlohmann::json dashboard_alerts(const engine::Engine& e, core::TimePoint now) {
     if (open->next_step > 0) ++escalating;
     g["escalation"] = std::move(esc);
   }
-  nlohmann::json counts = {{"active", active},         {"suppressed", suppressed},
-                           {"silenced", silenced},     {"inhibited", inhibited},
+  nlohmann::json counts = {{"active", active},        {"suppressed", suppressed},
+                           {"silenced", silenced},    {"inhibited", inhibited},
                            {"groups", groups.size()}, {"acked", acked},
                            {"escalated", escalating}};
   return {{"groups", std::move(groups)},
@@ -260,9 +259,7 @@ void HttpServer::offload_render(std::function<void()> fn) {
   listener_.offload([this, fn = std::move(fn)] {
     struct Done {
       std::atomic<int>& renders;
-      ~Done() {
-        --renders;
-      }
+      ~Done() { --renders; }
     } done{dashboard_renders_};
     if (!stopping_) fn();
   });
@@ -309,12 +306,12 @@ void HttpServer::dashboard_tick(engine::Engine& engine, core::TimePoint now) {
     std::uint64_t alerts_seq, dashboard_seq, supervision_seq, stats_seq;
     nlohmann::json alerts;
   };
-  auto tick = std::make_shared<Tick>(Tick{.alerts_seq = dashboards_->next_sequence("alerts"),
-                                          .dashboard_seq = dashboards_->next_sequence("dashboard"),
-                                          .supervision_seq =
-                                              dashboards_->next_sequence("supervision"),
-                                          .stats_seq = dashboards_->next_sequence("stats"),
-                                          .alerts = dashboard_alerts(engine, now)});
+  auto tick =
+      std::make_shared<Tick>(Tick{.alerts_seq = dashboards_->next_sequence("alerts"),
+                                  .dashboard_seq = dashboards_->next_sequence("dashboard"),
+                                  .supervision_seq = dashboards_->next_sequence("supervision"),
+                                  .stats_seq = dashboards_->next_sequence("stats"),
+                                  .alerts = dashboard_alerts(engine, now)});
   offload_render([this, tick, now] {
     std::string alerts = tick->alerts.dump();
     std::string text = sse_event("alerts", alerts);
@@ -346,8 +343,9 @@ void HttpServer::dashboard_tick(engine::Engine& engine, core::TimePoint now) {
 bool HttpServer::authorized(const char* handler, const Request& req, Responder& res) {
   if (cross_site(req)) {
     cross_site_.with({handler}).inc();
-    res.send(error_reply(403, "a write from a page of another site is refused (its Origin is not "
-                              "this server's)"));
+    res.send(error_reply(403,
+                         "a write from a page of another site is refused (its Origin is not "
+                         "this server's)"));
     return false;
   }
   const AuthResult r = tokens_.check(req.header("Authorization"));
@@ -794,7 +792,8 @@ void HttpServer::install_routes() {
         if (!snap) return res.send(error_reply(503, "no readiness snapshot yet"));
         const std::string format = req.has_param("format") ? req.param("format") : "json";
         if (format != "json" && format != "markdown") {
-          return res.send(error_reply(400, "unknown format '" + format + "' (use json or markdown)"));
+          return res.send(
+              error_reply(400, "unknown format '" + format + "' (use json or markdown)"));
         }
         const Dashboard d = live_dashboard(*snap, *backend_.feeds());
         if (format == "markdown") {
@@ -847,10 +846,11 @@ void HttpServer::install_routes() {
               {{"start", core::format_rfc3339(b.start)}, {"status", core::to_string(b.worst)}});
         }
         res.send(json_reply(
-            200, {{"since", core::format_rfc3339(since)},
-                  {"until", core::format_rfc3339(until)},
-                  {"bucket_seconds", std::chrono::duration_cast<std::chrono::seconds>(bucket).count()},
-                  {"components", std::move(components)}}));
+            200,
+            {{"since", core::format_rfc3339(since)},
+             {"until", core::format_rfc3339(until)},
+             {"bucket_seconds", std::chrono::duration_cast<std::chrono::seconds>(bucket).count()},
+             {"components", std::move(components)}}));
       },
       Offload::kAlways);
 
@@ -894,17 +894,20 @@ void HttpServer::install_routes() {
                                  std::chrono::days(kStatusHistoryDays - 1);
           auto days = backend_.component_days(core::TimePoint(first_day), now);
           if (!days) {
-            return res.send(error_reply(500, "status history unavailable: " + days.error().message));
+            return res.send(
+                error_reply(500, "status history unavailable: " + days.error().message));
           }
           auto incidents = backend_.incidents(now - std::chrono::days(kStatusHistoryDays));
           if (!incidents) {
-            return res.send(error_reply(500, "incidents unavailable: " + incidents.error().message));
+            return res.send(
+                error_reply(500, "incidents unavailable: " + incidents.error().message));
           }
           const StatusPage page =
               build_status_page(options_.status_page, *snap, *days, *incidents, now);
           if (form == 0) {
             Response r = Response::text(200, to_html(page), "text/html; charset=utf-8");
-            r.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+            r.set_header("Content-Security-Policy",
+                         "default-src 'none'; style-src 'unsafe-inline'");
             r.set_header("X-Content-Type-Options", "nosniff");
             r.set_header("Cache-Control", "no-cache");
             return res.send(std::move(r));

@@ -24,8 +24,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>

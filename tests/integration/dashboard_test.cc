@@ -151,10 +151,10 @@ TEST(Dashboard, TheStreamSendsEveryKindAndAComponentGoingFailAtOnce) {
 TEST(Dashboard, HistoryStripsAndTheStatusPageComeFromTheStore) {
   Served s;
   auto c = s.daemon->client();
-  ASSERT_EQ(post_events(c, json::array({snapshot_event("fix_gateway", "fail"),
-                                        snapshot_event("risk", "ok"),
-                                        snapshot_event("cache", "warn")})),
-            202);
+  ASSERT_EQ(
+      post_events(c, json::array({snapshot_event("fix_gateway", "fail"),
+                                  snapshot_event("risk", "ok"), snapshot_event("cache", "warn")})),
+      202);
   json strips;
   ASSERT_TRUE(eventually([&] {
     strips = get_json(c, "/api/v1/components/history?window=24h");
@@ -198,21 +198,20 @@ TEST(Dashboard, AWriteFromAnotherSiteIsRefusedAndTheSameOriginPasses) {
   Served s;
   auto c = s.daemon->client();
   ASSERT_TRUE(eventually([&] { return c.Get("/-/ready")->status == 200; }));
-  const json silence = {{"matchers",
-                         json::array({{{"name", "alertname"},
-                                       {"value", "OpsreadyWatchdog"},
-                                       {"isRegex", false}}})},
-                        {"startsAt", "2020-01-01T00:00:00Z"},
-                        {"endsAt", "2099-01-01T00:00:00Z"},
-                        {"createdBy", "test"},
-                        {"comment", "csrf"}};
+  const json silence = {
+      {"matchers",
+       json::array({{{"name", "alertname"}, {"value", "OpsreadyWatchdog"}, {"isRegex", false}}})},
+      {"startsAt", "2020-01-01T00:00:00Z"},
+      {"endsAt", "2099-01-01T00:00:00Z"},
+      {"createdBy", "test"},
+      {"comment", "csrf"}};
   const std::string host = "127.0.0.1:" + std::to_string(s.daemon->port());
   auto evil = c.Post("/api/v2/silences", {{"Origin", "http://evil.example"}}, silence.dump(),
                      "application/json");
   ASSERT_TRUE(evil);
   EXPECT_EQ(evil->status, 403) << evil->body;
-  auto fetch_site = c.Post("/api/v2/silences", {{"Sec-Fetch-Site", "cross-site"}},
-                           silence.dump(), "application/json");
+  auto fetch_site = c.Post("/api/v2/silences", {{"Sec-Fetch-Site", "cross-site"}}, silence.dump(),
+                           "application/json");
   ASSERT_TRUE(fetch_site);
   EXPECT_EQ(fetch_site->status, 403);
   auto null_origin =
@@ -237,9 +236,9 @@ TEST(Dashboard, CiSummaryFromADaemonHasTheChartAlertsPanelsAndComponents) {
   ASSERT_TRUE(eventually([&] { return get_json(c, "/api/v1/readiness")["status"] == "fail"; }));
   std::this_thread::sleep_for(1200ms);
   const auto out = s.dir.path() / "summary.md";
-  const RunResult r = run_opsready({"ci-summary", "--url",
-                                    "http://127.0.0.1:" + std::to_string(s.daemon->port()),
-                                    "--window", "10m", "--out", out.string()});
+  const RunResult r =
+      run_opsready({"ci-summary", "--url", "http://127.0.0.1:" + std::to_string(s.daemon->port()),
+                    "--window", "10m", "--out", out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string md = read_file(out);
   EXPECT_NE(md.find("Operational readiness: FAIL"), std::string::npos) << md;
