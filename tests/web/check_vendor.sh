@@ -5,6 +5,7 @@
 # installed version must be the locked one. Exit 77 (skipped) without node_modules unless CI is set.
 set -euo pipefail
 web="${1:-$(cd "$(dirname "$0")/../../web" && pwd)}"
+web="$(cd "$web" && pwd)"  # absolute: node's require() takes a bare relative path for a module name
 mod="$web/node_modules/uplot"
 if [ ! -f "$mod/package.json" ]; then
   if [ -n "${CI:-}" ]; then echo "FAIL: $mod missing (run npm ci --prefix web)"; exit 1; fi
