@@ -138,6 +138,25 @@ nlohmann::json dashboard_document(const readiness::ReadinessSnapshot& snap,
   return to_json(live_dashboard(snap, feeds));
 }
 
+// ?since=T&until=T&limit=N of the history routes (defaults: as given; limit 1000), checked;
+// false (answered 400) when one is bad.
+struct HistoryRange {
+  core::TimePoint since{};
+  core::TimePoint until{};
+  std::size_t limit = 1000;
+};
+bool history_range(const Request& req, Responder& res, HistoryRange& r) {
+  if (!time_param(req, res, "since", r.since) || !time_param(req, res, "until", r.until)) {
+    return false;
+  }
+  if (!limit_param(req, res, r.limit)) return false;
+  if (r.since > r.until) {
+    res.send(error_reply(400, "'since' is after 'until'"));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 // The readiness event streams (GET /api/v1/readiness/stream) and what was last sent on them.
@@ -691,13 +710,10 @@ void HttpServer::install_routes() {
   http.route(
       "GET", "/api/v1/readiness/history", "history",
       [this](Request& req, Responder res) {
-        const auto now = backend_.clock().now();
-        core::TimePoint since = now - std::chrono::hours(24);
-        core::TimePoint until = now;
-        if (!time_param(req, res, "since", since) || !time_param(req, res, "until", until)) return;
-        std::size_t limit = 1000;
-        if (!limit_param(req, res, limit)) return;
-        if (since > until) return res.send(error_reply(400, "'since' is after 'until'"));
+        HistoryRange r{.since = backend_.clock().now() - std::chrono::hours(24),
+                       .until = backend_.clock().now()};
+        if (!history_range(req, res, r)) return;
+        const auto [since, until, limit] = r;
         auto rows = backend_.history(since, until, limit);
         if (!rows)
           return res.send(error_reply(500, "history unavailable: " + rows.error().message));
@@ -857,13 +873,10 @@ void HttpServer::install_routes() {
   http.route(
       "GET", "/api/v1/components/{name}/history", "component_history",
       [this](Request& req, Responder res) {
-        const auto now = backend_.clock().now();
-        core::TimePoint since = now - std::chrono::hours(24);
-        core::TimePoint until = now;
-        if (!time_param(req, res, "since", since) || !time_param(req, res, "until", until)) return;
-        std::size_t limit = 1000;
-        if (!limit_param(req, res, limit)) return;
-        if (since > until) return res.send(error_reply(400, "'since' is after 'until'"));
+        HistoryRange r{.since = backend_.clock().now() - std::chrono::hours(24),
+                       .until = backend_.clock().now()};
+        if (!history_range(req, res, r)) return;
+        const auto [since, until, limit] = r;
         const std::string name = req.path_param("name");
         if (!core::is_valid_component_name(name)) {
           return res.send(error_reply(400, "'" + name + "' is not a component name"));
