@@ -622,7 +622,8 @@ async function refreshHistory() {
 }
 async function refreshAll() {
   const [rd, gt, db, sv, inc] = await Promise.all(["/api/v1/readiness", "/api/v1/gate", "/api/v1/dashboard", "/api/v1/supervision", "/api/v1/incidents"].map((p) => api("GET", p)));
-  if (rd.ok) state.readiness = rd.data;
+  // The stream's snapshot is the one its deltas apply to: a read does not replace it.
+  if (rd.ok && state.readinessVersion === undefined) state.readiness = rd.data;
   if (gt.ok) state.gate = gt.data;
   state.dashboard = db.ok ? db.data : state.dashboard;
   if (sv.ok) state.supervision = sv.data;
@@ -641,6 +642,7 @@ function connect() {
   setConnection(everOpened ? "lost" : "connecting", everOpened ? "Connection lost: reconnecting…" : "Connecting…");
   // The dashboard stream; the readiness stream while a daemon without it runs.
   source = new EventSource(useFallback ? "/api/v1/readiness/stream" : "/api/v1/dashboard/stream");
+  state.readinessVersion = undefined;
   let opened = false;
   source.onopen = () => {
     opened = true;
@@ -658,7 +660,23 @@ function connect() {
     }
   };
   const on = (name, fn) => source.addEventListener(name, (ev) => { try { fn(JSON.parse(ev.data)); } catch (e) { console.error(name, e); } });
-  on("readiness", (d) => { state.readiness = d; if (d.gate) state.gate = d.gate; renderReadiness(); renderDrift(); renderSlos(); renderIncidents(); });
+  const readinessChanged = () => { renderReadiness(); renderDrift(); renderSlos(); renderIncidents(); };
+  on("readiness", (d) => { state.readiness = d; state.readinessVersion = d.version; if (d.gate) state.gate = d.gate; readinessChanged(); });
+  // What changed since the snapshot of d.base; one that does not follow ours means we missed
+  // one, and a new stream starts again from a whole snapshot.
+  on("readiness_delta", (d) => {
+    const r = state.readiness;
+    if (!r || d.base !== state.readinessVersion) { source.close(); connect(); return; }
+    const byName = new Map(r.components.map((c) => [c.component, c]));
+    for (const name of d.removed) byName.delete(name);
+    for (const c of d.components) byName.set(c.component, c);
+    r.components = [...byName.values()].sort((a, b) => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0));
+    r.issues = r.components.flatMap((c) => (c.issues ?? []).map((i) => ({ ...i, component: c.component })));
+    Object.assign(r, { generated_at: d.generated_at, status: d.status, counts: d.counts });
+    if (d.gate) { r.gate = d.gate; state.gate = d.gate; }
+    state.readinessVersion = d.version;
+    readinessChanged();
+  });
   on("dashboard", (d) => { state.dashboard = d; renderOriginal(); });
   on("alerts", (d) => { state.alerts = d; renderAlerts(); });
   on("stats", onStats);

@@ -394,12 +394,17 @@ nlohmann::json to_json(const GateDecision& g) {
           {"warnings", reasons(g.warnings)}};
 }
 
-nlohmann::json to_json(const ReadinessSnapshot& s) {
-  nlohmann::json counts = nlohmann::json::object();
+nlohmann::json counts_to_json(const std::map<Status, int>& counts) {
+  nlohmann::json out = nlohmann::json::object();
   for (Status st : core::kAllStatuses) {
-    const auto it = s.counts.find(st);
-    counts[std::string(core::to_string(st))] = it == s.counts.end() ? 0 : it->second;
+    const auto it = counts.find(st);
+    out[std::string(core::to_string(st))] = it == counts.end() ? 0 : it->second;
   }
+  return out;
+}
+
+nlohmann::json to_json(const ReadinessSnapshot& s) {
+  nlohmann::json counts = counts_to_json(s.counts);
   nlohmann::json components = nlohmann::json::array();
   for (const auto& c : s.components) components.push_back(core::to_json(c));
   nlohmann::json issues = nlohmann::json::array();

@@ -132,6 +132,8 @@ struct ReadinessSnapshot {
 // code, severity, message, runbook?}], gate{decision, blocking_reasons[{code, component,
 // message}], warnings[...]}}.
 [[nodiscard]] nlohmann::json to_json(const ReadinessSnapshot& s);
+// {"ok": n, "warn": n, "fail": n}: every status, 0 when absent.
+[[nodiscard]] nlohmann::json counts_to_json(const std::map<Status, int>& counts);
 [[nodiscard]] nlohmann::json to_json(const GateDecision& g);
 [[nodiscard]] core::Result<ReadinessSnapshot> readiness_from_json(const nlohmann::json& j);
 

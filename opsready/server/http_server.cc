@@ -159,6 +159,31 @@ bool history_range(const Request& req, Responder& res, HistoryRange& r) {
 
 }  // namespace
 
+// On the dashboard stream, the Operational readiness panel's metadata (the whole readiness
+// snapshot, spec §3) is cut to its status, counts, gate decision and number of components:
+// the stream's readiness events carry the snapshot already, and a copy of it in every
+// dashboard event made that event 190 KB with 1 000 components, sent whenever any panel
+// changed. GET /api/v1/dashboard keeps the whole snapshot.
+void abbreviate_readiness_metadata(nlohmann::json& doc) {
+  auto panels = doc.find("panels");
+  if (panels == doc.end() || !panels->is_array()) return;
+  for (auto& p : *panels) {
+    auto meta = p.find("metadata");
+    if (meta == p.end() || !meta->is_object()) continue;
+    auto snap = meta->find("operational_readiness");
+    if (snap == meta->end() || !snap->is_object()) continue;
+    nlohmann::json brief = {
+        {"abbreviated", true},
+        {"status", snap->value("status", "")},
+        {"counts", snap->value("counts", nlohmann::json::object())},
+        {"components", snap->value("components", nlohmann::json::array()).size()}};
+    if (auto gate = snap->find("gate"); gate != snap->end() && gate->is_object()) {
+      brief["decision"] = gate->value("decision", "");
+    }
+    *snap = std::move(brief);
+  }
+}
+
 // The readiness event streams (GET /api/v1/readiness/stream) and what was last sent on them.
 // publish() renders on the listener's worker pool; a render that lost the race against a newer
 // one is dropped, so streams never go back in time. Thread-safe.
@@ -255,7 +280,9 @@ HttpServer::HttpServer(Backend& backend, metrics::Registry& registry, HttpOption
       streams_(std::make_unique<ReadinessStreams>(
           [this](std::function<void()> fn) { offload_render(std::move(fn)); },
           options_.stream_heartbeat)),
-      dashboards_(std::make_unique<DashboardStreams>(options_.stream_heartbeat)) {
+      dashboards_(std::make_unique<DashboardStreams>(
+          options_.stream_heartbeat,
+          [this](std::function<void()> fn) { offload_render(std::move(fn)); })) {
   // The tokens live on only as digests inside tokens_.
   options_.ingest_tokens.clear();
   // Both children exist from the start, so a rate() over them has a zero to start from.
@@ -307,15 +334,7 @@ void HttpServer::stop(core::Duration grace) {
 bool HttpServer::running() const { return listener_.serving(); }
 
 void HttpServer::publish_readiness(std::shared_ptr<const readiness::ReadinessSnapshot> snapshot) {
-  if (!dashboards_->empty() && !stopping_) {
-    const std::uint64_t seq = dashboards_->next_sequence("readiness");
-    offload_render([this, seq, snapshot] {
-      nlohmann::json doc = readiness::to_json(*snapshot);
-      std::string text = sse_event("readiness", doc.dump());
-      doc.erase("generated_at");
-      dashboards_->publish("readiness", seq, doc.dump(), std::move(text));
-    });
-  }
+  if (!stopping_) dashboards_->publish_readiness(snapshot);
   streams_->publish(std::move(snapshot));
 }
 
@@ -337,6 +356,7 @@ void HttpServer::dashboard_tick(engine::Engine& engine, core::TimePoint now) {
     dashboards_->publish("alerts", tick->alerts_seq, std::move(alerts), std::move(text));
     if (auto snap = backend_.current()) {
       nlohmann::json doc = dashboard_document(*snap, *backend_.feeds());
+      abbreviate_readiness_metadata(doc);
       std::string event = sse_event("dashboard", doc.dump());
       doc.erase("generated_at");
       doc["remediation_summary"].erase("generated_at");
@@ -826,9 +846,7 @@ void HttpServer::install_routes() {
         if (!snap) return res.send(error_reply(503, "no readiness snapshot yet"));
         Response head;
         head.set_header("Cache-Control", "no-cache");
-        dashboards_->add(res.stream(std::move(head)), [&snap] {
-          return sse_event("readiness", readiness::to_json(*snap).dump());
-        });
+        dashboards_->add(res.stream(std::move(head)), [&snap] { return snap; });
       },
       Offload::kAlways);
 

@@ -141,7 +141,19 @@ TEST(Dashboard, TheStreamSendsEveryKindAndAComponentGoingFailAtOnce) {
            has("event: dashboard\n") && has("event: supervision\n");
   }));
   ASSERT_EQ(post_events(c, json::array({snapshot_event("fix_gateway", "fail")})), 202);
+  // The change comes as a delta holding the one component (the whole snapshot came first).
   EXPECT_TRUE(eventually([&] { return has("\"summary\":\"fix_gateway fail\""); }, 3s));
+  {
+    std::lock_guard lock(mu);
+    const auto at = seen.find("event: readiness_delta\n");
+    ASSERT_NE(at, std::string::npos) << seen.substr(0, 2000);
+    const auto data = seen.find("data: ", at) + 6;
+    const json delta = json::parse(seen.substr(data, seen.find('\n', data) - data));
+    EXPECT_EQ(delta["components"].size(), 1U) << delta.dump(2);
+    EXPECT_EQ(delta["components"][0]["status"], "fail");
+    EXPECT_EQ(delta["base"].get<int>() + 1, delta["version"].get<int>());
+    EXPECT_EQ(delta["gate"]["decision"], "block");
+  }
   EXPECT_TRUE(has("\"events_total\":{"));
   stop = true;
   // The stream ends when the next event arrives and the receiver says stop.
