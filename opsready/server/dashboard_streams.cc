@@ -40,9 +40,12 @@ void DashboardStreams::add(std::shared_ptr<EventStream> stream,
   }
   // Rendered outside mu_ (other kinds keep flowing); chain_mu_ holds the deltas back, so the
   // next one this stream gets is made from this snapshot.
-  const std::string full = readiness_event(*sent_, version_);
+  if (full_version_ != version_) {  // one render per version, however many streams open
+    full_ = readiness_event(*sent_, version_);
+    full_version_ = version_;
+  }
   std::lock_guard lock(mu_);
-  if (!stream->send(full)) return;
+  if (!stream->send(full_)) return;
   for (const auto& [kind, last] : last_) {
     if (!last.text.empty() && !stream->send(last.text)) return;
   }

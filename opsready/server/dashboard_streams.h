@@ -81,6 +81,8 @@ class DashboardStreams {
   std::mutex chain_mu_;
   Snapshot sent_;              // guarded by chain_mu_: what the deltas are made from
   std::uint64_t version_ = 0;  // guarded by chain_mu_: the version of sent_
+  std::string full_;           // guarded by chain_mu_: readiness_event(*sent_, full_version_)
+  std::uint64_t full_version_ = 0;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<EventStream>> streams_;
   std::map<std::string, Last, std::less<>> last_;

@@ -474,7 +474,8 @@ TEST_F(SqliteStoreTest, MigrationFiveKeepsTheAlertsOfAVersionFourDatabase) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   const std::string v4 =
-      "DROP TABLE component_days;"  // migration 6's
+      "DROP TABLE component_quarters;"  // migration 7's
+      "DROP TABLE component_days;"      // migration 6's
       "DROP TABLE alerts;"
       "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, labels TEXT NOT NULL,"
       " annotations TEXT NOT NULL, starts_at_ns INTEGER NOT NULL, ends_at_ns INTEGER NOT NULL,"
@@ -761,9 +762,11 @@ TEST_F(SqliteStoreTest, MigrationSixBackfillsTheDailyRollUpOfAVersionFiveDatabas
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE component_days; PRAGMA user_version = 5;", nullptr,
-                         nullptr, &err),
-            SQLITE_OK)
+  ASSERT_EQ(
+      sqlite3_exec(
+          db, "DROP TABLE component_quarters; DROP TABLE component_days; PRAGMA user_version = 5;",
+          nullptr, nullptr, &err),
+      SQLITE_OK)
       << err;
   sqlite3_close(db);
 
@@ -847,6 +850,74 @@ TEST_F(SqliteStoreTest, BucketsOfAPartialLastBucketAndBadArguments) {
     ASSERT_FALSE(bad.has_value());
     EXPECT_EQ(bad.error().code, "invalid_argument");
   }
+}
+
+}  // namespace
+}  // namespace opsready::store
+
+namespace opsready::store {
+namespace {
+
+TEST_F(SqliteStoreTest, MigrationSevenBackfillsTheQuarterHourRollUpTheStripsAreReadFrom) {
+  const auto file = dir_ / "opsready.db";
+  const auto strips = [](Store& s) {
+    // 15-minute buckets (the roll-up) and 10-minute ones (the snapshots) over the same hours.
+    auto quarters = s.component_buckets(hour(10), hour(13, 5), std::chrono::minutes(15));
+    auto tens = s.component_buckets(hour(10), hour(13, 5), std::chrono::minutes(10));
+    EXPECT_TRUE(quarters.has_value() && tens.has_value());
+    return std::pair{quarters.value_or(std::vector<ComponentBucket>{}),
+                     tens.value_or(std::vector<ComponentBucket>{})};
+  };
+  std::pair<std::vector<ComponentBucket>, std::vector<ComponentBucket>> want;
+  {
+    auto store = open(file);
+    ASSERT_TRUE(store);
+    // Several snapshots in one quarter (the last one ok after a fail), one at until's quarter
+    // before until (13:02) and one after it (13:07, not in the range).
+    for (const auto& s :
+         {snap("ingest", hour(10, 1)), snap("ingest", hour(10, 7), Status::kFail),
+          snap("ingest", hour(10, 14)), snap("ingest", hour(11, 40), Status::kWarn),
+          snap("ingest", hour(13, 2), Status::kFail), snap("ingest", hour(13, 7), Status::kWarn),
+          snap("risk", hour(9), Status::kWarn), snap("risk", hour(12, 30))}) {
+      ASSERT_TRUE(store->put_component(s).has_value());
+    }
+    want = strips(*store);
+  }
+  // The strips as a reader of the snapshots would make them.
+  ASSERT_EQ(want.first.size(), 13u + 13u);         // ingest 10:00-13:00, risk carried from 09:00
+  EXPECT_EQ(want.first[0].worst, Status::kFail);   // 10:00: fail at 10:07
+  EXPECT_EQ(want.first[1].worst, Status::kOk);     // 10:15: ok since 10:14
+  EXPECT_EQ(want.first[6].worst, Status::kWarn);   // 11:30: warn at 11:40
+  EXPECT_EQ(want.first[12].worst, Status::kFail);  // 13:00: fail at 13:02, 13:07 not in range
+  EXPECT_EQ(want.first[12].start, hour(13));
+  ASSERT_EQ(want.second.size(), 19u + 19u);
+  EXPECT_EQ(want.second[0].worst, Status::kFail);  // 10:00-10:10
+  EXPECT_EQ(want.second[1].worst, Status::kFail);  // 10:10: fail until 10:14
+  EXPECT_EQ(want.second[2].worst, Status::kOk);
+  EXPECT_EQ(want.second[18].worst, Status::kFail);  // 13:00-13:05
+
+  // Back to schema 6 (no quarter roll-up): migration 7 fills it from the snapshots.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE component_quarters; PRAGMA user_version = 6;", nullptr,
+                         nullptr, &err),
+            SQLITE_OK)
+      << err;
+  sqlite3_close(db);
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(strips(*store), want);
+  // Pruning takes the quarters before the horizon with the snapshots (not counted as history).
+  auto pruned = store->prune(hour(12));
+  ASSERT_TRUE(pruned.has_value());
+  EXPECT_EQ(*pruned, 5u);
+  EXPECT_EQ(raw_query(file, "SELECT COUNT(*) FROM component_quarters WHERE quarter < " +
+                                std::to_string(std::chrono::duration_cast<std::chrono::minutes>(
+                                                   hour(12).time_since_epoch())
+                                                   .count() /
+                                               15)),
+            "0");
 }
 
 }  // namespace
