@@ -157,8 +157,6 @@ bool history_range(const Request& req, Responder& res, HistoryRange& r) {
   return true;
 }
 
-}  // namespace
-
 // On the dashboard stream, the Operational readiness panel's metadata (the whole readiness
 // snapshot, spec §3) is cut to its status, counts, gate decision and number of components:
 // the stream's readiness events carry the snapshot already, and a copy of it in every
@@ -183,6 +181,8 @@ void abbreviate_readiness_metadata(nlohmann::json& doc) {
     *snap = std::move(brief);
   }
 }
+
+}  // namespace
 
 // The readiness event streams (GET /api/v1/readiness/stream) and what was last sent on them.
 // publish() renders on the listener's worker pool; a render that lost the race against a newer

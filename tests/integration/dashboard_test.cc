@@ -153,6 +153,26 @@ TEST(Dashboard, TheStreamSendsEveryKindAndAComponentGoingFailAtOnce) {
     EXPECT_EQ(delta["components"][0]["status"], "fail");
     EXPECT_EQ(delta["base"].get<int>() + 1, delta["version"].get<int>());
     EXPECT_EQ(delta["gate"]["decision"], "block");
+    // The stream's dashboard event does not carry the snapshot a second time.
+    const auto dash = seen.find("event: dashboard\n");
+    ASSERT_NE(dash, std::string::npos);
+    const auto ddata = seen.find("data: ", dash) + 6;
+    const json doc = json::parse(seen.substr(ddata, seen.find('\n', ddata) - ddata));
+    bool found = false;
+    for (const auto& p : doc["panels"]) {
+      if (p["name"] != "Operational readiness") continue;
+      found = true;
+      const json& brief = p["metadata"]["operational_readiness"];
+      EXPECT_EQ(brief["abbreviated"], true) << brief.dump();
+      // fix_gateway and opsready's own component, counted by status.
+      EXPECT_EQ(brief["components"].get<int>(), brief["counts"]["ok"].get<int>() +
+                                                    brief["counts"]["warn"].get<int>() +
+                                                    brief["counts"]["fail"].get<int>())
+          << brief.dump();
+      EXPECT_GE(brief["components"].get<int>(), 1);
+      EXPECT_FALSE(brief.contains("generated_at"));
+    }
+    EXPECT_TRUE(found) << doc.dump();
   }
   EXPECT_TRUE(has("\"events_total\":{"));
   stop = true;
