@@ -1,0 +1,156 @@
+#pragma once
+// Scenario: one forced-failure drill as data (docs/drills.md) — what it claims (hypothesis),
+// what must hold before and after (steady state), the fault and how long it lasts, the alert
+// it expects and where, when it must stop early (abort conditions) and what recovery means.
+// app/drills_config.cc reads it from YAML with the configuration's one reader; the Run
+// (run.h) executes it against Observations; app/drill_service.cc injects the faults.
+//
+//   name: webhook-outage
+//   hypothesis: A desk webhook outage raises OpsreadyNotificationFailing at the fallback.
+//   steady_state: [{readiness: {at_most: warn}}, {no_alert: 'alertname="X"'}]
+//   fault: {kind: receiver_outage, receiver: desk, duration: 10s}
+//   expect: {alert: 'alertname="OpsreadyNotificationFailing"', receiver: fallback, within: 30s}
+//
+// A plain value; no I/O.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "opsready/alerting/matcher.h"
+#include "opsready/core/alert.h"
+#include "opsready/core/clock.h"
+#include "opsready/core/status.h"
+#include "opsready/readiness/readiness.h"
+
+namespace opsready::drills {
+
+using GateOutcome = readiness::GateDecision::Decision;
+
+// The faults opsready can inject (docs/drills.md "Faults").
+enum class FaultKind {
+  kReceiverOutage,  // every integration of a receiver fails to connect (real retries)
+  kFeedStall,       // events on matching topics are dropped at ingest
+  kCommand,         // a command to run and a command that undoes it
+};
+[[nodiscard]] std::string_view to_string(FaultKind k);
+[[nodiscard]] std::optional<FaultKind> parse_fault_kind(std::string_view word);
+
+struct Fault {
+  FaultKind kind = FaultKind::kCommand;
+  std::string receiver;             // receiver_outage
+  std::vector<std::string> topics;  // feed_stall: topic patterns (core/topic_pattern.h)
+  std::string run;                  // command: run with /bin/sh -c
+  std::string undo;                 // command: undoes `run` (also after a crash)
+  core::Duration command_timeout = std::chrono::seconds(30);
+  core::Duration duration = std::chrono::seconds(30);  // from injection to restore
+};
+
+// One condition on what opsready observes. Steady-state checks must hold; an abort
+// condition stops the drill when it holds.
+struct Check {
+  enum class Kind {
+    kReadiness,  // the overall status, at_most / at_least
+    kGate,       // the gate decision, at_most / at_least
+    kComponent,  // one component's status, at_most / at_least (a missing one never holds)
+    kAlert,      // some firing alert matches `matchers`
+    kNoAlert,    // no firing alert matches `matchers`
+  };
+  Kind kind = Kind::kReadiness;
+  std::string component;
+  std::optional<core::Status> status_at_most, status_at_least;
+  std::optional<GateOutcome> gate_at_most, gate_at_least;
+  alerting::Matchers matchers;
+
+  // "readiness at most warn", "component fix_gateway at least fail", "alert {a="b"}".
+  [[nodiscard]] std::string describe() const;
+};
+
+struct Expectation {
+  alerting::Matchers alert;  // the alert the fault must raise (empty: none expected)
+  std::string receiver;      // it must be notified there (empty: anywhere or nowhere)
+  core::Duration within = std::chrono::seconds(60);  // of the injection
+  bool acked = false;  // an ack (person or responder) is part of the hypothesis
+};
+
+// The scripted responder of an unattended drill: acks the expected alert's group at
+// `ack_after` past its first notification at `receiver`.
+struct Responder {
+  core::Duration ack_after{};
+  std::string by = "drill-responder";
+};
+
+struct Recovery {
+  core::Duration within = std::chrono::seconds(120);  // of the restore
+  bool alert_resolved = true;                         // the expected alert must have resolved
+};
+
+struct Scenario {
+  std::string name;  // [a-z0-9_.-]+, the metrics' `scenario` label
+  std::string description;
+  std::string hypothesis;
+  std::vector<Check> steady_state;
+  Fault fault;
+  // Components whose alerts carry drill="true" while the drill runs (routes send them to a
+  // drill receiver instead of paging).
+  std::vector<std::string> target_components;
+  Expectation expect;
+  std::optional<Responder> responder;
+  std::vector<Check> abort_if;
+  Recovery recovery;
+  std::string file;  // where it was read from (empty for one built in code)
+};
+
+// Whether `name` may name a scenario ([a-z0-9][a-z0-9_.-]{0,63}).
+[[nodiscard]] bool is_valid_scenario_name(std::string_view name);
+
+// The plan as JSON (GET /api/v1/drills, `drill list`, the evidence's `scenario_plan`).
+[[nodiscard]] nlohmann::json to_json(const Scenario& s);
+
+// What a run observes of opsready at one instant, from opsready's own state.
+struct ObservedAlert {
+  core::LabelSet labels;
+  std::string fingerprint;
+  core::TimePoint starts_at{};
+  std::vector<std::string> groups;  // engine::group_id of the groups holding it
+};
+
+struct ObservedNotification {
+  std::string group;  // group id
+  std::string receiver;
+  core::TimePoint at{};  // accepted by the receiver; decided, for an integration that records
+};
+
+struct ObservedAck {
+  std::string group;  // group id
+  std::string by;
+  std::string channel;
+  core::TimePoint at{};
+};
+
+struct Observation {
+  core::TimePoint now{};
+  // The readiness snapshot's generated_at: when opsready last evaluated.
+  core::TimePoint evaluated_at{};
+  core::Status readiness = core::Status::kOk;
+  GateOutcome gate = GateOutcome::kPass;
+  std::vector<std::pair<std::string, core::Status>> components;  // sorted by name
+  std::vector<ObservedAlert> alerts;                             // firing
+  // Of the groups holding an alert matching the expectation (every receiver).
+  std::vector<ObservedNotification> notifications;
+  std::vector<ObservedAck> acks;
+};
+
+struct CheckResult {
+  std::string check;  // Check::describe()
+  bool held = false;
+  std::string observed;  // "readiness warn", "2 alerts match", ...
+};
+
+[[nodiscard]] CheckResult evaluate(const Check& c, const Observation& o);
+
+}  // namespace opsready::drills
