@@ -114,6 +114,15 @@ class FailingStore final : public Store {
                                                  std::size_t limit) const override {
     return inner_.alerting_log(kind, since, until, limit);
   }
+  core::Result<void> put_drill_run(const DrillRunRow& row) override {
+    return inner_.put_drill_run(row);
+  }
+  core::Result<std::vector<DrillRunRow>> drill_runs(const DrillRunQuery& q) const override {
+    return inner_.drill_runs(q);
+  }
+  core::Result<std::optional<DrillRunRow>> drill_run(const std::string& id) const override {
+    return inner_.drill_run(id);
+  }
 
  private:
   Store& inner_;

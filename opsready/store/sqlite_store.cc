@@ -186,6 +186,23 @@ INSERT INTO component_quarters (component, quarter, worst, last, last_at_ns)
         FROM component_snapshots WHERE observed_at_ns >= 0)
   GROUP BY component, quarter;
 )sql",
+    // 8: drill runs (issue 15): one row per run, written when the fault is about to be
+    // injected (the recovery record a crash leaves: verdict '' and finished_at NULL) and
+    // again when the run ends; the evidence as JSON and as Markdown. Never pruned: it is
+    // the audit trail of the drills.
+    R"sql(
+CREATE TABLE drill_runs (
+  id             TEXT    NOT NULL PRIMARY KEY,
+  scenario       TEXT    NOT NULL,
+  verdict        TEXT    NOT NULL,
+  started_at_ns  INTEGER NOT NULL,
+  finished_at_ns INTEGER,
+  json           TEXT    NOT NULL,
+  markdown       TEXT    NOT NULL
+);
+CREATE INDEX drill_runs_started ON drill_runs (started_at_ns);
+CREATE INDEX drill_runs_unfinished ON drill_runs (finished_at_ns) WHERE finished_at_ns IS NULL;
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -381,6 +398,9 @@ class SqliteStore final : public Store {
   Result<std::size_t> prune_outbox(TimePoint before) override;
   void release_free_pages();
   Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override;
+  Result<void> put_drill_run(const DrillRunRow& row) override;
+  Result<std::vector<DrillRunRow>> drill_runs(const DrillRunQuery& q) const override;
+  Result<std::optional<DrillRunRow>> drill_run(const std::string& id) const override;
   Result<std::vector<LogRow>> alerting_log(const std::string& kind, TimePoint since,
                                            TimePoint until, std::size_t limit) const override;
 
@@ -440,6 +460,9 @@ class SqliteStore final : public Store {
   StmtHandle outbox_pending_;
   StmtHandle outbox_query_;
   StmtHandle prune_outbox_;
+  StmtHandle put_drill_;
+  StmtHandle list_drills_;
+  StmtHandle get_drill_;
   // Declared last, so destroyed first: its connection closes before db_, and db_'s close (the
   // last connection's) checkpoints what is left and removes the WAL.
   std::unique_ptr<Checkpointer> checkpointer_;
@@ -534,6 +557,16 @@ Result<void> SqliteStore::prepare_all() {
     const char* sql;
   };
   const Entry entries[] = {
+      {&put_drill_,
+       "INSERT OR REPLACE INTO drill_runs (id, scenario, verdict, started_at_ns, finished_at_ns,"
+       " json, markdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+      {&list_drills_,
+       "SELECT id, scenario, verdict, started_at_ns, finished_at_ns, json, markdown"
+       " FROM drill_runs WHERE (?1 = '' OR scenario = ?1) AND (?2 = 0 OR finished_at_ns IS NULL)"
+       " ORDER BY started_at_ns DESC, id DESC LIMIT ?3"},
+      {&get_drill_,
+       "SELECT id, scenario, verdict, started_at_ns, finished_at_ns, json, markdown"
+       " FROM drill_runs WHERE id = ?1"},
       {&insert_component_,
        "INSERT INTO component_snapshots (component, status, observed_at_ns, json) "
        "VALUES (?1, ?2, ?3, ?4)"},
@@ -1303,6 +1336,66 @@ Result<std::vector<StateRow>> SqliteStore::alerting_state(const std::string& kin
   }
   if (rc != SQLITE_DONE) return sql_error("reading alerting state", rc);
   return out;
+}
+
+Result<void> SqliteStore::put_drill_run(const DrillRunRow& row) {
+  std::lock_guard lock(mu_);
+  StmtUse st(put_drill_);
+  const auto text = [&](int col, const std::string& v) {
+    sqlite3_bind_text64(st.get(), col, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+  };
+  text(1, row.id);
+  text(2, row.scenario);
+  text(3, row.verdict);
+  sqlite3_bind_int64(st.get(), 4, to_ns(row.started_at));
+  if (row.finished_at) {
+    sqlite3_bind_int64(st.get(), 5, to_ns(*row.finished_at));
+  } else {
+    sqlite3_bind_null(st.get(), 5);
+  }
+  text(6, row.json);
+  text(7, row.markdown);
+  return step_done(st, "storing a drill run");
+}
+
+namespace {
+
+DrillRunRow read_drill(sqlite3_stmt* st) {
+  DrillRunRow r{.id = column_text(st, 0),
+                .scenario = column_text(st, 1),
+                .verdict = column_text(st, 2),
+                .started_at = from_ns(sqlite3_column_int64(st, 3)),
+                .json = column_text(st, 5),
+                .markdown = column_text(st, 6)};
+  if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+    r.finished_at = from_ns(sqlite3_column_int64(st, 4));
+  return r;
+}
+
+}  // namespace
+
+Result<std::vector<DrillRunRow>> SqliteStore::drill_runs(const DrillRunQuery& q) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(list_drills_);
+  sqlite3_bind_text64(st.get(), 1, q.scenario.data(), q.scenario.size(), SQLITE_STATIC,
+                      SQLITE_UTF8);
+  sqlite3_bind_int(st.get(), 2, q.unfinished_only ? 1 : 0);
+  sqlite3_bind_int64(st.get(), 3, static_cast<sqlite3_int64>(q.limit));
+  std::vector<DrillRunRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) out.push_back(read_drill(st.get()));
+  if (rc != SQLITE_DONE) return sql_error("reading drill runs", rc);
+  return out;
+}
+
+Result<std::optional<DrillRunRow>> SqliteStore::drill_run(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(get_drill_);
+  sqlite3_bind_text64(st.get(), 1, id.data(), id.size(), SQLITE_STATIC, SQLITE_UTF8);
+  const int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_DONE) return std::optional<DrillRunRow>();
+  if (rc != SQLITE_ROW) return sql_error("reading a drill run", rc);
+  return std::optional<DrillRunRow>(read_drill(st.get()));
 }
 
 Result<std::vector<LogRow>> SqliteStore::alerting_log(const std::string& kind, TimePoint since,

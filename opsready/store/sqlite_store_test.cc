@@ -474,6 +474,7 @@ TEST_F(SqliteStoreTest, MigrationFiveKeepsTheAlertsOfAVersionFourDatabase) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   const std::string v4 =
+      "DROP TABLE drill_runs;"          // migration 8's
       "DROP TABLE component_quarters;"  // migration 7's
       "DROP TABLE component_days;"      // migration 6's
       "DROP TABLE alerts;"
@@ -525,9 +526,6 @@ TEST_F(SqliteStoreTest, AlertWithoutFingerprintIsRefusedAndNothingIsStored) {
   ASSERT_TRUE(all.has_value());
   EXPECT_TRUE(all->empty());
 }
-
-}  // namespace
-}  // namespace opsready::store
 
 namespace opsready::store {
 namespace {
@@ -762,11 +760,12 @@ TEST_F(SqliteStoreTest, MigrationSixBackfillsTheDailyRollUpOfAVersionFiveDatabas
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(
-      sqlite3_exec(
-          db, "DROP TABLE component_quarters; DROP TABLE component_days; PRAGMA user_version = 5;",
-          nullptr, nullptr, &err),
-      SQLITE_OK)
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                "DROP TABLE drill_runs; DROP TABLE component_quarters; DROP TABLE component_days; "
+                "PRAGMA user_version = 5;",
+                nullptr, nullptr, &err),
+            SQLITE_OK)
       << err;
   sqlite3_close(db);
 
@@ -900,9 +899,11 @@ TEST_F(SqliteStoreTest, MigrationSevenBackfillsTheQuarterHourRollUpTheStripsAreR
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE component_quarters; PRAGMA user_version = 6;", nullptr,
-                         nullptr, &err),
-            SQLITE_OK)
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "DROP TABLE drill_runs; DROP TABLE component_quarters; PRAGMA user_version = 6;",
+                   nullptr, nullptr, &err),
+      SQLITE_OK)
       << err;
   sqlite3_close(db);
   auto store = open(file);
@@ -918,6 +919,56 @@ TEST_F(SqliteStoreTest, MigrationSevenBackfillsTheQuarterHourRollUpTheStripsAreR
                                                    .count() /
                                                15)),
             "0");
+}
+
+}  // namespace
+}  // namespace opsready::store
+
+TEST_F(SqliteStoreTest, DrillRunsAreRecoveryRecordsUntilTheyEndAndSurviveAReopen) {
+  const auto file = dir_ / "opsready.db";
+  DrillRunRow running{.id = "d-2",
+                      .scenario = "feed-stall",
+                      .started_at = at("2025-01-02T00:00:10Z"),
+                      .json = R"({"drill_id":"d-2"})",
+                      .markdown = "# Drill d-2\n"};
+  {
+    auto store = open(file);
+    ASSERT_TRUE(store);
+    const DrillRunRow done{.id = "d-1",
+                           .scenario = "webhook-outage",
+                           .verdict = "Pass",
+                           .started_at = at("2025-01-02T00:00:00Z"),
+                           .finished_at = at("2025-01-02T00:00:05.5Z"),
+                           .json = R"({"drill_id":"d-1"})",
+                           .markdown = "# Drill d-1\n"};
+    ASSERT_TRUE(store->put_drill_run(done).has_value());
+    ASSERT_TRUE(store->put_drill_run(running).has_value());
+    auto all = store->drill_runs({});
+    ASSERT_TRUE(all.has_value()) << all.error().message;
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[0], running);  // newest started first
+    EXPECT_EQ((*all)[1], done);
+    auto one = store->drill_runs({.scenario = "webhook-outage"});
+    ASSERT_TRUE(one.has_value());
+    ASSERT_EQ(one->size(), 1u);
+    EXPECT_EQ(one->front().id, "d-1");
+  }
+  auto store = open(file);
+  ASSERT_TRUE(store);
+  auto unfinished = store->drill_runs({.unfinished_only = true});
+  ASSERT_TRUE(unfinished.has_value());
+  ASSERT_EQ(unfinished->size(), 1u);
+  EXPECT_EQ(unfinished->front(), running);
+  // The end of the run replaces its recovery record.
+  running.verdict = "Aborted";
+  running.finished_at = at("2025-01-02T00:01:00Z");
+  ASSERT_TRUE(store->put_drill_run(running).has_value());
+  EXPECT_TRUE(store->drill_runs({.unfinished_only = true})->empty());
+  auto got = store->drill_run("d-2");
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, running);
+  EXPECT_FALSE(store->drill_run("nope")->has_value());
 }
 
 }  // namespace

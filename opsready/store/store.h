@@ -138,6 +138,26 @@ struct ComponentBucket {
   bool operator==(const ComponentBucket&) const = default;
 };
 
+// One drill run (drills/run.h owns the evidence format): written as the recovery record
+// before its fault is injected (verdict empty, finished_at unset) and again when it ends.
+struct DrillRunRow {
+  std::string id;
+  std::string scenario;
+  std::string verdict;  // Pass, Fail, Aborted, Inconclusive; empty while running
+  core::TimePoint started_at{};
+  std::optional<core::TimePoint> finished_at;
+  std::string json;      // the evidence
+  std::string markdown;  // the evidence as Markdown
+
+  bool operator==(const DrillRunRow&) const = default;
+};
+
+struct DrillRunQuery {
+  std::string scenario;          // empty: any
+  bool unfinished_only = false;  // the recovery records a crash left
+  std::size_t limit = 100;
+};
+
 // The daily roll-up is kept this long by default (status_page.status_days), past the history
 // retention: the status page shows 90 days.
 inline constexpr int kDefaultStatusDays = 400;
@@ -219,6 +239,12 @@ class Store {
   // Every state row of `kind`, by key.
   [[nodiscard]] virtual core::Result<std::vector<StateRow>> alerting_state(
       const std::string& kind) const = 0;
+  // Drill runs: inserted or replaced by id; listed newest started first.
+  [[nodiscard]] virtual core::Result<void> put_drill_run(const DrillRunRow& row) = 0;
+  [[nodiscard]] virtual core::Result<std::vector<DrillRunRow>> drill_runs(
+      const DrillRunQuery& q) const = 0;
+  [[nodiscard]] virtual core::Result<std::optional<DrillRunRow>> drill_run(
+      const std::string& id) const = 0;
   // Log rows of `kind` with `at` in [since, until], oldest first, at most `limit` (the newest
   // `limit` of the range when it holds more). prune() deletes log rows older than its horizon.
   [[nodiscard]] virtual core::Result<std::vector<LogRow>> alerting_log(const std::string& kind,
