@@ -83,7 +83,10 @@ core::Alert Deriver::make(std::string_view alertname, std::string category, core
   a.labels.emplace("category", std::move(category));
   a.labels.emplace("severity", core::to_string(severity));
   if (!options_.service.empty()) a.labels.emplace("service", options_.service);
-  if (!component.empty()) a.labels.emplace("component", component);
+  if (!component.empty()) {
+    a.labels.emplace("component", component);
+    if (drill_.contains(component)) a.labels.emplace("drill", "true");
+  }
   a.ends_at = kFiring;
   return a;
 }
@@ -258,6 +261,17 @@ void Deriver::component(const core::ComponentSnapshot* before, const core::Compo
   state.status = after->status;
   state.summary = after->summary;
   state.issues = after->issues;
+}
+
+std::vector<std::string> Deriver::set_drill(std::set<std::string, std::less<>> components) {
+  std::vector<std::string> moved;
+  std::set_symmetric_difference(drill_.begin(), drill_.end(), components.begin(), components.end(),
+                                std::back_inserter(moved));
+  drill_ = std::move(components);
+  for (const auto& c : moved) {
+    if (auto it = components_.find(c); it != components_.end()) it->second.inputs_known = false;
+  }
+  return moved;
 }
 
 void Deriver::absent(std::string_view component, core::TimePoint now,

@@ -10,6 +10,8 @@
 //   service    DeriveOptions::service / HeartbeatOptions::service, default "opsready"; the
 //              label is left out when the option is empty
 //   component  the readiness component, on the four component alerts only
+//   drill      "true" on the four component alerts of a component a drill targets, while the
+//              drill runs (set_drill()), so routes can send them to a drill receiver
 // and the annotations summary, description, runbook_url. <base> below is runbook_base
 // (default "docs/runbooks"); <threshold> the DeriveOptions threshold.
 //
@@ -124,6 +126,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -204,6 +207,13 @@ class Deriver {
 
   [[nodiscard]] const DeriveOptions& options() const { return options_; }
 
+  // The components a drill targets (drills/): their alerts carry drill="true" from the next
+  // component() call on. Returns the components that joined or left the set, whose alerts
+  // the caller derives again (component() with their current view) so the label follows at
+  // once: the labelled alert is a new alert (a new fingerprint), the unlabelled one resolves.
+  std::vector<std::string> set_drill(std::set<std::string, std::less<>> components);
+  [[nodiscard]] const std::set<std::string, std::less<>>& drill() const { return drill_; }
+
  private:
   // What one owner (a component, or readiness) last derived from, and the fingerprints of the
   // firing alerts it owns, sorted.
@@ -234,7 +244,8 @@ class Deriver {
   std::vector<std::string> readiness_fingerprints_;  // sorted
   std::optional<core::Status> readiness_status_;     // inputs last derived from
   readiness::GateDecision readiness_gate_;
-  std::vector<core::Alert> desired_;  // scratch
+  std::vector<core::Alert> desired_;          // scratch
+  std::set<std::string, std::less<>> drill_;  // set_drill()
 };
 
 }  // namespace opsready::alerting

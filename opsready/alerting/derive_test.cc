@@ -540,5 +540,35 @@ TEST(Deriver, RestoreKeepsStartsAt) {
             "OpsreadyComponentNotOk/warning/resolved OpsreadyIssue/warning/resolved");
 }
 
+TEST(Deriver, ADrillTargetsAlertsCarryTheDrillLabelWhileItRuns) {
+  Deriver d({});
+  const auto failing = snap("ingest_slos", Status::kFail, "lag");
+  const auto other = snap("risk", Status::kFail, "limits");
+  std::vector<core::AlertRef> out;
+  d.component(nullptr, &failing, kNow, out);
+  d.component(nullptr, &other, kNow, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(label(*out[0], "drill"), "<none>");
+
+  const auto moved = d.set_drill({"ingest_slos"});
+  EXPECT_EQ(moved, std::vector<std::string>{"ingest_slos"});
+  out.clear();
+  d.component(&failing, &failing, kNow + seconds(1), out);  // derived again with the label
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(label(*out[0], "drill"), "true");
+  EXPECT_EQ(out[0]->ends_at, kFiring);
+  EXPECT_EQ(label(*out[1], "drill"), "<none>");  // the unlabelled one resolves
+  EXPECT_EQ(out[1]->ends_at, kNow + seconds(1));
+  out.clear();
+  d.component(&other, &other, kNow + seconds(1), out);  // not a target: unchanged
+  EXPECT_TRUE(out.empty());
+
+  EXPECT_EQ(d.set_drill({}), std::vector<std::string>{"ingest_slos"});
+  out.clear();
+  d.component(&failing, &failing, kNow + seconds(2), out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(label(*out[0], "drill"), "<none>");
+}
+
 }  // namespace
 }  // namespace opsready::alerting

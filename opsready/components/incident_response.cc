@@ -1000,6 +1000,15 @@ void IncidentResponse::set_incident_metrics(std::optional<IncidentMetrics> metri
   }
 }
 
+void IncidentResponse::set_last_drill(std::optional<core::TimePoint> at) {
+  if (at == last_drill_) return;
+  last_drill_ = at;
+  if (last_event_) {
+    auto ok = DocumentComponent::apply(*last_event_);  // accepted before: cannot fail
+    (void)ok;
+  }
+}
+
 core::Result<Evaluated> IncidentResponse::evaluate(const nlohmann::json& doc, core::TimePoint now) {
   auto root = root_object(doc, "an incident-response document");
   if (!root) return std::unexpected(root.error());
@@ -1070,7 +1079,17 @@ core::Result<Evaluated> IncidentResponse::evaluate(const nlohmann::json& doc, co
   const bool env = fields::has_key_prefix(doc, "INCIDENT_");
   auto input = env ? read_env(*root, config_) : read_structured(*root, config_);
   if (!input) return std::unexpected(input.error());
+  const std::optional<double> document_drill_age = input->state.drill_age_days;
+  if (last_drill_) {
+    // The drill cadence measured from opsready's own drill evidence (docs/drills.md).
+    input->state.drill_age_days = std::max(0.0, core::to_seconds(now - *last_drill_) / 86'400.0);
+  }
   Graded g = grade(*input, log_metrics, now);
+  if (last_drill_) {
+    g.report["metadata"]["drill_source"] = "opsready_drills";
+    g.report["metadata"]["last_drill_at"] = core::format_rfc3339(*last_drill_);
+    if (document_drill_age) g.report["metadata"]["document_drill_age_days"] = *document_drill_age;
+  }
   return assemble(config_, g.findings, g.status, std::move(g.report), now, input->source,
                   input->ignored_policy);
 }

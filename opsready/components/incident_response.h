@@ -119,6 +119,12 @@ class IncidentResponse final : public DocumentComponent {
   [[nodiscard]] const std::optional<IncidentMetrics>& incident_metrics() const {
     return incident_metrics_;
   }
+  // The newest drill opsready ran that tested its hypothesis (drills/: verdict Pass or Fail):
+  // the drill age of a structured or env-style document is then measured from it (metadata
+  // drill_source "opsready_drills"); an evaluated snapshot document keeps its own grading.
+  // Re-evaluates the latest document, if any.
+  void set_last_drill(std::optional<core::TimePoint> at);
+  [[nodiscard]] const std::optional<core::TimePoint>& last_drill() const { return last_drill_; }
   [[nodiscard]] const IncidentResponseConfig& config() const { return config_; }
 
  private:
@@ -126,6 +132,7 @@ class IncidentResponse final : public DocumentComponent {
 
   IncidentResponseConfig config_;
   std::optional<IncidentMetrics> incident_metrics_;
+  std::optional<core::TimePoint> last_drill_;
   std::optional<core::TelemetryEvent> last_event_;  // the document the latest evaluation graded
 };
 

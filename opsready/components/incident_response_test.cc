@@ -831,5 +831,22 @@ TEST(IncidentResponse, Testdata) {
             core::Status::kFail);
 }
 
+TEST(IncidentResponse, TheDrillCadenceIsMeasuredFromOpsreadysOwnDrills) {
+  auto ir = make();
+  json doc = ok_case();  // drill_interval_days 45, the document says 20 days
+  ir->set_last_drill(kT0 - std::chrono::hours(24 * 50));  // 50 days ago: overdue
+  auto e = ir->evaluate(doc, kT0);
+  ASSERT_TRUE(e.has_value()) << e.error().message;
+  EXPECT_EQ(e->snapshot.status, core::Status::kWarn);
+  EXPECT_EQ(e->report["drill_age_days"], 50.0);
+  EXPECT_EQ(e->report["metadata"]["drill_source"], "opsready_drills");
+  EXPECT_EQ(e->report["metadata"]["document_drill_age_days"], 20.0);
+  ir->set_last_drill(kT0 - std::chrono::hours(12));
+  e = ir->evaluate(doc, kT0);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->snapshot.status, core::Status::kOk);
+  EXPECT_EQ(e->report["drill_age_days"], 0.5);
+}
+
 }  // namespace
 }  // namespace opsready::components

@@ -588,6 +588,25 @@ bool Engine::evaluate(TimePoint now) {
   return true;
 }
 
+void Engine::set_drill_components(std::set<std::string, std::less<>> components, TimePoint now) {
+  const auto moved = deriver_.set_drill(std::move(components));
+  scratch_alerts_.clear();
+  for (const auto& c : moved) {
+    if (const auto* view = aggregator_.component(c)) {
+      deriver_.component(view, view, now, scratch_alerts_);
+    }
+  }
+  for (const core::AlertRef& a : scratch_alerts_) internal_changed(a, now);
+}
+
+void Engine::set_last_drill(TimePoint at) {
+  if (incident_component_ == nullptr) return;
+  const auto& last = incident_component_->last_drill();
+  if (last && *last >= at) return;
+  incident_component_->set_last_drill(at);
+  registry_dirty_ = true;
+}
+
 void Engine::derive_readiness(TimePoint now) {
   derived_status_ = aggregator_.status();
   derived_decision_ = aggregator_.decision();

@@ -207,6 +207,13 @@ class Engine {
   core::Result<void> ack(std::string_view group, alerting::Ack a, core::TimePoint now);
   core::Result<void> unack(std::string_view group, const std::string& by, core::TimePoint now);
 
+  // The components a drill targets (alerting::Deriver::set_drill): their alerts carry
+  // drill="true" until the set is emptied; those already firing are derived again at once.
+  void set_drill_components(std::set<std::string, std::less<>> components, core::TimePoint now);
+  // The newest drill that tested its hypothesis (Pass or Fail): incident_response's drill
+  // cadence (its drill age) is measured from it rather than taken from the document.
+  void set_last_drill(core::TimePoint at);
+
   // Readiness and alert derivation as of `now` (see the overview). Returns whether the
   // readiness snapshot changed.
   bool evaluate(core::TimePoint now);
