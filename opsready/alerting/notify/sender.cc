@@ -1,6 +1,9 @@
 #include "opsready/alerting/notify/sender.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
@@ -93,6 +97,7 @@ struct Sender::Impl {
     CURL* easy = nullptr;
     Slist headers;
     Slist recipients;
+    Slist connect_to;    // a receiver outage (set_outage): every connection goes to a dead port
     std::string upload;  // the mail message
     std::size_t upload_at = 0;
     Response response;
@@ -122,6 +127,7 @@ struct Sender::Impl {
     }
     transfers.clear();
     curl_multi_cleanup(multi);
+    if (dead_port_fd >= 0) ::close(dead_port_fd);
   }
 
   SenderOptions options;
@@ -131,6 +137,11 @@ struct Sender::Impl {
   std::mt19937_64 rng;
 
   mutable std::mutex mu;
+  std::set<std::string, std::less<>> outage;  // guarded by mu: receivers made unreachable
+  // A loopback port bound and never listened on, kept for the Sender's life: a connection to
+  // it is refused at once (ECONNREFUSED), and no other process can take it meanwhile.
+  int dead_port_fd = -1;
+  int dead_port = 0;
   std::vector<Job> incoming;          // guarded by mu
   std::vector<std::string> recorded;  // guarded by mu: ids whose held slot is free
   std::atomic<std::size_t> queued_count{0};
@@ -297,6 +308,16 @@ struct Sender::Impl {
     t->run = std::move(r);
     Transfer* tp = t.get();
     const Request& rq = tp->request;
+    int down_port = 0;  // a receiver outage: the dead port
+    {
+      std::lock_guard lock(mu);
+      if (outage.contains(tp->run->job.receiver)) down_port = dead_port;
+    }
+    if (down_port != 0) {
+      // Any host and port of this request: to the dead port (libcurl's CONNECT_TO syntax).
+      append(tp->connect_to, "::127.0.0.1:" + std::to_string(down_port));
+      curl_easy_setopt(easy, CURLOPT_CONNECT_TO, tp->connect_to.get());
+    }
 
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, tp->error);
@@ -314,7 +335,7 @@ struct Sender::Impl {
     curl_easy_setopt(easy, CURLOPT_SSLVERSION, tls_version(rq.tls));
     // An empty proxy string turns off the proxy environment variables too: delivery goes
     // where the configuration says, not where a stray http_proxy points.
-    curl_easy_setopt(easy, CURLOPT_PROXY, rq.proxy_url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROXY, down_port != 0 ? "" : rq.proxy_url.c_str());
 
     if (const auto* http = std::get_if<HttpRequest>(&rq.what)) {
       curl_easy_setopt(easy, CURLOPT_URL, http->url.c_str());
@@ -502,6 +523,37 @@ void Sender::recorded(std::vector<std::string> ids) {
 }
 
 void Sender::run(std::stop_token stop) { impl_->run(std::move(stop)); }
+
+void Sender::set_outage(const std::string& receiver, bool down) {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (down && impl_->dead_port_fd < 0) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t len = sizeof addr;
+      if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+          ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd >= 0) ::close(fd);
+        throw std::runtime_error("cannot reserve a loopback port for a receiver outage");
+      }
+      impl_->dead_port_fd = fd;
+      impl_->dead_port = ntohs(addr.sin_port);
+    }
+    if (down) {
+      impl_->outage.insert(receiver);
+    } else {
+      impl_->outage.erase(receiver);
+    }
+  }
+  impl_->wake();
+}
+
+std::vector<std::string> Sender::outages() const {
+  std::lock_guard lock(impl_->mu);
+  return {impl_->outage.begin(), impl_->outage.end()};
+}
 
 Sender::Counts Sender::counts() const {
   std::size_t incoming = 0;

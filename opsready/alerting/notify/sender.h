@@ -112,6 +112,13 @@ class Sender {
   // pending in the outbox and are sent again at the next start, with the same key).
   void run(std::stop_token stop);
 
+  // A receiver outage (a drill's fault, docs/drills.md): while `down`, every request to
+  // `receiver` connects to a loopback port that refuses it, so its jobs fail and are retried
+  // as a real outage would make them (backoff, give_up_after, the failing-integration alert);
+  // once it is up again the next retry goes through. From any thread.
+  void set_outage(const std::string& receiver, bool down);
+  [[nodiscard]] std::vector<std::string> outages() const;
+
   // Snapshot of the queue, for /metrics (thread-safe).
   struct Counts {
     std::size_t queued = 0;     // waiting for their time or a free slot

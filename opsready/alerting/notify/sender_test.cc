@@ -195,6 +195,27 @@ TEST(Sender, A500IsRetriedWithTheSameKeyUntilAccepted) {
   EXPECT_EQ(rx.keys("/flaky"), (std::vector<std::string>{"k-flaky", "k-flaky"}));
 }
 
+TEST(Sender, AReceiverOutageRefusesItsConnectionsUntilItEnds) {
+  Receiver rx;
+  Running s;
+  s.sender().set_outage("ops", true);
+  EXPECT_EQ(s.sender().outages(), std::vector<std::string>{"ops"});
+  s.submit("k-down", "ops", std::make_unique<OnePost>(rx.url("/ok"), "k-down"));
+  s.submit("k-up", "other", std::make_unique<OnePost>(rx.url("/ok"), "k-up"));
+  const auto up = s.wait_final("k-up");
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0].kind, Outcome::Kind::kSent);  // another receiver is not affected
+  std::this_thread::sleep_for(300ms);           // several retries of k-down (50 ms backoff)
+  EXPECT_EQ(rx.keys("/ok"), std::vector<std::string>{"k-up"});
+  s.sender().set_outage("ops", false);
+  const auto down = s.wait_final("k-down");
+  ASSERT_GE(down.size(), 2u);
+  EXPECT_EQ(down.front().kind, Outcome::Kind::kRetrying);
+  EXPECT_EQ(down.front().status, 0);  // no answer: the connection was refused
+  EXPECT_EQ(down.back().kind, Outcome::Kind::kSent);
+  EXPECT_EQ(rx.keys("/ok"), (std::vector<std::string>{"k-up", "k-down"}));
+}
+
 TEST(Sender, AJobsExchangeIsPreparedOnTheSendingThreadAndAFailureFailsIt) {
   Receiver rx;
   Running s;
