@@ -868,4 +868,27 @@ std::expected<nlohmann::json, DaemonError> daemon_get_json(const DaemonOptions& 
   return *body;
 }
 
+std::expected<nlohmann::json, DaemonError> daemon_post_json(const DaemonOptions& daemon,
+                                                            const std::string& path,
+                                                            const nlohmann::json& body) {
+  DaemonOptions o = daemon;
+  o.format = "json";
+  auto session = open(o);
+  if (!session) return std::unexpected(DaemonError{session.error().code, session.error().message});
+  auto answer = session->daemon->post(path, body);
+  if (!answer) return std::unexpected(DaemonError{answer.error().code, answer.error().message});
+  return *answer;
+}
+
+std::expected<std::string, DaemonError> daemon_get_text(const DaemonOptions& daemon,
+                                                        const std::string& path) {
+  DaemonOptions o = daemon;
+  o.format = "json";
+  auto session = open(o);
+  if (!session) return std::unexpected(DaemonError{session.error().code, session.error().message});
+  auto answer = session->daemon->get_text(path);
+  if (!answer) return std::unexpected(DaemonError{answer.error().code, answer.error().message});
+  return *answer;
+}
+
 }  // namespace opsready::app

@@ -139,4 +139,11 @@ struct DaemonError {
 [[nodiscard]] std::expected<nlohmann::json, DaemonError> daemon_get_json(
     const DaemonOptions& daemon, const std::string& path);
 
+// POST <path> with a JSON body, as daemon_get_json() asks; the JSON answer.
+[[nodiscard]] std::expected<nlohmann::json, DaemonError> daemon_post_json(
+    const DaemonOptions& daemon, const std::string& path, const nlohmann::json& body);
+// GET <path>; the body as text (a Markdown document).
+[[nodiscard]] std::expected<std::string, DaemonError> daemon_get_text(const DaemonOptions& daemon,
+                                                                      const std::string& path);
+
 }  // namespace opsready::app

@@ -1,5 +1,7 @@
 #include "opsready/app/config.h"
 
+#include "opsready/app/drills_config.h"
+
 #include "opsready/app/alerting_config.h"
 #include "opsready/app/components_config.h"
 #include "opsready/app/config_reader.h"
@@ -107,6 +109,26 @@ config::Table ingest_table(const std::string& file, Config& cfg) {
       config::integer("queue_capacity", cfg.queue_capacity, 1, 1 << 24),
       config::section("auth", [&file, &cfg] { return auth_table(file, cfg.ingest_tokens); }),
       config::section("alerts", [&cfg] { return ingest_alerts_table(cfg); }),
+      // The dead-man switch: each source must send an event on a topic matching `topic` at
+      // least every `after`, or OpsreadyTelemetryAbsent{source=<name>} fires (docs/alerting.md).
+      config::items<alerting::ExpectedSource>(
+          "expected_sources", cfg.expected_sources, "a list of {name, topic, after}",
+          [](alerting::ExpectedSource& e) {
+            return config::Table{
+                config::required(config::text("name", e.name, {config::not_empty()})),
+                config::required(config::custom(
+                    "topic",
+                    [&e](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                      const auto t = r.scalar(n, path);
+                      if (!t) return;
+                      if (auto p = core::TopicPattern::parse(*t); !p) {
+                        r.error(n, path + ": '" + *t + "': " + p.error().message);
+                        return;
+                      }
+                      e.topic_pattern = *t;
+                    })),
+                config::required(config::duration("after", e.after, {config::positive()}))};
+          }),
   };
 }
 
@@ -365,7 +387,9 @@ config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks oth
                    [&cfg](config::Reader& r, const YAML::Node& item, const std::string&,
                           std::size_t index) { read_component(r, item, cfg.gate, index); }),
       detectors_field("detectors", cfg.detectors),
-      alerting_field("alerting", file, cfg.alerting, std::move(other_file)),
+      alerting_field("alerting", file, cfg.alerting, other_file),
+      // After alerting: the scenarios' receivers are checked against its policy.
+      drills_field("drills", file, cfg.drills, cfg.alerting, other_file),
       config::section("delivery", [&cfg] { return delivery_table(cfg.delivery); }),
       config::section("status_page", [&cfg] { return status_page_table(cfg.status_page); }),
       // Until issue 11 these settings of external alerts were a top-level `alerts:`, a name now

@@ -18,9 +18,11 @@
 #include <string_view>
 #include <vector>
 
+#include "opsready/alerting/deadman.h"
 #include "opsready/alerting/policy.h"
 #include "opsready/components/registry.h"
 #include "opsready/core/clock.h"
+#include "opsready/drills/scenario.h"
 #include "opsready/readiness/readiness.h"
 #include "opsready/server/http_listener.h"
 #include "opsready/server/status_page.h"
@@ -113,6 +115,17 @@ struct DeliveryConfig {
 };
 
 // One problem in a configuration file: an error, or a warning that does not stop the load.
+// drills: (app/drills_config.h reads it; docs/drills.md).
+struct DrillsConfig {
+  std::vector<std::filesystem::path> paths;  // as given (resolved against the config file)
+  std::vector<drills::Scenario> scenarios;   // every file's, by name
+  // How often a running drill observes opsready (its times are opsready's records; this is
+  // how soon it notices them, and the resolution of its abort conditions).
+  core::Duration poll_interval = std::chrono::milliseconds(100);
+
+  bool operator==(const DrillsConfig&) const = default;
+};
+
 struct ConfigError {
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
@@ -145,6 +158,8 @@ struct Config {
   // ingest.alerts.flush_interval: accepted alerts are held in memory at once and written to the
   // store this often (and at a graceful stop); a crash loses at most this window.
   core::Duration alert_flush_interval = std::chrono::milliseconds(200);
+  // ingest.expected_sources: the telemetry the dead-man switch expects (alerting/deadman.h).
+  std::vector<alerting::ExpectedSource> expected_sources;
   // History older than this is pruned from the store; zero keeps everything.
   core::Duration retention = std::chrono::hours(24 * 14);
   readiness::GatePolicy gate;
@@ -158,6 +173,9 @@ struct Config {
   // status_page: the public status page's title, groups and history retention
   // (server/status_page.h).
   server::StatusPageOptions status_page;
+  // drills: the forced-failure drill scenarios and how a running drill observes opsready
+  // (app/drills_config.h, docs/drills.md).
+  DrillsConfig drills;
   // Not a setting: what the load found worth saying without refusing the file (a deprecated
   // name). `serve` logs them, `check-config` prints them as FILE:LINE: warning: MESSAGE.
   std::vector<ConfigError> warnings;

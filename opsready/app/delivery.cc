@@ -211,7 +211,7 @@ void Delivery::refuse(const store::OutboxRow& row, const std::string& why) {
 
 core::Alert Delivery::failing_alert(const std::string& receiver, const std::string& integration,
                                     const std::string& reason, const std::string& error,
-                                    bool firing, core::TimePoint now) const {
+                                    bool firing, core::TimePoint now) {
   core::Alert a;
   a.labels = {{"alertname", std::string(kNotificationFailingAlert)},
               {"receiver", receiver},
@@ -219,11 +219,23 @@ core::Alert Delivery::failing_alert(const std::string& receiver, const std::stri
               {"reason", reason},
               {"severity", "critical"},
               {"category", "alerting"}};
+  // A drill's outage (set_outage): the alert says so, and keeps saying so until it resolves,
+  // so its resolution has the same labels (the same fingerprint) as its firing.
+  const auto key = std::make_tuple(receiver, integration, reason);
+  if (firing && drill_outages_.contains(receiver)) drill_raised_.insert(key);
+  if (drill_raised_.contains(key)) {
+    a.labels.emplace("drill", "true");
+    if (!firing) drill_raised_.erase(key);
+  }
   a.annotations = {
       {"summary", "Notifications to receiver " + receiver + " via " + integration + " fail"},
       {"description", error},
       {"runbook", "docs/alerting.md#runbook-a-receiver-is-failing"}};
   a.starts_at = now;
+  // Received now, like an alert posted to /api/v2/alerts: the merge of its resolution with the
+  // firing alert judges "resolved" at the younger alert's receive time (core::merge_alert), so
+  // without it a resolution was taken for a firing alert and the alert kept its long endsAt.
+  a.received_at = now;
   // Firing until delivery says otherwise; a long endsAt, renewed with every failure, so that an
   // opsready that stops failing without a success (the receiver removed) still resolves it.
   a.ends_at =
@@ -231,6 +243,18 @@ core::Alert Delivery::failing_alert(const std::string& receiver, const std::stri
   a.generator_url = external_url_ + "/api/v2/status";
   core::assign_fingerprint(a);
   return a;
+}
+
+void Delivery::set_outage(const std::string& receiver, bool down) {
+  {
+    std::lock_guard lock(mu_);
+    if (down) {
+      drill_outages_.insert(receiver);
+    } else {
+      drill_outages_.erase(receiver);
+    }
+  }
+  sender_->set_outage(receiver, down);
 }
 
 void Delivery::on_outcome(const notify::Outcome& o) {

@@ -35,6 +35,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -99,6 +100,11 @@ class Delivery {
 
   [[nodiscard]] notify::Sender::Counts counts() const { return sender_->counts(); }
 
+  // A drill's receiver outage (docs/drills.md): the receiver's requests are refused
+  // (notify::Sender::set_outage) and the OpsreadyNotificationFailing alerts it raises carry
+  // drill="true". From any thread.
+  void set_outage(const std::string& receiver, bool down);
+
  private:
   struct Metrics;
   void on_outcome(const notify::Outcome& o);
@@ -107,7 +113,7 @@ class Delivery {
   [[nodiscard]] core::Alert failing_alert(const std::string& receiver,
                                           const std::string& integration, const std::string& reason,
                                           const std::string& error, bool firing,
-                                          core::TimePoint now) const;
+                                          core::TimePoint now);
 
   DeliveryConfig config_;
   alerting::Policy policy_;
@@ -125,6 +131,10 @@ class Delivery {
   // The failing alerts raised, by (receiver, integration), with the reasons they were raised
   // for.
   std::map<std::pair<std::string, std::string>, std::set<std::string>> failing_;
+  // Receivers in a drill's outage, and the failing alerts raised with drill="true" (receiver,
+  // integration, reason) until they resolve.
+  std::set<std::string, std::less<>> drill_outages_;
+  std::set<std::tuple<std::string, std::string, std::string>> drill_raised_;
   // Consecutive failed attempts per (receiver, integration).
   std::map<std::pair<std::string, std::string>, int> streak_;
 };

@@ -13,6 +13,7 @@
 #include "opsready/app/config.h"
 #include "opsready/app/dashboard_command.h"
 #include "opsready/app/detect_command.h"
+#include "opsready/app/drill_cli.h"
 #include "opsready/app/evaluate_command.h"
 #include "opsready/app/replay_command.h"
 #include "opsready/app/status_command.h"
@@ -94,6 +95,7 @@ struct AlertingOptions {
   opsready::app::RoutesTestOptions routes;
   opsready::app::TestReceiverOptions test_receiver;
   opsready::app::IncidentsOptions incidents;
+  opsready::app::DrillOptions drill;
 };
 struct AlertingCommands {
   CLI::App* alerts = nullptr;
@@ -101,6 +103,7 @@ struct AlertingCommands {
   CLI::App* routes = nullptr;
   CLI::App* test_receiver = nullptr;
   CLI::App* incidents = nullptr;
+  CLI::App* drill = nullptr;
 };
 
 // `opsready alerts|silence|routes <action>`: clients of a running daemon.
@@ -237,6 +240,32 @@ AlertingCommands add_alerting(CLI::App& app, AlertingOptions& o) {
       ->capture_default_str()
       ->check(CLI::IsMember({"json", "markdown"}));
   timeline->callback([&inc] { inc.action = IncidentsOptions::Action::kTimeline; });
+
+  using opsready::app::DrillOptions;
+  auto& dr = o.drill;
+  c.drill = app.add_subcommand(
+      "drill", "Forced-failure drills of a running daemon: list, run (MTTD/MTTA/MTTR), show");
+  c.drill->require_subcommand(1);
+  auto* dr_list =
+      daemon(c.drill->add_subcommand("list", "The scenarios and the last runs"), dr.daemon);
+  dr_list->callback([&dr] { dr.action = DrillOptions::Action::kList; });
+  auto* dr_run = daemon(
+      c.drill->add_subcommand("run",
+                              "Run a scenario and wait for its verdict (exit 0 Pass, 1 Fail, 2 "
+                              "Aborted, 3 Inconclusive)"),
+      dr.daemon);
+  dr_run->add_option("SCENARIO", dr.scenario, "The scenario's name (drill list)")->required();
+  dr_run->add_flag("--dry-run", dr.dry_run,
+                   "Print the plan and the steady-state checks now; inject nothing");
+  dr_run->add_flag("--force", dr.force, "Run even while the gate blocks");
+  dr_run->add_option("--by", dr.by, "Who runs it (default $USER)");
+  dr_run->add_option("--wait", dr.wait, "How long to wait for the verdict")->capture_default_str();
+  dr_run->callback([&dr] { dr.action = DrillOptions::Action::kRun; });
+  auto* dr_show =
+      daemon(c.drill->add_subcommand("show", "One run's evidence (Markdown, or --format json)"),
+             dr.daemon);
+  dr_show->add_option("ID", dr.id, "The drill's id (drill list)")->required();
+  dr_show->callback([&dr] { dr.action = DrillOptions::Action::kShow; });
   return c;
 }
 
@@ -434,6 +463,7 @@ int main(int argc, char** argv) {
   if (*alerting_cmds.silence) return run_silence(alerting.silence, std::cout, std::cerr);
   if (*alerting_cmds.routes) return run_routes_test(alerting.routes, std::cout, std::cerr);
   if (*alerting_cmds.incidents) return run_incidents(alerting.incidents, std::cout, std::cerr);
+  if (*alerting_cmds.drill) return run_drill(alerting.drill, std::cout, std::cerr);
   if (*replay_cmd) {
     auto d = opsready::core::parse_duration(settle);
     if (!d) {

@@ -1,5 +1,7 @@
 #include "opsready/app/runtime.h"
 
+#include "opsready/app/coro.h"
+
 #include <spdlog/spdlog.h>
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -21,14 +23,11 @@ namespace {
 
 using asio::use_awaitable;
 using core::Status;
-constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
+using coro::cancel_requested;
+using coro::kTuple;
+using coro::run_to_completion;
+using coro::wait;
 constexpr auto kSupervisionPeriod = std::chrono::seconds(5);
-
-// Waits on `timer` until it fires or is cancelled; true when it fired.
-asio::awaitable<bool> wait(asio::steady_timer& timer) {
-  auto [ec] = co_await timer.async_wait(kTuple);
-  co_return !ec;
-}
 
 // Runs a blocking body on a pool thread, awaited by a supervised coroutine: the body ends when
 // its stop token is requested (the coroutine's cancellation; `on_stop`, when set, is called
@@ -74,45 +73,6 @@ asio::awaitable<void> run_blocking(asio::io_context* ctx, asio::thread_pool* poo
     run->timer.expires_after(std::chrono::milliseconds(50));
     co_await wait(run->timer);
   }
-}
-
-// Runs `*job` on `executor` (a pool, or a strand of one) and waits until it has run, even if
-// the calling coroutine is cancelled meanwhile: a store write or a spool replay that was
-// started is never cut short, and a cancellation that arrives during it is not lost (the
-// caller sees it in its cancellation state). The caller sets throw_if_cancelled(false).
-// `job` points to the caller's frame local (see run_blocking).
-struct Completion {
-  explicit Completion(asio::io_context& ctx) : timer(ctx) {}
-  asio::steady_timer timer;
-  bool done = false;
-  std::exception_ptr error;
-};
-
-template <class Executor>
-asio::awaitable<void> run_to_completion(asio::io_context* ctx, Executor executor,
-                                        const std::function<void()>* job) {
-  auto c = std::make_shared<Completion>(*ctx);
-  c->timer.expires_at(asio::steady_timer::time_point::max());
-  asio::post(executor, [ctx, c, job = *job] {
-    std::exception_ptr error;
-    try {
-      job();
-    } catch (...) {
-      error = std::current_exception();
-    }
-    asio::post(*ctx, [c, error] {
-      c->done = true;
-      c->error = error;
-      c->timer.cancel();
-    });
-  });
-  while (!c->done) co_await wait(c->timer);
-  if (c->error) std::rethrow_exception(c->error);
-}
-
-asio::awaitable<bool> cancel_requested() {
-  co_return (co_await asio::this_coro::cancellation_state).cancelled() !=
-      asio::cancellation_type::none;
 }
 
 spdlog::level::level_enum spdlog_level(supervise::LogLevel l) {
@@ -397,8 +357,16 @@ class Runtime::EngineSink final : public engine::Sink {
     spdlog::info("alerting: notify {} ({}) group {} firing={} resolved={}", n.receiver, reason,
                  n.group.to_string(), n.firing.size(), n.resolved.size());
     rt_.log_rows_.push_back({.kind = "notification", .at = n.at, .json = row.dump()});
+    std::size_t rows = 0;
     if (rt_.delivery_) {
-      for (store::OutboxRow& r : rt_.delivery_->rows(d)) rt_.outbox_rows_.push_back(std::move(r));
+      for (store::OutboxRow& r : rt_.delivery_->rows(d)) {
+        rt_.outbox_rows_.push_back(std::move(r));
+        ++rows;
+      }
+    }
+    // A receiver that only records: the decision is its notification (a drill's notified_at).
+    if (rows == 0 && !n.firing.empty() && rt_.drills_) {
+      rt_.drills_->recorded(d.group_id, n.receiver, n.at);
     }
   }
   void persist(store::StateRow row) override { rt_.state_rows_.push_back(std::move(row)); }
@@ -460,6 +428,7 @@ core::Result<int> Runtime::start(StartOptions options) {
   engine::EngineOptions eo{.gate = config_.gate,
                            .detectors = config_.detectors,
                            .policy = config_.alerting,
+                           .expected_sources = config_.expected_sources,
                            .silence_seed = std::random_device{}()};
   eo.silence_seed = (eo.silence_seed << 32) ^ std::random_device{}();
   // About 10-20 ms of group ticks per evaluation round (~0.5-1 µs per alert entry): then the
@@ -539,6 +508,18 @@ core::Result<int> Runtime::start(StartOptions options) {
   if (!port) return std::unexpected(port.error());
   http_bound_ = true;
 
+  // Drills: what a crash interrupted is undone before anything else runs.
+  drills_ = std::make_unique<DrillService>(
+      config_.drills, *store_, clock_, registry_, *ctx_, *pool_,
+      DrillService::Hooks{.engine = [this] { return engine_.get(); },
+                          .current = [this] { return current(); },
+                          .outage = [this](const std::string& receiver,
+                                           bool down) { delivery_->set_outage(receiver, down); }},
+      config_.delivery.external_url.empty()
+          ? "http://" + config_.listen.host + ":" + std::to_string(*port)
+          : config_.delivery.external_url);
+  if (auto last = drills_->recover()) engine_->set_last_drill(*last);
+
   if (config_.bus.nats) {
     if (auto ok = start_bus(); !ok) return std::unexpected(ok.error());
   }
@@ -571,6 +552,19 @@ core::Result<int> Runtime::start(StartOptions options) {
         &Runtime::http_loop);
   spawn({.name = "supervision", .metadata = {{"component", "task_supervision"}}},
         &Runtime::supervision_loop);
+  {
+    // A drill restores its fault before the loop ends: give a command's undo its timeout.
+    core::Duration longest = std::chrono::seconds(5);
+    for (const auto& sc : config_.drills.scenarios) {
+      longest = std::max(longest, sc.fault.command_timeout + std::chrono::seconds(5));
+    }
+    auto name = root_->spawn(
+        {.name = "drills",
+         .shutdown_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(longest),
+         .metadata = {{"scenarios", std::to_string(config_.drills.scenarios.size())}}},
+        [this] { return drills_->loop(); });
+    if (!name) throw std::logic_error("cannot spawn the drills loop: " + name.error().message);
+  }
   if (bus_) {
     const auto& nats = *config_.bus.nats;
     std::string servers;
@@ -885,6 +879,29 @@ server::SubmitResult Runtime::enqueue(std::vector<Message>& messages, std::size_
   return server::SubmitResult::kAccepted;
 }
 
+server::Backend::DrillReply Runtime::drills(const std::string& scenario, std::size_t limit) const {
+  if (!drills_) return {503, {{"error", "opsready is starting"}}};
+  auto r = drills_->list(scenario, limit);
+  return {r.status, std::move(r.body)};
+}
+
+server::Backend::DrillReply Runtime::start_drill(const nlohmann::json& request) {
+  if (!drills_ || !ready()) return {503, {{"error", "opsready is starting or shutting down"}}};
+  auto r = drills_->start(request);
+  return {r.status, std::move(r.body)};
+}
+
+server::Backend::DrillReply Runtime::stop_drill(const std::string& id, const std::string& by) {
+  if (!drills_) return {503, {{"error", "opsready is starting"}}};
+  auto r = drills_->stop(id, by);
+  return {r.status, std::move(r.body)};
+}
+
+core::Result<std::optional<store::DrillRunRow>> Runtime::drill(const std::string& id) const {
+  if (!drills_) return core::fail("not_started", "the store is not open");
+  return drills_->get(id);
+}
+
 std::shared_ptr<const readiness::ReadinessSnapshot> Runtime::current() const {
   std::lock_guard lock(current_mu_);
   return current_;
@@ -1006,6 +1023,7 @@ void Runtime::rearm_evaluation() {
 
 void Runtime::apply(Message& m, core::TimePoint now) {
   if (auto* e = std::get_if<core::TelemetryEvent>(&m)) {
+    if (drills_ && drills_->drops(*e)) return;  // a feed_stall drill (counted there)
     const std::string& topic = topic_label(e->topic);
     metrics_->events_received.with({topic}).inc();
     const components::Routed r = engine_->apply(*e, now);

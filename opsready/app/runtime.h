@@ -45,6 +45,7 @@
 #include "opsready/alerting/incident.h"
 #include "opsready/app/config.h"
 #include "opsready/app/delivery.h"
+#include "opsready/app/drill_service.h"
 #include "opsready/engine/engine.h"
 #include "opsready/metrics/registry.h"
 #include "opsready/server/backend.h"
@@ -118,6 +119,12 @@ class Runtime final : public server::Backend {
       core::TimePoint since, core::TimePoint until, core::Duration bucket) const override;
   [[nodiscard]] core::Result<std::vector<store::ComponentDay>> component_days(
       core::TimePoint since, core::TimePoint until) const override;
+
+  [[nodiscard]] DrillReply drills(const std::string& scenario, std::size_t limit) const override;
+  [[nodiscard]] DrillReply start_drill(const nlohmann::json& request) override;
+  [[nodiscard]] DrillReply stop_drill(const std::string& id, const std::string& by) override;
+  [[nodiscard]] core::Result<std::optional<store::DrillRunRow>> drill(
+      const std::string& id) const override;
 
   [[nodiscard]] metrics::Registry& registry() { return registry_; }
 
@@ -214,6 +221,8 @@ class Runtime final : public server::Backend {
   // The durable outbox's sender (delivery.h) and the thread its loop blocks.
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<asio::thread_pool> delivery_pool_;
+  // The forced-failure drills (drill_service.h); after ctx_ and pool_, which it uses.
+  std::unique_ptr<DrillService> drills_;
 
   // The evaluation queue (any thread -> evaluation strand).
   std::mutex queue_mu_;

@@ -102,9 +102,8 @@ nlohmann::json to_json(const Evidence& e) {
   nlohmann::json links = {
       {"evidence", link(e, "/api/v1/drills/" + e.drill_id)},
       {"markdown", link(e, "/api/v1/drills/" + e.drill_id + "?format=markdown")}};
-  for (const auto& g : e.alert_groups) {
-    links["incidents"].push_back(link(e, "/api/v1/incidents/" + g));
-  }
+  // The incidents the drill opened (their timelines: GET /api/v1/incidents/{id}).
+  links["incidents"] = link(e, "/api/v1/incidents?since=" + core::format_rfc3339(e.started_at));
   nlohmann::json j = {
       {"drill_id", e.drill_id},
       {"scenario", e.scenario.name},
@@ -281,8 +280,10 @@ std::string to_markdown(const Evidence& e) {
     for (const auto& [k, v] : e.alert_labels)
       labels += (labels.empty() ? "" : ",") + k + "=\"" + v + "\"";
     md += "{" + labels + "}`\n";
-    for (const auto& g : e.alert_groups)
-      md += "- Incident: " + link(e, "/api/v1/incidents/" + g) + "\n";
+    md += "- Groups: " + std::to_string(e.alert_groups.size()) + "\n";
+    md +=
+        "- Incidents: " + link(e, "/api/v1/incidents?since=" + core::format_rfc3339(e.started_at)) +
+        "\n";
   }
   if (!e.inject_error.empty() || !e.restore_error.empty()) {
     md += "\n## Errors\n\n";

@@ -48,6 +48,8 @@ struct Fault {
   std::string undo;                 // command: undoes `run` (also after a crash)
   core::Duration command_timeout = std::chrono::seconds(30);
   core::Duration duration = std::chrono::seconds(30);  // from injection to restore
+
+  bool operator==(const Fault&) const = default;
 };
 
 // One condition on what opsready observes. Steady-state checks must hold; an abort
@@ -68,6 +70,8 @@ struct Check {
 
   // "readiness at most warn", "component fix_gateway at least fail", "alert {a="b"}".
   [[nodiscard]] std::string describe() const;
+
+  bool operator==(const Check&) const = default;
 };
 
 struct Expectation {
@@ -75,6 +79,8 @@ struct Expectation {
   std::string receiver;      // it must be notified there (empty: anywhere or nowhere)
   core::Duration within = std::chrono::seconds(60);  // of the injection
   bool acked = false;  // an ack (person or responder) is part of the hypothesis
+
+  bool operator==(const Expectation&) const = default;
 };
 
 // The scripted responder of an unattended drill: acks the expected alert's group at
@@ -82,11 +88,15 @@ struct Expectation {
 struct Responder {
   core::Duration ack_after{};
   std::string by = "drill-responder";
+
+  bool operator==(const Responder&) const = default;
 };
 
 struct Recovery {
   core::Duration within = std::chrono::seconds(120);  // of the restore
   bool alert_resolved = true;                         // the expected alert must have resolved
+
+  bool operator==(const Recovery&) const = default;
 };
 
 struct Scenario {
@@ -103,6 +113,8 @@ struct Scenario {
   std::vector<Check> abort_if;
   Recovery recovery;
   std::string file;  // where it was read from (empty for one built in code)
+
+  bool operator==(const Scenario&) const = default;
 };
 
 // Whether `name` may name a scenario ([a-z0-9][a-z0-9_.-]{0,63}).

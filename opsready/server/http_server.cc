@@ -820,6 +820,68 @@ void HttpServer::install_routes() {
       },
       Offload::kAlways);
 
+  // ---- forced-failure drills (docs/drills.md) ------------------------------------------------
+  http.route(
+      "GET", "/api/v1/drills", "drills",
+      [this](Request& req, Responder res) {
+        std::size_t limit = 100;
+        if (!limit_param(req, res, limit)) return;
+        const std::string scenario = req.has_param("scenario") ? req.param("scenario") : "";
+        auto r = backend_.drills(scenario, limit);
+        res.send(json_reply(r.status, r.body));
+      },
+      Offload::kAlways);
+  http.route(
+      "POST", "/api/v1/drills", "drills_start",
+      [this](Request& req, Responder res) {
+        if (!authorized("drills_start", req, res)) return;
+        const auto j = nlohmann::json::parse(req.body, nullptr, false);
+        if (j.is_discarded()) return res.send(error_reply(400, "the body is not JSON"));
+        auto r = backend_.start_drill(j);
+        res.send(json_reply(r.status, r.body));
+      },
+      Offload::kAlways);
+  http.route(
+      "GET", "/api/v1/drills/{id}", "drill",
+      [this](Request& req, Responder res) {
+        const std::string id = req.path_param("id");
+        const std::string format = req.has_param("format") ? req.param("format") : "json";
+        if (format != "json" && format != "markdown") {
+          return res.send(
+              error_reply(400, "unknown format '" + format + "' (use json or markdown)"));
+        }
+        auto row = backend_.drill(id);
+        if (!row) return res.send(error_reply(500, "drills unavailable: " + row.error().message));
+        if (!*row) {
+          return res.send(
+              error_reply(404, "no drill has the id '" + id + "' (GET /api/v1/drills)"));
+        }
+        if (format == "markdown") {
+          return res.send(Response::text(200, (*row)->markdown, "text/markdown; charset=utf-8"));
+        }
+        auto body = nlohmann::json::parse((*row)->json, nullptr, false);
+        if (body.is_discarded())
+          return res.send(error_reply(500, "the stored evidence is not JSON"));
+        res.send(json_reply(200, body));
+      },
+      Offload::kAlways);
+  http.route(
+      "POST", "/api/v1/drills/{id}/stop", "drill_stop",
+      [this](Request& req, Responder res) {
+        if (!authorized("drill_stop", req, res)) return;
+        std::string by;
+        if (!req.body.empty()) {
+          const auto j = nlohmann::json::parse(req.body, nullptr, false);
+          if (!j.is_object() || (j.contains("by") && !j["by"].is_string())) {
+            return res.send(error_reply(400, "the body must be {\"by\": \"...\"} or empty"));
+          }
+          by = j.value("by", "");
+        }
+        auto r = backend_.stop_drill(req.path_param("id"), by);
+        res.send(json_reply(r.status, r.body));
+      },
+      Offload::kAlways);
+
   // ---- the dashboard (web/, embedded) and what it reads -------------------------------------
   http.route(
       "GET", "/api/v1/dashboard", "dashboard",

@@ -335,8 +335,8 @@ TEST(Daemon, EveryLoopRunsUnderTheSupervisor) {
   TempDir data;
   Daemon d({"demo", "--data-dir", data.path().string()});
   auto c = d.client();
-  constexpr std::array kLoops = {"persistence", "alerts",   "evaluation", "http",
-                                 "supervision", "delivery", "demo"};
+  constexpr std::array kLoops = {"persistence", "alerts", "evaluation", "http",
+                                 "supervision", "drills", "delivery",   "demo"};
   // The listener answers before the last loops were first scheduled (slow under sanitizers):
   // wait until every loop left "starting".
   json sup;
@@ -353,7 +353,7 @@ TEST(Daemon, EveryLoopRunsUnderTheSupervisor) {
   }
   auto metrics = c.Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find("opsready_supervisor_tasks{state=\"running\"} 7"), std::string::npos)
+  EXPECT_NE(metrics->body.find("opsready_supervisor_tasks{state=\"running\"} 8"), std::string::npos)
       << metrics->body;
   EXPECT_NE(metrics->body.find("# TYPE opsready_supervisor_restarts_total counter"),
             std::string::npos);

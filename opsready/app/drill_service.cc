@@ -1,0 +1,737 @@
+#include "opsready/app/drill_service.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <random>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+
+#include "opsready/app/coro.h"
+#include "opsready/core/time.h"
+
+extern char** environ;
+
+namespace opsready::app {
+
+namespace {
+
+using core::TimePoint;
+
+// The most of a command's output kept for the evidence and the log.
+constexpr std::size_t kMaxCommandOutput = 4096;
+
+// Runs `command` with /bin/sh -c, its output (stdout and stderr) captured, killed with its
+// process group after `timeout`. Blocking: called on the pool. posix_spawn rather than a
+// library: no packaged library runs a shell command with a timeout and a bounded capture
+// without threads of its own, and this is a dozen system calls.
+core::Result<void> run_command(const std::string& command, core::Duration timeout,
+                               const std::vector<std::string>& extra_env) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return core::fail("drill_command", "pipe() failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string sh = "/bin/sh", dash_c = "-c", cmd = command;
+  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    return core::fail("drill_command", "cannot start /bin/sh: " + std::string(std::strerror(rc)));
+  }
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  std::string output;
+  const auto read_some = [&] {
+    char buf[1024];
+    for (;;) {
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) return;
+      output.append(buf, static_cast<std::size_t>(
+                             std::min<ssize_t>(n, static_cast<ssize_t>(kMaxCommandOutput) -
+                                                      static_cast<ssize_t>(output.size()))));
+      if (output.size() >= kMaxCommandOutput) output.resize(kMaxCommandOutput);
+    }
+  };
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  bool timed_out = false;
+  for (;;) {
+    pollfd p{.fd = fds[0], .events = POLLIN, .revents = 0};
+    ::poll(&p, 1, 20);
+    read_some();
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+  }
+  read_some();  // what is there; a background child keeping the pipe open is not waited for
+  ::close(fds[0]);
+  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+  const std::string tail = output.empty() ? "" : ": " + output;
+  if (timed_out) {
+    return core::fail("drill_command", "'" + command + "' did not end within " +
+                                           core::format_duration(timeout) + " (killed)" + tail);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  const std::string how = WIFEXITED(status)
+                              ? "exited with " + std::to_string(WEXITSTATUS(status))
+                              : "was killed by signal " + std::to_string(WTERMSIG(status));
+  return core::fail("drill_command", "'" + command + "' " + how + tail);
+}
+
+std::set<std::string, std::less<>> targets_of(const drills::Scenario& s) {
+  return {s.target_components.begin(), s.target_components.end()};
+}
+
+store::DrillRunRow row_of(const drills::Run& run) {
+  const auto& e = run.evidence();
+  return {.id = e.drill_id,
+          .scenario = e.scenario.name,
+          .verdict = e.verdict && run.finished() ? std::string(drills::to_string(*e.verdict)) : "",
+          .started_at = e.started_at,
+          .finished_at = run.finished() ? e.finished_at : std::nullopt,
+          .json = drills::to_json(e).dump(),
+          .markdown = drills::to_markdown(e)};
+}
+
+nlohmann::json summary_of(const store::DrillRunRow& r) {
+  nlohmann::json j = {
+      {"drill_id", r.id},
+      {"scenario", r.scenario},
+      {"verdict", r.verdict.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.verdict)},
+      {"started_at", core::format_rfc3339(r.started_at)},
+      {"finished_at", r.finished_at ? nlohmann::json(core::format_rfc3339(*r.finished_at))
+                                    : nlohmann::json(nullptr)}};
+  const auto e = nlohmann::json::parse(r.json, nullptr, false);
+  if (e.is_object()) {
+    for (const char* k :
+         {"failed_step", "reason", "mttd_seconds", "mtta_seconds", "mttr_seconds"}) {
+      if (e.contains(k)) j[k] = e[k];
+    }
+  }
+  return j;
+}
+
+std::string json_starting(const std::string& id, const std::string& scenario, TimePoint now) {
+  return nlohmann::json{
+      {"drill_id", id},     {"scenario", scenario},   {"started_at", core::format_rfc3339(now)},
+      {"verdict", nullptr}, {"finished_at", nullptr}, {"status", "starting"}}
+      .dump();
+}
+
+}  // namespace
+
+struct DrillService::Metrics {
+  explicit Metrics(metrics::Registry& r)
+      : runs(r.counter("opsready_drill_runs_total",
+                       "Drill runs that ended, by scenario and verdict (Pass, Fail, Aborted, "
+                       "Inconclusive); dry runs are not counted.",
+                       {"scenario", "verdict"})),
+        mttd(r.gauge("opsready_drill_last_mttd_seconds",
+                     "The last run's time from the fault's injection to the expected alert "
+                     "firing, by scenario.",
+                     {"scenario"})),
+        mtta(r.gauge("opsready_drill_last_mtta_seconds",
+                     "The last run's time from the first notification to the ack, by scenario.",
+                     {"scenario"})),
+        mttr(r.gauge("opsready_drill_last_mttr_seconds",
+                     "The last run's time from the fault's injection to the steady state holding "
+                     "again, by scenario.",
+                     {"scenario"})),
+        last_run(r.gauge("opsready_drill_last_run_timestamp_seconds",
+                         "Unix time the scenario's last run ended.", {"scenario"})),
+        running(r.gauge("opsready_drill_running", "1 while a drill runs, else 0.").with({})),
+        dropped(r.counter("opsready_drill_dropped_events_total",
+                          "Events a feed_stall drill dropped before evaluation, by scenario.",
+                          {"scenario"})) {}
+
+  metrics::CounterFamily& runs;
+  metrics::GaugeFamily& mttd;
+  metrics::GaugeFamily& mtta;
+  metrics::GaugeFamily& mttr;
+  metrics::GaugeFamily& last_run;
+  metrics::Gauge& running;
+  metrics::CounterFamily& dropped;
+};
+
+DrillService::DrillService(const DrillsConfig& config, store::Store& store,
+                           const core::Clock& clock, metrics::Registry& registry,
+                           asio::io_context& ctx, asio::thread_pool& pool, Hooks hooks,
+                           std::string base_url)
+    : config_(config),
+      store_(store),
+      clock_(clock),
+      metrics_(std::make_unique<Metrics>(registry)),
+      ctx_(ctx),
+      pool_(pool),
+      hooks_(std::move(hooks)),
+      base_url_(std::move(base_url)),
+      wake_timer_(std::make_unique<asio::steady_timer>(ctx)) {
+  // Every scenario's series exist from the start (0 runs), as Prometheus prefers.
+  for (const auto& s : config_.scenarios) {
+    for (auto v : drills::kAllVerdicts)
+      metrics_->runs.with({s.name, std::string(drills::to_string(v))});
+  }
+}
+
+DrillService::~DrillService() = default;
+
+std::vector<std::string> DrillService::command_env(const std::string& id,
+                                                   const std::string& scenario) const {
+  return {"OPSREADY_DRILL_ID=" + id, "OPSREADY_DRILL_SCENARIO=" + scenario,
+          "OPSREADY_URL=" + base_url_};
+}
+
+const drills::Scenario* DrillService::find(const std::string& name) const {
+  for (const auto& s : config_.scenarios) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+std::string DrillService::new_id(TimePoint now) {
+  // Sortable by time and unique in the store: drill-<UTC time>-<random>.
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string t = core::format_rfc3339(now);
+  std::erase_if(t, [](char c) { return c == '-' || c == ':'; });
+  if (const auto dot = t.find('.'); dot != std::string::npos) t = t.substr(0, dot) + "Z";
+  char tail[9];
+  std::snprintf(tail, sizeof tail, "%08x", static_cast<unsigned>(rng() ^ ++sequence_));
+  return "drill-" + t + "-" + tail;
+}
+
+std::optional<TimePoint> DrillService::recover() {
+  std::optional<TimePoint> last_tested;
+  if (auto runs = store_.drill_runs({.limit = 1000}); runs) {
+    for (const auto& r : *runs) {
+      if ((r.verdict == "Pass" || r.verdict == "Fail") && r.finished_at) {
+        if (!last_tested || *r.finished_at > *last_tested) last_tested = r.finished_at;
+      }
+    }
+  }
+  auto unfinished = store_.drill_runs({.unfinished_only = true, .limit = 1000});
+  if (!unfinished) {
+    spdlog::error("drills: cannot read the drills a restart may have interrupted: {}",
+                  unfinished.error().message);
+    return last_tested;
+  }
+  const TimePoint now = clock_.now();
+  for (store::DrillRunRow r : *unfinished) {
+    auto j = nlohmann::json::parse(r.json, nullptr, false);
+    if (!j.is_object()) j = nlohmann::json::object();
+    const auto fault = j.value("fault", nlohmann::json::object());
+    std::string how = "nothing was left in place (the fault lived in the process that stopped)";
+    std::string restore_error;
+    if (fault.value("kind", "") == "command") {
+      const std::string undo = fault.value("undo", "");
+      auto timeout = core::parse_duration(fault.value("command_timeout", "30s"));
+      auto ok = run_command(undo, timeout ? *timeout : std::chrono::seconds(30),
+                            command_env(r.id, r.scenario));
+      if (ok) {
+        how = "its undo command ran: " + undo;
+      } else {
+        restore_error = ok.error().message;
+        how = "its undo command failed: " + restore_error;
+      }
+    }
+    const std::string reason = "opsready stopped during the drill; at the restart (" +
+                               core::format_rfc3339(now) + ") " + how;
+    spdlog::warn("drills: {} ({}) was interrupted: {}", r.id, r.scenario, reason);
+    j["verdict"] = "Aborted";
+    j["failed_step"] = "stopped";
+    j["reason"] = reason;
+    j["abort_reason"] = reason;
+    j["finished_at"] = core::format_rfc3339(now);
+    if (!restore_error.empty()) j["restore_error"] = restore_error;
+    r.verdict = "Aborted";
+    r.finished_at = now;
+    r.json = j.dump();
+    if (const auto at = r.markdown.find("- **Verdict:** running"); at != std::string::npos) {
+      r.markdown.replace(at, std::string("- **Verdict:** running").size(),
+                         "- **Verdict:** Aborted\n- **Abort reason:** " + reason);
+    }
+    r.markdown += "\n## Recovery after a restart\n\n" + reason + "\n";
+    if (auto ok = store_.put_drill_run(r); !ok) {
+      spdlog::error("drills: cannot close the interrupted drill {}: {}", r.id, ok.error().message);
+      continue;
+    }
+    metrics_->runs.with({r.scenario, "Aborted"}).inc();
+  }
+  return last_tested;
+}
+
+bool DrillService::drops(const core::TelemetryEvent& e) {
+  if (stalled_.empty()) return false;
+  for (const auto& p : stalled_) {
+    if (p.matches(e.topic)) {
+      metrics_->dropped.with({stalled_scenario_}).inc();
+      return true;
+    }
+  }
+  return false;
+}
+
+void DrillService::recorded(const std::string& group_id, const std::string& receiver,
+                            TimePoint at) {
+  bool running = false;
+  {
+    std::lock_guard lock(mu_);
+    running = !running_id_.empty();
+  }
+  if (!running) return;
+  recorded_.push_back({.group = group_id, .receiver = receiver, .at = at});
+}
+
+drills::Observation DrillService::observe_now(engine::Engine& e, const drills::Scenario& s,
+                                              TimePoint now,
+                                              std::vector<std::string>& group_keys) const {
+  drills::Observation o{.now = now};
+  const auto snap = e.readiness();
+  o.evaluated_at = snap->generated_at;
+  o.readiness = snap->status;
+  o.gate = snap->gate.decision;
+  o.components.reserve(snap->components.size());
+  for (const auto& c : snap->components) o.components.emplace_back(c.component, c.status);
+  std::sort(o.components.begin(), o.components.end());
+  for (const auto& v : e.alerts(now)) {
+    if (core::is_resolved(*v.alert, now)) continue;
+    o.alerts.push_back({.labels = v.alert->labels,
+                        .fingerprint = v.alert->fingerprint,
+                        .starts_at = v.alert->starts_at});
+  }
+  if (s.expect.alert.empty()) return o;
+  // The groups that hold an alert the drill expects, and their acks.
+  std::map<std::string, std::vector<std::string>> groups_of;  // fingerprint → group ids
+  for (const auto& [key, group] : e.groups()) {
+    bool any = false;
+    const std::string id = engine::group_id(key);
+    for (const auto& [fp, a] : group.alerts) {
+      if (core::is_resolved(*a, now) || !alerting::matches(s.expect.alert, a->labels)) continue;
+      groups_of[a->fingerprint].push_back(id);
+      any = true;
+    }
+    if (!any) continue;
+    const std::string k = key.to_string();
+    group_keys.push_back(k);
+    if (const alerting::Ack* ack = e.acks().find(k)) {
+      o.acks.push_back({.group = id, .by = ack->by, .channel = ack->channel, .at = ack->at});
+    }
+  }
+  for (auto& a : o.alerts) {
+    if (auto it = groups_of.find(a.fingerprint); it != groups_of.end()) a.groups = it->second;
+  }
+  return o;
+}
+
+asio::awaitable<drills::Observation> DrillService::observe(const drills::Run& run) {
+  engine::Engine* e = hooks_.engine();
+  std::vector<std::string> keys;
+  drills::Observation o = observe_now(*e, run.scenario(), clock_.now(), keys);
+  o.notifications = recorded_;
+  if (!keys.empty()) {
+    std::vector<store::OutboxRow> rows;
+    const std::function<void()> job = [this, &keys, &rows] {
+      for (const auto& k : keys) {
+        auto got =
+            store_.outbox({.group_key = k, .state = store::OutboxState::kSent, .limit = 100});
+        if (got) rows.insert(rows.end(), got->begin(), got->end());
+      }
+    };
+    co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
+    for (const auto& r : rows) {
+      if (r.done_at)
+        o.notifications.push_back({.group = r.group_id, .receiver = r.receiver, .at = *r.done_at});
+    }
+  }
+  co_return o;
+}
+
+asio::awaitable<core::Result<void>> DrillService::inject(const drills::Run& run) {
+  const auto& s = run.scenario();
+  const auto& f = s.fault;
+  switch (f.kind) {
+    case drills::FaultKind::kReceiverOutage:
+      hooks_.outage(f.receiver, true);
+      co_return core::Result<void>{};
+    case drills::FaultKind::kFeedStall: {
+      stalled_.clear();
+      for (const auto& t : f.topics) {
+        auto p = core::TopicPattern::parse(t);
+        if (!p) co_return std::unexpected(p.error());
+        stalled_.push_back(std::move(*p));
+      }
+      stalled_scenario_ = s.name;
+      co_return core::Result<void>{};
+    }
+    case drills::FaultKind::kCommand: {
+      core::Result<void> result;
+      const std::vector<std::string> env = command_env(run.evidence().drill_id, s.name);
+      const std::function<void()> job = [&] {
+        result = run_command(f.run, f.command_timeout, env);
+      };
+      co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
+      co_return result;
+    }
+  }
+  co_return core::Result<void>{};
+}
+
+asio::awaitable<core::Result<void>> DrillService::restore(const drills::Run& run) {
+  const auto& s = run.scenario();
+  const auto& f = s.fault;
+  switch (f.kind) {
+    case drills::FaultKind::kReceiverOutage:
+      hooks_.outage(f.receiver, false);
+      co_return core::Result<void>{};
+    case drills::FaultKind::kFeedStall:
+      stalled_.clear();
+      co_return core::Result<void>{};
+    case drills::FaultKind::kCommand: {
+      core::Result<void> result;
+      const std::vector<std::string> env = command_env(run.evidence().drill_id, s.name);
+      const std::function<void()> job = [&] {
+        result = run_command(f.undo, f.command_timeout, env);
+      };
+      co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
+      co_return result;
+    }
+  }
+  co_return core::Result<void>{};
+}
+
+asio::awaitable<void> DrillService::write(const drills::Run& run) {
+  const store::DrillRunRow row = row_of(run);
+  core::Result<void> written;
+  const std::function<void()> job = [this, &row, &written] { written = store_.put_drill_run(row); };
+  co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
+  if (!written) {
+    spdlog::error("drills: cannot store drill {}: {}", row.id, written.error().message);
+  }
+  std::lock_guard lock(mu_);
+  running_row_ = row;
+}
+
+void DrillService::finished(const drills::Run& run) {
+  const auto& e = run.evidence();
+  if (!e.verdict) return;
+  const std::string& name = e.scenario.name;
+  metrics_->runs.with({name, std::string(drills::to_string(*e.verdict))}).inc();
+  if (auto d = e.mttd()) metrics_->mttd.with({name}).set(core::to_seconds(*d));
+  if (auto d = e.mtta()) metrics_->mtta.with({name}).set(core::to_seconds(*d));
+  if (auto d = e.mttr()) metrics_->mttr.with({name}).set(core::to_seconds(*d));
+  if (e.finished_at) {
+    metrics_->last_run.with({name}).set(core::to_seconds(e.finished_at->time_since_epoch()));
+    if (*e.verdict == drills::Verdict::kPass || *e.verdict == drills::Verdict::kFail) {
+      hooks_.engine()->set_last_drill(*e.finished_at);
+    }
+  }
+  spdlog::info("drills: {} ({}) ended: {}{}", e.drill_id, name, drills::to_string(*e.verdict),
+               e.reason.empty() ? "" : " — " + e.reason);
+}
+
+asio::awaitable<void> DrillService::run_one(Pending p) {
+  drills::Run run(*p.scenario, {.id = p.id,
+                                .started_at = clock_.now(),
+                                .forced = p.forced,
+                                .started_by = p.by,
+                                .base_url = base_url_});
+  metrics_->running.set(1);
+  recorded_.clear();
+  hooks_.engine()->set_drill_components(targets_of(*p.scenario), clock_.now());
+  spdlog::info("drills: {} ({}) started{}", p.id, p.scenario->name,
+               p.by.empty() ? "" : " by " + p.by);
+  asio::steady_timer poll(ctx_);
+  std::exception_ptr error;
+  try {
+    for (;;) {
+      std::string stop_by;
+      {
+        std::lock_guard lock(mu_);
+        stop_by.swap(stop_requested_);
+      }
+      if (!stop_by.empty()) (void)run.stop("stopped by " + stop_by, clock_.now());
+      const drills::Observation o = co_await observe(run);
+      for (const auto& a : run.step(o)) {
+        switch (a.kind) {
+          case drills::Run::Action::Kind::kInject: {
+            co_await write(run);  // the recovery record, before anything is injected
+            const auto r = co_await inject(run);
+            run.injected(clock_.now(), r);
+            if (!r)
+              spdlog::error("drills: {}: the fault could not be injected: {}", p.id,
+                            r.error().message);
+            break;
+          }
+          case drills::Run::Action::Kind::kRestore: {
+            const auto r = co_await restore(run);
+            run.restored(clock_.now(), r);
+            if (!r)
+              spdlog::error("drills: {}: the fault could not be undone: {}", p.id,
+                            r.error().message);
+            break;
+          }
+          case drills::Run::Action::Kind::kAck: {
+            auto ok =
+                hooks_.engine()->ack(a.group,
+                                     alerting::Ack{.by = a.by,
+                                                   .comment = "scripted responder of drill " + p.id,
+                                                   .channel = "drill"},
+                                     clock_.now());
+            if (!ok)
+              spdlog::warn("drills: {}: the responder's ack failed: {}", p.id, ok.error().message);
+            break;
+          }
+        }
+      }
+      if (run.finished()) break;
+      {
+        const store::DrillRunRow row = row_of(run);
+        std::lock_guard lock(mu_);
+        running_row_ = row;
+      }
+      poll.expires_after(config_.poll_interval);
+      if (!co_await coro::wait(poll)) break;  // opsready is stopping
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (!run.finished()) {
+    // A stop of opsready, or a failure of this loop: the fault must not outlive the drill.
+    if (run.stop(error ? "the drill loop failed" : "opsready is shutting down", clock_.now())) {
+      const auto r = co_await restore(run);
+      run.restored(clock_.now(), r);
+    }
+  }
+  hooks_.engine()->set_drill_components({}, clock_.now());
+  finished(run);
+  co_await write(run);
+  recorded_.clear();
+  metrics_->running.set(0);
+  if (error) std::rethrow_exception(error);
+}
+
+asio::awaitable<void> DrillService::loop() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  asio::steady_timer& wake = *wake_timer_;
+  for (;;) {
+    std::optional<Pending> p;
+    {
+      std::lock_guard lock(mu_);
+      if (pending_) {
+        p = std::move(pending_);
+        pending_.reset();
+        running_id_ = p->id;
+        waiting_ = false;
+      } else {
+        waiting_ = true;
+      }
+    }
+    if (!p) {
+      wake.expires_at(asio::steady_timer::time_point::max());
+      (void)co_await coro::wait(wake);
+      if (co_await coro::cancel_requested()) {
+        std::lock_guard lock(mu_);
+        waiting_ = false;
+        co_return;
+      }
+      continue;
+    }
+    std::exception_ptr error;
+    try {
+      co_await run_one(std::move(*p));
+    } catch (...) {
+      error = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mu_);
+      running_id_.clear();
+      running_row_.reset();
+      stop_requested_.clear();
+    }
+    if (error) std::rethrow_exception(error);
+    if (co_await coro::cancel_requested()) co_return;
+  }
+}
+
+DrillService::Reply DrillService::start(const nlohmann::json& request) {
+  if (!request.is_object()) return {400, {{"error", "the body must be a JSON object"}}};
+  const auto field = [&](const char* k) {
+    return request.contains(k) ? request[k] : nlohmann::json();
+  };
+  for (const auto& [k, v] : request.items()) {
+    if (k != "scenario" && k != "dry_run" && k != "force" && k != "by") {
+      return {400, {{"error", "unknown field '" + k + "' (known: scenario, dry_run, force, by)"}}};
+    }
+  }
+  if (!field("scenario").is_string()) return {400, {{"error", "'scenario' must be a string"}}};
+  for (const char* k : {"dry_run", "force"}) {
+    if (!field(k).is_null() && !field(k).is_boolean()) {
+      return {400, {{"error", std::string("'") + k + "' must be true or false"}}};
+    }
+  }
+  if (!field("by").is_null() && !field("by").is_string()) {
+    return {400, {{"error", "'by' must be a string"}}};
+  }
+  const std::string name = field("scenario").get<std::string>();
+  const drills::Scenario* s = find(name);
+  if (s == nullptr) {
+    std::string known;
+    for (const auto& x : config_.scenarios) known += (known.empty() ? "" : ", ") + x.name;
+    return {404,
+            {{"error", "no drill scenario is named '" + name + "' (configured: " +
+                           (known.empty() ? "none; see drills.scenarios" : known) + ")"}}};
+  }
+  const bool dry = field("dry_run").is_boolean() && field("dry_run").get<bool>();
+  const bool force = field("force").is_boolean() && field("force").get<bool>();
+  const std::string by = field("by").is_string() ? field("by").get<std::string>() : "";
+  const auto snap = hooks_.current ? hooks_.current() : nullptr;
+  const bool blocked = snap && snap->gate.decision == readiness::GateDecision::Decision::kBlock;
+
+  if (dry) {
+    // The steady-state checks now, on the strand; nothing is injected or stored.
+    auto promise = std::make_shared<std::promise<drills::Evidence>>();
+    auto future = promise->get_future();
+    asio::post(ctx_, [this, s, promise, by] {
+      drills::Run run(*s, {.id = "dry-run",
+                           .started_at = clock_.now(),
+                           .dry_run = true,
+                           .started_by = by,
+                           .base_url = base_url_});
+      std::vector<std::string> keys;
+      engine::Engine* e = hooks_.engine();
+      if (e == nullptr) {
+        promise->set_value(run.evidence());
+        return;
+      }
+      (void)run.step(observe_now(*e, *s, clock_.now(), keys));
+      promise->set_value(run.evidence());
+    });
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      return {503, {{"error", "the evaluation strand did not answer within 10s"}}};
+    }
+    const drills::Evidence ev = future.get();
+    bool held = true;
+    for (const auto& c : ev.steady_state_before) held = held && c.held;
+    nlohmann::json steady = nlohmann::json::array();
+    for (const auto& c : ev.steady_state_before) {
+      steady.push_back({{"check", c.check}, {"held", c.held}, {"observed", c.observed}});
+    }
+    std::string refusal;
+    if (blocked && !force) refusal = "the gate blocks: a run would be refused without force";
+    return {200,
+            {{"dry_run", true},
+             {"scenario", drills::to_json(*s)},
+             {"steady_state", std::move(steady)},
+             {"steady_state_held", held},
+             {"gate_blocks", blocked},
+             {"would_run", held && refusal.empty()},
+             {"refusal", refusal}}};
+  }
+
+  std::lock_guard lock(mu_);
+  if (pending_ || !running_id_.empty()) {
+    const std::string other = pending_ ? pending_->id : running_id_;
+    return {409,
+            {{"error", "drill " + other + " is running; one drill runs at a time"},
+             {"running", other}}};
+  }
+  if (blocked && !force) {
+    return {409,
+            {{"error",
+              "the gate blocks, so the drill does not run (a drill adds a failure "
+              "to a system that is already not fit to trade); pass force to run "
+              "it anyway"}}};
+  }
+  Pending p{.id = new_id(clock_.now()), .scenario = s, .forced = blocked && force, .by = by};
+  const std::string id = p.id;
+  const TimePoint now = clock_.now();
+  // What GET /api/v1/drills/{id} answers until the loop's first step.
+  running_row_ = store::DrillRunRow{
+      .id = id,
+      .scenario = name,
+      .started_at = now,
+      .json = json_starting(id, name, now),
+      .markdown = "# Drill " + id + " – " + name + "\n\n- **Verdict:** starting\n"};
+  pending_ = std::move(p);
+  if (waiting_) asio::post(ctx_, [this] { wake_timer_->cancel(); });
+  return {202,
+          {{"drill_id", id},
+           {"scenario", name},
+           {"status", "started"},
+           {"links", {{"self", base_url_ + "/api/v1/drills/" + id}}}}};
+}
+
+DrillService::Reply DrillService::stop(const std::string& id, const std::string& by) {
+  std::lock_guard lock(mu_);
+  if (running_id_ != id || id.empty()) {
+    return {409, {{"error", "drill " + id + " is not running"}}};
+  }
+  stop_requested_ = by.empty() ? "an operator" : by;
+  return {202, {{"drill_id", id}, {"status", "stopping"}}};
+}
+
+DrillService::Reply DrillService::list(const std::string& scenario, std::size_t limit) const {
+  nlohmann::json scenarios = nlohmann::json::array();
+  for (const auto& s : config_.scenarios) scenarios.push_back(drills::to_json(s));
+  nlohmann::json running = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (running_row_) {
+      running = summary_of(*running_row_);
+    } else if (pending_ || !running_id_.empty()) {
+      running = {{"drill_id", pending_ ? pending_->id : running_id_}};
+    }
+  }
+  auto rows = store_.drill_runs({.scenario = scenario, .limit = limit});
+  if (!rows) return {500, {{"error", "drill runs unavailable: " + rows.error().message}}};
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& r : *rows) runs.push_back(summary_of(r));
+  return {200,
+          {{"scenarios", std::move(scenarios)},
+           {"running", std::move(running)},
+           {"runs", std::move(runs)}}};
+}
+
+core::Result<std::optional<store::DrillRunRow>> DrillService::get(const std::string& id) const {
+  {
+    std::lock_guard lock(mu_);
+    if (running_row_ && running_row_->id == id)
+      return std::optional<store::DrillRunRow>(*running_row_);
+  }
+  return store_.drill_run(id);
+}
+
+}  // namespace opsready::app

@@ -1,0 +1,359 @@
+#include "opsready/app/drills_config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "opsready/core/topic_pattern.h"
+
+namespace opsready::app {
+
+namespace {
+
+using YAML::Node;
+
+config::Sink collect(std::vector<ConfigError>& to, const std::string& name) {
+  return [&to, name](const Node& at, std::string message) {
+    const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+    to.push_back({name, line, std::move(message)});
+  };
+}
+
+// Matchers as one string (`{a="b", c=~"d"}`) or a list of single matchers.
+std::optional<alerting::Matchers> read_matchers(config::Reader& r, const Node& n,
+                                                const std::string& path) {
+  if (n.IsSequence()) {
+    alerting::Matchers out;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const std::string at = path + "[" + std::to_string(i) + "]";
+      const auto text = r.scalar(n[i], at);
+      if (!text) return std::nullopt;
+      auto m = alerting::parse_matcher(*text);
+      if (!m) {
+        r.error(n[i], at + ": " + m.error().message);
+        return std::nullopt;
+      }
+      out.push_back(std::move(*m));
+    }
+    return out;
+  }
+  const auto text = r.scalar(n, path);
+  if (!text) return std::nullopt;
+  auto ms = alerting::parse_matchers(*text);
+  if (!ms) {
+    r.error(n, path + ": " + ms.error().message);
+    return std::nullopt;
+  }
+  return std::move(*ms);
+}
+
+config::Field matchers_field(std::string key, alerting::Matchers& out) {
+  return config::custom(std::move(key),
+                        [&out](config::Reader& r, const Node& n, const std::string& path) {
+                          if (auto ms = read_matchers(r, n, path)) out = std::move(*ms);
+                        });
+}
+
+config::Field gate_field(std::string key, std::optional<drills::GateOutcome>& out) {
+  return config::custom(std::move(key),
+                        [&out](config::Reader& r, const Node& n, const std::string& path) {
+                          const auto word = r.scalar(n, path);
+                          if (!word) return;
+                          auto d = readiness::parse_decision(*word);
+                          if (!d) {
+                            r.error(n, path + " must be pass, warn or block, got '" + *word + "'");
+                            return;
+                          }
+                          out = *d;
+                        });
+}
+
+constexpr const char* kCheckKinds = "readiness, gate, component, alert or no_alert";
+
+// One check: a mapping with one key, the kind.
+//   - readiness: {at_most: warn}          - gate: {at_most: warn, at_least: pass}
+//   - component: {name: fix_gateway, at_least: fail}
+//   - alert: 'alertname="X"'              - no_alert: ['alertname="X"', 'severity="critical"']
+void read_check(config::Reader& r, const Node& item, const std::string& path,
+                std::vector<drills::Check>& out) {
+  using Kind = drills::Check::Kind;
+  if (!item.IsMap() || item.size() != 1) {
+    r.error(item, path + " must be a mapping with one key: " + kCheckKinds);
+    return;
+  }
+  const std::string kind = item.begin()->first.as<std::string>();
+  const Node value = item.begin()->second;
+  const std::string at = path + "." + kind;
+  drills::Check c;
+  const std::size_t errors = r.error_count();
+  if (kind == "readiness" || kind == "component") {
+    c.kind = kind == "readiness" ? Kind::kReadiness : Kind::kComponent;
+    config::Table t = {config::status("at_most", c.status_at_most),
+                       config::status("at_least", c.status_at_least)};
+    if (c.kind == Kind::kComponent) {
+      t.insert(t.begin(),
+               config::required(config::text("name", c.component, {config::not_empty()})));
+    }
+    r.read(value, at, t);
+    if (!c.status_at_most && !c.status_at_least && r.error_count() == errors) {
+      r.error(value, at + " needs at_most or at_least");
+    }
+  } else if (kind == "gate") {
+    c.kind = Kind::kGate;
+    r.read(value, at,
+           {gate_field("at_most", c.gate_at_most), gate_field("at_least", c.gate_at_least)});
+    if (!c.gate_at_most && !c.gate_at_least && r.error_count() == errors) {
+      r.error(value, at + " needs at_most or at_least");
+    }
+  } else if (kind == "alert" || kind == "no_alert") {
+    c.kind = kind == "alert" ? Kind::kAlert : Kind::kNoAlert;
+    auto ms = read_matchers(r, value, at);
+    if (!ms) return;
+    if (ms->empty()) {
+      r.error(value, at + " needs at least one matcher");
+      return;
+    }
+    c.matchers = std::move(*ms);
+  } else {
+    r.error(item, path + ": unknown check '" + kind + "' (known: " + kCheckKinds + ")");
+    return;
+  }
+  if (r.error_count() == errors) out.push_back(std::move(c));
+}
+
+config::Field checks_field(std::string key, std::vector<drills::Check>& out) {
+  return config::list(
+      std::move(key), "a list of checks",
+      [&out](config::Reader& r, const Node& item, const std::string& path, std::size_t index) {
+        read_check(r, item, path + "[" + std::to_string(index) + "]", out);
+      });
+}
+
+config::Table fault_table(drills::Fault& f) {
+  return {
+      config::required(config::custom(
+          "kind",
+          [&f](config::Reader& r, const Node& n, const std::string& path) {
+            const auto word = r.scalar(n, path);
+            if (!word) return;
+            auto k = drills::parse_fault_kind(*word);
+            if (!k) {
+              r.error(
+                  n, path + " must be receiver_outage, feed_stall or command, got '" + *word + "'");
+              return;
+            }
+            f.kind = *k;
+          })),
+      config::text("receiver", f.receiver),
+      config::strings("topics", f.topics,
+                      {.expected = "a list of topic patterns",
+                       .item_checks = {[](const std::string& t,
+                                          const std::string& path) -> std::optional<std::string> {
+                         if (auto ok = core::TopicPattern::parse(t); !ok) {
+                           return path + ": '" + t + "': " + ok.error().message;
+                         }
+                         return std::nullopt;
+                       }}}),
+      config::text("run", f.run),
+      config::text("undo", f.undo),
+      config::duration("command_timeout", f.command_timeout, {config::positive()}),
+      config::duration("duration", f.duration, {config::positive()}),
+  };
+}
+
+config::Table scenario_table(drills::Scenario& s) {
+  return {
+      config::required(config::custom(
+          "name",
+          [&s](config::Reader& r, const Node& n, const std::string& path) {
+            const auto word = r.scalar(n, path);
+            if (!word) return;
+            if (!drills::is_valid_scenario_name(*word)) {
+              r.error(n, path + " '" + *word +
+                             "' must be 1-64 of a-z, 0-9, '_', '.', '-', starting with a letter "
+                             "or digit");
+              return;
+            }
+            s.name = *word;
+          })),
+      config::text("description", s.description),
+      config::required(config::text("hypothesis", s.hypothesis, {config::not_empty()})),
+      checks_field("steady_state", s.steady_state),
+      config::required(config::section("fault", [&s] { return fault_table(s.fault); })),
+      config::section(
+          "target",
+          [&s] { return config::Table{config::strings("components", s.target_components)}; }),
+      config::section("expect",
+                      [&s] {
+                        return config::Table{
+                            matchers_field("alert", s.expect.alert),
+                            config::text("receiver", s.expect.receiver),
+                            config::duration("within", s.expect.within, {config::positive()}),
+                            config::flag("acked", s.expect.acked)};
+                      }),
+      config::section("responder",
+                      [&s] {
+                        s.responder.emplace();
+                        return config::Table{
+                            config::duration("ack_after", s.responder->ack_after),
+                            config::text("by", s.responder->by, {config::not_empty()})};
+                      }),
+      checks_field("abort_if", s.abort_if),
+      config::section("recovery",
+                      [&s] {
+                        return config::Table{
+                            config::duration("within", s.recovery.within, {config::positive()}),
+                            config::flag("alert_resolved", s.recovery.alert_resolved)};
+                      }),
+  };
+}
+
+// What a fault of each kind needs, once the whole scenario is read.
+void check_fault(config::Reader& r, const Node& root, drills::Scenario& s) {
+  const Node at = root["fault"];
+  const auto& f = s.fault;
+  switch (f.kind) {
+    case drills::FaultKind::kReceiverOutage:
+      if (f.receiver.empty()) r.error(at, "fault: a receiver_outage needs 'receiver'");
+      break;
+    case drills::FaultKind::kFeedStall:
+      if (f.topics.empty()) r.error(at, "fault: a feed_stall needs 'topics'");
+      break;
+    case drills::FaultKind::kCommand:
+      if (f.run.empty() || f.undo.empty()) {
+        r.error(at,
+                "fault: a command fault needs 'run' and 'undo' (the undo runs after a crash "
+                "too)");
+      }
+      break;
+  }
+  if (s.responder && !s.expect.acked) {
+    // A responder acks, so the ack is part of what the drill checks.
+    s.expect.acked = true;
+  }
+}
+
+}  // namespace
+
+ScenarioResult parse_scenario(const std::string& yaml, const std::string& name) {
+  std::vector<ConfigError> errors;
+  Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(std::vector<ConfigError>{
+        {name, e.mark.line >= 0 ? e.mark.line + 1 : 0, "YAML syntax error: " + e.msg}});
+  }
+  drills::Scenario s;
+  config::Reader reader(collect(errors, name), collect(errors, name));
+  try {
+    if (!root.IsMap()) {
+      reader.error(root, "a drill scenario must be a YAML mapping");
+    } else if (reader.read(root, "", scenario_table(s))) {
+      check_fault(reader, root, s);
+      reader.finish();
+    }
+  } catch (const YAML::Exception& e) {
+    errors.push_back({name, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg});
+  }
+  if (!errors.empty()) return std::unexpected(std::move(errors));
+  s.file = name;
+  return s;
+}
+
+namespace {
+
+// The scenario files of one `scenarios` entry: the file, or a directory's *.yml / *.yaml.
+std::vector<std::filesystem::path> files_of(const std::filesystem::path& p, std::string& error) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(p, ec)) return {p};
+  std::vector<std::filesystem::path> out;
+  for (const auto& entry : std::filesystem::directory_iterator(p, ec)) {
+    const auto ext = entry.path().extension();
+    if (entry.is_regular_file() && (ext == ".yml" || ext == ".yaml")) out.push_back(entry.path());
+  }
+  if (ec) error = ec.message();
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+config::Field drills_field(std::string key, const std::string& file, DrillsConfig& out,
+                           const alerting::Policy& policy, OtherFileSinks other_file) {
+  return config::section(std::move(key), [&file, &out, &policy, other_file] {
+    return config::Table{
+        config::custom(
+            "scenarios",
+            [&file, &out, &policy, other_file](config::Reader& r, const Node& n,
+                                               const std::string& path) {
+              if (!n.IsSequence()) {
+                r.error(n, path + " must be a list of files or directories");
+                return;
+              }
+              const auto dir = std::filesystem::path(file).parent_path();
+              std::set<std::string> names;
+              for (std::size_t i = 0; i < n.size(); ++i) {
+                const std::string at = path + "[" + std::to_string(i) + "]";
+                const auto text = r.scalar(n[i], at);
+                if (!text) continue;
+                std::filesystem::path p = *text;
+                if (p.is_relative()) p = dir / p;
+                out.paths.push_back(p);
+                std::string error;
+                const auto files = files_of(p, error);
+                if (!error.empty())
+                  r.error(n[i], at + ": cannot list '" + p.string() + "': " + error);
+                for (const auto& f : files) {
+                  std::ifstream in(f, std::ios::binary);
+                  if (!in) {
+                    r.error(n[i],
+                            at + ": cannot read '" + f.string() + "': " + std::strerror(errno));
+                    continue;
+                  }
+                  std::stringstream buf;
+                  buf << in.rdbuf();
+                  auto s = parse_scenario(buf.str(), f.string());
+                  if (!s) {
+                    const std::size_t count = s.error().size();
+                    for (auto& e : s.error()) {
+                      if (other_file.error) other_file.error(std::move(e));
+                    }
+                    r.error(n[i], at + ": " + std::to_string(count) + " error(s) in '" +
+                                      f.string() + "'");
+                    continue;
+                  }
+                  if (!names.insert(s->name).second) {
+                    r.error(n[i], at + ": two scenarios are named '" + s->name +
+                                      "' (the second in '" + f.string() + "')");
+                    continue;
+                  }
+                  for (const std::string* receiver : {&s->fault.receiver, &s->expect.receiver}) {
+                    if (receiver->empty()) continue;
+                    const bool known = std::any_of(
+                        policy.receivers.begin(), policy.receivers.end(),
+                        [&](const alerting::Receiver& x) { return x.name == *receiver; });
+                    if (!known) {
+                      r.error(n[i], at + ": scenario '" + s->name + "' in '" + f.string() +
+                                        "' names receiver '" + *receiver +
+                                        "', which the alerting policy does not have");
+                    }
+                  }
+                  out.scenarios.push_back(std::move(*s));
+                }
+              }
+              std::sort(out.scenarios.begin(), out.scenarios.end(),
+                        [](const auto& a, const auto& b) { return a.name < b.name; });
+            }),
+        config::duration(
+            "poll_interval", out.poll_interval,
+            {config::between(std::chrono::milliseconds(10), std::chrono::seconds(10))}),
+    };
+  });
+}
+
+}  // namespace opsready::app
