@@ -284,6 +284,23 @@ std::string words(const std::vector<std::string_view>& keys, const char* last) {
   return out;
 }
 
+// The keys of `t` below `prefix`, as settings_keys() lists them.
+void collect_keys(const Table& t, const std::string& prefix, std::vector<std::string>& out) {
+  for (const auto& k : t.keys) {
+    if (k.kind == Kind::kUnsupported) continue;
+    const std::string path = join(prefix, k.name);
+    out.push_back(path);
+    if (k.kind == Kind::kObject) {
+      collect_keys(*k.table, path, out);
+    } else if (k.kind == Kind::kObjectList) {
+      out.push_back(path + "[]");
+      collect_keys(*k.table, path + "[]", out);
+    } else if (k.kind == Kind::kStringMap || k.kind == Kind::kHeaders) {
+      out.push_back(path + ".*");
+    }
+  }
+}
+
 // `host:port` as Go's net.SplitHostPort takes it, with a port that is not empty.
 bool is_host_port(std::string_view s) {
   std::string_view port;
@@ -667,6 +684,18 @@ std::vector<core::Error> normalize_global(json& global, const std::filesystem::p
   std::vector<core::Error> errors;
   Normalizer(base_dir, errors).object(global_table(), global, "");
   return errors;
+}
+
+std::vector<std::string> settings_keys(std::string_view type) {
+  std::vector<std::string> out;
+  if (const Table* table = table_of(type)) collect_keys(*table, "", out);
+  return out;
+}
+
+std::vector<std::string> global_keys() {
+  std::vector<std::string> out;
+  collect_keys(global_table(), "", out);
+  return out;
 }
 
 std::vector<core::Error> lint(const Integration& integration, const json& global) {

@@ -118,6 +118,15 @@ struct IntegrationType {
 [[nodiscard]] std::vector<core::Error> normalize_global(nlohmann::json& global,
                                                         const std::filesystem::path& base_dir = {});
 
+// Every key the key table of `type` accepts (the tables normalize_settings() checks against),
+// as a path inside one entry, in the table's order: "url", "http_config",
+// "http_config.basic_auth", "http_config.basic_auth.username", ...; the items of a list of
+// mappings are "[]" ("fields[]", "fields[].title"), names the user chooses "*" ("headers.*").
+// Keys opsready refuses (code `unsupported`) are left out. Empty for an unknown type.
+[[nodiscard]] std::vector<std::string> settings_keys(std::string_view type);
+// The same for `global:`.
+[[nodiscard]] std::vector<std::string> global_keys();
+
 // The actions of a template ("{{ x }}" → " x "), in order; an unclosed "{{" ends the list.
 [[nodiscard]] std::vector<std::string_view> template_actions(std::string_view value);
 // True when `value` holds Go template syntax that mustache cannot mean: a field reference

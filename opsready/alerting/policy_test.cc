@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -457,6 +458,58 @@ TEST(Policy, IntegrationTypes) {
   for (const auto& t : integration_types()) {
     EXPECT_EQ(std::find(unsupported.begin(), unsupported.end(), t.config_key), unsupported.end());
   }
+}
+
+// A settings object that holds the key `path` (as settings_keys() writes it), with "x" at the
+// end: "fields[].title" → {"fields": [{"title": "x"}]}, "headers.*" → {"headers": {"N": "x"}}.
+json holding(std::string_view path) {
+  if (path.empty()) return "x";
+  if (path.starts_with("[]")) {
+    path.remove_prefix(2);
+    if (path.starts_with('.')) path.remove_prefix(1);
+    return json::array({path.empty() ? json::object() : holding(path)});
+  }
+  const auto stop = std::min(path.find('.'), path.find('['));
+  std::string key(path.substr(0, stop));
+  if (key == "*") key = "N";
+  std::string_view rest = stop == std::string_view::npos ? "" : path.substr(stop);
+  if (rest.starts_with('.')) rest.remove_prefix(1);
+  return json{{key, holding(rest)}};
+}
+
+// Every key settings_keys() and global_keys() list is one the normalizer knows: none of them is
+// an unknown key, and a key they do not list is one (the probe can fail).
+TEST(Policy, SettingsKeysAreTheKeysTheNormalizerKnows) {
+  const auto unknown = [](const std::vector<core::Error>& errors) {
+    return std::count_if(errors.begin(), errors.end(),
+                         [](const core::Error& e) { return e.code == "unknown_key"; });
+  };
+  for (const auto& type : integration_types()) {
+    const auto keys = settings_keys(type.type);
+    ASSERT_FALSE(keys.empty()) << type.type;
+    for (const auto& key : keys) {
+      json settings = holding(key);
+      EXPECT_EQ(unknown(normalize_settings(type.type, settings)), 0) << type.type << ": " << key;
+    }
+    json settings = holding("http_config.no_such_key");
+    EXPECT_EQ(unknown(normalize_settings(type.type, settings)), 1) << type.type;
+  }
+  for (const auto& key : global_keys()) {
+    json global = holding(key);
+    EXPECT_EQ(unknown(normalize_global(global)), 0) << key;
+  }
+  const auto slack = settings_keys("slack");
+  for (const char* key : {"api_url", "http_config.basic_auth.password_file", "fields[]",
+                          "fields[].title", "actions[].confirm.ok_text"}) {
+    EXPECT_NE(std::find(slack.begin(), slack.end(), key), slack.end()) << key;
+  }
+  // Refused keys are not listed: they do not load.
+  EXPECT_EQ(std::find(slack.begin(), slack.end(), "http_config.oauth2"), slack.end());
+  const auto webhook = settings_keys("webhook");
+  EXPECT_NE(std::find(webhook.begin(), webhook.end(), "headers.*"), webhook.end());
+  EXPECT_TRUE(settings_keys("pagerduty").empty());
+  const auto global = global_keys();
+  EXPECT_NE(std::find(global.begin(), global.end(), "smtp_smarthost"), global.end());
 }
 
 }  // namespace

@@ -112,18 +112,21 @@ config::Field am_duration(std::string key, std::optional<core::Duration>& out) {
 }
 
 // A list field whose absence and null (`inhibit_rules:` with nothing under it, as Alertmanager
-// files have) both mean "none".
-config::Field sequence(std::string key, std::string expected, config::ItemFn item) {
-  return config::custom(std::move(key),
-                        [expected = std::move(expected), item = std::move(item)](
-                            config::Reader& r, const Node& n, const std::string& path) {
-                          if (n.IsNull()) return;
-                          if (!n.IsSequence()) {
-                            r.error(n, path + " must be " + expected);
-                            return;
-                          }
-                          for (std::size_t i = 0; i < n.size(); ++i) item(r, n[i], path, i);
-                        });
+// files have) both mean "none". `below` is config::Field::below.
+config::Field sequence(std::string key, std::string expected, config::ItemFn item,
+                       config::KeysFn below = {}) {
+  return config::custom(
+      std::move(key),
+      [expected = std::move(expected), item = std::move(item)](config::Reader& r, const Node& n,
+                                                               const std::string& path) {
+        if (n.IsNull()) return;
+        if (!n.IsSequence()) {
+          r.error(n, path + " must be " + expected);
+          return;
+        }
+        for (std::size_t i = 0; i < n.size(); ++i) item(r, n[i], path, i);
+      },
+      std::move(below));
 }
 
 std::string indexed(const std::string& path, std::size_t i) {
@@ -152,29 +155,32 @@ config::Field matcher_list(std::string key, alerting::Matchers& out) {
 // `parent` is the mapping holding the key, where the warning points.
 config::Field match_map(std::string key, alerting::MatchType type, alerting::Matchers& out,
                         std::string replacement, const Node& parent) {
-  return config::custom(key, [key, type, &out, replacement = std::move(replacement), parent](
-                                 config::Reader& r, const Node& n, const std::string& path) {
-    if (n.IsNull()) return;
-    if (!n.IsMap()) {
-      r.error(n, path + " must be a mapping of label names to values");
-      return;
-    }
-    std::string written;
-    for (const auto& kv : n) {
-      const std::string name = kv.first.Scalar();
-      const auto value = r.scalar(kv.second, path + "." + name);
-      if (!value) continue;
-      auto m = alerting::Matcher::create(type, name, *value);
-      if (!m) {
-        r.error(kv.first, path + "." + name + ": " + m.error().message);
-        continue;
-      }
-      written += (written.empty() ? "" : ", ") + single_quoted(m->to_string());
-      out.push_back(*m);
-    }
-    r.warning(key_of(parent, key),
-              path + " is deprecated; write it as " + replacement + ": [" + written + "]");
-  });
+  return config::custom(
+      key,
+      [key, type, &out, replacement = std::move(replacement), parent](
+          config::Reader& r, const Node& n, const std::string& path) {
+        if (n.IsNull()) return;
+        if (!n.IsMap()) {
+          r.error(n, path + " must be a mapping of label names to values");
+          return;
+        }
+        std::string written;
+        for (const auto& kv : n) {
+          const std::string name = kv.first.Scalar();
+          const auto value = r.scalar(kv.second, path + "." + name);
+          if (!value) continue;
+          auto m = alerting::Matcher::create(type, name, *value);
+          if (!m) {
+            r.error(kv.first, path + "." + name + ": " + m.error().message);
+            continue;
+          }
+          written += (written.empty() ? "" : ", ") + single_quoted(m->to_string());
+          out.push_back(*m);
+        }
+        r.warning(key_of(parent, key),
+                  path + " is deprecated; write it as " + replacement + ": [" + written + "]");
+      },
+      [] { return config::name_keys(); });
 }
 
 // Reads one policy (the inline section, or a whole Alertmanager file) into a Policy.
@@ -201,6 +207,15 @@ class PolicyReader {
     if (r_.error_count() > before) return false;
     check_integrations(root);
     return r_.error_count() == before;
+  }
+
+  // The keys of a policy, as config::known_keys() lists them; `inline_section`: the `alerting:`
+  // section, with its config_file.
+  static std::vector<std::string> known_keys(bool inline_section) {
+    config::Reader r({});
+    alerting::Policy policy;
+    PolicyReader reader(r, "", {}, policy);
+    return config::known_keys(reader.top_table(inline_section, Node()));
   }
 
  private:
@@ -244,8 +259,9 @@ class PolicyReader {
   config::Table top_table(bool inline_section, const Node& root) {
     config::Table t;
     if (inline_section) t.push_back(config::handled("config_file"));  // read by alerting_field
-    t.push_back(
-        config::custom("global", [this](config::Reader& r, const Node& n, const std::string& path) {
+    t.push_back(config::custom(
+        "global",
+        [this](config::Reader& r, const Node& n, const std::string& path) {
           if (n.IsNull()) return;
           if (!n.IsMap()) {
             r.error(n, path + " must be a mapping");
@@ -256,14 +272,26 @@ class PolicyReader {
             r.error(node_at(n, e.field), at_path(path, e.field) + ": " + e.message);
           }
           policy_.global = std::move(global);
-        }));
-    t.push_back(config::required(
-        config::custom("route", [this](config::Reader&, const Node& n, const std::string& path) {
+        },
+        [] { return config::mapping_keys(alerting::global_keys()); }));
+    t.push_back(config::required(config::custom(
+        "route",
+        [this](config::Reader&, const Node& n, const std::string& path) {
           read_route(n, path, policy_.route);
+        },
+        [this] {
+          alerting::RouteSpec route;
+          return config::mapping_keys(config::known_keys(route_table(route, Node())));
         })));
-    t.push_back(sequence("receivers", "a list of receivers ({name, webhook_configs, ...})",
-                         [this](config::Reader&, const Node& item, const std::string& path,
-                                std::size_t i) { read_receiver(item, indexed(path, i)); }));
+    t.push_back(sequence(
+        "receivers", "a list of receivers ({name, webhook_configs, ...})",
+        [this](config::Reader&, const Node& item, const std::string& path, std::size_t i) {
+          read_receiver(item, indexed(path, i));
+        },
+        [this] {
+          alerting::Receiver receiver;
+          return config::item_keys(config::known_keys(receiver_table(receiver)));
+        }));
     t.push_back(sequence(
         "inhibit_rules", "a list of inhibit rules ({source_matchers, target_matchers, equal})",
         [this](config::Reader& r, const Node& item, const std::string& path, std::size_t i) {
@@ -271,6 +299,10 @@ class PolicyReader {
           if (r.read(item, indexed(path, i), inhibit_table(rule, item))) {
             policy_.inhibit_rules.push_back(std::move(rule));
           }
+        },
+        [this] {
+          alerting::InhibitRule rule;
+          return config::item_keys(config::known_keys(inhibit_table(rule, Node())));
         }));
     t.push_back(
         config::custom("templates", [](config::Reader& r, const Node& n, const std::string& path) {
@@ -283,23 +315,30 @@ class PolicyReader {
                          ": not supported by opsready: Alertmanager's templates are Go "
                          "templates, which opsready does not run (leave the list empty)");
         }));
-    t.push_back(
-        sequence("time_intervals", "a list of time intervals ({name, time_intervals})",
-                 [this](config::Reader&, const Node& item, const std::string& path, std::size_t i) {
-                   read_time_interval(item, indexed(path, i));
-                   main_time_intervals_ = policy_.time_intervals.size();
-                 }));
-    t.push_back(config::custom("mute_time_intervals", [this, root](config::Reader& r, const Node& n,
-                                                                   const std::string& path) {
-      if (n.IsNull()) return;
-      if (!n.IsSequence()) {
-        r.error(n, path + " must be a list of time intervals ({name, time_intervals})");
-        return;
-      }
-      r.warning(key_of(root, "mute_time_intervals"),
-                path + " is deprecated; write it as time_intervals (the same keys)");
-      for (std::size_t i = 0; i < n.size(); ++i) read_time_interval(n[i], indexed(path, i));
-    }));
+    const auto interval_keys = [] {
+      alerting::TimeInterval interval;
+      return config::item_keys(config::known_keys(interval_table(interval)));
+    };
+    t.push_back(sequence(
+        "time_intervals", "a list of time intervals ({name, time_intervals})",
+        [this](config::Reader&, const Node& item, const std::string& path, std::size_t i) {
+          read_time_interval(item, indexed(path, i));
+          main_time_intervals_ = policy_.time_intervals.size();
+        },
+        interval_keys));
+    t.push_back(config::custom(
+        "mute_time_intervals",
+        [this, root](config::Reader& r, const Node& n, const std::string& path) {
+          if (n.IsNull()) return;
+          if (!n.IsSequence()) {
+            r.error(n, path + " must be a list of time intervals ({name, time_intervals})");
+            return;
+          }
+          r.warning(key_of(root, "mute_time_intervals"),
+                    path + " is deprecated; write it as time_intervals (the same keys)");
+          for (std::size_t i = 0; i < n.size(); ++i) read_time_interval(n[i], indexed(path, i));
+        },
+        interval_keys));
     return t;
   }
 
@@ -307,7 +346,16 @@ class PolicyReader {
     r_.read(n, path, route_table(route, n));
   }
 
-  config::Table route_table(alerting::RouteSpec& route, const Node& node) {
+  // `child_keys`: whether the `routes` field lists its routes' keys (known_keys). A child's
+  // table does not, so that the listing ends: a deeper route has the same keys.
+  config::Table route_table(alerting::RouteSpec& route, const Node& node, bool child_keys = true) {
+    config::KeysFn routes_keys;
+    if (child_keys) {
+      routes_keys = [this] {
+        alerting::RouteSpec child;
+        return config::item_keys(config::known_keys(route_table(child, Node(), false)));
+      };
+    }
     return {
         config::custom("receiver",
                        [&route](config::Reader& r, const Node& n, const std::string& path) {
@@ -336,13 +384,15 @@ class PolicyReader {
                         {.expected = "a list of time interval names"}),
         config::strings("active_time_intervals", route.active_time_intervals,
                         {.expected = "a list of time interval names"}),
-        sequence("routes", "a list of routes",
-                 [this, &route](config::Reader&, const Node& item, const std::string& path,
-                                std::size_t i) {
-                   alerting::RouteSpec child;
-                   read_route(item, indexed(path, i), child);
-                   route.routes.push_back(std::move(child));
-                 }),
+        sequence(
+            "routes", "a list of routes",
+            [this, &route](config::Reader&, const Node& item, const std::string& path,
+                           std::size_t i) {
+              alerting::RouteSpec child;
+              read_route(item, indexed(path, i), child);
+              route.routes.push_back(std::move(child));
+            },
+            routes_keys),
     };
   }
 
@@ -373,28 +423,36 @@ class PolicyReader {
   config::Table receiver_table(alerting::Receiver& receiver) {
     config::Table t{config::text("name", receiver.name, {config::not_empty()})};
     for (const auto& type : alerting::integration_types()) {
-      t.push_back(sequence(std::string(type.config_key),
-                           "a list of " + std::string(type.type) + " configurations",
-                           [this, &receiver, &type](config::Reader&, const Node& item,
-                                                    const std::string& path, std::size_t i) {
-                             read_integration(type, item, indexed(path, i), receiver);
-                           }));
-    }
-    t.push_back(
-        sequence("escalation", "a list of escalation steps ({after, receiver})",
-                 [this, &receiver](config::Reader& r, const Node& item, const std::string& path,
+      t.push_back(sequence(
+          std::string(type.config_key), "a list of " + std::string(type.type) + " configurations",
+          [this, &receiver, &type](config::Reader&, const Node& item, const std::string& path,
                                    std::size_t i) {
-                   std::optional<core::Duration> after;
-                   alerting::EscalationStep step;
-                   if (!r.read(item, indexed(path, i),
-                               {config::required(am_duration("after", after)),
-                                config::required(config::text("receiver", step.receiver))})) {
-                     return;
-                   }
-                   step.after = after.value_or(core::Duration::zero());
-                   receiver.escalation.push_back(std::move(step));
-                 }));
+            read_integration(type, item, indexed(path, i), receiver);
+          },
+          [&type] { return config::item_keys(alerting::settings_keys(type.type)); }));
+    }
+    t.push_back(sequence(
+        "escalation", "a list of escalation steps ({after, receiver})",
+        [this, &receiver](config::Reader& r, const Node& item, const std::string& path,
+                          std::size_t i) {
+          std::optional<core::Duration> after;
+          alerting::EscalationStep step;
+          if (!r.read(item, indexed(path, i), escalation_table(after, step))) return;
+          step.after = after.value_or(core::Duration::zero());
+          receiver.escalation.push_back(std::move(step));
+        },
+        [] {
+          std::optional<core::Duration> after;
+          alerting::EscalationStep step;
+          return config::item_keys(config::known_keys(escalation_table(after, step)));
+        }));
     return t;
+  }
+
+  static config::Table escalation_table(std::optional<core::Duration>& after,
+                                        alerting::EscalationStep& step) {
+    return {config::required(am_duration("after", after)),
+            config::required(config::text("receiver", step.receiver))};
   }
 
   void read_integration(const alerting::IntegrationType& type, const Node& item,
@@ -433,20 +491,28 @@ class PolicyReader {
 
   void read_time_interval(const Node& item, const std::string& path) {
     alerting::TimeInterval interval;
-    const bool read =
-        r_.read(item, path,
-                {config::required(config::text("name", interval.name, {config::not_empty()})),
-                 sequence("time_intervals",
-                          "a list of {times, weekdays, days_of_month, months, years, "
-                          "location}",
-                          [this, &interval](config::Reader& r, const Node& range,
-                                            const std::string& p, std::size_t i) {
-                            alerting::TimeRangeSpec spec;
-                            if (r.read(range, indexed(p, i), range_table(spec))) {
-                              interval.ranges.push_back(std::move(spec));
-                            }
-                          })});
-    if (read) policy_.time_intervals.push_back(std::move(interval));
+    if (r_.read(item, path, interval_table(interval))) {
+      policy_.time_intervals.push_back(std::move(interval));
+    }
+  }
+
+  static config::Table interval_table(alerting::TimeInterval& interval) {
+    return {
+        config::required(config::text("name", interval.name, {config::not_empty()})),
+        sequence(
+            "time_intervals",
+            "a list of {times, weekdays, days_of_month, months, years, "
+            "location}",
+            [&interval](config::Reader& r, const Node& range, const std::string& p, std::size_t i) {
+              alerting::TimeRangeSpec spec;
+              if (r.read(range, indexed(p, i), range_table(spec))) {
+                interval.ranges.push_back(std::move(spec));
+              }
+            },
+            [] {
+              alerting::TimeRangeSpec spec;
+              return config::item_keys(config::known_keys(range_table(spec)));
+            })};
   }
 
   using RangeParser = core::Result<alerting::InclusiveRange> (*)(std::string_view);
@@ -467,7 +533,12 @@ class PolicyReader {
         });
   }
 
-  config::Table range_table(alerting::TimeRangeSpec& spec) {
+  static config::Table times_table(std::string& start, std::string& end) {
+    return {config::required(config::text("start_time", start)),
+            config::required(config::text("end_time", end))};
+  }
+
+  static config::Table range_table(alerting::TimeRangeSpec& spec) {
     return {
         sequence(
             "times", "a list of {start_time: 'HH:MM', end_time: 'HH:MM'}",
@@ -476,10 +547,7 @@ class PolicyReader {
               std::string end;
               const std::string at = indexed(path, i);
               const std::size_t before = r.error_count();
-              if (!r.read(item, at,
-                          {config::required(config::text("start_time", start)),
-                           config::required(config::text("end_time", end))}) ||
-                  r.error_count() > before) {
+              if (!r.read(item, at, times_table(start, end)) || r.error_count() > before) {
                 return;
               }
               auto range = alerting::parse_time_of_day_range(start, end);
@@ -488,6 +556,11 @@ class PolicyReader {
                 return;
               }
               spec.times.push_back(*range);
+            },
+            [] {
+              std::string start;
+              std::string end;
+              return config::item_keys(config::known_keys(times_table(start, end)));
             }),
         ranges("weekdays", spec.weekdays, alerting::parse_weekday_range,
                "['monday:friday', 'sunday']"),
@@ -565,65 +638,68 @@ AlertingResult load_alerting_file(const std::filesystem::path& file) {
 
 config::Field alerting_field(std::string key, const std::string& file, alerting::Policy& out,
                              OtherFileSinks other_file) {
-  return config::custom(std::move(key), [&file, &out, other_file = std::move(other_file)](
-                                            config::Reader& r, const Node& n,
-                                            const std::string& path) {
-    if (!n.IsNull() && !n.IsMap()) {
-      r.error(n, path + " must be a mapping");
-      return;
-    }
-    const std::filesystem::path dir = std::filesystem::path(file).parent_path();
-    const Node& section = n;
-    if (!section.IsMap() || !section["config_file"]) {
-      alerting::Policy policy;
-      if (PolicyReader(r, path, dir, policy).read(section, true)) {
-        policy.source = file;
-        out = std::move(policy);
-      }
-      return;
-    }
-    const Node config_file = section["config_file"];
-    const std::string at = path + ".config_file";
-    if (section.size() > 1) {
-      std::string keys;
-      for (const auto& kv : section) {
-        if (kv.first.Scalar() != "config_file")
-          keys += (keys.empty() ? "" : ", ") + kv.first.Scalar();
-      }
-      r.error(config_file, at + " cannot be combined with inline policy keys (" + keys +
-                               "): put the whole policy in the file it names");
-      return;
-    }
-    const auto name = r.scalar(config_file, at);
-    if (!name) return;
-    if (name->empty()) {
-      r.error(config_file, at + " must not be empty");
-      return;
-    }
-    std::filesystem::path target = *name;
-    if (target.is_relative()) target = dir / target;
-    std::ifstream in(target, std::ios::binary);
-    if (!in) {
-      r.error(config_file, at + ": cannot read '" + target.string() + "': " + std::strerror(errno));
-      return;
-    }
-    std::stringstream buf;
-    buf << in.rdbuf();
-    auto loaded = parse_alerting(buf.str(), target.string());
-    if (!loaded) {
-      const std::size_t count = loaded.error().size();
-      for (auto& e : loaded.error()) {
-        if (other_file.error) other_file.error(std::move(e));
-      }
-      r.error(config_file,
-              at + ": " + std::to_string(count) + " error(s) in '" + target.string() + "'");
-      return;
-    }
-    for (auto& w : loaded->warnings) {
-      if (other_file.warning) other_file.warning(std::move(w));
-    }
-    out = std::move(loaded->policy);
-  });
+  return config::custom(
+      std::move(key),
+      [&file, &out, other_file = std::move(other_file)](config::Reader& r, const Node& n,
+                                                        const std::string& path) {
+        if (!n.IsNull() && !n.IsMap()) {
+          r.error(n, path + " must be a mapping");
+          return;
+        }
+        const std::filesystem::path dir = std::filesystem::path(file).parent_path();
+        const Node& section = n;
+        if (!section.IsMap() || !section["config_file"]) {
+          alerting::Policy policy;
+          if (PolicyReader(r, path, dir, policy).read(section, true)) {
+            policy.source = file;
+            out = std::move(policy);
+          }
+          return;
+        }
+        const Node config_file = section["config_file"];
+        const std::string at = path + ".config_file";
+        if (section.size() > 1) {
+          std::string keys;
+          for (const auto& kv : section) {
+            if (kv.first.Scalar() != "config_file")
+              keys += (keys.empty() ? "" : ", ") + kv.first.Scalar();
+          }
+          r.error(config_file, at + " cannot be combined with inline policy keys (" + keys +
+                                   "): put the whole policy in the file it names");
+          return;
+        }
+        const auto name = r.scalar(config_file, at);
+        if (!name) return;
+        if (name->empty()) {
+          r.error(config_file, at + " must not be empty");
+          return;
+        }
+        std::filesystem::path target = *name;
+        if (target.is_relative()) target = dir / target;
+        std::ifstream in(target, std::ios::binary);
+        if (!in) {
+          r.error(config_file,
+                  at + ": cannot read '" + target.string() + "': " + std::strerror(errno));
+          return;
+        }
+        std::stringstream buf;
+        buf << in.rdbuf();
+        auto loaded = parse_alerting(buf.str(), target.string());
+        if (!loaded) {
+          const std::size_t count = loaded.error().size();
+          for (auto& e : loaded.error()) {
+            if (other_file.error) other_file.error(std::move(e));
+          }
+          r.error(config_file,
+                  at + ": " + std::to_string(count) + " error(s) in '" + target.string() + "'");
+          return;
+        }
+        for (auto& w : loaded->warnings) {
+          if (other_file.warning) other_file.warning(std::move(w));
+        }
+        out = std::move(loaded->policy);
+      },
+      [] { return config::mapping_keys(PolicyReader::known_keys(true)); });
 }
 
 }  // namespace opsready::app

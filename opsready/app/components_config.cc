@@ -103,16 +103,18 @@ config::Table sentry_table(components::DriftSentryConfig& c) {
       value("size_multiplier_training_warn", c.size_multiplier_training_warn),
       value("size_multiplier_training_alert", c.size_multiplier_training_alert),
       value("max_metrics", c.max_metrics),
-      config::entries("training_reference", "a mapping {metric: reference}",
-                      [&c](config::Reader& r, const std::string& metric, const YAML::Node& n,
-                           const std::string& path) {
-                        auto ref = components::training_reference_from_json(to_json(n));
-                        if (!ref) {
-                          r.error(n, path + ": " + ref.error().describe());
-                          return;
-                        }
-                        c.training_reference[metric] = *ref;
-                      }),
+      config::entries(
+          "training_reference", "a mapping {metric: reference}",
+          [&c](config::Reader& r, const std::string& metric, const YAML::Node& n,
+               const std::string& path) {
+            auto ref = components::training_reference_from_json(to_json(n));
+            if (!ref) {
+              r.error(n, path + ": " + ref.error().describe());
+              return;
+            }
+            c.training_reference[metric] = *ref;
+          },
+          [] { return config::name_keys(); }),
   };
 }
 
@@ -154,21 +156,28 @@ config::Table ingest_table(components::IngestSlosConfig& c) {
   config::Table rest = {
       value("latency_window", c.latency_window),
       config::section("burn_rate", [&c] { return burn_rate_table(c.burn_rate); }),
-      config::entries("alert_routes", "a mapping {record name: route}",
-                      [&c](config::Reader& r, const std::string& record, const YAML::Node& n,
-                           const std::string& path) {
-                        // An empty route means none, as in the spec.
-                        if (auto route = r.scalar(n, path)) c.alert_routes[record] = *route;
-                      }),
+      config::entries(
+          "alert_routes", "a mapping {record name: route}",
+          [&c](config::Reader& r, const std::string& record, const YAML::Node& n,
+               const std::string& path) {
+            // An empty route means none, as in the spec.
+            if (auto route = r.scalar(n, path)) c.alert_routes[record] = *route;
+          },
+          [] { return config::name_keys(); }),
       // After the section's targets, which are each dimension's defaults.
-      config::entries("dimensions", "a mapping {dimension: targets}",
-                      [&c](config::Reader& r, const std::string& dimension, const YAML::Node& n,
-                           const std::string& path) {
-                        components::IngestTargets targets = c.targets;
-                        if (r.read(n, path, targets_table(targets))) {
-                          c.dimensions[dimension] = targets;
-                        }
-                      }),
+      config::entries(
+          "dimensions", "a mapping {dimension: targets}",
+          [&c](config::Reader& r, const std::string& dimension, const YAML::Node& n,
+               const std::string& path) {
+            components::IngestTargets targets = c.targets;
+            if (r.read(n, path, targets_table(targets))) {
+              c.dimensions[dimension] = targets;
+            }
+          },
+          [] {
+            components::IngestTargets targets;
+            return config::name_keys(config::known_keys(targets_table(targets)));
+          }),
       value("max_dimensions", c.max_dimensions),
   };
   for (auto& f : rest) t.push_back(std::move(f));
@@ -404,20 +413,25 @@ config::Table detectors_table(ComponentsConfig& c) {
 }  // namespace
 
 config::Field detectors_field(std::string key, ComponentsConfig& out) {
-  return config::custom(std::move(key), [&out](config::Reader& r, const YAML::Node& section,
-                                               const std::string& path) {
-    ComponentsConfig c = out;
-    const std::size_t before = r.error_count();
-    if (!r.read(section, path, detectors_table(c)) || r.error_count() > before) {
-      return;  // validation would only repeat what is already reported
-    }
-    if (auto ok = components::validate(c); !ok) {
-      r.error(node_at(section, ok.error().field),
-              path + "." + ok.error().field + ": " + ok.error().message);
-      return;
-    }
-    out = std::move(c);
-  });
+  return config::custom(
+      std::move(key),
+      [&out](config::Reader& r, const YAML::Node& section, const std::string& path) {
+        ComponentsConfig c = out;
+        const std::size_t before = r.error_count();
+        if (!r.read(section, path, detectors_table(c)) || r.error_count() > before) {
+          return;  // validation would only repeat what is already reported
+        }
+        if (auto ok = components::validate(c); !ok) {
+          r.error(node_at(section, ok.error().field),
+                  path + "." + ok.error().field + ": " + ok.error().message);
+          return;
+        }
+        out = std::move(c);
+      },
+      [] {
+        ComponentsConfig c;
+        return config::mapping_keys(config::known_keys(detectors_table(c)));
+      });
 }
 
 void load_components_config(const YAML::Node& section, ComponentsConfig& out,

@@ -333,28 +333,32 @@ config::Table status_page_table(server::StatusPageOptions& o) {
   return {
       config::text("title", o.title, {config::not_empty()}),
       config::text("url", o.url),
-      config::list("groups", "a list of {name, description, components}",
-                   [&o](config::Reader& r, const YAML::Node& item, const std::string& path,
-                        std::size_t index) {
-                     server::StatusGroupOptions g;
-                     const std::string at = path + "[" + std::to_string(index) + "]";
-                     if (!r.read(item, at, status_group_table(g))) return;
-                     const bool twice = std::any_of(o.groups.begin(), o.groups.end(),
-                                                    [&g](const server::StatusGroupOptions& other) {
-                                                      return other.name == g.name;
-                                                    });
-                     if (twice) {
-                       r.error(item["name"], at + ": group '" + g.name + "' is listed twice");
-                       return;
-                     }
-                     if (g.name == server::kUngroupedName) {
-                       r.error(item["name"], at + ": '" + g.name +
-                                                 "' is the name of the ungrouped components' "
-                                                 "group; choose another");
-                       return;
-                     }
-                     o.groups.push_back(std::move(g));
-                   }),
+      config::list(
+          "groups", "a list of {name, description, components}",
+          [&o](config::Reader& r, const YAML::Node& item, const std::string& path,
+               std::size_t index) {
+            server::StatusGroupOptions g;
+            const std::string at = path + "[" + std::to_string(index) + "]";
+            if (!r.read(item, at, status_group_table(g))) return;
+            const bool twice = std::any_of(
+                o.groups.begin(), o.groups.end(),
+                [&g](const server::StatusGroupOptions& other) { return other.name == g.name; });
+            if (twice) {
+              r.error(item["name"], at + ": group '" + g.name + "' is listed twice");
+              return;
+            }
+            if (g.name == server::kUngroupedName) {
+              r.error(item["name"], at + ": '" + g.name +
+                                        "' is the name of the ungrouped components' "
+                                        "group; choose another");
+              return;
+            }
+            o.groups.push_back(std::move(g));
+          },
+          [] {
+            server::StatusGroupOptions g;
+            return config::item_keys(config::known_keys(status_group_table(g)));
+          }),
       config::flag("show_ungrouped", o.show_ungrouped),
       config::strings("incident_receivers", o.incident_receivers,
                       {.item_checks = {config::not_empty()}}),
@@ -383,9 +387,15 @@ config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks oth
       config::section("ingest", [&file, &cfg] { return ingest_table(file, cfg); }),
       config::section("bus", [&cfg] { return bus_table(cfg.bus); }),
       config::section("gate", [&cfg] { return gate_table(cfg.gate); }),
-      config::list("components", "a list of {name, max_age, required, ...}",
-                   [&cfg](config::Reader& r, const YAML::Node& item, const std::string&,
-                          std::size_t index) { read_component(r, item, cfg.gate, index); }),
+      config::list(
+          "components", "a list of {name, max_age, required, ...}",
+          [&cfg](config::Reader& r, const YAML::Node& item, const std::string&, std::size_t index) {
+            read_component(r, item, cfg.gate, index);
+          },
+          [] {
+            readiness::ComponentRule rule;
+            return config::item_keys(config::known_keys(component_table(rule)));
+          }),
       detectors_field("detectors", cfg.detectors),
       alerting_field("alerting", file, cfg.alerting, other_file),
       // After alerting: the scenarios' receivers are checked against its policy.
@@ -471,6 +481,12 @@ core::Result<ListenAddress> parse_listen_address(std::string_view text) {
   }
   out.port = p;
   return out;
+}
+
+std::vector<std::string> known_config_keys() {
+  const std::string file;
+  Config cfg;
+  return config::known_keys(top_table(file, cfg, {}));
 }
 
 ConfigResult parse_config(const std::string& yaml, const std::string& name) {

@@ -189,6 +189,15 @@ using ConfigResult = std::expected<Config, std::vector<ConfigError>>;
 // `name` is used in error messages in place of a file name.
 [[nodiscard]] ConfigResult parse_config(const std::string& yaml, const std::string& name);
 
+// Every key parse_config() accepts, as a dotted path, from the reader's own tables (top level
+// first, in the tables' order): "listen", "http", "http.threads", ..., "bus.nats.servers", ...
+// The items of a list of mappings are "[]" ("components[].max_age",
+// "alerting.receivers[].slack_configs[].api_url"), names the user chooses "*"
+// ("detectors.ingest_slos.dimensions.*.freshness_target", "alerting.route.match.*"). The route
+// tree is listed two levels deep ("alerting.route.receiver", "alerting.route.routes[].receiver"):
+// a deeper route has the same keys. Deprecated names are included; they still load.
+[[nodiscard]] std::vector<std::string> known_config_keys();
+
 [[nodiscard]] core::Result<ListenAddress> parse_listen_address(std::string_view text);
 
 }  // namespace opsready::app

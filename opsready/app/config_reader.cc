@@ -202,6 +202,42 @@ std::optional<core::TimePoint> Reader::timestamp(const YAML::Node& n, const std:
   return *t;
 }
 
+// ---- Known keys ----
+
+std::vector<std::string> known_keys(const Table& table) {
+  std::vector<std::string> out;
+  for (const auto& f : table) {
+    out.push_back(f.key);
+    if (!f.below) continue;
+    for (const auto& k : f.below()) out.push_back(f.key + k);
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> prefixed(std::string_view first, std::string_view each,
+                                  const std::vector<std::string>& inside) {
+  std::vector<std::string> out;
+  if (!first.empty()) out.emplace_back(first);
+  for (const auto& k : inside) out.push_back(std::string(each) + k);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> mapping_keys(const std::vector<std::string>& inside) {
+  return prefixed("", ".", inside);
+}
+
+std::vector<std::string> item_keys(const std::vector<std::string>& inside) {
+  return prefixed("[]", "[].", inside);
+}
+
+std::vector<std::string> name_keys(const std::vector<std::string>& inside) {
+  return prefixed(".*", ".*.", inside);
+}
+
 // ---- Checks ----
 
 Check<core::Duration> positive() {
@@ -352,25 +388,33 @@ Field strings(std::string key, std::vector<std::string>& out, ListRule rule) {
 
 Field section(std::string key, std::function<Table()> table) {
   return {std::move(key),
-          [table = std::move(table)](Reader& r, const YAML::Node& n, const std::string& path) {
+          [table](Reader& r, const YAML::Node& n, const std::string& path) {
             r.read(n, path, table());
-          }};
+          },
+          false,
+          {},
+          [table] { return mapping_keys(known_keys(table())); }};
 }
 
-Field list(std::string key, std::string expected, ItemFn item) {
-  return {std::move(key), [expected = std::move(expected), item = std::move(item)](
-                              Reader& r, const YAML::Node& n, const std::string& path) {
+Field list(std::string key, std::string expected, ItemFn item, KeysFn below) {
+  return {std::move(key),
+          [expected = std::move(expected), item = std::move(item)](Reader& r, const YAML::Node& n,
+                                                                   const std::string& path) {
             if (!n.IsSequence()) {
               r.error(n, path + " must be " + expected);
               return;
             }
             for (std::size_t i = 0; i < n.size(); ++i) item(r, n[i], path, i);
-          }};
+          },
+          false,
+          {},
+          std::move(below)};
 }
 
-Field entries(std::string key, std::string expected, EntryFn entry) {
-  return {std::move(key), [expected = std::move(expected), entry = std::move(entry)](
-                              Reader& r, const YAML::Node& n, const std::string& path) {
+Field entries(std::string key, std::string expected, EntryFn entry, KeysFn below) {
+  return {std::move(key),
+          [expected = std::move(expected), entry = std::move(entry)](Reader& r, const YAML::Node& n,
+                                                                     const std::string& path) {
             if (n.IsNull()) return;
             if (!n.IsMap()) {
               r.error(n, path + " must be " + expected);
@@ -380,12 +424,17 @@ Field entries(std::string key, std::string expected, EntryFn entry) {
               const std::string name = kv.first.Scalar();
               entry(r, name, kv.second, path + "." + name);
             }
-          }};
+          },
+          false,
+          {},
+          std::move(below)};
 }
 
 // ---- Modifiers ----
 
-Field custom(std::string key, ReadFn read) { return {std::move(key), std::move(read)}; }
+Field custom(std::string key, ReadFn read, KeysFn below) {
+  return {std::move(key), std::move(read), false, {}, std::move(below)};
+}
 
 Field handled(std::string key) { return {std::move(key), {}}; }
 

@@ -21,6 +21,12 @@
 // leaves the target untouched; reading goes on, so one run lists every problem. Diagnostics go
 // to the sinks with the node they concern, from which the caller takes file:line.
 //
+// The same tables list the keys (known_keys()): each field names the keys below its value
+// (Field::below), which section() and items() fill in from their tables; a field that reads a
+// nested value itself passes them to custom(), list() or entries().
+//
+//   config::known_keys(table);  // {"nats", "nats.servers", ..., "spool", "spool.dir", ...}
+//
 // Tables hold references to their targets: build a table just before reading it (a
 // std::function<Table()> defers that for a nested section). Control plane only; a Reader is
 // used by one thread.
@@ -52,6 +58,11 @@ class Reader;
 using ReadFn =
     std::function<void(Reader& reader, const YAML::Node& value, const std::string& path)>;
 
+// The keys below a field's value, as paths relative to it: ".key" for a key of a mapping, "[]"
+// for the items of a list of mappings ("[].key" for their keys), ".*" for names the user
+// chooses (".*.key"). Lists of single values have no keys below them.
+using KeysFn = std::function<std::vector<std::string>()>;
+
 struct Field {
   std::string key;
   ReadFn read;  // empty: the caller reads this key itself (it is still a known key)
@@ -59,6 +70,8 @@ struct Field {
   // Not empty: `key` is the deprecated name of this path. Still read, left out of the known
   // keys listed in messages; Reader::finish() warns, or fails when both names are set.
   std::string replaced_by;
+  // The keys below this one, for known_keys(); empty: none (a single value, or a list of them).
+  KeysFn below;
 };
 
 using Table = std::vector<Field>;
@@ -111,6 +124,21 @@ class Reader {
   std::set<std::string> seen_;  // the path of every field read, for Renamed
   std::vector<Renamed> renamed_;
 };
+
+// ---- Known keys ----
+
+// Every key `table` accepts and every key below them, as dotted paths in the table's order:
+// "spool", "spool.dir", ...; the items of a list of mappings are "[]" ("windows[]",
+// "windows[].long"), names the user chooses "*" ("dimensions.*", "dimensions.*.service").
+// Deprecated names are listed too: they still load.
+[[nodiscard]] std::vector<std::string> known_keys(const Table& table);
+
+// The keys below a value, for Field::below, from the keys inside it (known_keys() of its table,
+// or another list of paths): as a mapping (".key"), as the items of a list ("[]", "[].key"), as
+// the values of names the user chooses (".*", ".*.key").
+[[nodiscard]] std::vector<std::string> mapping_keys(const std::vector<std::string>& inside);
+[[nodiscard]] std::vector<std::string> item_keys(const std::vector<std::string>& inside);
+[[nodiscard]] std::vector<std::string> name_keys(const std::vector<std::string>& inside = {});
 
 // ---- Checks ----
 
@@ -203,8 +231,9 @@ struct ListRule {
 template <typename T>
 [[nodiscard]] Field items(std::string key, std::vector<T>& out, std::string expected,
                           std::function<Table(T&)> table) {
-  return {std::move(key), [&out, expected = std::move(expected), table = std::move(table)](
-                              Reader& r, const YAML::Node& n, const std::string& path) {
+  return {std::move(key),
+          [&out, expected = std::move(expected), table](Reader& r, const YAML::Node& n,
+                                                        const std::string& path) {
             if (!n.IsSequence()) {
               r.error(n, path + " must be " + expected);
               return;
@@ -217,19 +246,28 @@ template <typename T>
               }
             }
             out = std::move(all);
+          },
+          false,
+          {},
+          [table] {
+            T item{};
+            return item_keys(known_keys(table(item)));
           }};
 }
 
 // A list whose items `item` reads ("PATH must be <expected>" when it is not a list).
 using ItemFn = std::function<void(Reader& reader, const YAML::Node& item, const std::string& path,
                                   std::size_t index)>;
-[[nodiscard]] Field list(std::string key, std::string expected, ItemFn item);
+// `below` is Field::below: for a list of mappings, item_keys(known_keys(<the items' table>)).
+[[nodiscard]] Field list(std::string key, std::string expected, ItemFn item, KeysFn below = {});
 
 // A mapping of names chosen by the user (metrics, dimensions) whose values `entry` reads, with
 // the path "PATH.<name>" ("PATH must be <expected>" when it is not a mapping).
 using EntryFn = std::function<void(Reader& reader, const std::string& name, const YAML::Node& value,
                                    const std::string& path)>;
-[[nodiscard]] Field entries(std::string key, std::string expected, EntryFn entry);
+// `below` is Field::below: name_keys(), with the keys inside each value when it is a mapping.
+[[nodiscard]] Field entries(std::string key, std::string expected, EntryFn entry,
+                            KeysFn below = {});
 
 // The field for a target of a plain type, chosen by its type: bool → flag, double → number,
 // unsigned → whole, durations, strings, lists of strings, statuses, timestamps.
@@ -259,7 +297,8 @@ template <typename T>
 
 // ---- Modifiers ----
 
-[[nodiscard]] Field custom(std::string key, ReadFn read);
+// `below` is Field::below, for a field that reads a nested value itself.
+[[nodiscard]] Field custom(std::string key, ReadFn read, KeysFn below = {});
 [[nodiscard]] Field handled(std::string key);  // known, read by the caller
 [[nodiscard]] Field required(Field f);         // "PATH needs 'key'" when absent
 // `f.key` is the old name of `replaced_by` (a full path): read as before, with a warning.

@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace opsready::app {
@@ -489,6 +492,89 @@ TEST(Config, StatusPageErrorsNameFileAndLine) {
     const auto got = describe_all(cfg.error());
     ASSERT_EQ(got.size(), 1u) << c.yaml << ::testing::PrintToString(got);
     EXPECT_EQ(got[0], c.want);
+  }
+}
+
+// A document that holds the key `path` (as known_config_keys() writes it) with a value at the
+// end, in YAML's flow style: "a.b[].c.*.d" → {a: {b: [{c: {x: {d: x}}}]}}. Not null: a null
+// integration setting is the same as an absent one.
+std::string holding(std::string_view path) {
+  if (path.empty()) return "x";
+  if (path.starts_with("[]")) {
+    path.remove_prefix(2);
+    if (path.starts_with('.')) path.remove_prefix(1);
+    return "[" + (path.empty() ? std::string("{}") : holding(path)) + "]";
+  }
+  const auto stop = std::min(path.find('.'), path.find('['));
+  std::string key(path.substr(0, stop));
+  if (key == "*") key = "x";
+  std::string_view rest = stop == std::string_view::npos ? "" : path.substr(stop);
+  if (rest.starts_with('.')) rest.remove_prefix(1);
+  return "{" + key + ": " + holding(rest) + "}";
+}
+
+// The errors of `yaml` that say a key is not one the reader takes.
+std::vector<std::string> unknown_keys(const std::string& yaml) {
+  std::vector<std::string> out;
+  const auto loaded = parse_config(yaml, "probe.yml");
+  if (loaded) return out;
+  for (const auto& e : loaded.error()) {
+    if (e.message.find("unknown key") != std::string::npos ||
+        e.message.find("not supported") != std::string::npos) {
+      out.push_back(e.describe());
+    }
+  }
+  return out;
+}
+
+// known_config_keys() lists what the reader takes: a document holding any listed key loads
+// without an unknown-key error, and one holding a key it does not list fails with one (so the
+// probe can fail), at every kind of nesting.
+TEST(Config, KnownKeysAreTheKeysTheReaderTakes) {
+  const std::vector<std::string> keys = known_config_keys();
+  for (const auto& key : keys) {
+    EXPECT_EQ(unknown_keys(holding(key)), std::vector<std::string>{}) << key;
+  }
+  for (const char* key : {"listen",
+                          "http.threads",
+                          "ingest.auth.tokens_file",
+                          "ingest.alerts.resolve_timeout",
+                          "alerts.resolve_timeout",
+                          "bus.nats.batch",
+                          "bus.spool.dir",
+                          "gate.block_on",
+                          "components[]",
+                          "components[].max_age",
+                          "detectors.sensory_drift.lookback",
+                          "detectors.ingest_slos.burn_rate.windows[].long",
+                          "detectors.ingest_slos.dimensions.*.freshness_target",
+                          "detectors.drift_sentry.training_reference.*",
+                          "alerting.config_file",
+                          "alerting.global.smtp_smarthost",
+                          "alerting.global.http_config.tls_config.ca_file",
+                          "alerting.route.receiver",
+                          "alerting.route.match.*",
+                          "alerting.route.routes[].receiver",
+                          "alerting.route.routes[].routes",
+                          "alerting.receivers[].name",
+                          "alerting.receivers[].slack_configs[].api_url",
+                          "alerting.receivers[].slack_configs[].fields[].title",
+                          "alerting.receivers[].webhook_configs[].headers.*",
+                          "alerting.receivers[].escalation[].after",
+                          "alerting.inhibit_rules[].equal",
+                          "alerting.time_intervals[].time_intervals[].times[].end_time",
+                          "delivery.external_url",
+                          "status_page.groups[].components"}) {
+    EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
+  }
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size()) << "listed twice";
+  for (const char* key :
+       {"no_such_key", "bus.nats.no_such_key", "components[].no_such_key",
+        "detectors.ingest_slos.dimensions.*.no_such_key", "alerting.route.routes[].no_such_key",
+        "alerting.receivers[].slack_configs[].no_such_key",
+        "alerting.receivers[].pagerduty_configs", "status_page.groups[].no_such_key"}) {
+    EXPECT_EQ(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
+    EXPECT_EQ(unknown_keys(holding(key)).size(), 1u) << key;
   }
 }
 
