@@ -1,9 +1,12 @@
 #include "opsready/app/commands.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <string_view>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -185,9 +188,82 @@ int run_snapshot(const SnapshotOptions& o) {
   return kExitOk;
 }
 
+namespace {
+
+// gate --url: the daemon's GET /api/v1/gate, asked every second until the gate lets the
+// pipeline through or --wait has passed; the exit code of the last decision.
+int run_gate_from_daemon(const SnapshotOptions& o) {
+  if (o.format == "markdown") {
+    std::cerr << "opsready: gate --url: --format must be text or json\n";
+    return kExitUsage;
+  }
+  core::Duration wait = core::Duration::zero();
+  if (o.wait) {
+    auto d = core::parse_duration(*o.wait);
+    if (!d || *d < core::Duration::zero()) {
+      std::cerr << "opsready: gate: --wait: '" << *o.wait << "' is not a duration (e.g. 10m)\n";
+      return kExitUsage;
+    }
+    wait = *d;
+  }
+  const DaemonOptions daemon{.url = *o.url};
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  const auto code_of = [&o](const std::string& decision) {
+    if (decision == "pass") return kExitOk;
+    if (decision == "warn") return o.strict ? kExitWarn : kExitOk;
+    return kExitBlock;
+  };
+  std::string last;
+  for (;;) {
+    auto gate = daemon_get_json(daemon, "/api/v1/gate");
+    if (!gate) {
+      std::cerr << "opsready: gate: " << gate.error().message << "\n";
+      return gate.error().code;
+    }
+    const std::string decision = gate->value("decision", "block");
+    const int code = code_of(decision);
+    if (code == kExitOk || std::chrono::steady_clock::now() >= deadline) {
+      if (o.format == "json") {
+        std::cout << gate->dump(2) << "\n";
+      } else {
+        std::cout << "gate: " << decision << "\n";
+        for (const char* kind : {"blocking_reasons", "warnings"}) {
+          for (const auto& r : gate->value(kind, nlohmann::json::array())) {
+            std::cout << (std::string_view(kind) == "warnings" ? "  warn  " : "  block ")
+                      << r.value("code", "") << ": " << r.value("message", "") << "\n";
+          }
+        }
+      }
+      if (code != kExitOk && wait > core::Duration::zero()) {
+        std::cerr << "opsready: gate: still " << decision << " after --wait " << *o.wait << "\n";
+      }
+      return code;
+    }
+    if (decision != last) {
+      std::cerr << "opsready: gate: " << decision << "; waiting up to " << *o.wait
+                << " for it to pass\n";
+      last = decision;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+}  // namespace
+
 int run_gate(const SnapshotOptions& o) {
   if (o.format != "json" && o.format != "markdown" && o.format != "text") {
     std::cerr << "opsready: --format must be text, json or markdown\n";
+    return kExitUsage;
+  }
+  if (o.url) {
+    if (o.from || !o.documents.empty()) {
+      std::cerr << "opsready: gate: --url cannot be combined with --from or --document\n";
+      return kExitUsage;
+    }
+    return run_gate_from_daemon(o);
+  }
+  if (o.wait) {
+    std::cerr << "opsready: gate: --wait needs --url (a running daemon to ask)\n";
     return kExitUsage;
   }
   auto loaded = load_snapshot(o);

@@ -42,6 +42,8 @@ struct SnapshotOptions {
   // readiness history of the last `window` (the chart), its active alerts and its dashboard.
   std::optional<std::string> url;
   std::string window = "1h";
+  // gate --url: how long to wait for the gate to pass (deploy pipelines); unset: ask once.
+  std::optional<std::string> wait;
 };
 
 int run_serve(const ServeOptions& options);

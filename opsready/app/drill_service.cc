@@ -25,6 +25,13 @@
 
 extern char** environ;
 
+// GCC 12 at -O2 reports the deallocation of run_one()'s coroutine frame as mismatched with its
+// allocation (-Wmismatched-new-delete): a false positive of its inlining across asio's
+// awaitable_frame_base operator new/delete pair, which allocate and free the frame together.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace opsready::app {
 
 namespace {

@@ -315,6 +315,12 @@ int main(int argc, char** argv) {
   add_snapshot_options(*gate_cmd, gate, true);
   gate_cmd->get_option("--format")->check(CLI::IsMember({"text", "json", "markdown"}));
   gate_cmd->add_flag("--strict", gate.strict, "Exit 1 when the gate decision is warn");
+  gate_cmd->add_option("--url", gate.url,
+                       "Ask a running daemon (e.g. http://127.0.0.1:9477) for its gate instead "
+                       "of --from/--document; token from $OPSREADY_TOKEN");
+  gate_cmd->add_option("--wait", gate.wait,
+                       "With --url: wait up to this long (e.g. 10m) for the gate to pass "
+                       "(or warn, without --strict), asking every second");
 
   SnapshotOptions ci;
   auto* ci_cmd = app.add_subcommand(

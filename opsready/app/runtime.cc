@@ -902,6 +902,13 @@ core::Result<std::optional<store::DrillRunRow>> Runtime::drill(const std::string
   return drills_->get(id);
 }
 
+core::Result<std::vector<store::GateChange>> Runtime::gate_history(core::TimePoint since,
+                                                                   core::TimePoint until,
+                                                                   std::size_t limit) const {
+  if (!store_) return core::fail("not_started", "the store is not open");
+  return store_->gate_history(since, until, limit);
+}
+
 std::shared_ptr<const readiness::ReadinessSnapshot> Runtime::current() const {
   std::lock_guard lock(current_mu_);
   return current_;
@@ -1237,6 +1244,27 @@ void Runtime::persist_readiness(const readiness::ReadinessSnapshot& s) {
   }
   last_persisted_ = std::move(key);
   last_persisted_at_ = s.generated_at;
+  // The gate's history: each change of its decision or of its reason codes.
+  std::string gate_key(readiness::to_string(s.gate.decision));
+  for (const auto* reasons : {&s.gate.blocking_reasons, &s.gate.warnings}) {
+    gate_key += '|';
+    for (const auto& r : *reasons) gate_key += r.code + ",";
+  }
+  if (gate_key != last_gate_) {
+    last_gate_ = std::move(gate_key);
+    nlohmann::json gate = readiness::to_json(s.gate);
+    gate["at"] = core::format_rfc3339(s.generated_at);
+    pending_writes_.push_back(
+        [this,
+         row = store::GateChange{.at = s.generated_at,
+                                 .decision = std::string(readiness::to_string(s.gate.decision)),
+                                 .json = gate.dump()}] {
+          if (auto ok = store_->put_gate(row); !ok) {
+            metrics_->store_errors.with({"put_gate"}).inc();
+            spdlog::error("store: cannot save a gate change: {}", ok.error().message);
+          }
+        });
+  }
   pending_writes_.push_back(
       [this, row = store::StoredReadiness{
                  .generated_at = s.generated_at, .status = s.status, .json = doc.dump()}] {

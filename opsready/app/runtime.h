@@ -120,6 +120,8 @@ class Runtime final : public server::Backend {
   [[nodiscard]] core::Result<std::vector<store::ComponentDay>> component_days(
       core::TimePoint since, core::TimePoint until) const override;
 
+  [[nodiscard]] core::Result<std::vector<store::GateChange>> gate_history(
+      core::TimePoint since, core::TimePoint until, std::size_t limit) const override;
   [[nodiscard]] DrillReply drills(const std::string& scenario, std::size_t limit) const override;
   [[nodiscard]] DrillReply start_drill(const nlohmann::json& request) override;
   [[nodiscard]] DrillReply stop_drill(const std::string& id, const std::string& by) override;
@@ -243,6 +245,7 @@ class Runtime final : public server::Backend {
   // Delivery outcomes not yet written; flush_writes() writes them before pending_writes_.
   std::vector<store::OutboxUpdate> outbox_updates_;
   std::string last_persisted_;  // readiness document without generated_at
+  std::string last_gate_;       // the gate's decision and reason codes last stored
   core::TimePoint last_persisted_at_{};
   core::TimePoint last_prune_{};
   std::vector<std::function<void()>> pending_writes_;  // run on the pool, in order

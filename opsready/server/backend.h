@@ -104,6 +104,9 @@ class Backend {
   // status-history strips.
   [[nodiscard]] virtual core::Result<std::vector<store::ComponentBucket>> component_buckets(
       core::TimePoint since, core::TimePoint until, core::Duration bucket) const = 0;
+  // The gate's changes in [since, until], oldest first (Store::gate_history).
+  [[nodiscard]] virtual core::Result<std::vector<store::GateChange>> gate_history(
+      core::TimePoint since, core::TimePoint until, std::size_t limit) const = 0;
   // Forced-failure drills (docs/drills.md), JSON in and out: the drills layer is the server's
   // neighbour, not below it. Each answer is the HTTP status and body the route sends. Called
   // on the server's pool (they may block on the store or the evaluation strand).

@@ -749,6 +749,30 @@ void HttpServer::install_routes() {
       },
       Offload::kAlways);
 
+  // The gate's changes (decision or reason codes), for deploy audits: default the last 7 days.
+  http.route(
+      "GET", "/api/v1/gate/history", "gate_history",
+      [this](Request& req, Responder res) {
+        HistoryRange r{.since = backend_.clock().now() - std::chrono::hours(24 * 7),
+                       .until = backend_.clock().now()};
+        if (!history_range(req, res, r)) return;
+        const auto [since, until, limit] = r;
+        auto rows = backend_.gate_history(since, until, limit);
+        if (!rows) {
+          return res.send(error_reply(500, "gate history unavailable: " + rows.error().message));
+        }
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& g : *rows) {
+          auto doc = nlohmann::json::parse(g.json, nullptr, false);
+          if (!doc.is_discarded()) list.push_back(std::move(doc));
+        }
+        res.send(json_reply(200, {{"since", core::format_rfc3339(since)},
+                                  {"until", core::format_rfc3339(until)},
+                                  {"count", list.size()},
+                                  {"changes", std::move(list)}}));
+      },
+      Offload::kAlways);
+
   // ---- incidents: each alert group's timeline, MTTA and MTTR, from the store ---------------
   http.route(
       "GET", "/api/v1/incidents", "incidents",

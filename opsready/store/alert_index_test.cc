@@ -114,6 +114,11 @@ class FailingStore final : public Store {
                                                  std::size_t limit) const override {
     return inner_.alerting_log(kind, since, until, limit);
   }
+  core::Result<void> put_gate(const GateChange& change) override { return inner_.put_gate(change); }
+  core::Result<std::vector<GateChange>> gate_history(TimePoint since, TimePoint until,
+                                                     std::size_t limit) const override {
+    return inner_.gate_history(since, until, limit);
+  }
   core::Result<void> put_drill_run(const DrillRunRow& row) override {
     return inner_.put_drill_run(row);
   }

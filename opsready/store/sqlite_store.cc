@@ -203,6 +203,18 @@ CREATE TABLE drill_runs (
 CREATE INDEX drill_runs_started ON drill_runs (started_at_ns);
 CREATE INDEX drill_runs_unfinished ON drill_runs (finished_at_ns) WHERE finished_at_ns IS NULL;
 )sql",
+    // 9: the gate's history (issue 15): one row per change of the gate's decision or of its
+    // reason codes, the gate as JSON. Kept past `retention` (a change is rare, and deploy
+    // audits ask for it); pruned with the daily roll-up (prune_component_days).
+    R"sql(
+CREATE TABLE gate_history (
+  id       INTEGER PRIMARY KEY,
+  at_ns    INTEGER NOT NULL,
+  decision TEXT    NOT NULL,
+  json     TEXT    NOT NULL
+);
+CREATE INDEX gate_history_at ON gate_history (at_ns);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -399,6 +411,9 @@ class SqliteStore final : public Store {
   void release_free_pages();
   Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override;
   Result<void> put_drill_run(const DrillRunRow& row) override;
+  Result<void> put_gate(const GateChange& change) override;
+  Result<std::vector<GateChange>> gate_history(TimePoint since, TimePoint until,
+                                               std::size_t limit) const override;
   Result<std::vector<DrillRunRow>> drill_runs(const DrillRunQuery& q) const override;
   Result<std::optional<DrillRunRow>> drill_run(const std::string& id) const override;
   Result<std::vector<LogRow>> alerting_log(const std::string& kind, TimePoint since,
@@ -460,6 +475,9 @@ class SqliteStore final : public Store {
   StmtHandle outbox_pending_;
   StmtHandle outbox_query_;
   StmtHandle prune_outbox_;
+  StmtHandle put_gate_;
+  StmtHandle prune_gates_;
+  StmtHandle gate_range_;
   StmtHandle put_drill_;
   StmtHandle list_drills_;
   StmtHandle get_drill_;
@@ -557,6 +575,13 @@ Result<void> SqliteStore::prepare_all() {
     const char* sql;
   };
   const Entry entries[] = {
+      {&prune_gates_, "DELETE FROM gate_history WHERE at_ns < ?1"},
+      {&put_gate_, "INSERT INTO gate_history (at_ns, decision, json) VALUES (?1, ?2, ?3)"},
+      // The newest `limit` of the range, returned oldest first.
+      {&gate_range_,
+       "SELECT at_ns, decision, json FROM (SELECT id, at_ns, decision, json FROM gate_history"
+       " WHERE at_ns >= ?1 AND at_ns <= ?2 ORDER BY at_ns DESC, id DESC LIMIT ?3)"
+       " ORDER BY at_ns, id"},
       {&put_drill_,
        "INSERT OR REPLACE INTO drill_runs (id, scenario, verdict, started_at_ns, finished_at_ns,"
        " json, markdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
@@ -1103,7 +1128,15 @@ Result<std::size_t> SqliteStore::prune_component_days(TimePoint before) {
   StmtUse st(prune_days_);
   sqlite3_bind_int64(st.get(), 1, day_of(before));
   if (auto r = step_done(st, "pruning the daily roll-up"); !r) return std::unexpected(r.error());
-  const auto deleted = static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  auto deleted = static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  {
+    // The gate's history lives as long as the status page's days.
+    StmtUse gates(prune_gates_);
+    sqlite3_bind_int64(gates.get(), 1, to_ns(before));
+    if (auto r = step_done(gates, "pruning the gate history"); !r)
+      return std::unexpected(r.error());
+    deleted += static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  }
   if (deleted > 0) release_free_pages();
   return deleted;
 }
@@ -1335,6 +1368,35 @@ Result<std::vector<StateRow>> SqliteStore::alerting_state(const std::string& kin
                    .json = column_text(st.get(), 2)});
   }
   if (rc != SQLITE_DONE) return sql_error("reading alerting state", rc);
+  return out;
+}
+
+Result<void> SqliteStore::put_gate(const GateChange& change) {
+  std::lock_guard lock(mu_);
+  StmtUse st(put_gate_);
+  sqlite3_bind_int64(st.get(), 1, to_ns(change.at));
+  sqlite3_bind_text64(st.get(), 2, change.decision.data(), change.decision.size(), SQLITE_STATIC,
+                      SQLITE_UTF8);
+  sqlite3_bind_text64(st.get(), 3, change.json.data(), change.json.size(), SQLITE_STATIC,
+                      SQLITE_UTF8);
+  return step_done(st, "storing a gate change");
+}
+
+Result<std::vector<GateChange>> SqliteStore::gate_history(TimePoint since, TimePoint until,
+                                                          std::size_t limit) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(gate_range_);
+  sqlite3_bind_int64(st.get(), 1, to_ns(since));
+  sqlite3_bind_int64(st.get(), 2, to_ns(until));
+  sqlite3_bind_int64(st.get(), 3, static_cast<sqlite3_int64>(limit));
+  std::vector<GateChange> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out.push_back({.at = from_ns(sqlite3_column_int64(st.get(), 0)),
+                   .decision = column_text(st.get(), 1),
+                   .json = column_text(st.get(), 2)});
+  }
+  if (rc != SQLITE_DONE) return sql_error("reading the gate history", rc);
   return out;
 }
 

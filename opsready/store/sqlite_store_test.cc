@@ -474,6 +474,7 @@ TEST_F(SqliteStoreTest, MigrationFiveKeepsTheAlertsOfAVersionFourDatabase) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   const std::string v4 =
+      "DROP TABLE gate_history;"        // migration 9's
       "DROP TABLE drill_runs;"          // migration 8's
       "DROP TABLE component_quarters;"  // migration 7's
       "DROP TABLE component_days;"      // migration 6's
@@ -760,11 +761,11 @@ TEST_F(SqliteStoreTest, MigrationSixBackfillsTheDailyRollUpOfAVersionFiveDatabas
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(
-                db,
-                "DROP TABLE drill_runs; DROP TABLE component_quarters; DROP TABLE component_days; "
-                "PRAGMA user_version = 5;",
-                nullptr, nullptr, &err),
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE gate_history; DROP TABLE drill_runs; DROP TABLE "
+                         "component_quarters; DROP TABLE component_days; "
+                         "PRAGMA user_version = 5;",
+                         nullptr, nullptr, &err),
             SQLITE_OK)
       << err;
   sqlite3_close(db);
@@ -899,11 +900,11 @@ TEST_F(SqliteStoreTest, MigrationSevenBackfillsTheQuarterHourRollUpTheStripsAreR
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(
-      sqlite3_exec(db,
-                   "DROP TABLE drill_runs; DROP TABLE component_quarters; PRAGMA user_version = 6;",
-                   nullptr, nullptr, &err),
-      SQLITE_OK)
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE gate_history; DROP TABLE drill_runs; DROP TABLE "
+                         "component_quarters; PRAGMA user_version = 6;",
+                         nullptr, nullptr, &err),
+            SQLITE_OK)
       << err;
   sqlite3_close(db);
   auto store = open(file);
@@ -969,6 +970,30 @@ TEST_F(SqliteStoreTest, DrillRunsAreRecoveryRecordsUntilTheyEndAndSurviveAReopen
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ(**got, running);
   EXPECT_FALSE(store->drill_run("nope")->has_value());
+}
+
+TEST_F(SqliteStoreTest, TheGateHistoryKeepsEveryChangeInOrder) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 5; ++i) {
+    const std::string decision = i % 2 == 0 ? "pass" : "block";
+    ASSERT_TRUE(store
+                    ->put_gate({.at = sec(10 * i),
+                                .decision = decision,
+                                .json = R"({"decision":")" + decision + "\"}"})
+                    .has_value());
+  }
+  auto all = store->gate_history(sec(0), sec(100), 100);
+  ASSERT_TRUE(all.has_value()) << all.error().message;
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ(all->front().at, sec(0));
+  EXPECT_EQ((*all)[1].decision, "block");
+  auto newest = store->gate_history(sec(0), sec(100), 2);  // the newest two, oldest first
+  ASSERT_TRUE(newest.has_value());
+  ASSERT_EQ(newest->size(), 2u);
+  EXPECT_EQ(newest->front().at, sec(30));
+  EXPECT_EQ(newest->back().at, sec(40));
+  EXPECT_EQ(store->gate_history(sec(11), sec(29), 10)->size(), 1u);
 }
 
 }  // namespace

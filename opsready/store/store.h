@@ -152,6 +152,15 @@ struct DrillRunRow {
   bool operator==(const DrillRunRow&) const = default;
 };
 
+// One change of the gate (its decision, or its reason codes): readiness/ owns the JSON.
+struct GateChange {
+  core::TimePoint at{};
+  std::string decision;  // pass, warn, block
+  std::string json;      // {decision, blocking_reasons, warnings}
+
+  bool operator==(const GateChange&) const = default;
+};
+
 struct DrillRunQuery {
   std::string scenario;          // empty: any
   bool unfinished_only = false;  // the recovery records a crash left
@@ -202,7 +211,8 @@ class Store {
   // number of rows deleted. The daily roll-up is left alone (prune_component_days).
   [[nodiscard]] virtual core::Result<std::size_t> prune(core::TimePoint before) = 0;
   // Deletes the daily roll-up rows of the UTC days that ended before `before`'s day (the
-  // daemon passes now - status_page.status_days); returns how many.
+  // daemon passes now - status_page.status_days), and the gate changes before `before`;
+  // returns how many rows.
   [[nodiscard]] virtual core::Result<std::size_t> prune_component_days(core::TimePoint before) = 0;
 
   // Stores a batch of alerts in one transaction, in order: an alert whose fingerprint is
@@ -239,6 +249,11 @@ class Store {
   // Every state row of `kind`, by key.
   [[nodiscard]] virtual core::Result<std::vector<StateRow>> alerting_state(
       const std::string& kind) const = 0;
+  // The gate's changes: appended; read in [since, until], oldest first, at most `limit` (the
+  // newest of the range when it holds more).
+  [[nodiscard]] virtual core::Result<void> put_gate(const GateChange& change) = 0;
+  [[nodiscard]] virtual core::Result<std::vector<GateChange>> gate_history(
+      core::TimePoint since, core::TimePoint until, std::size_t limit) const = 0;
   // Drill runs: inserted or replaced by id; listed newest started first.
   [[nodiscard]] virtual core::Result<void> put_drill_run(const DrillRunRow& row) = 0;
   [[nodiscard]] virtual core::Result<std::vector<DrillRunRow>> drill_runs(
