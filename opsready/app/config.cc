@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -27,6 +28,7 @@ namespace {
 
 using std::chrono::hours;
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 
 // Adds the tokens of one source (a file's lines or an env var's comma-separated list). Error
 // messages name the source and the line, never a token.
@@ -366,6 +368,50 @@ config::Table status_page_table(server::StatusPageOptions& o) {
   };
 }
 
+config::Table validation_table(Config& cfg) {
+  return {config::items<ValidationSchedule>(
+      "schedules", cfg.validation.schedules, "a list of {name, every, command | drill, ...}",
+      [&cfg](ValidationSchedule& v) {
+        return config::Table{
+            config::required(config::text("name", v.name, {config::not_empty()})),
+            config::required(config::duration("every", v.every, {config::at_least(seconds(1))})),
+            config::text("command", v.command),
+            config::custom(
+                "drill",
+                [&cfg, &v](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                  const auto name = r.scalar(n, path);
+                  if (!name) return;
+                  const auto& all = cfg.drills.scenarios;
+                  if (std::none_of(all.begin(), all.end(),
+                                   [&](const auto& s) { return s.name == *name; })) {
+                    r.error(n, path + ": no drill scenario is named '" + *name +
+                                   "' (drills.scenarios)");
+                    return;
+                  }
+                  v.drill = *name;
+                }),
+            config::custom("topic",
+                           [&v](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                             const auto t = r.scalar(n, path);
+                             if (!t) return;
+                             if (!core::is_valid_topic(*t)) {
+                               r.error(n, path + ": '" + *t +
+                                              "' is not a topic (dot-separated tokens of "
+                                              "[a-z0-9_-])");
+                               return;
+                             }
+                             v.topic = *t;
+                           }),
+            config::duration("timeout", v.timeout, {config::positive()}),
+            config::custom("grace",
+                           [&v](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                             if (auto d = r.duration(n, path)) v.grace = *d;
+                           }),
+            config::duration("first_run_after", v.first_run_after),
+        };
+      })};
+}
+
 config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks other_file) {
   return {
       config::custom("listen",
@@ -400,6 +446,8 @@ config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks oth
       alerting_field("alerting", file, cfg.alerting, other_file),
       // After alerting: the scenarios' receivers are checked against its policy.
       drills_field("drills", file, cfg.drills, cfg.alerting, other_file),
+      // After drills: a schedule may start a drill scenario.
+      config::section("validation", [&cfg] { return validation_table(cfg); }),
       config::section("delivery", [&cfg] { return delivery_table(cfg.delivery); }),
       config::section("status_page", [&cfg] { return status_page_table(cfg.status_page); }),
       // Until issue 11 these settings of external alerts were a top-level `alerts:`, a name now
@@ -523,6 +571,21 @@ ConfigResult parse_config(const std::string& yaml, const std::string& name) {
                core::format_duration(*d) + ")"});
     } else {
       cfg.alert_resolve_timeout = *d;
+    }
+  }
+  {
+    std::set<std::string> names;
+    for (auto& v : cfg.validation.schedules) {
+      if (v.command.empty() == v.drill.empty()) {
+        loader.errors().push_back(
+            {name, 0,
+             "validation.schedules: '" + v.name + "' needs exactly one of command and drill"});
+      }
+      if (!names.insert(v.name).second) {
+        loader.errors().push_back(
+            {name, 0, "validation.schedules: two schedules are named '" + v.name + "'"});
+      }
+      if (v.grace == core::Duration::zero()) v.grace = v.every;
     }
   }
   if (!loader.errors().empty()) return std::unexpected(std::move(loader.errors()));

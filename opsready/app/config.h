@@ -126,6 +126,26 @@ struct DrillsConfig {
   bool operator==(const DrillsConfig&) const = default;
 };
 
+// validation: scheduled validation runs (app/validation_service.h).
+struct ValidationSchedule {
+  std::string name;
+  core::Duration every{};
+  std::string command;  // stdout: a report document, taken in on `topic`
+  std::string drill;    // or: a drill scenario to start (a game day)
+  std::string topic = "telemetry.operational.system_validation";
+  core::Duration timeout = std::chrono::minutes(5);
+  core::Duration grace{};            // missed after every + grace without a success; default: every
+  core::Duration first_run_after{};  // the first run, after the daemon starts
+
+  bool operator==(const ValidationSchedule&) const = default;
+};
+
+struct ValidationConfig {
+  std::vector<ValidationSchedule> schedules;
+
+  bool operator==(const ValidationConfig&) const = default;
+};
+
 struct ConfigError {
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
@@ -176,6 +196,9 @@ struct Config {
   // drills: the forced-failure drill scenarios and how a running drill observes opsready
   // (app/drills_config.h, docs/drills.md).
   DrillsConfig drills;
+  // validation: scheduled validation commands and game days (docs/operator-guide.md
+  // "Continuous validation").
+  ValidationConfig validation;
   // Not a setting: what the load found worth saying without refusing the file (a deprecated
   // name). `serve` logs them, `check-config` prints them as FILE:LINE: warning: MESSAGE.
   std::vector<ConfigError> warnings;

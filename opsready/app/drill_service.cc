@@ -1,12 +1,5 @@
 #include "opsready/app/drill_service.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,9 +14,8 @@
 #include <asio/this_coro.hpp>
 
 #include "opsready/app/coro.h"
+#include "opsready/app/shell_command.h"
 #include "opsready/core/time.h"
-
-extern char** environ;
 
 // GCC 12 at -O2 reports the deallocation of run_one()'s coroutine frame as mismatched with its
 // allocation (-Wmismatched-new-delete): a false positive of its inlining across asio's
@@ -38,85 +30,12 @@ namespace {
 
 using core::TimePoint;
 
-// The most of a command's output kept for the evidence and the log.
-constexpr std::size_t kMaxCommandOutput = 4096;
-
-// Runs `command` with /bin/sh -c, its output (stdout and stderr) captured, killed with its
-// process group after `timeout`. Blocking: called on the pool. posix_spawn rather than a
-// library: no packaged library runs a shell command with a timeout and a bounded capture
-// without threads of its own, and this is a dozen system calls.
+// A command fault's run or undo: its error names the command, its exit and its output.
 core::Result<void> run_command(const std::string& command, core::Duration timeout,
                                const std::vector<std::string>& extra_env) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return core::fail("drill_command", "pipe() failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env_strings.emplace_back(*e);
-  env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c", cmd = command;
-  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(fds[1]);
-  if (rc != 0) {
-    ::close(fds[0]);
-    return core::fail("drill_command", "cannot start /bin/sh: " + std::string(std::strerror(rc)));
-  }
-  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  std::string output;
-  const auto read_some = [&] {
-    char buf[1024];
-    for (;;) {
-      const ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) return;
-      output.append(buf, static_cast<std::size_t>(
-                             std::min<ssize_t>(n, static_cast<ssize_t>(kMaxCommandOutput) -
-                                                      static_cast<ssize_t>(output.size()))));
-      if (output.size() >= kMaxCommandOutput) output.resize(kMaxCommandOutput);
-    }
-  };
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  bool timed_out = false;
-  for (;;) {
-    pollfd p{.fd = fds[0], .events = POLLIN, .revents = 0};
-    ::poll(&p, 1, 20);
-    read_some();
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      timed_out = true;
-      ::kill(-pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-  }
-  read_some();  // what is there; a background child keeping the pipe open is not waited for
-  ::close(fds[0]);
-  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
-  const std::string tail = output.empty() ? "" : ": " + output;
-  if (timed_out) {
-    return core::fail("drill_command", "'" + command + "' did not end within " +
-                                           core::format_duration(timeout) + " (killed)" + tail);
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  const std::string how = WIFEXITED(status)
-                              ? "exited with " + std::to_string(WEXITSTATUS(status))
-                              : "was killed by signal " + std::to_string(WTERMSIG(status));
-  return core::fail("drill_command", "'" + command + "' " + how + tail);
+  const ShellResult r = run_shell(command, timeout, extra_env);
+  if (r.ok()) return {};
+  return core::fail("drill_command", r.describe(command, timeout));
 }
 
 std::set<std::string, std::less<>> targets_of(const drills::Scenario& s) {

@@ -519,6 +519,28 @@ core::Result<int> Runtime::start(StartOptions options) {
           ? "http://" + config_.listen.host + ":" + std::to_string(*port)
           : config_.delivery.external_url);
   if (auto last = drills_->recover()) engine_->set_last_drill(*last);
+  {
+    // Always built, so its metrics are declared; its loop runs only with schedules.
+    validation_ = std::make_unique<ValidationService>(
+        config_.validation, clock_, registry_, *ctx_, *pool_,
+        ValidationService::Hooks{
+            .ingest = [this](core::TelemetryEvent e) -> core::Result<void> {
+              if (auto ok = check(e); !ok) return ok;
+              std::vector<core::TelemetryEvent> batch;
+              batch.push_back(std::move(e));
+              if (submit(std::move(batch)) != server::SubmitResult::kAccepted) {
+                return core::fail("queue_full", "the evaluation queue did not take it");
+              }
+              return {};
+            },
+            .drill =
+                [this](const nlohmann::json& request) {
+                  auto r = drills_->start(request);
+                  return std::pair<int, nlohmann::json>(r.status, std::move(r.body));
+                },
+            .publish = [this](core::ComponentSnapshot s) { apply_snapshot(std::move(s)); },
+            .base_url = "http://" + config_.listen.host + ":" + std::to_string(*port)});
+  }
 
   if (config_.bus.nats) {
     if (auto ok = start_bus(); !ok) return std::unexpected(ok.error());
@@ -557,6 +579,13 @@ core::Result<int> Runtime::start(StartOptions options) {
     core::Duration longest = std::chrono::seconds(5);
     for (const auto& sc : config_.drills.scenarios) {
       longest = std::max(longest, sc.fault.command_timeout + std::chrono::seconds(5));
+    }
+    if (!config_.validation.schedules.empty()) {
+      auto v = root_->spawn(
+          {.name = "validation",
+           .metadata = {{"schedules", std::to_string(config_.validation.schedules.size())}}},
+          [this] { return validation_->loop(); });
+      if (!v) throw std::logic_error("cannot spawn the validation loop: " + v.error().message);
     }
     auto name = root_->spawn(
         {.name = "drills",

@@ -46,6 +46,7 @@
 #include "opsready/app/config.h"
 #include "opsready/app/delivery.h"
 #include "opsready/app/drill_service.h"
+#include "opsready/app/validation_service.h"
 #include "opsready/engine/engine.h"
 #include "opsready/metrics/registry.h"
 #include "opsready/server/backend.h"
@@ -225,6 +226,7 @@ class Runtime final : public server::Backend {
   std::unique_ptr<asio::thread_pool> delivery_pool_;
   // The forced-failure drills (drill_service.h); after ctx_ and pool_, which it uses.
   std::unique_ptr<DrillService> drills_;
+  std::unique_ptr<ValidationService> validation_;  // its loop runs with validation.schedules
 
   // The evaluation queue (any thread -> evaluation strand).
   std::mutex queue_mu_;

@@ -287,14 +287,15 @@ TEST_F(DrillsTest, EveryShippedScenarioPassesAndItsTimesAreTheOnesTheTestSaw) {
       {{"alertname", "OpsreadyNotificationFailing"}, {"receiver", "desk"}, {"drill", "true"}});
   ASSERT_TRUE(seen) << "the fallback never got the drill's OpsreadyNotificationFailing";
   // opsready's record of the notification (the receiver's answer) and the test's own
-  // observation of its arrival: the same moment, within the poll and the answer's trip.
-  EXPECT_LT(std::abs(ms_between(seen->at, at(e["notified_at"], "fallback"))), 250.0) << e.dump(2);
+  // observation of its arrival: the same moment, within the answer's trip back (generous for a
+  // loaded CI machine).
+  EXPECT_LT(std::abs(ms_between(seen->at, at(e["notified_at"], "fallback"))), 500.0) << e.dump(2);
   EXPECT_LE(at(e, "injected_at"), at(e, "detected_at"));
   EXPECT_LE(at(e, "detected_at"), at(e["notified_at"], "fallback"));
   // The responder acks ack_after (1 s) after the first notification, at a poll (50 ms).
   const double mtta_ms = e["mtta_seconds"].get<double>() * 1000;
   EXPECT_GE(mtta_ms, 1000.0) << e.dump(2);
-  EXPECT_LT(mtta_ms, 1000.0 + 400.0) << e.dump(2);
+  EXPECT_LT(mtta_ms, 1000.0 + 1000.0) << e.dump(2);
   EXPECT_EQ(e["acked_by"], "drill-responder");
   EXPECT_NEAR(e["mttd_seconds"].get<double>(),
               ms_between(at(e, "injected_at"), at(e, "detected_at")) / 1000, 0.0011);

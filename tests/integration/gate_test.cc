@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <future>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -91,6 +92,88 @@ TEST(Gate, AskedOfADaemonWaitsForItToPassAndEveryChangeIsKept) {
   // Usage errors: --wait needs --url; --url excludes --from.
   EXPECT_EQ(run_opsready({"gate", "--wait", "1s"}).exit_code, 64);
   EXPECT_EQ(run_opsready({"gate", "--url", url, "--from", "x.json"}).exit_code, 64);
+}
+
+// Continuous validation: a scheduled command's report feeds system_validation; a failing
+// schedule and a missed one are issues of continuous_validation, which the gate sees.
+TEST(Gate, ScheduledValidationFeedsItsComponentAndAFailingScheduleIsAnIssue) {
+  TempDir dir{"opsready-validation"};
+  // The validator: a report stamped now, as the runtime's system-completeness validator prints.
+  const auto report = dir.path() / "validate.sh";
+  write_file(report,
+             "printf '{\"timestamp\":\"%s\",\"validator\":\"System Completeness\","
+             "\"total_checks\":2,\"results\":{\"core\":true,\"integration\":true},"
+             "\"summary\":{\"status\":\"PASS\",\"message\":\"all good\"}}' "
+             "\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\n");
+  const auto config = dir.path() / "opsready.yml";
+  write_file(config,
+             "listen: 127.0.0.1:0\n"
+             "data_dir: " +
+                 (dir.path() / "data").string() +
+                 "\n"
+                 "evaluation_interval: 100ms\n"
+                 "validation:\n"
+                 "  schedules:\n"
+                 "    - name: completeness\n"
+                 "      every: 1s\n"
+                 "      command: sh '" +
+                 report.string() +
+                 "'\n"
+                 "    - name: broken\n"
+                 "      every: 1h\n"
+                 "      command: echo 'validator crashed' >&2; exit 3\n"
+                 "    - name: never\n"
+                 "      every: 1s\n"
+                 "      grace: 1s\n"
+                 "      first_run_after: 1h\n"
+                 "      command: 'true'\n");
+  const auto checked = run_opsready({"check-config", config.string()});
+  ASSERT_EQ(checked.exit_code, 0) << checked.err;
+  Daemon d({"serve", "--config", config.string()});
+  auto c = d.client();
+  json cv, sv;
+  for (int i = 0; i < 200; ++i) {
+    const json r = json::parse(c.Get("/api/v1/readiness")->body);
+    cv = sv = nullptr;
+    for (const auto& comp : r["components"]) {
+      if (comp["component"] == "continuous_validation") cv = comp;
+      if (comp["component"] == "system_validation") sv = comp;
+    }
+    // `never` is missed once 2 s pass without a success.
+    if (sv.is_object() && cv.is_object() && cv["status"] == "fail") break;
+    std::this_thread::sleep_for(25ms);
+  }
+  ASSERT_TRUE(sv.is_object()) << "the scheduled report never reached system_validation";
+  EXPECT_EQ(sv["status"], "ok") << sv.dump(2);
+  ASSERT_TRUE(cv.is_object());
+  EXPECT_EQ(cv["status"], "fail") << cv.dump(2);
+  std::set<std::string> codes;
+  std::string messages;
+  for (const auto& i : cv["issues"]) {
+    codes.insert(i["code"].get<std::string>());
+    messages += i["message"].get<std::string>() + "\n";
+  }
+  EXPECT_TRUE(codes.contains("validation_run_failed")) << messages;
+  EXPECT_TRUE(codes.contains("validation_run_missed")) << messages;
+  EXPECT_NE(messages.find("broken failed its last run: 'echo 'validator crashed' >&2; exit 3' "
+                          "exited with 3: validator crashed"),
+            std::string::npos)
+      << messages;
+  EXPECT_NE(messages.find("never has had no successful run"), std::string::npos) << messages;
+  EXPECT_EQ(json::parse(c.Get("/api/v1/gate")->body)["decision"], "block");
+  const std::string m = c.Get("/metrics")->body;
+  EXPECT_NE(m.find("opsready_validation_runs_total{schedule=\"broken\",result=\"failed\"} 1"),
+            std::string::npos)
+      << m.substr(0, 200);
+  // A schedule needs exactly one of command and drill; a drill it names must exist.
+  write_file(config,
+             "validation:\n  schedules:\n    - {name: x, every: 1m}\n"
+             "    - {name: y, every: 1m, drill: nope}\n");
+  const auto bad = run_opsready({"check-config", config.string()});
+  EXPECT_EQ(bad.exit_code, 65);
+  EXPECT_NE(bad.err.find("'x' needs exactly one of command and drill"), std::string::npos)
+      << bad.err;
+  EXPECT_NE(bad.err.find("no drill scenario is named 'nope'"), std::string::npos) << bad.err;
 }
 
 }  // namespace
