@@ -91,14 +91,8 @@ int main(int argc, char** argv) {
 
   char tmpl[] = "/tmp/opsready-drill-load-XXXXXX";
   const fs::path dir = mkdtemp(tmpl);
-  // A fixed free port: bind, read it, let go (the daemon binds it a moment later).
-  int port = 0;
-  {
-    httplib::Server probe;
-    port = probe.bind_to_any_port("127.0.0.1");
-  }
   const fs::path config = dir / "opsready.yml";
-  std::ofstream(config) << "listen: 127.0.0.1:" << port << "\n"
+  std::ofstream(config) << "listen: 127.0.0.1:0\n"
                         << "data_dir: " << (dir / "data").string() << "\n"
                         << "evaluation_interval: 100ms\n"
                         << "ingest:\n  alerts: {flush_interval: 10ms}\n"
@@ -130,12 +124,28 @@ int main(int argc, char** argv) {
     std::cerr << "drill_load: cannot start " << binary << "\n";
     return 69;
   }
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(30s);
-  for (int i = 0; i < 300; ++i) {
-    if (auto r = c.Get("/-/ready"); r && r->status == 200) break;
+  // The port it bound, from its log line "listening on http://127.0.0.1:PORT".
+  int port = 0;
+  for (int i = 0; i < 1500 && port == 0; ++i) {
+    std::ifstream log(dir / "daemon.log");
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    if (const auto at = text.find("listening on http://127.0.0.1:"); at != std::string::npos) {
+      port = std::atoi(text.c_str() + at + std::string("listening on http://127.0.0.1:").size());
+    }
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      std::cerr << "drill_load: the daemon exited:\n" << text;
+      return 69;
+    }
     std::this_thread::sleep_for(20ms);
   }
+  if (port == 0) {
+    std::cerr << "drill_load: the daemon did not start listening\n";
+    kill(pid, SIGKILL);
+    return 69;
+  }
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(30s);
   (void)c.Post(
       "/api/v1/events",
       R"({"topic":"opsready.component.snapshot","payload":{"component":"fix_gateway","status":"ok"}})",
@@ -157,6 +167,7 @@ int main(int argc, char** argv) {
   const double idle_per_s = (cpu_seconds(pid) - idle0) / 10.0;
 
   const json list = json::parse(c.Get("/api/v1/drills")->body);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::printf("%-18s %-16s %5s %-24s %-24s %-24s %9s %12s %12s\n", "scenario", "fault", "runs",
               "MTTD s (min/med/max)", "MTTA s", "MTTR s", "wall s", "CPU s/run", "idle CPU s");
   int failures = 0;

@@ -414,8 +414,9 @@ asio::awaitable<void> DrillService::run_one(Pending p) {
         switch (a.kind) {
           case drills::Run::Action::Kind::kInject: {
             co_await write(run);  // the recovery record, before anything is injected
+            const TimePoint began = clock_.now();
             const auto r = co_await inject(run);
-            run.injected(clock_.now(), r);
+            run.injected(began, clock_.now(), r);
             if (!r)
               spdlog::error("drills: {}: the fault could not be injected: {}", p.id,
                             r.error().message);

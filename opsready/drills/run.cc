@@ -9,6 +9,8 @@
 
 namespace opsready::drills {
 
+using core::TimePoint;
+
 std::string_view to_string(Verdict v) {
   switch (v) {
     case Verdict::kPass:
@@ -115,6 +117,7 @@ nlohmann::json to_json(const Evidence& e) {
       {"started_by", e.started_by},
       {"started_at", core::format_rfc3339(e.started_at)},
       {"injected_at", time_or_null(e.injected_at)},
+      {"inject_ended_at", time_or_null(e.inject_ended_at)},
       {"detected_at", time_or_null(e.detected_at)},
       {"notified_at", std::move(notified)},
       {"acked_at", time_or_null(e.acked_at)},
@@ -357,19 +360,21 @@ void Run::follow(const Observation& o) {
       evidence_.alert_fingerprint = a.fingerprint;
       evidence_.alert_labels = a.labels;
       evidence_.alert_groups = a.groups;
-      // An alert that started during the injection (between the fault and the driver's
-      // injected_at) counts from the injection.
+      // Not before the injection began (a clock step between the two cannot make MTTD < 0).
       evidence_.detected_at = std::max(a.starts_at, *evidence_.injected_at);
     }
     for (const auto& g : a.groups) groups_.insert(g);
   }
+  // Only what this run caused: a group that was notified or acked in an earlier incident (an
+  // earlier run of the same scenario groups the same way) does not count.
+  const TimePoint from = *evidence_.injected_at;
   for (const auto& n : o.notifications) {
-    if (!groups_.contains(n.group)) continue;
+    if (!groups_.contains(n.group) || n.at < from) continue;
     auto [it, inserted] = evidence_.notified_at.emplace(n.receiver, n.at);
     if (!inserted && n.at < it->second) it->second = n.at;
   }
   for (const auto& k : o.acks) {
-    if (!groups_.contains(k.group)) continue;
+    if (!groups_.contains(k.group) || k.at < from) continue;
     if (!evidence_.acked_at || k.at < *evidence_.acked_at) {
       evidence_.acked_at = k.at;
       evidence_.acked_by = k.by;
@@ -456,7 +461,7 @@ std::vector<Run::Action> Run::step(const Observation& o) {
           }
         }
       }
-      if (o.now >= *evidence_.injected_at + sc.fault.duration) {
+      if (o.now >= *evidence_.inject_ended_at + sc.fault.duration) {
         phase_ = Phase::kRestoring;
         out.push_back({.kind = Action::Kind::kRestore});
       }
@@ -490,9 +495,10 @@ std::vector<Run::Action> Run::step(const Observation& o) {
   return out;
 }
 
-void Run::injected(core::TimePoint at, const core::Result<void>& result) {
+void Run::injected(core::TimePoint began, core::TimePoint at, const core::Result<void>& result) {
   if (phase_ != Phase::kInjecting) return;
-  evidence_.injected_at = at;
+  evidence_.injected_at = began;
+  evidence_.inject_ended_at = at;
   if (!result) {
     evidence_.inject_error = result.error().message;
     set_outcome(Verdict::kInconclusive, "inject",

@@ -25,8 +25,9 @@
 // hypothesis was not tested: the steady state did not hold before, or the fault could not be
 // injected).
 //
-// Clocks: every time is opsready's wall clock. injected_at and restored_at are when the
-// driver finished injecting / restoring; detected_at is the expected alert's startsAt (the
+// Clocks: every time is opsready's wall clock. injected_at is when the driver began injecting
+// (a command fault's `run` started: the fault may act before the command returns), restored_at
+// when it finished restoring; detected_at is the expected alert's startsAt (the
 // evaluation that raised it); notified_at the receiver's acceptance (the outbox row marked
 // sent), or the decision for an integration that only records; acked_at the ack's time in the
 // engine; recovered_at the evaluation at which the steady state held again. MTTD = detected −
@@ -75,8 +76,8 @@ struct Evidence {
   bool forced = false;
   std::string started_by;
   core::TimePoint started_at{};
-  std::optional<core::TimePoint> injected_at, detected_at, acked_at, restored_at, recovered_at,
-      finished_at;
+  std::optional<core::TimePoint> injected_at, inject_ended_at, detected_at, acked_at, restored_at,
+      recovered_at, finished_at;
   std::map<std::string, core::TimePoint> notified_at;  // per receiver, the first
   std::string acked_by, acked_via;
   std::optional<Verdict> verdict;  // none until finished, and for a dry run
@@ -119,8 +120,9 @@ class Run {
   // The next things to do, given what opsready looks like now. Call again after doing them
   // (and after injected()/restored() for kInject/kRestore), at the driver's poll interval.
   [[nodiscard]] std::vector<Action> step(const Observation& o);
-  // The fault is in place (or could not be put in place: `result` has the error).
-  void injected(core::TimePoint at, const core::Result<void>& result);
+  // The fault is in place (or could not be put in place: `result` has the error); `began` is
+  // when the injection began, `at` when it ended.
+  void injected(core::TimePoint began, core::TimePoint at, const core::Result<void>& result);
   void restored(core::TimePoint at, const core::Result<void>& result);
   // Stops the run (an operator, a shutdown): Aborted with `reason`. Returns true when the
   // fault is in place: the next step() asks for kRestore (a driver that cannot wait restores

@@ -55,12 +55,15 @@ TEST(DrillRun, PassMeasuresFromTheRecords) {
   auto a = run.step(calm(kNow));
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].kind, Kind::kInject);
-  run.injected(kNow + 50ms, {});
+  run.injected(kNow + 50ms, kNow + 50ms, {});
   EXPECT_TRUE(run.fault_in_place());
 
-  // The alert starts 3 s in; the fallback accepts the notification at 3.5 s.
+  // The alert starts 3 s in; the fallback accepts the notification at 3.5 s. The group's
+  // notification and ack of an earlier incident (before the injection) do not count.
   auto o = calm(kNow + 4s);
   o.alerts.push_back(failing_alert(kNow + 3s));
+  o.notifications.push_back({.group = "g1", .receiver = "fallback", .at = kNow - 1h});
+  o.acks.push_back({.group = "g1", .by = "someone", .at = kNow - 59min});
   o.notifications.push_back({.group = "g1", .receiver = "fallback", .at = kNow + 3500ms});
   EXPECT_TRUE(run.step(o).empty());  // the responder waits ack_after
 
@@ -125,7 +128,7 @@ TEST(DrillRun, AnAlertRoutedNowhereFailsAtNotify) {
   s.expect.acked = false;
   drills::Run run(s, {.id = "d-2", .started_at = kNow});
   ASSERT_EQ(run.step(calm(kNow)).size(), 1u);
-  run.injected(kNow, {});
+  run.injected(kNow, kNow, {});
   auto o = calm(kNow + 11s);
   o.alerts.push_back(failing_alert(kNow + 1s));
   ASSERT_EQ(run.step(o).size(), 1u);  // restore
@@ -141,7 +144,7 @@ TEST(DrillRun, AnAlertRoutedNowhereFailsAtNotify) {
 TEST(DrillRun, AnAbortConditionStopsAndRestores) {
   drills::Run run(webhook_outage(), {.id = "d-3", .started_at = kNow});
   ASSERT_EQ(run.step(calm(kNow)).size(), 1u);
-  run.injected(kNow, {});
+  run.injected(kNow, kNow, {});
   auto o = calm(kNow + 1s);
   o.components[0].second = core::Status::kFail;  // fix_gateway
   auto a = run.step(o);
@@ -183,7 +186,8 @@ TEST(DrillRun, DryRunChecksOnly) {
 TEST(DrillRun, AFailedInjectionIsInconclusiveAndStillRestored) {
   drills::Run run(webhook_outage(), {.id = "d-6", .started_at = kNow});
   ASSERT_EQ(run.step(calm(kNow)).size(), 1u);
-  run.injected(kNow, std::unexpected(core::Error{.code = "x", .message = "no such receiver"}));
+  run.injected(kNow, kNow,
+               std::unexpected(core::Error{.code = "x", .message = "no such receiver"}));
   auto a = run.step(calm(kNow + 10ms));
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].kind, Kind::kRestore);
@@ -196,7 +200,7 @@ TEST(DrillRun, AFailedInjectionIsInconclusiveAndStillRestored) {
 TEST(DrillRun, StopDuringTheFaultIsAborted) {
   drills::Run run(webhook_outage(), {.id = "d-7", .started_at = kNow});
   ASSERT_EQ(run.step(calm(kNow)).size(), 1u);
-  run.injected(kNow, {});
+  run.injected(kNow, kNow, {});
   EXPECT_TRUE(run.stop("opsready is shutting down", kNow + 1s));
   auto a = run.step(calm(kNow + 1s));
   ASSERT_EQ(a.size(), 1u);
@@ -216,7 +220,7 @@ TEST(DrillRun, AnAlertFiringBeforeTheDrillIsNotItsDetection) {
   auto o = calm(kNow);
   o.alerts.push_back(failing_alert(kNow - 1h));
   ASSERT_EQ(run.step(o).size(), 1u);
-  run.injected(kNow, {});
+  run.injected(kNow, kNow, {});
   o.now = kNow + 11s;
   ASSERT_EQ(run.step(o).size(), 1u);
   run.restored(kNow + 11s, {});
