@@ -153,7 +153,7 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"listen: 127.0.0.1:0\nlisten_on: x\n",
        "t.yml:2: unknown key 'listen_on' in the top level (known: listen, data_dir, "
        "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, gate, components, "
-       "detectors, alerting, drills, delivery, status_page)"},
+       "detectors, alerting, drills, validation, delivery, status_page)"},
       {"gate:\n  max_age: 1m\n  max_age: 2m\n", "t.yml:3: key 'max_age' is given twice in gate"},
       {"gate: [fail]\n", "t.yml:1: gate must be a mapping"},
       {"ingest:\n  auth: tokens\n", "t.yml:2: ingest.auth must be a mapping"},
