@@ -597,31 +597,40 @@ config::Sink collect(std::vector<ConfigError>& into, const std::string& file) {
 
 }  // namespace
 
-AlertingResult parse_alerting(const std::string& yaml, const std::string& name) {
-  std::vector<ConfigError> errors;
-  std::vector<ConfigError> warnings;
+DocumentDiagnostics read_document(
+    const std::string& yaml, const std::string& name,
+    const std::function<void(config::Reader& reader, const Node& root)>& read) {
+  DocumentDiagnostics d;
   Node root;
   try {
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
-    return std::unexpected(std::vector<ConfigError>{
-        {name, e.mark.line >= 0 ? e.mark.line + 1 : 0, "YAML syntax error: " + e.msg}});
+    d.errors.push_back(
+        {name, e.mark.line >= 0 ? e.mark.line + 1 : 0, "YAML syntax error: " + e.msg});
+    return d;
   }
-  alerting::Policy policy;
-  config::Reader reader(collect(errors, name), collect(warnings, name));
+  config::Reader reader(collect(d.errors, name), collect(d.warnings, name));
   try {
+    read(reader, root);
+  } catch (const YAML::Exception& e) {
+    d.errors.push_back({name, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg});
+  }
+  return d;
+}
+
+AlertingResult parse_alerting(const std::string& yaml, const std::string& name) {
+  alerting::Policy policy;
+  auto d = read_document(yaml, name, [&](config::Reader& reader, const Node& root) {
     if (!root.IsNull() && !root.IsMap()) {
       reader.error(root, "an Alertmanager configuration must be a YAML mapping");
-    } else {
-      PolicyReader(reader, "", std::filesystem::path(name).parent_path(), policy).read(root, false);
-      reader.finish();
+      return;
     }
-  } catch (const YAML::Exception& e) {
-    errors.push_back({name, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg});
-  }
-  if (!errors.empty()) return std::unexpected(std::move(errors));
+    PolicyReader(reader, "", std::filesystem::path(name).parent_path(), policy).read(root, false);
+    reader.finish();
+  });
+  if (!d.errors.empty()) return std::unexpected(std::move(d.errors));
   policy.source = name;
-  return AlertingFile{std::move(policy), std::move(warnings)};
+  return AlertingFile{std::move(policy), std::move(d.warnings)};
 }
 
 AlertingResult load_alerting_file(const std::filesystem::path& file) {

@@ -59,6 +59,18 @@ struct OtherFileSinks {
   std::function<void(ConfigError)> warning;
 };
 
+// A YAML document of its own (an Alertmanager file, a drill scenario) read by `read` with a
+// config::Reader whose errors and warnings carry `name` and their line; a syntax error or a
+// YAML exception while reading is one error with its line. The caller's `read` calls
+// Reader::finish() when it is done.
+struct DocumentDiagnostics {
+  std::vector<ConfigError> errors;
+  std::vector<ConfigError> warnings;
+};
+[[nodiscard]] DocumentDiagnostics read_document(
+    const std::string& yaml, const std::string& name,
+    const std::function<void(config::Reader& reader, const YAML::Node& root)>& read);
+
 // The `alerting:` section as a field of the top-level table, read into `out`. `file` is the
 // configuration file's name: config_file is relative to its directory, and it is the policy's
 // source when the policy is inline.

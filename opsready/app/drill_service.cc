@@ -396,6 +396,7 @@ asio::awaitable<void> DrillService::run_one(Pending p) {
                                 .base_url = base_url_});
   metrics_->running.set(1);
   recorded_.clear();
+  observing_ = true;
   hooks_.engine()->set_drill_components(targets_of(*p.scenario), clock_.now());
   spdlog::info("drills: {} ({}) started{}", p.id, p.scenario->name,
                p.by.empty() ? "" : " by " + p.by);
@@ -466,6 +467,7 @@ asio::awaitable<void> DrillService::run_one(Pending p) {
   finished(run);
   co_await write(run);
   recorded_.clear();
+  observing_ = false;
   metrics_->running.set(0);
   if (error) std::rethrow_exception(error);
 }

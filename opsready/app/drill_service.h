@@ -144,6 +144,7 @@ class DrillService {
   std::vector<core::TopicPattern> stalled_;  // a feed stall's topics
   std::string stalled_scenario_;
   std::vector<drills::ObservedNotification> recorded_;  // records-only notifications
+  bool observing_ = false;  // a run is between its start and its end: recorded() keeps them
 };
 
 }  // namespace opsready::app

@@ -16,13 +16,6 @@ namespace {
 
 using YAML::Node;
 
-config::Sink collect(std::vector<ConfigError>& to, const std::string& name) {
-  return [&to, name](const Node& at, std::string message) {
-    const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
-    to.push_back({name, line, std::move(message)});
-  };
-}
-
 // Matchers as one string (`{a="b", c=~"d"}`) or a list of single matchers.
 std::optional<alerting::Matchers> read_matchers(config::Reader& r, const Node& n,
                                                 const std::string& path) {
@@ -240,27 +233,18 @@ void check_fault(config::Reader& r, const Node& root, drills::Scenario& s) {
 }  // namespace
 
 ScenarioResult parse_scenario(const std::string& yaml, const std::string& name) {
-  std::vector<ConfigError> errors;
-  Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return std::unexpected(std::vector<ConfigError>{
-        {name, e.mark.line >= 0 ? e.mark.line + 1 : 0, "YAML syntax error: " + e.msg}});
-  }
   drills::Scenario s;
-  config::Reader reader(collect(errors, name), collect(errors, name));
-  try {
+  auto d = read_document(yaml, name, [&](config::Reader& reader, const Node& root) {
     if (!root.IsMap()) {
       reader.error(root, "a drill scenario must be a YAML mapping");
     } else if (reader.read(root, "", scenario_table(s))) {
       check_fault(reader, root, s);
       reader.finish();
     }
-  } catch (const YAML::Exception& e) {
-    errors.push_back({name, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg});
-  }
-  if (!errors.empty()) return std::unexpected(std::move(errors));
+  });
+  // A scenario has no deprecated names: a warning would be a bug of its table.
+  d.errors.insert(d.errors.end(), d.warnings.begin(), d.warnings.end());
+  if (!d.errors.empty()) return std::unexpected(std::move(d.errors));
   s.file = name;
   return s;
 }
