@@ -305,6 +305,16 @@ asio::awaitable<drills::Observation> DrillService::observe(const drills::Run& ru
   co_return o;
 }
 
+asio::awaitable<core::Result<void>> DrillService::fault_command(const drills::Run& run,
+                                                                const std::string& command) {
+  core::Result<void> result;
+  const std::vector<std::string> env = command_env(run.evidence().drill_id, run.scenario().name);
+  const core::Duration timeout = run.scenario().fault.command_timeout;
+  const std::function<void()> job = [&] { result = run_command(command, timeout, env); };
+  co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
+  co_return result;
+}
+
 asio::awaitable<core::Result<void>> DrillService::inject(const drills::Run& run) {
   const auto& s = run.scenario();
   const auto& f = s.fault;
@@ -322,15 +332,8 @@ asio::awaitable<core::Result<void>> DrillService::inject(const drills::Run& run)
       stalled_scenario_ = s.name;
       co_return core::Result<void>{};
     }
-    case drills::FaultKind::kCommand: {
-      core::Result<void> result;
-      const std::vector<std::string> env = command_env(run.evidence().drill_id, s.name);
-      const std::function<void()> job = [&] {
-        result = run_command(f.run, f.command_timeout, env);
-      };
-      co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
-      co_return result;
-    }
+    case drills::FaultKind::kCommand:
+      co_return co_await fault_command(run, f.run);
   }
   co_return core::Result<void>{};
 }
@@ -345,15 +348,8 @@ asio::awaitable<core::Result<void>> DrillService::restore(const drills::Run& run
     case drills::FaultKind::kFeedStall:
       stalled_.clear();
       co_return core::Result<void>{};
-    case drills::FaultKind::kCommand: {
-      core::Result<void> result;
-      const std::vector<std::string> env = command_env(run.evidence().drill_id, s.name);
-      const std::function<void()> job = [&] {
-        result = run_command(f.undo, f.command_timeout, env);
-      };
-      co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
-      co_return result;
-    }
+    case drills::FaultKind::kCommand:
+      co_return co_await fault_command(run, f.undo);
   }
   co_return core::Result<void>{};
 }

@@ -110,6 +110,9 @@ class DrillService {
   asio::awaitable<drills::Observation> observe(const drills::Run& run);
   asio::awaitable<core::Result<void>> inject(const drills::Run& run);
   asio::awaitable<core::Result<void>> restore(const drills::Run& run);
+  // A command fault's `run` or `undo` on the pool (run_command, with command_env()).
+  asio::awaitable<core::Result<void>> fault_command(const drills::Run& run,
+                                                    const std::string& command);
   asio::awaitable<void> write(const drills::Run& run);
   void finished(const drills::Run& run);
   [[nodiscard]] drills::Observation observe_now(engine::Engine& e, const drills::Scenario& s,
