@@ -151,6 +151,8 @@ void Deriver::derive_component(const core::ComponentSnapshot& s,
                                                " with severity " +
                                                std::string(core::to_string(issue.severity)) + ".");
     }
+    // The issue's own labels (an owner to route to); the alert's labels above win.
+    for (const auto& [name, value] : issue.labels) a.labels.emplace(name, value);
     a.annotations.emplace("runbook_url", runbook(&issue));
     desired.push_back(std::move(a));
   }

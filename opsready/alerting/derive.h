@@ -12,6 +12,9 @@
 //   component  the readiness component, on the four component alerts only
 //   drill      "true" on the four component alerts of a component a drill targets, while the
 //              drill runs (set_drill()), so routes can send them to a drill receiver
+//   ...        an issue's alert also carries the issue's own labels (core::Issue::labels, e.g.
+//              owner and signoff on compliance_cadence's reminders), except where they name
+//              one of the labels above
 // and the annotations summary, description, runbook_url. <base> below is runbook_base
 // (default "docs/runbooks"); <threshold> the DeriveOptions threshold.
 //

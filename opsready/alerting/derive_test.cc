@@ -212,6 +212,23 @@ TEST(Deriver, IssueSeverityIsTheIssuesOwnNotTheSnapshots) {
   EXPECT_EQ(shape(out), "OpsreadyIssue/critical/firing");
 }
 
+TEST(Deriver, AnIssuesOwnLabelsJoinItsAlertButCannotOverrideTheDerivedOnes) {
+  Deriver d({});
+  Issue i = issue("compliance_cadence.signoff_due:sec", Severity::kWarning);
+  i.labels = {{"owner", "secops"}, {"signoff", "sec"}, {"severity", "info"}, {"component", "x"}};
+  const ComponentSnapshot s = snap("compliance_cadence", Status::kOk, "", {i});
+  const std::vector<Alert> out = derive(d, nullptr, &s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].labels, (LabelSet{{"alertname", "OpsreadyIssue"},
+                                     {"category", "compliance_cadence.signoff_due"},
+                                     {"severity", "warning"},
+                                     {"service", "opsready"},
+                                     {"component", "compliance_cadence"},
+                                     {"issue", "compliance_cadence.signoff_due:sec"},
+                                     {"owner", "secops"},
+                                     {"signoff", "sec"}}));
+}
+
 TEST(Deriver, IssueAlertLabelsCategoriesAndRunbooks) {
   Deriver d({.service = "trading",
              .runbook_base = "https://wiki.example/runbooks/",

@@ -891,4 +891,15 @@ std::expected<std::string, DaemonError> daemon_get_text(const DaemonOptions& dae
   return *answer;
 }
 
+std::string cell_text(const json& j, const char* key, const std::string& missing) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return missing;
+  if (j[key].is_string()) return j[key].get<std::string>();
+  return j[key].dump();
+}
+
+int report_error(std::ostream& err, std::string_view command, const DaemonError& e) {
+  err << "opsready: " << command << ": " << e.message << "\n";
+  return e.code;
+}
+
 }  // namespace opsready::app

@@ -142,6 +142,12 @@ struct DaemonError {
 // POST <path> with a JSON body, as daemon_get_json() asks; the JSON answer.
 [[nodiscard]] std::expected<nlohmann::json, DaemonError> daemon_post_json(
     const DaemonOptions& daemon, const std::string& path, const nlohmann::json& body);
+// A member of a daemon's answer as a table cell: a string as it is, anything else as JSON,
+// `missing` when absent or null (`opsready drill`, `opsready signoff`).
+[[nodiscard]] std::string cell_text(const nlohmann::json& j, const char* key,
+                                    const std::string& missing = "—");
+// Prints "opsready: <command>: <message>" and returns the error's exit code.
+int report_error(std::ostream& err, std::string_view command, const DaemonError& e);
 // GET <path>; the body as text (a Markdown document).
 [[nodiscard]] std::expected<std::string, DaemonError> daemon_get_text(const DaemonOptions& daemon,
                                                                       const std::string& path);

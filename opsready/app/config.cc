@@ -368,6 +368,52 @@ config::Table status_page_table(server::StatusPageOptions& o) {
   };
 }
 
+config::Table compliance_table(Config& cfg) {
+  return {config::items<components::SignoffCadence>(
+      "signoffs", cfg.compliance.signoffs, "a list of {name, owner, every, ...}",
+      [](components::SignoffCadence& c) {
+        return config::Table{
+            config::required(config::custom(
+                "name",
+                [&c](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                  const auto name = r.scalar(n, path);
+                  if (!name) return;
+                  // A label value and a URL segment (/api/v1/signoffs?signoff=NAME).
+                  if (!core::is_valid_component_name(*name)) {
+                    r.error(n, path + ": '" + *name +
+                                   "' is not a sign-off name ([a-z0-9_.-]+, at most 128)");
+                    return;
+                  }
+                  c.name = *name;
+                })),
+            config::custom("kind",
+                           [&c](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                             const auto kind = r.scalar(n, path);
+                             if (!kind) return;
+                             if (!components::is_signoff_kind(*kind)) {
+                               std::string known;
+                               for (auto k : components::kSignoffKinds) {
+                                 known += (known.empty() ? "" : ", ") + std::string(k);
+                               }
+                               r.error(n,
+                                       path + " must be one of " + known + ", got '" + *kind + "'");
+                               return;
+                             }
+                             c.kind = *kind;
+                           }),
+            config::required(config::text("owner", c.owner, {config::not_empty()})),
+            config::required(
+                config::duration("every", c.every, {config::at_least(std::chrono::hours(1))})),
+            config::duration("due_soon", c.due_soon),
+            config::choice("overdue", c.overdue,
+                           {{"fail", core::Status::kFail}, {"warn", core::Status::kWarn}}),
+            config::timestamp("since", c.since),
+            config::text("description", c.description),
+            config::text("runbook", c.runbook, {config::not_empty()}),
+        };
+      })};
+}
+
 config::Table validation_table(Config& cfg) {
   return {config::items<ValidationSchedule>(
       "schedules", cfg.validation.schedules, "a list of {name, every, command | drill, ...}",
@@ -448,6 +494,7 @@ config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks oth
       drills_field("drills", file, cfg.drills, cfg.alerting, other_file),
       // After drills: a schedule may start a drill scenario.
       config::section("validation", [&cfg] { return validation_table(cfg); }),
+      config::section("compliance", [&cfg] { return compliance_table(cfg); }),
       config::section("delivery", [&cfg] { return delivery_table(cfg.delivery); }),
       config::section("status_page", [&cfg] { return status_page_table(cfg.status_page); }),
       // Until issue 11 these settings of external alerts were a top-level `alerts:`, a name now
@@ -586,6 +633,22 @@ ConfigResult parse_config(const std::string& yaml, const std::string& name) {
             {name, 0, "validation.schedules: two schedules are named '" + v.name + "'"});
       }
       if (v.grace == core::Duration::zero()) v.grace = v.every;
+    }
+  }
+  {
+    std::set<std::string> names;
+    for (const auto& c : cfg.compliance.signoffs) {
+      if (!names.insert(c.name).second) {
+        loader.errors().push_back(
+            {name, 0, "compliance.signoffs: two sign-offs are named '" + c.name + "'"});
+      }
+      if (c.due_soon > c.every) {
+        loader.errors().push_back({name, 0,
+                                   "compliance.signoffs: '" + c.name + "': due_soon (" +
+                                       core::format_duration(c.due_soon) +
+                                       ") is longer than every (" + core::format_duration(c.every) +
+                                       ")"});
+      }
     }
   }
   if (!loader.errors().empty()) return std::unexpected(std::move(loader.errors()));

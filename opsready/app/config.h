@@ -20,6 +20,7 @@
 
 #include "opsready/alerting/deadman.h"
 #include "opsready/alerting/policy.h"
+#include "opsready/components/compliance_cadence.h"
 #include "opsready/components/registry.h"
 #include "opsready/core/clock.h"
 #include "opsready/drills/scenario.h"
@@ -146,6 +147,13 @@ struct ValidationConfig {
   bool operator==(const ValidationConfig&) const = default;
 };
 
+// compliance: the sign-offs a desk owes on a cadence (app/compliance_service.h).
+struct ComplianceConfig {
+  std::vector<components::SignoffCadence> signoffs;
+
+  bool operator==(const ComplianceConfig&) const = default;
+};
+
 struct ConfigError {
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
@@ -199,6 +207,9 @@ struct Config {
   // validation: scheduled validation commands and game days (docs/operator-guide.md
   // "Continuous validation").
   ValidationConfig validation;
+  // compliance: security reviews, secrets rotation, access reviews, ... (docs/operator-guide.md
+  // "Compliance cadence").
+  ComplianceConfig compliance;
   // Not a setting: what the load found worth saying without refusing the file (a deprecated
   // name). `serve` logs them, `check-config` prints them as FILE:LINE: warning: MESSAGE.
   std::vector<ConfigError> warnings;

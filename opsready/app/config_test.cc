@@ -1,4 +1,5 @@
 #include "opsready/app/config.h"
+#include "opsready/core/time.h"
 
 #include <gtest/gtest.h>
 
@@ -126,6 +127,22 @@ TEST(Config, EverySectionLoads) {
          c.detectors.ingest_slos.burn_rate.windows = {
              {.long_window = 1h, .short_window = 5min, .burn_rate = 2}};
        }},
+      {"compliance",
+       "compliance:\n  signoffs:\n    - name: security-review\n      kind: security_review\n"
+       "      owner: secops\n      every: 90d\n      due_soon: 10d\n      overdue: warn\n"
+       "      since: 2026-12-01T00:00:00Z\n      description: quarterly\n"
+       "    - {name: rotation, owner: platform, every: 30d}\n",
+       [](Config& c) {
+         c.compliance.signoffs = {{.name = "security-review",
+                                   .kind = "security_review",
+                                   .owner = "secops",
+                                   .every = 24h * 90,
+                                   .due_soon = 24h * 10,
+                                   .overdue = core::Status::kWarn,
+                                   .since = core::parse_rfc3339("2026-12-01T00:00:00Z").value(),
+                                   .description = "quarterly"},
+                                  {.name = "rotation", .owner = "platform", .every = 24h * 30}};
+       }},
       // A key with nothing under it is an empty section; `nats:` alone turns NATS on.
       {"empty sections", "http:\ningest:\nbus:\n  nats:\ngate:\ndetectors:\n",
        [](Config& c) { c.bus.nats.emplace(); }},
@@ -153,8 +170,20 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"listen: 127.0.0.1:0\nlisten_on: x\n",
        "t.yml:2: unknown key 'listen_on' in the top level (known: listen, data_dir, "
        "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, gate, components, "
-       "detectors, alerting, drills, validation, delivery, status_page)"},
+       "detectors, alerting, drills, validation, compliance, delivery, status_page)"},
       {"gate:\n  max_age: 1m\n  max_age: 2m\n", "t.yml:3: key 'max_age' is given twice in gate"},
+      {"compliance:\n  signoffs:\n    - {name: sec, owner: a, every: 90d, kind: review}\n",
+       "t.yml:3: compliance.signoffs[0].kind must be one of security_review, secrets_rotation, "
+       "access_review, compliance_signoff, postmortem_review, other, got 'review'"},
+      {"compliance:\n  signoffs:\n    - {name: Sec Review, owner: a, every: 90d}\n",
+       "t.yml:3: compliance.signoffs[0].name: 'Sec Review' is not a sign-off name ([a-z0-9_.-]+, "
+       "at most 128)"},
+      {"compliance:\n  signoffs:\n    - {name: sec, owner: a, every: 90d, overdue: block}\n",
+       "t.yml:3: compliance.signoffs[0].overdue must be fail or warn, got 'block'"},
+      {"compliance:\n  signoffs:\n    - {name: sec, every: 90d}\n",
+       "t.yml:3: compliance.signoffs[0] needs 'owner'"},
+      {"compliance:\n  signoffs:\n    - {name: sec, owner: a, every: 7d, due_soon: 8d}\n",
+       "t.yml: compliance.signoffs: 'sec': due_soon (1w1d) is longer than every (1w)"},
       {"gate: [fail]\n", "t.yml:1: gate must be a mapping"},
       {"ingest:\n  auth: tokens\n", "t.yml:2: ingest.auth must be a mapping"},
       {"bus:\n  spool:\n    size: 1\n",

@@ -16,6 +16,7 @@
 #include "opsready/app/drill_cli.h"
 #include "opsready/app/evaluate_command.h"
 #include "opsready/app/replay_command.h"
+#include "opsready/app/signoff_cli.h"
 #include "opsready/app/status_command.h"
 #include "opsready/app/test_receiver.h"
 #include "opsready/app/version.h"
@@ -96,6 +97,7 @@ struct AlertingOptions {
   opsready::app::TestReceiverOptions test_receiver;
   opsready::app::IncidentsOptions incidents;
   opsready::app::DrillOptions drill;
+  opsready::app::SignoffOptions signoff;
 };
 struct AlertingCommands {
   CLI::App* alerts = nullptr;
@@ -104,6 +106,7 @@ struct AlertingCommands {
   CLI::App* test_receiver = nullptr;
   CLI::App* incidents = nullptr;
   CLI::App* drill = nullptr;
+  CLI::App* signoff = nullptr;
 };
 
 // `opsready alerts|silence|routes <action>`: clients of a running daemon.
@@ -266,6 +269,33 @@ AlertingCommands add_alerting(CLI::App& app, AlertingOptions& o) {
              dr.daemon);
   dr_show->add_option("ID", dr.id, "The drill's id (drill list)")->required();
   dr_show->callback([&dr] { dr.action = DrillOptions::Action::kShow; });
+
+  using opsready::app::SignoffOptions;
+  auto& so = o.signoff;
+  c.signoff = app.add_subcommand(
+      "signoff", "The compliance cadence of a running daemon: record a sign-off, list them");
+  c.signoff->require_subcommand(1);
+  auto* so_record = daemon(
+      c.signoff->add_subcommand("record",
+                                "Record a completed sign-off (security review, secrets rotation, "
+                                "...) in the audit log"),
+      so.daemon);
+  so_record->add_option("NAME", so.name, "The sign-off's name (compliance.signoffs)")->required();
+  so_record->add_option("--by", so.by, "Who signed off (default $USER)");
+  so_record->add_option("--at", so.at, "When it was done, RFC 3339 (default now)");
+  so_record->add_option("--evidence", so.evidence, "A link to the evidence (ticket, report)");
+  so_record->add_option("--note", so.note, "A note for the audit log");
+  so_record->callback([&so] { so.action = SignoffOptions::Action::kRecord; });
+  auto* so_list =
+      daemon(c.signoff->add_subcommand("list",
+                                       "Each sign-off's standing (ok, due_soon, overdue) and the "
+                                       "recorded sign-offs, newest first"),
+             so.daemon);
+  so_list->add_option("--signoff", so.signoff, "Only this sign-off");
+  so_list->add_option("--limit", so.limit, "At most this many records (1-10000)")
+      ->capture_default_str();
+  so_list->add_flag("--check", so.check, "Exit 1 when a sign-off is overdue");
+  so_list->callback([&so] { so.action = SignoffOptions::Action::kList; });
   return c;
 }
 
@@ -470,6 +500,7 @@ int main(int argc, char** argv) {
   if (*alerting_cmds.routes) return run_routes_test(alerting.routes, std::cout, std::cerr);
   if (*alerting_cmds.incidents) return run_incidents(alerting.incidents, std::cout, std::cerr);
   if (*alerting_cmds.drill) return run_drill(alerting.drill, std::cout, std::cerr);
+  if (*alerting_cmds.signoff) return run_signoff(alerting.signoff, std::cout, std::cerr);
   if (*replay_cmd) {
     auto d = opsready::core::parse_duration(settle);
     if (!d) {

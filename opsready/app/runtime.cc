@@ -542,6 +542,17 @@ core::Result<int> Runtime::start(StartOptions options) {
             .base_url = "http://" + config_.listen.host + ":" + std::to_string(*port)});
   }
 
+  compliance_ = std::make_unique<ComplianceService>(
+      config_.compliance, *store_, clock_, registry_, *ctx_,
+      ComplianceService::Hooks{
+          .publish = [this](core::ComponentSnapshot s) { apply_snapshot(std::move(s)); }});
+  if (auto ok = compliance_->restore(); !ok) {
+    spdlog::error("could not read the recorded sign-offs: {}", ok.error().message);
+  }
+  if (!config_.compliance.signoffs.empty()) {
+    apply_snapshot(compliance_->snapshot(clock_.now()));  // graded in the first snapshot
+  }
+
   if (config_.bus.nats) {
     if (auto ok = start_bus(); !ok) return std::unexpected(ok.error());
   }
@@ -586,6 +597,13 @@ core::Result<int> Runtime::start(StartOptions options) {
            .metadata = {{"schedules", std::to_string(config_.validation.schedules.size())}}},
           [this] { return validation_->loop(); });
       if (!v) throw std::logic_error("cannot spawn the validation loop: " + v.error().message);
+    }
+    if (!config_.compliance.signoffs.empty()) {
+      auto c = root_->spawn(
+          {.name = "compliance",
+           .metadata = {{"signoffs", std::to_string(config_.compliance.signoffs.size())}}},
+          [this] { return compliance_->loop(); });
+      if (!c) throw std::logic_error("cannot spawn the compliance loop: " + c.error().message);
     }
     auto name = root_->spawn(
         {.name = "drills",
@@ -908,21 +926,34 @@ server::SubmitResult Runtime::enqueue(std::vector<Message>& messages, std::size_
   return server::SubmitResult::kAccepted;
 }
 
-server::Backend::DrillReply Runtime::drills(const std::string& scenario, std::size_t limit) const {
+server::Backend::JsonReply Runtime::drills(const std::string& scenario, std::size_t limit) const {
   if (!drills_) return {503, {{"error", "opsready is starting"}}};
   auto r = drills_->list(scenario, limit);
   return {r.status, std::move(r.body)};
 }
 
-server::Backend::DrillReply Runtime::start_drill(const nlohmann::json& request) {
+server::Backend::JsonReply Runtime::start_drill(const nlohmann::json& request) {
   if (!drills_ || !ready()) return {503, {{"error", "opsready is starting or shutting down"}}};
   auto r = drills_->start(request);
   return {r.status, std::move(r.body)};
 }
 
-server::Backend::DrillReply Runtime::stop_drill(const std::string& id, const std::string& by) {
+server::Backend::JsonReply Runtime::stop_drill(const std::string& id, const std::string& by) {
   if (!drills_) return {503, {{"error", "opsready is starting"}}};
   auto r = drills_->stop(id, by);
+  return {r.status, std::move(r.body)};
+}
+
+server::Backend::JsonReply Runtime::signoffs(const std::string& signoff, std::size_t limit) const {
+  if (!compliance_) return {503, {{"error", "opsready is starting"}}};
+  auto r = compliance_->list(signoff, limit);
+  return {r.status, std::move(r.body)};
+}
+
+server::Backend::JsonReply Runtime::record_signoff(const nlohmann::json& request,
+                                                   const std::string& source) {
+  if (!compliance_ || !ready()) return {503, {{"error", "opsready is starting or shutting down"}}};
+  auto r = compliance_->record(request, source);
   return {r.status, std::move(r.body)};
 }
 

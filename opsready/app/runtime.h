@@ -43,6 +43,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "opsready/alerting/incident.h"
+#include "opsready/app/compliance_service.h"
 #include "opsready/app/config.h"
 #include "opsready/app/delivery.h"
 #include "opsready/app/drill_service.h"
@@ -123,9 +124,12 @@ class Runtime final : public server::Backend {
 
   [[nodiscard]] core::Result<std::vector<store::GateChange>> gate_history(
       core::TimePoint since, core::TimePoint until, std::size_t limit) const override;
-  [[nodiscard]] DrillReply drills(const std::string& scenario, std::size_t limit) const override;
-  [[nodiscard]] DrillReply start_drill(const nlohmann::json& request) override;
-  [[nodiscard]] DrillReply stop_drill(const std::string& id, const std::string& by) override;
+  [[nodiscard]] JsonReply drills(const std::string& scenario, std::size_t limit) const override;
+  [[nodiscard]] JsonReply start_drill(const nlohmann::json& request) override;
+  [[nodiscard]] JsonReply stop_drill(const std::string& id, const std::string& by) override;
+  [[nodiscard]] JsonReply signoffs(const std::string& signoff, std::size_t limit) const override;
+  [[nodiscard]] JsonReply record_signoff(const nlohmann::json& request,
+                                         const std::string& source) override;
   [[nodiscard]] core::Result<std::optional<store::DrillRunRow>> drill(
       const std::string& id) const override;
 
@@ -227,6 +231,7 @@ class Runtime final : public server::Backend {
   // The forced-failure drills (drill_service.h); after ctx_ and pool_, which it uses.
   std::unique_ptr<DrillService> drills_;
   std::unique_ptr<ValidationService> validation_;  // its loop runs with validation.schedules
+  std::unique_ptr<ComplianceService> compliance_;  // its loop runs with compliance.signoffs
 
   // The evaluation queue (any thread -> evaluation strand).
   std::mutex queue_mu_;

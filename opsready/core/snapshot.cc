@@ -1,5 +1,6 @@
 #include "opsready/core/snapshot.h"
 
+#include "opsready/core/alert.h"
 #include "opsready/core/time.h"
 
 namespace opsready::core {
@@ -32,6 +33,7 @@ nlohmann::json to_json(const Issue& i) {
   nlohmann::json j = {
       {"code", i.code}, {"severity", to_string(i.severity)}, {"message", i.message}};
   if (!i.runbook.empty()) j["runbook"] = i.runbook;
+  if (!i.labels.empty()) j["labels"] = i.labels;
   return j;
 }
 
@@ -77,6 +79,16 @@ Result<Issue> issue_from_json(const nlohmann::json& j) {
   auto runbook = string_field(j, "runbook", "", false);
   if (!runbook) return std::unexpected(runbook.error());
   i.runbook = std::move(*runbook);
+  if (const auto labels = j.find("labels"); labels != j.end() && !labels->is_null()) {
+    if (!labels->is_object()) return fail("wrong_type", "must be a JSON object", "labels");
+    for (const auto& [name, value] : labels->items()) {
+      if (!is_valid_label_name(name)) {
+        return fail("invalid_label_name", "'" + name + "' is not a label name", "labels");
+      }
+      if (!value.is_string()) return fail("wrong_type", "must be a string", "labels." + name);
+      i.labels.emplace(name, value.get<std::string>());
+    }
+  }
   return i;
 }
 

@@ -7,11 +7,12 @@
 //                       .message = "2 open incidents", .runbook = "docs/runbooks/..."});
 //
 // JSON shape: {component, status, summary, observed_at, issues[{code, severity, message,
-// runbook}], metadata{}}. Status accepts every vocabulary parse_status() knows; output is
+// runbook, labels?}], metadata{}}. Status accepts every vocabulary parse_status() knows; output is
 // always ok/warn/fail. An issue severity is info/warning/critical or, as the original platform
 // writes them, ok/warn/fail (mapped by rank). A snapshot without observed_at takes its time
 // from `generated_at` (the original's key). Plain value type.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct Issue {
   Severity severity = Severity::kWarning;
   std::string message;
   std::string runbook;
+  // Extra labels of the issue's alert (alerting/derive.h), e.g. the owner a sign-off's
+  // reminder is routed to. Prometheus label names; the derived alert's own labels win.
+  // Written to JSON only when not empty.
+  std::map<std::string, std::string> labels;
 
   bool operator==(const Issue&) const = default;
 };

@@ -18,11 +18,13 @@ TEST(ComponentSnapshot, JsonRoundTrip) {
                       .issues = {{.code = "open_incidents",
                                   .severity = Severity::kWarning,
                                   .message = "2 open incidents",
-                                  .runbook = "docs/runbooks/incident_response.md"}},
+                                  .runbook = "docs/runbooks/incident_response.md",
+                                  .labels = {{"owner", "desk-ops"}}}},
                       .metadata = {{"open", 2}}};
   const nlohmann::json j = to_json(s);
   EXPECT_EQ(j["status"], "warn");
   EXPECT_EQ(j["observed_at"], "2025-01-02T00:00:00Z");
+  EXPECT_EQ(j["issues"][0]["labels"], (nlohmann::json{{"owner", "desk-ops"}}));
   auto back = component_snapshot_from_json(j, TimePoint{});
   ASSERT_TRUE(back.has_value()) << back.error().describe();
   EXPECT_EQ(*back, s);
@@ -54,6 +56,14 @@ TEST(ComponentSnapshot, ErrorsNameTheField) {
        "issues[0].severity"},
       {{{"component", "x"}, {"status", "ok"}, {"issues", {{{"message", "m"}}}}}, "issues[0].code"},
       {{{"component", "x"}, {"status", "ok"}, {"metadata", 3}}, "metadata"},
+      {{{"component", "x"},
+        {"status", "ok"},
+        {"issues", {{{"code", "a"}, {"labels", {{"bad-name", "v"}}}}}}},
+       "issues[0].labels"},
+      {{{"component", "x"},
+        {"status", "ok"},
+        {"issues", {{{"code", "a"}, {"labels", {{"o", 1}}}}}}},
+       "issues[0].labels.o"},
   };
   for (const auto& c : cases) {
     auto got = component_snapshot_from_json(c.in, TimePoint{});

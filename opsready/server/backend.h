@@ -107,22 +107,29 @@ class Backend {
   // The gate's changes in [since, until], oldest first (Store::gate_history).
   [[nodiscard]] virtual core::Result<std::vector<store::GateChange>> gate_history(
       core::TimePoint since, core::TimePoint until, std::size_t limit) const = 0;
-  // Forced-failure drills (docs/drills.md), JSON in and out: the drills layer is the server's
-  // neighbour, not below it. Each answer is the HTTP status and body the route sends. Called
-  // on the server's pool (they may block on the store or the evaluation strand).
-  struct DrillReply {
+  // Forced-failure drills (docs/drills.md) and compliance sign-offs, JSON in and out: the
+  // drills layer is the server's neighbour, not below it, and the sign-offs are the app's.
+  // Each answer is the HTTP status and body the route sends. Called on the server's pool (they
+  // may block on the store or the evaluation strand).
+  struct JsonReply {
     int status = 200;
     nlohmann::json body;
   };
   // GET /api/v1/drills: the scenarios, the running drill and the stored runs (newest first).
-  [[nodiscard]] virtual DrillReply drills(const std::string& scenario, std::size_t limit) const = 0;
+  [[nodiscard]] virtual JsonReply drills(const std::string& scenario, std::size_t limit) const = 0;
   // POST /api/v1/drills: {"scenario", "dry_run"?, "force"?, "by"?}.
-  [[nodiscard]] virtual DrillReply start_drill(const nlohmann::json& request) = 0;
+  [[nodiscard]] virtual JsonReply start_drill(const nlohmann::json& request) = 0;
   // POST /api/v1/drills/{id}/stop.
-  [[nodiscard]] virtual DrillReply stop_drill(const std::string& id, const std::string& by) = 0;
+  [[nodiscard]] virtual JsonReply stop_drill(const std::string& id, const std::string& by) = 0;
   // GET /api/v1/drills/{id}: the run's evidence (JSON and Markdown); nullopt when unknown.
   [[nodiscard]] virtual core::Result<std::optional<store::DrillRunRow>> drill(
       const std::string& id) const = 0;
+  // GET /api/v1/signoffs: the compliance cadence and the recorded sign-offs.
+  [[nodiscard]] virtual JsonReply signoffs(const std::string& signoff, std::size_t limit) const = 0;
+  // POST /api/v1/signoffs: {"signoff", "by", "at"?, "evidence"?, "note"?}; `source` is who sent
+  // it (the audit log's).
+  [[nodiscard]] virtual JsonReply record_signoff(const nlohmann::json& request,
+                                                 const std::string& source) = 0;
   // The daily roll-up (Store::component_days): the status page's 90-day history.
   [[nodiscard]] virtual core::Result<std::vector<store::ComponentDay>> component_days(
       core::TimePoint since, core::TimePoint until) const = 0;

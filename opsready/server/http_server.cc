@@ -906,6 +906,32 @@ void HttpServer::install_routes() {
       },
       Offload::kAlways);
 
+  // ---- the compliance cadence (docs/operator-guide.md "Compliance cadence") -----------------
+  http.route(
+      "GET", "/api/v1/signoffs", "signoffs",
+      [this](Request& req, Responder res) {
+        std::size_t limit = 100;
+        if (!limit_param(req, res, limit)) return;
+        const std::string signoff = req.has_param("signoff") ? req.param("signoff") : "";
+        auto r = backend_.signoffs(signoff, limit);
+        res.send(json_reply(r.status, r.body));
+      },
+      Offload::kAlways);
+  http.route(
+      "POST", "/api/v1/signoffs", "signoffs_record",
+      [this](Request& req, Responder res) {
+        if (!authorized("signoffs_record", req, res)) return;
+        const auto j = nlohmann::json::parse(req.body, nullptr, false);
+        if (j.is_discarded()) return res.send(error_reply(400, "the body is not JSON"));
+        std::string source = "http " + req.remote;
+        if (const auto ua = req.header("User-Agent"); !ua.empty()) {
+          source += " (" + std::string(ua.substr(0, 128)) + ")";
+        }
+        auto r = backend_.record_signoff(j, source);
+        res.send(json_reply(r.status, r.body));
+      },
+      Offload::kAlways);
+
   // ---- the dashboard (web/, embedded) and what it reads -------------------------------------
   http.route(
       "GET", "/api/v1/dashboard", "dashboard",

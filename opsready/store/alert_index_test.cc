@@ -125,6 +125,12 @@ class FailingStore final : public Store {
   core::Result<std::vector<DrillRunRow>> drill_runs(const DrillRunQuery& q) const override {
     return inner_.drill_runs(q);
   }
+  core::Result<std::int64_t> put_signoff(const SignoffRow& row) override {
+    return inner_.put_signoff(row);
+  }
+  core::Result<std::vector<SignoffRow>> signoffs(const SignoffQuery& q) const override {
+    return inner_.signoffs(q);
+  }
   core::Result<std::optional<DrillRunRow>> drill_run(const std::string& id) const override {
     return inner_.drill_run(id);
   }

@@ -215,6 +215,22 @@ CREATE TABLE gate_history (
 );
 CREATE INDEX gate_history_at ON gate_history (at_ns);
 )sql",
+    // 10: compliance sign-offs (issue 15): append-only, never pruned (the audit log of the
+    // compliance cadence). Read newest completed first, per sign-off.
+    R"sql(
+CREATE TABLE signoffs (
+  id             INTEGER PRIMARY KEY,
+  signoff        TEXT    NOT NULL,
+  by             TEXT    NOT NULL,
+  at_ns          INTEGER NOT NULL,
+  recorded_at_ns INTEGER NOT NULL,
+  evidence       TEXT    NOT NULL,
+  note           TEXT    NOT NULL,
+  source         TEXT    NOT NULL
+);
+CREATE INDEX signoffs_by_name ON signoffs (signoff, at_ns);
+CREATE INDEX signoffs_at ON signoffs (at_ns);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -416,6 +432,8 @@ class SqliteStore final : public Store {
                                                std::size_t limit) const override;
   Result<std::vector<DrillRunRow>> drill_runs(const DrillRunQuery& q) const override;
   Result<std::optional<DrillRunRow>> drill_run(const std::string& id) const override;
+  Result<std::int64_t> put_signoff(const SignoffRow& row) override;
+  Result<std::vector<SignoffRow>> signoffs(const SignoffQuery& q) const override;
   Result<std::vector<LogRow>> alerting_log(const std::string& kind, TimePoint since,
                                            TimePoint until, std::size_t limit) const override;
 
@@ -481,6 +499,8 @@ class SqliteStore final : public Store {
   StmtHandle put_drill_;
   StmtHandle list_drills_;
   StmtHandle get_drill_;
+  StmtHandle put_signoff_;
+  StmtHandle list_signoffs_;
   // Declared last, so destroyed first: its connection closes before db_, and db_'s close (the
   // last connection's) checkpoints what is left and removes the WAL.
   std::unique_ptr<Checkpointer> checkpointer_;
@@ -589,6 +609,12 @@ Result<void> SqliteStore::prepare_all() {
        "SELECT id, scenario, verdict, started_at_ns, finished_at_ns, json, markdown"
        " FROM drill_runs WHERE (?1 = '' OR scenario = ?1) AND (?2 = 0 OR finished_at_ns IS NULL)"
        " ORDER BY started_at_ns DESC, id DESC LIMIT ?3"},
+      {&put_signoff_,
+       "INSERT INTO signoffs (signoff, by, at_ns, recorded_at_ns, evidence, note, source)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+      {&list_signoffs_,
+       "SELECT id, signoff, by, at_ns, recorded_at_ns, evidence, note, source FROM signoffs"
+       " WHERE (?1 = '' OR signoff = ?1) ORDER BY at_ns DESC, id DESC LIMIT ?2"},
       {&get_drill_,
        "SELECT id, scenario, verdict, started_at_ns, finished_at_ns, json, markdown"
        " FROM drill_runs WHERE id = ?1"},
@@ -1447,6 +1473,44 @@ Result<std::vector<DrillRunRow>> SqliteStore::drill_runs(const DrillRunQuery& q)
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) out.push_back(read_drill(st.get()));
   if (rc != SQLITE_DONE) return sql_error("reading drill runs", rc);
+  return out;
+}
+
+Result<std::int64_t> SqliteStore::put_signoff(const SignoffRow& row) {
+  std::lock_guard lock(mu_);
+  StmtUse st(put_signoff_);
+  const auto text = [&](int col, const std::string& v) {
+    sqlite3_bind_text64(st.get(), col, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+  };
+  text(1, row.signoff);
+  text(2, row.by);
+  sqlite3_bind_int64(st.get(), 3, to_ns(row.at));
+  sqlite3_bind_int64(st.get(), 4, to_ns(row.recorded_at));
+  text(5, row.evidence);
+  text(6, row.note);
+  text(7, row.source);
+  if (auto ok = step_done(st, "storing a sign-off"); !ok) return std::unexpected(ok.error());
+  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_.get()));
+}
+
+Result<std::vector<SignoffRow>> SqliteStore::signoffs(const SignoffQuery& q) const {
+  std::lock_guard lock(mu_);
+  StmtUse st(list_signoffs_);
+  sqlite3_bind_text64(st.get(), 1, q.signoff.data(), q.signoff.size(), SQLITE_STATIC, SQLITE_UTF8);
+  sqlite3_bind_int64(st.get(), 2, static_cast<sqlite3_int64>(q.limit));
+  std::vector<SignoffRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out.push_back({.id = sqlite3_column_int64(st.get(), 0),
+                   .signoff = column_text(st.get(), 1),
+                   .by = column_text(st.get(), 2),
+                   .at = from_ns(sqlite3_column_int64(st.get(), 3)),
+                   .recorded_at = from_ns(sqlite3_column_int64(st.get(), 4)),
+                   .evidence = column_text(st.get(), 5),
+                   .note = column_text(st.get(), 6),
+                   .source = column_text(st.get(), 7)});
+  }
+  if (rc != SQLITE_DONE) return sql_error("reading sign-offs", rc);
   return out;
 }
 

@@ -474,6 +474,7 @@ TEST_F(SqliteStoreTest, MigrationFiveKeepsTheAlertsOfAVersionFourDatabase) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   const std::string v4 =
+      "DROP TABLE signoffs;"            // migration 10's
       "DROP TABLE gate_history;"        // migration 9's
       "DROP TABLE drill_runs;"          // migration 8's
       "DROP TABLE component_quarters;"  // migration 7's
@@ -761,11 +762,12 @@ TEST_F(SqliteStoreTest, MigrationSixBackfillsTheDailyRollUpOfAVersionFiveDatabas
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE gate_history; DROP TABLE drill_runs; DROP TABLE "
-                         "component_quarters; DROP TABLE component_days; "
-                         "PRAGMA user_version = 5;",
-                         nullptr, nullptr, &err),
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                "DROP TABLE signoffs; DROP TABLE gate_history; DROP TABLE drill_runs; DROP TABLE "
+                "component_quarters; DROP TABLE component_days; "
+                "PRAGMA user_version = 5;",
+                nullptr, nullptr, &err),
             SQLITE_OK)
       << err;
   sqlite3_close(db);
@@ -900,10 +902,11 @@ TEST_F(SqliteStoreTest, MigrationSevenBackfillsTheQuarterHourRollUpTheStripsAreR
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE gate_history; DROP TABLE drill_runs; DROP TABLE "
-                         "component_quarters; PRAGMA user_version = 6;",
-                         nullptr, nullptr, &err),
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                "DROP TABLE signoffs; DROP TABLE gate_history; DROP TABLE drill_runs; DROP TABLE "
+                "component_quarters; PRAGMA user_version = 6;",
+                nullptr, nullptr, &err),
             SQLITE_OK)
       << err;
   sqlite3_close(db);
@@ -970,6 +973,49 @@ TEST_F(SqliteStoreTest, DrillRunsAreRecoveryRecordsUntilTheyEndAndSurviveAReopen
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ(**got, running);
   EXPECT_FALSE(store->drill_run("nope")->has_value());
+}
+
+TEST_F(SqliteStoreTest, SignoffsAreAppendedAndListedNewestCompletedFirst) {
+  const auto file = dir_ / "opsready.db";
+  SignoffRow q3{.signoff = "security-review",
+                .by = "alice",
+                .at = at("2026-09-30T00:00:00Z"),
+                .recorded_at = at("2026-10-01T08:00:00Z"),
+                .evidence = "https://wiki/sec/q3",
+                .note = "late, see the postmortem",
+                .source = "http 127.0.0.1:40000"};
+  SignoffRow rotation{.signoff = "secrets-rotation",
+                      .by = "bob",
+                      .at = at("2026-11-01T00:00:00Z"),
+                      .recorded_at = at("2026-11-01T00:00:00Z"),
+                      .source = "cli"};
+  // Backdated: recorded after q3 but completed before it.
+  SignoffRow q2{.signoff = "security-review",
+                .by = "alice",
+                .at = at("2026-06-30T00:00:00Z"),
+                .recorded_at = at("2026-11-02T00:00:00Z"),
+                .evidence = "https://wiki/sec/q2",
+                .source = "cli"};
+  {
+    auto store = open(file);
+    ASSERT_TRUE(store);
+    for (SignoffRow* r : {&q3, &rotation, &q2}) {
+      auto id = store->put_signoff(*r);
+      ASSERT_TRUE(id.has_value()) << id.error().message;
+      r->id = *id;
+    }
+    EXPECT_LT(q3.id, rotation.id);
+    EXPECT_LT(rotation.id, q2.id);
+  }
+  auto store = open(file);  // and they survive a reopen
+  ASSERT_TRUE(store);
+  auto all = store->signoffs({});
+  ASSERT_TRUE(all.has_value()) << all.error().message;
+  EXPECT_EQ(*all, (std::vector<SignoffRow>{rotation, q3, q2}));
+  auto last = store->signoffs({.signoff = "security-review", .limit = 1});
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(*last, std::vector<SignoffRow>{q3});  // the newest completion, not the newest row
+  EXPECT_TRUE(store->signoffs({.signoff = "access-review"})->empty());
 }
 
 TEST_F(SqliteStoreTest, TheGateHistoryKeepsEveryChangeInOrder) {

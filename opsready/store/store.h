@@ -161,6 +161,26 @@ struct GateChange {
   bool operator==(const GateChange&) const = default;
 };
 
+// One recorded completion of a compliance sign-off (components/compliance_cadence.h): the
+// table is append-only, so it is also the sign-offs' audit log (a correction is a new row).
+struct SignoffRow {
+  std::int64_t id = 0;  // assigned by put_signoff
+  std::string signoff;  // the cadence's name
+  std::string by;
+  core::TimePoint at{};           // when the review/rotation/sign-off was done
+  core::TimePoint recorded_at{};  // when opsready was told
+  std::string evidence;           // a link or a path
+  std::string note;
+  std::string source;  // who told opsready: "http 127.0.0.1:53412", ...
+
+  bool operator==(const SignoffRow&) const = default;
+};
+
+struct SignoffQuery {
+  std::string signoff;  // empty: any
+  std::size_t limit = 100;
+};
+
 struct DrillRunQuery {
   std::string scenario;          // empty: any
   bool unfinished_only = false;  // the recovery records a crash left
@@ -260,6 +280,10 @@ class Store {
       const DrillRunQuery& q) const = 0;
   [[nodiscard]] virtual core::Result<std::optional<DrillRunRow>> drill_run(
       const std::string& id) const = 0;
+  // Sign-offs: appended (the returned id is the row's); listed newest completed first.
+  [[nodiscard]] virtual core::Result<std::int64_t> put_signoff(const SignoffRow& row) = 0;
+  [[nodiscard]] virtual core::Result<std::vector<SignoffRow>> signoffs(
+      const SignoffQuery& q) const = 0;
   // Log rows of `kind` with `at` in [since, until], oldest first, at most `limit` (the newest
   // `limit` of the range when it holds more). prune() deletes log rows older than its horizon.
   [[nodiscard]] virtual core::Result<std::vector<LogRow>> alerting_log(const std::string& kind,
