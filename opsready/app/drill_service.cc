@@ -120,6 +120,7 @@ DrillService::DrillService(const DrillsConfig& config, store::Store& store,
     : config_(config),
       store_(store),
       clock_(clock),
+      registry_(registry),
       metrics_(std::make_unique<Metrics>(registry)),
       ctx_(ctx),
       pool_(pool),
@@ -257,6 +258,14 @@ drills::Observation DrillService::observe_now(engine::Engine& e, const drills::S
     o.alerts.push_back({.labels = v.alert->labels,
                         .fingerprint = v.alert->fingerprint,
                         .starts_at = v.alert->starts_at});
+  }
+  for (const std::string& name : drills::metric_names(s)) {
+    auto& series = o.metrics[name];
+    for (auto& sample : registry_.samples(name)) {
+      core::LabelSet labels;
+      for (auto& [k, v] : sample.labels) labels.emplace(std::move(k), std::move(v));
+      series.push_back({.labels = std::move(labels), .value = sample.value});
+    }
   }
   if (s.expect.alert.empty()) return o;
   // The groups that hold an alert the drill expects, and their acks.

@@ -127,6 +127,7 @@ class DrillService {
   DrillsConfig config_;
   store::Store& store_;
   const core::Clock& clock_;
+  const metrics::Registry& registry_;  // what metric checks read
   std::unique_ptr<Metrics> metrics_;
   asio::io_context& ctx_;
   asio::thread_pool& pool_;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -65,12 +66,13 @@ config::Field gate_field(std::string key, std::optional<drills::GateOutcome>& ou
                         });
 }
 
-constexpr const char* kCheckKinds = "readiness, gate, component, alert or no_alert";
+constexpr const char* kCheckKinds = "readiness, gate, component, alert, no_alert or metric";
 
 // One check: a mapping with one key, the kind.
 //   - readiness: {at_most: warn}          - gate: {at_most: warn, at_least: pass}
 //   - component: {name: fix_gateway, at_least: fail}
 //   - alert: 'alertname="X"'              - no_alert: ['alertname="X"', 'severity="critical"']
+//   - metric: {name: opsready_spool_pending_events, labels: 'x="y"', at_least: 1}
 void read_check(config::Reader& r, const Node& item, const std::string& path,
                 std::vector<drills::Check>& out) {
   using Kind = drills::Check::Kind;
@@ -111,6 +113,40 @@ void read_check(config::Reader& r, const Node& item, const std::string& path,
       return;
     }
     c.matchers = std::move(*ms);
+  } else if (kind == "metric") {
+    c.kind = Kind::kMetric;
+    double at_most = 0, at_least = 0;
+    bool has_most = false, has_least = false;
+    r.read(
+        value, at,
+        {config::required(
+             config::custom("name",
+                            [&c](config::Reader& r2, const Node& n, const std::string& p) {
+                              const auto name = r2.scalar(n, p);
+                              if (!name) return;
+                              // Prometheus's metric name syntax.
+                              static const std::regex re("[a-zA-Z_:][a-zA-Z0-9_:]*");
+                              if (!std::regex_match(*name, re)) {
+                                r2.error(n, p + ": '" + *name + "' is not a metric name");
+                                return;
+                              }
+                              c.metric = *name;
+                            })),
+         matchers_field("labels", c.matchers),
+         config::custom("at_most",
+                        [&](config::Reader& r2, const Node& n, const std::string& p) {
+                          has_most = true;
+                          (void)config::number("at_most", at_most).read(r2, n, p);
+                        }),
+         config::custom("at_least", [&](config::Reader& r2, const Node& n, const std::string& p) {
+           has_least = true;
+           (void)config::number("at_least", at_least).read(r2, n, p);
+         })});
+    if (has_most) c.value_at_most = at_most;
+    if (has_least) c.value_at_least = at_least;
+    if (!has_most && !has_least && r.error_count() == errors) {
+      r.error(value, at + " needs at_most or at_least");
+    }
   } else {
     r.error(item, path + ": unknown check '" + kind + "' (known: " + kCheckKinds + ")");
     return;
@@ -196,6 +232,7 @@ config::Table scenario_table(drills::Scenario& s) {
                             config::text("by", s.responder->by, {config::not_empty()})};
                       }),
       checks_field("abort_if", s.abort_if),
+      checks_field("during", s.during),
       config::section("recovery",
                       [&s] {
                         return config::Table{

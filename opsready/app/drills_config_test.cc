@@ -37,6 +37,9 @@ expect: {alert: '{alertname="Y", receiver="desk"}', receiver: fallback, within: 
 responder: {ack_after: 1s, by: bot}
 abort_if:
   - gate: {at_least: block}
+  - metric: {name: opsready_events_refused_total, at_least: 10}
+during:
+  - metric: {name: opsready_spool_pending_events, labels: 'a="b"', at_least: 1, at_most: 5.5}
 recovery: {within: 1m, alert_resolved: false}
 )",
                                 "s.yml");
@@ -53,6 +56,10 @@ recovery: {within: 1m, alert_resolved: false}
   ASSERT_TRUE(s->responder);
   EXPECT_EQ(s->responder->by, "bot");
   EXPECT_EQ(s->abort_if[0].describe(), "gate at least block");
+  EXPECT_EQ(s->abort_if[1].describe(), "metric opsready_events_refused_total at least 10");
+  ASSERT_EQ(s->during.size(), 1u);
+  EXPECT_EQ(s->during[0].describe(),
+            "metric opsready_spool_pending_events{a=\"b\"} at least 1 and at most 5.5");
   EXPECT_FALSE(s->recovery.alert_resolved);
   EXPECT_EQ(s->file, "s.yml");
 }
@@ -77,7 +84,13 @@ TEST(DrillScenario, RefusesWhatCannotRunWithFileAndLine) {
       {"name: a\nhypothesis: h\nfault: {kind: receiver_outage, receiver: x}\n"
        "steady_state:\n  - weather: {at_most: ok}\n",
        "s.yml:5: steady_state[0]: unknown check 'weather' (known: readiness, gate, component, "
-       "alert or no_alert)"},
+       "alert, no_alert or metric)"},
+      {"name: a\nhypothesis: h\nfault: {kind: receiver_outage, receiver: x}\n"
+       "during:\n  - metric: {name: 'bad name', at_least: 1}\n",
+       "s.yml:5: during[0].metric.name: 'bad name' is not a metric name"},
+      {"name: a\nhypothesis: h\nfault: {kind: receiver_outage, receiver: x}\n"
+       "during:\n  - metric: {name: up}\n",
+       "s.yml:5: during[0].metric needs at_most or at_least"},
       {"name: a\nhypothesis: h\nfault: {kind: receiver_outage, receiver: x}\n"
        "abort_if:\n  - gate: {at_least: red}\n",
        "s.yml:5: abort_if[0].gate.at_least must be pass, warn or block, got 'red'"},

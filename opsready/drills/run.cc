@@ -101,6 +101,13 @@ nlohmann::json to_json(const Evidence& e) {
   if (e.abort_breach) {
     probes["breach"] = {{"check", e.abort_breach->check}, {"observed", e.abort_breach->observed}};
   }
+  nlohmann::json during = nlohmann::json::array();
+  for (const auto& d : e.during) {
+    during.push_back({{"check", d.result.check},
+                      {"held", d.held_at.has_value()},
+                      {"held_at", time_or_null(d.held_at)},
+                      {"observed", d.result.observed}});
+  }
   nlohmann::json links = {
       {"evidence", link(e, "/api/v1/drills/" + e.drill_id)},
       {"markdown", link(e, "/api/v1/drills/" + e.drill_id + "?format=markdown")}};
@@ -143,6 +150,7 @@ nlohmann::json to_json(const Evidence& e) {
        {{"before", checks_json(e.steady_state_before)},
         {"after", checks_json(e.steady_state_after)}}},
       {"probes", std::move(probes)},
+      {"during", std::move(during)},
       {"alert", std::move(alert)},
       {"inject_error", e.inject_error},
       {"restore_error", e.restore_error},
@@ -277,6 +285,18 @@ std::string to_markdown(const Evidence& e) {
       md += "Breached: " + e.abort_breach->check + " (" + e.abort_breach->observed + ").\n";
     }
   }
+  if (!e.scenario.during.empty()) {
+    md +=
+        "\n## During the fault\n\n| Check | Held | First held | Last observed |\n"
+        "|---|---|---|---|\n";
+    for (std::size_t i = 0; i < e.scenario.during.size(); ++i) {
+      const Evidence::During* d = i < e.during.size() ? &e.during[i] : nullptr;
+      const bool held = d != nullptr && d->held_at.has_value();
+      md += "| " + cell(e.scenario.during[i].describe()) + " | " + (held ? "yes" : "**no**") +
+            " | " + (held ? core::format_rfc3339(*d->held_at) : std::string("—")) + " | " +
+            cell(d != nullptr ? d->result.observed : "") + " |\n";
+    }
+  }
   if (!e.alert_fingerprint.empty()) {
     md += "\n## Alert\n\n- Fingerprint: `" + e.alert_fingerprint + "`\n- Labels: `";
     std::string labels;
@@ -338,6 +358,15 @@ void Run::finish(core::TimePoint now) {
   }
   if (ex.acked && !evidence_.acked_at) {
     set_outcome(Verdict::kFail, "acknowledge", "the alert was not acknowledged");
+  }
+  for (std::size_t i = 0; i < evidence_.scenario.during.size(); ++i) {
+    const auto* d = i < evidence_.during.size() ? &evidence_.during[i] : nullptr;
+    if (d != nullptr && d->held_at) continue;
+    set_outcome(Verdict::kFail, "during",
+                evidence_.scenario.during[i].describe() +
+                    " never held while the fault was in place" +
+                    (d != nullptr ? " (last observed: " + d->result.observed + ")" : ""));
+    break;
   }
   if (!evidence_.restore_error.empty()) {
     set_outcome(Verdict::kFail, "restore",
@@ -443,6 +472,13 @@ std::vector<Run::Action> Run::step(const Observation& o) {
         return out;
       }
       ++evidence_.probes_passed;
+      evidence_.during.resize(sc.during.size());
+      for (std::size_t i = 0; i < sc.during.size(); ++i) {
+        auto& d = evidence_.during[i];
+        if (d.held_at) continue;
+        d.result = evaluate(sc.during[i], o);
+        if (d.result.held) d.held_at = o.now;
+      }
       if (sc.responder && !ack_sent_ && !evidence_.acked_at) {
         // The first notification at the expected receiver (any receiver when none is named).
         std::optional<core::TimePoint> first;

@@ -88,6 +88,12 @@ struct Evidence {
   // Abort conditions, checked at every step of the fault: how often, how often they held.
   std::size_t probes = 0, probes_passed = 0;
   std::optional<CheckResult> abort_breach;
+  // The scenario's `during` checks: the last observation of each, and when it first held.
+  struct During {
+    CheckResult result;
+    std::optional<core::TimePoint> held_at;
+  };
+  std::vector<During> during;
   // The expected alert: its fingerprint, labels and groups as first seen.
   std::string alert_fingerprint;
   core::LabelSet alert_labels;

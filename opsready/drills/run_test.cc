@@ -248,3 +248,82 @@ TEST(Scenario, ChecksDescribeAndEvaluate) {
 
 }  // namespace
 }  // namespace opsready::drills
+
+namespace opsready::drills {
+namespace {
+
+Check spooled(double at_least) {
+  return {.kind = Check::Kind::kMetric,
+          .matchers = M(R"(queue="bus")"),
+          .metric = "opsready_spool_pending_events",
+          .value_at_least = at_least};
+}
+
+TEST(DrillCheck, AMetricCheckSumsTheMatchingSeriesAndNeedsOne) {
+  Observation o = calm(kNow);
+  const Check c = spooled(3);
+  EXPECT_EQ(c.describe(), "metric opsready_spool_pending_events{queue=\"bus\"} at least 3");
+  auto r = evaluate(c, o);
+  EXPECT_FALSE(r.held);
+  EXPECT_EQ(r.observed, "no series of opsready_spool_pending_events matches");
+  o.metrics["opsready_spool_pending_events"] = {{.labels = {{"queue", "bus"}}, .value = 2},
+                                                {.labels = {{"queue", "bus"}}, .value = 1.5},
+                                                {.labels = {{"queue", "other"}}, .value = 100}};
+  r = evaluate(c, o);
+  EXPECT_TRUE(r.held);
+  EXPECT_EQ(r.observed, "opsready_spool_pending_events 3.5 (2 series)");
+  Check most = c;
+  most.value_at_least.reset();
+  most.value_at_most = 0;
+  EXPECT_FALSE(evaluate(most, o).held);
+  EXPECT_EQ(most.describe(), "metric opsready_spool_pending_events{queue=\"bus\"} at most 0");
+  Scenario s = webhook_outage();
+  s.during = {c};
+  s.abort_if.push_back(most);
+  EXPECT_EQ(metric_names(s), std::vector<std::string>{"opsready_spool_pending_events"});
+}
+
+TEST(DrillRun, ADuringCheckMustHoldOnceWhileTheFaultIsInPlace) {
+  for (const bool spool_seen : {true, false}) {
+    Scenario s = webhook_outage();
+    s.expect = {};
+    s.responder.reset();
+    s.during = {spooled(1)};
+    drills::Run run(s, {.id = "d-2", .started_at = kNow});
+    auto o = calm(kNow);
+    o.metrics["opsready_spool_pending_events"] = {{.labels = {{"queue", "bus"}}, .value = 0}};
+    ASSERT_EQ(run.step(o).size(), 1u);
+    run.injected(kNow, kNow, {});
+    o.now = kNow + 2s;
+    if (spool_seen) o.metrics["opsready_spool_pending_events"][0].value = 7;
+    EXPECT_TRUE(run.step(o).empty());
+    o.now = kNow + 4s;
+    o.metrics["opsready_spool_pending_events"][0].value = 0;  // drained again: once is enough
+    EXPECT_TRUE(run.step(o).empty());
+    o.now = kNow + 11s;
+    ASSERT_EQ(run.step(o).size(), 1u);  // restore
+    run.restored(kNow + 11s, {});
+    o.now = kNow + 12s;
+    (void)run.step(o);
+    ASSERT_TRUE(run.finished());
+    const auto& e = run.evidence();
+    ASSERT_TRUE(e.verdict);
+    ASSERT_EQ(e.during.size(), 1u);
+    if (spool_seen) {
+      EXPECT_EQ(*e.verdict, Verdict::kPass) << e.reason;
+      EXPECT_EQ(e.during[0].held_at, kNow + 2s);
+      EXPECT_EQ(to_json(e)["during"][0]["held_at"], core::format_rfc3339(kNow + 2s));
+      EXPECT_NE(to_markdown(e).find("## During the fault"), std::string::npos);
+    } else {
+      EXPECT_EQ(*e.verdict, Verdict::kFail);
+      EXPECT_EQ(e.failed_step, "during");
+      EXPECT_EQ(e.reason,
+                "metric opsready_spool_pending_events{queue=\"bus\"} at least 1 never held while "
+                "the fault was in place (last observed: opsready_spool_pending_events 0)");
+      EXPECT_FALSE(to_json(e)["during"][0]["held"].get<bool>());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace opsready::drills

@@ -1,6 +1,7 @@
 #include "opsready/drills/scenario.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "opsready/core/time.h"
 
@@ -56,6 +57,16 @@ std::optional<std::string_view> word(const std::optional<T>& v, F&& to_word) {
 
 }  // namespace
 
+namespace {
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
+
+}  // namespace
+
 std::string Check::describe() const {
   const auto status_word = [](core::Status s) { return core::to_string(s); };
   const auto gate_word = [](GateOutcome d) { return readiness::to_string(d); };
@@ -72,6 +83,13 @@ std::string Check::describe() const {
       return "alert " + alerting::to_string(matchers) + " firing";
     case Kind::kNoAlert:
       return "no alert " + alerting::to_string(matchers) + " firing";
+    case Kind::kMetric: {
+      const auto number = [](double v) { return format_number(v); };
+      return bounds(
+          "metric " + metric + (matchers.empty() ? "" : alerting::to_string(matchers)),
+          value_at_most ? std::optional<std::string_view>(number(*value_at_most)) : std::nullopt,
+          value_at_least ? std::optional<std::string_view>(number(*value_at_least)) : std::nullopt);
+    }
   }
   return "";
 }
@@ -127,6 +145,28 @@ CheckResult evaluate(const Check& c, const Observation& o) {
       r.observed = std::to_string(n) + (n == 1 ? " alert matches" : " alerts match");
       break;
     }
+    case Check::Kind::kMetric: {
+      const auto it = o.metrics.find(c.metric);
+      double sum = 0;
+      std::size_t n = 0;
+      if (it != o.metrics.end()) {
+        for (const auto& sample : it->second) {
+          if (!alerting::matches(c.matchers, sample.labels)) continue;
+          sum += sample.value;
+          ++n;
+        }
+      }
+      if (n == 0) {
+        r.held = false;
+        r.observed = "no series of " + c.metric + " matches";
+        break;
+      }
+      r.held = (!c.value_at_most || sum <= *c.value_at_most) &&
+               (!c.value_at_least || sum >= *c.value_at_least);
+      r.observed = c.metric + " " + format_number(sum) +
+                   (n == 1 ? "" : " (" + std::to_string(n) + " series)");
+      break;
+    }
   }
   return r;
 }
@@ -174,6 +214,7 @@ nlohmann::json to_json(const Scenario& s) {
                       {"target_components", s.target_components},
                       {"expect", std::move(expect)},
                       {"abort_if", checks_json(s.abort_if)},
+                      {"during", checks_json(s.during)},
                       {"recovery",
                        {{"within", core::format_duration(s.recovery.within)},
                         {"alert_resolved", s.recovery.alert_resolved}}}};
@@ -183,6 +224,18 @@ nlohmann::json to_json(const Scenario& s) {
   }
   if (!s.file.empty()) j["file"] = s.file;
   return j;
+}
+
+std::vector<std::string> metric_names(const Scenario& s) {
+  std::vector<std::string> out;
+  for (const auto* list : {&s.steady_state, &s.abort_if, &s.during}) {
+    for (const Check& c : *list) {
+      if (c.kind == Check::Kind::kMetric) out.push_back(c.metric);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace opsready::drills

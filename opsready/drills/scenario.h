@@ -14,6 +14,7 @@
 // A plain value; no I/O.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,12 +62,16 @@ struct Check {
     kComponent,  // one component's status, at_most / at_least (a missing one never holds)
     kAlert,      // some firing alert matches `matchers`
     kNoAlert,    // no firing alert matches `matchers`
+    kMetric,     // the sum of opsready's own series `metric` whose labels match `matchers`,
+                 // value_at_most / value_at_least (no such series never holds)
   };
   Kind kind = Kind::kReadiness;
   std::string component;
   std::optional<core::Status> status_at_most, status_at_least;
   std::optional<GateOutcome> gate_at_most, gate_at_least;
   alerting::Matchers matchers;
+  std::string metric;  // kMetric: a counter or gauge of GET /metrics
+  std::optional<double> value_at_most, value_at_least;
 
   // "readiness at most warn", "component fix_gateway at least fail", "alert {a="b"}".
   [[nodiscard]] std::string describe() const;
@@ -111,6 +116,9 @@ struct Scenario {
   Expectation expect;
   std::optional<Responder> responder;
   std::vector<Check> abort_if;
+  // Checks that must each hold at least once while the fault is in place (Litmus's "on
+  // chaos" probes): the fault's effect, e.g. events spooled while the bus is down.
+  std::vector<Check> during;
   Recovery recovery;
   std::string file;  // where it was read from (empty for one built in code)
 
@@ -144,6 +152,11 @@ struct ObservedAck {
   core::TimePoint at{};
 };
 
+struct ObservedSample {
+  core::LabelSet labels;
+  double value = 0;
+};
+
 struct Observation {
   core::TimePoint now{};
   // The readiness snapshot's generated_at: when opsready last evaluated.
@@ -155,7 +168,12 @@ struct Observation {
   // Of the groups holding an alert matching the expectation (every receiver).
   std::vector<ObservedNotification> notifications;
   std::vector<ObservedAck> acks;
+  // The series of every metric a check of the scenario names (metric_names()), by name.
+  std::map<std::string, std::vector<ObservedSample>, std::less<>> metrics;
 };
+
+// The metric names the scenario's checks read (steady state, abort conditions, during).
+[[nodiscard]] std::vector<std::string> metric_names(const Scenario& s);
 
 struct CheckResult {
   std::string check;  // Check::describe()

@@ -368,6 +368,27 @@ std::string Registry::expose() const {
   return out;
 }
 
+std::vector<Registry::Sample> Registry::samples(std::string_view name) const {
+  std::vector<Sample> out;
+  const auto collect = [&out](const auto& fam) {
+    std::lock_guard family_lock(fam.mu_);
+    for (const auto& [values, child] : fam.children_) {
+      Sample s{.value = child->value()};
+      for (std::size_t i = 0; i < values.size() && i < fam.labels_.size(); ++i) {
+        s.labels.emplace_back(fam.labels_[i], values[i]);
+      }
+      out.push_back(std::move(s));
+    }
+  };
+  std::lock_guard lock(mu_);
+  if (const auto it = counters_.find(std::string(name)); it != counters_.end()) {
+    collect(*it->second);
+  } else if (const auto g = gauges_.find(std::string(name)); g != gauges_.end()) {
+    collect(*g->second);
+  }
+  return out;
+}
+
 std::vector<double> default_buckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }

@@ -116,6 +116,14 @@ class Registry {
   // The whole registry in Prometheus text format 0.0.4.
   [[nodiscard]] std::string expose() const;
 
+  // The current value of every series of counter or gauge `name` (none for a histogram or an
+  // unknown name), each with its labels: what a drill's metric check reads.
+  struct Sample {
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value = 0;
+  };
+  [[nodiscard]] std::vector<Sample> samples(std::string_view name) const;
+
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<CounterFamily>> counters_;

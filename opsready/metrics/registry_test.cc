@@ -300,6 +300,25 @@ TEST(Registry, RemoveDropsOneChild) {
   EXPECT_EQ(f.with({"a"}).value(), 0);  // a new child starts from zero
 }
 
+TEST(Registry, SamplesAreACounterOrGaugesSeriesWithTheirLabels) {
+  Registry r;
+  auto& family = r.counter("c_total", "c", {"a", "b"});
+  family.with({"x", "y"}).inc(2);
+  family.with({"x", "z"}).inc();
+  r.gauge("g", "g").with({}).set(-1.5);
+  (void)r.histogram("h_seconds", "h", {1});
+  const auto c = r.samples("c_total");
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].labels,
+            (std::vector<std::pair<std::string, std::string>>{{"a", "x"}, {"b", "y"}}));
+  EXPECT_EQ(c[0].value, 2);
+  EXPECT_EQ(c[1].value, 1);
+  ASSERT_EQ(r.samples("g").size(), 1u);
+  EXPECT_EQ(r.samples("g")[0].value, -1.5);
+  EXPECT_TRUE(r.samples("h_seconds").empty());
+  EXPECT_TRUE(r.samples("nope").empty());
+}
+
 TEST(Registry, ConcurrentUpdatesAreExact) {
   Registry reg;
   auto& counters = reg.counter("c_total", "h", {"k"});
