@@ -698,6 +698,83 @@ std::vector<std::string> global_keys() {
   return out;
 }
 
+namespace {
+
+// A header name that says its value is a credential.
+bool is_credential_header(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const std::string_view word :
+       {"auth", "token", "secret", "password", "api-key", "apikey", "api_key", "access-key"}) {
+    if (name.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+void collect_secrets(const Table& t, const json& obj, const std::string& prefix,
+                     std::vector<SecretSetting>& out) {
+  if (!obj.is_object()) return;
+  using K = SecretSetting::Kind;
+  for (const auto& k : t.keys) {
+    const auto it = obj.find(std::string(k.name));
+    if (it == obj.end()) continue;
+    const std::string path = join(prefix, k.name);
+    const std::string twin = std::string(k.name) + "_file";
+    const bool has_twin = std::any_of(t.keys.begin(), t.keys.end(),
+                                      [&twin](const Key& other) { return other.name == twin; });
+    const auto add = [&](K kind, const json& value, std::string field) {
+      if (value.is_string()) {
+        out.push_back({std::move(field), kind, has_twin ? twin : "", value.get<std::string>()});
+      }
+    };
+    switch (k.kind) {
+      case Kind::kSecret:
+        add(K::kSecret, *it, path);
+        break;
+      case Kind::kSecretUrl:
+        add(K::kSecretUrl, *it, path);
+        break;
+      case Kind::kUrl:
+        add(K::kUrl, *it, path);
+        break;
+      case Kind::kFile:
+        add(K::kFile, *it, path);
+        break;
+      case Kind::kHeaders:
+        if (!it->is_object()) break;
+        for (const auto& [name, value] : it->items()) {
+          if (is_credential_header(name)) add(K::kHeader, value, path + "." + name);
+        }
+        break;
+      case Kind::kObject:
+        collect_secrets(*k.table, *it, path, out);
+        break;
+      case Kind::kObjectList:
+        if (!it->is_array()) break;
+        for (std::size_t i = 0; i < it->size(); ++i) {
+          collect_secrets(*k.table, (*it)[i], path + "[" + std::to_string(i) + "]", out);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<SecretSetting> secret_settings(std::string_view type, const json& settings) {
+  std::vector<SecretSetting> out;
+  if (const Table* table = table_of(type)) collect_secrets(*table, settings, "", out);
+  return out;
+}
+
+std::vector<SecretSetting> global_secret_settings(const json& global) {
+  std::vector<SecretSetting> out;
+  collect_secrets(global_table(), global, "", out);
+  return out;
+}
+
 std::vector<core::Error> lint(const Integration& integration, const json& global) {
   std::vector<core::Error> out;
   const json& s = integration.settings;

@@ -127,6 +127,30 @@ struct IntegrationType {
 // The same for `global:`.
 [[nodiscard]] std::vector<std::string> global_keys();
 
+// A setting that holds a credential or names a file, found by the same key tables, for the
+// secrets hygiene of `opsready check-config` (app/secrets_hygiene.h). `value` of anything but
+// kFile is a secret: inspect it, never print it.
+struct SecretSetting {
+  enum class Kind {
+    kSecret,     // a password, token or key given inline
+    kSecretUrl,  // a URL that is a credential (Slack's api_url) or may carry one (a webhook's)
+    kUrl,        // another URL (proxy_url, GitHub's api_url): a credential only if it carries one
+    kHeader,     // a header whose name says it carries a credential (X-Api-Key, X-Auth-Token)
+    kFile,       // a *_file: `value` is its path (as normalized: relative ones joined)
+  };
+  std::string field;  // inside the settings: "http_config.basic_auth.password", "headers.X-Token"
+  Kind kind = Kind::kSecret;
+  std::string file_twin;  // the *_file key beside it that could hold it instead; empty: none
+  std::string value;
+
+  bool operator==(const SecretSetting&) const = default;
+};
+// Of one integration's normalized settings, in the key table's order.
+[[nodiscard]] std::vector<SecretSetting> secret_settings(std::string_view type,
+                                                         const nlohmann::json& settings);
+// Of a normalized `global:`.
+[[nodiscard]] std::vector<SecretSetting> global_secret_settings(const nlohmann::json& global);
+
 // The actions of a template ("{{ x }}" → " x "), in order; an unclosed "{{" ends the list.
 [[nodiscard]] std::vector<std::string_view> template_actions(std::string_view value);
 // True when `value` holds Go template syntax that mustache cannot mean: a field reference

@@ -327,6 +327,45 @@ TEST(Policy, SecretsAreNotEchoed) {
   EXPECT_EQ(errors[0].message.find("SECRET"), std::string::npos) << errors[0].message;
 }
 
+// The settings secrets hygiene looks at, found by the key tables: inline secrets with their
+// *_file twin (or none), URLs, credential headers and files, nested and in lists.
+TEST(Policy, SecretSettingsFollowTheKeyTables) {
+  using K = SecretSetting::Kind;
+  json webhook = {{"url", "https://hook.example/x?token=t"},
+                  {"signature_secret", "s"},
+                  {"headers", {{"X-Api-Key", "b"}, {"X-Team", "desk"}}},
+                  {"http_config",
+                   {{"basic_auth", {{"username", "u"}, {"password", "p"}}},
+                    {"proxy_url", "http://proxy:3128"},
+                    {"tls_config", {{"ca_file", "/etc/ca.pem"}, {"key_file", "/etc/k.pem"}}}}}};
+  ASSERT_TRUE(normalize_settings("webhook", webhook).empty());
+  EXPECT_EQ(secret_settings("webhook", webhook),
+            (std::vector<SecretSetting>{
+                {"http_config.basic_auth.password", K::kSecret, "password_file", "p"},
+                {"http_config.tls_config.ca_file", K::kFile, "", "/etc/ca.pem"},
+                {"http_config.tls_config.key_file", K::kFile, "", "/etc/k.pem"},
+                {"http_config.proxy_url", K::kUrl, "", "http://proxy:3128"},
+                {"url", K::kSecretUrl, "", "https://hook.example/x?token=t"},
+                {"signature_secret", K::kSecret, "signature_secret_file", "s"},
+                {"headers.X-Api-Key", K::kHeader, "", "b"}}));
+  json slack = {{"api_url_file", "/run/slack"}, {"channel", "#ops"}};
+  ASSERT_TRUE(normalize_settings("slack", slack).empty());
+  EXPECT_EQ(secret_settings("slack", slack),
+            (std::vector<SecretSetting>{{"api_url_file", K::kFile, "", "/run/slack"}}));
+  json global = {{"smtp_auth_password", "p"},
+                 {"slack_api_url", "https://hooks.example/T/B/X"},
+                 {"opsgenie_api_key", "k"},
+                 {"smtp_auth_secret", "c"}};
+  ASSERT_TRUE(normalize_global(global).empty());
+  EXPECT_EQ(
+      global_secret_settings(global),
+      (std::vector<SecretSetting>{
+          {"smtp_auth_password", K::kSecret, "smtp_auth_password_file", "p"},
+          {"smtp_auth_secret", K::kSecret, "", "c"},
+          {"slack_api_url", K::kSecretUrl, "slack_api_url_file", "https://hooks.example/T/B/X"},
+          {"opsgenie_api_key", K::kSecret, "opsgenie_api_key_file", "k"}}));
+}
+
 TEST(Policy, NormalizeGlobal) {
   json global = {{"resolve_timeout", "1h30m"},    {"smtp_require_tls", "false"},
                  {"smtp_smarthost", "smtp:25"},   {"pagerduty_url", "https://events.example/"},

@@ -14,6 +14,7 @@
 #include "opsready/app/config.h"
 #include "opsready/app/evaluate_command.h"
 #include "opsready/app/runtime.h"
+#include "opsready/app/secrets_hygiene.h"
 #include "opsready/app/snapshot_files.h"
 #include "opsready/bus/nats_bus.h"
 #include "opsready/core/time.h"
@@ -159,16 +160,29 @@ int run_serve(const ServeOptions& options) {
   return kExitOk;
 }
 
-int run_check_config(const std::filesystem::path& file) {
-  auto cfg = load_config_file(file);
+int run_check_config(const CheckConfigOptions& o) {
+  auto cfg = load_config_file(o.file);
   if (!cfg) {
     for (const auto& e : cfg.error()) std::cerr << e.describe() << "\n";
-    std::cerr << cfg.error().size() << " error(s) in " << file.string() << "\n";
+    std::cerr << cfg.error().size() << " error(s) in " << o.file.string() << "\n";
     return kExitDataErr;
   }
   for (const auto& w : cfg->warnings) std::cerr << w.describe("warning") << "\n";
-  std::cout << file.string() << ": OK (" << cfg->gate.components.size()
+  const auto findings = check_secrets_hygiene(*cfg, o.file,
+                                              {.now = core::SystemClock::instance().now(),
+                                               .cert_warn_days = o.cert_warn_days,
+                                               .probe = o.probe});
+  for (const auto& f : findings) std::cerr << f.where.describe("warning") << "\n";
+  if (o.strict && !findings.empty()) {
+    std::cerr << findings.size() << " secrets hygiene warning(s) in " << o.file.string()
+              << " (--strict)\n";
+    return kExitDataErr;
+  }
+  std::cout << o.file.string() << ": OK (" << cfg->gate.components.size()
             << " component(s) configured, listen " << cfg->listen.host << ":" << cfg->listen.port
+            << (findings.empty()
+                    ? ""
+                    : ", " + std::to_string(findings.size()) + " secrets hygiene warning(s)")
             << ")\n";
   return kExitOk;
 }

@@ -46,8 +46,17 @@ struct SnapshotOptions {
   std::optional<std::string> wait;
 };
 
+// check-config: the load's errors and warnings, then the secrets hygiene warnings
+// (app/secrets_hygiene.h).
+struct CheckConfigOptions {
+  std::filesystem::path file;
+  bool strict = false;      // exit 65 when there is a secrets hygiene warning
+  int cert_warn_days = 30;  // certificates expiring within this many days are reported
+  bool probe = false;       // also read the certificates https:// receivers present
+};
+
 int run_serve(const ServeOptions& options);
-int run_check_config(const std::filesystem::path& file);
+int run_check_config(const CheckConfigOptions& options);
 int run_snapshot(const SnapshotOptions& options);
 int run_gate(const SnapshotOptions& options);
 int run_ci_summary(const SnapshotOptions& options);

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <set>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -414,47 +413,90 @@ config::Table compliance_table(Config& cfg) {
       })};
 }
 
+config::Table validation_schedule_table(Config& cfg, ValidationSchedule& v) {
+  return config::Table{
+      config::required(config::text("name", v.name, {config::not_empty()})),
+      config::duration("every", v.every, {config::at_least(seconds(1))}),
+      config::custom("cron",
+                     [&v](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                       const auto s = r.scalar(n, path);
+                       if (!s) return;
+                       auto c = core::CronSchedule::parse(*s);
+                       if (!c) {
+                         r.error(n, path + ": " + c.error().message);
+                         return;
+                       }
+                       v.cron = std::move(*c);
+                     }),
+      config::text("command", v.command, {config::not_empty()}),
+      config::custom("drill",
+                     [&cfg, &v](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                       const auto name = r.scalar(n, path);
+                       if (!name) return;
+                       const auto& all = cfg.drills.scenarios;
+                       if (std::none_of(all.begin(), all.end(),
+                                        [&](const auto& s) { return s.name == *name; })) {
+                         r.error(n, path + ": no drill scenario is named '" + *name +
+                                        "' (drills.scenarios)");
+                         return;
+                       }
+                       v.drill = *name;
+                     }),
+      config::custom("topic",
+                     [&v](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                       const auto t = r.scalar(n, path);
+                       if (!t) return;
+                       if (!core::is_valid_topic(*t)) {
+                         r.error(n, path + ": '" + *t +
+                                        "' is not a topic (dot-separated tokens of "
+                                        "[a-z0-9_-])");
+                         return;
+                       }
+                       v.topic = *t;
+                     }),
+      config::duration("timeout", v.timeout, {config::positive()}),
+      config::custom("grace",
+                     [&v](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                       if (auto d = r.duration(n, path)) v.grace = *d;
+                     }),
+      config::duration("first_run_after", v.first_run_after),
+  };
+}
+
+// One of validation.schedules; the checks across its keys are reported at the item.
+void read_validation_schedule(config::Reader& r, const YAML::Node& item, const std::string& at,
+                              Config& cfg) {
+  ValidationSchedule v;
+  if (!r.read(item, at, validation_schedule_table(cfg, v))) return;
+  // By the keys given, so that a key whose value is wrong is not reported twice.
+  if (item["every"].IsDefined() == item["cron"].IsDefined()) {
+    r.error(item, at + ": '" + v.name + "' needs exactly one of every and cron");
+  }
+  if (item["command"].IsDefined() == item["drill"].IsDefined()) {
+    r.error(item, at + ": '" + v.name + "' needs exactly one of command and drill");
+  }
+  const auto& all = cfg.validation.schedules;
+  if (!v.name.empty() && std::any_of(all.begin(), all.end(), [&v](const ValidationSchedule& o) {
+        return o.name == v.name;
+      })) {
+    r.error(item["name"], at + ": two schedules are named '" + v.name + "'");
+    return;
+  }
+  if (!v.cron && v.grace == core::Duration::zero()) v.grace = v.every;
+  cfg.validation.schedules.push_back(std::move(v));
+}
+
 config::Table validation_table(Config& cfg) {
-  return {config::items<ValidationSchedule>(
-      "schedules", cfg.validation.schedules, "a list of {name, every, command | drill, ...}",
-      [&cfg](ValidationSchedule& v) {
-        return config::Table{
-            config::required(config::text("name", v.name, {config::not_empty()})),
-            config::required(config::duration("every", v.every, {config::at_least(seconds(1))})),
-            config::text("command", v.command),
-            config::custom(
-                "drill",
-                [&cfg, &v](config::Reader& r, const YAML::Node& n, const std::string& path) {
-                  const auto name = r.scalar(n, path);
-                  if (!name) return;
-                  const auto& all = cfg.drills.scenarios;
-                  if (std::none_of(all.begin(), all.end(),
-                                   [&](const auto& s) { return s.name == *name; })) {
-                    r.error(n, path + ": no drill scenario is named '" + *name +
-                                   "' (drills.scenarios)");
-                    return;
-                  }
-                  v.drill = *name;
-                }),
-            config::custom("topic",
-                           [&v](config::Reader& r, const YAML::Node& n, const std::string& path) {
-                             const auto t = r.scalar(n, path);
-                             if (!t) return;
-                             if (!core::is_valid_topic(*t)) {
-                               r.error(n, path + ": '" + *t +
-                                              "' is not a topic (dot-separated tokens of "
-                                              "[a-z0-9_-])");
-                               return;
-                             }
-                             v.topic = *t;
-                           }),
-            config::duration("timeout", v.timeout, {config::positive()}),
-            config::custom("grace",
-                           [&v](config::Reader& r, const YAML::Node& n, const std::string& path) {
-                             if (auto d = r.duration(n, path)) v.grace = *d;
-                           }),
-            config::duration("first_run_after", v.first_run_after),
-        };
+  return {config::list(
+      "schedules", "a list of {name, every | cron, command | drill, ...}",
+      [&cfg](config::Reader& r, const YAML::Node& item, const std::string& path,
+             std::size_t index) {
+        read_validation_schedule(r, item, path + "[" + std::to_string(index) + "]", cfg);
+      },
+      [] {
+        Config cfg;
+        ValidationSchedule v;
+        return config::item_keys(config::known_keys(validation_schedule_table(cfg, v)));
       })};
 }
 
@@ -618,21 +660,6 @@ ConfigResult parse_config(const std::string& yaml, const std::string& name) {
                core::format_duration(*d) + ")"});
     } else {
       cfg.alert_resolve_timeout = *d;
-    }
-  }
-  {
-    std::set<std::string> names;
-    for (auto& v : cfg.validation.schedules) {
-      if (v.command.empty() == v.drill.empty()) {
-        loader.errors().push_back(
-            {name, 0,
-             "validation.schedules: '" + v.name + "' needs exactly one of command and drill"});
-      }
-      if (!names.insert(v.name).second) {
-        loader.errors().push_back(
-            {name, 0, "validation.schedules: two schedules are named '" + v.name + "'"});
-      }
-      if (v.grace == core::Duration::zero()) v.grace = v.every;
     }
   }
   {

@@ -23,6 +23,7 @@
 #include "opsready/components/compliance_cadence.h"
 #include "opsready/components/registry.h"
 #include "opsready/core/clock.h"
+#include "opsready/core/cron.h"
 #include "opsready/drills/scenario.h"
 #include "opsready/readiness/readiness.h"
 #include "opsready/server/http_listener.h"
@@ -130,12 +131,16 @@ struct DrillsConfig {
 // validation: scheduled validation runs (app/validation_service.h).
 struct ValidationSchedule {
   std::string name;
-  core::Duration every{};
+  // Exactly one of `every` (an interval from the daemon's start) and `cron` (fire times, UTC).
+  core::Duration every{};  // zero for a cron schedule
+  std::optional<core::CronSchedule> cron;
   std::string command;  // stdout: a report document, taken in on `topic`
   std::string drill;    // or: a drill scenario to start (a game day)
   std::string topic = "telemetry.operational.system_validation";
   core::Duration timeout = std::chrono::minutes(5);
-  core::Duration grace{};            // missed after every + grace without a success; default: every
+  // Missed when no run succeeded by the due run + grace. Interval: zero at load becomes `every`.
+  // Cron: zero means the gap from the due fire time to the next one.
+  core::Duration grace{};
   core::Duration first_run_after{};  // the first run, after the daemon starts
 
   bool operator==(const ValidationSchedule&) const = default;

@@ -143,6 +143,18 @@ TEST(Config, EverySectionLoads) {
                                    .description = "quarterly"},
                                   {.name = "rotation", .owner = "platform", .every = 24h * 30}};
        }},
+      {"validation, interval and cron",
+       "validation:\n  schedules:\n    - {name: hourly, every: 1h, command: validate}\n"
+       "    - name: nightly\n      cron: '30 2 * * mon-fri'\n      command: validate --all\n"
+       "      grace: 3h\n",
+       [](Config& c) {
+         c.validation.schedules = {
+             {.name = "hourly", .every = 1h, .command = "validate", .grace = 1h},
+             {.name = "nightly",
+              .cron = core::CronSchedule::parse("30 2 * * mon-fri").value(),
+              .command = "validate --all",
+              .grace = 3h}};
+       }},
       // A key with nothing under it is an empty section; `nats:` alone turns NATS on.
       {"empty sections", "http:\ningest:\nbus:\n  nats:\ngate:\ndetectors:\n",
        [](Config& c) { c.bus.nats.emplace(); }},
@@ -285,6 +297,26 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"detectors:\n  sensory_drift:\n    warn_threshold: 0.9\n    alert_threshold: 0.5\n",
        "t.yml:3: detectors.sensory_drift.warn_threshold: must not be above alert_threshold "
        "(0.5)"},
+      // validation.schedules: a cron field that is wrong is named; the checks across keys
+      // point at the schedule.
+      {"validation:\n  schedules:\n    - name: x\n      cron: '61 * * * *'\n      command: c\n",
+       "t.yml:4: validation.schedules[0].cron: minute field '61': 61 is not in 0-59"},
+      {"validation:\n  schedules:\n    - {name: x, cron: '0 0 30 2 *', command: c}\n",
+       "t.yml:3: validation.schedules[0].cron: '0 0 30 2 *' never fires: no month of the month "
+       "field has a day of the day-of-month field"},
+      {"validation:\n  schedules:\n    - {name: x, cron: '* * * *', command: c}\n",
+       "t.yml:3: validation.schedules[0].cron: '* * * *' is not a 5-field cron expression "
+       "(minute hour day-of-month month day-of-week), it has 4 field(s)"},
+      {"validation:\n  schedules:\n    - name: x\n      every: 1h\n      cron: '* * * * *'\n"
+       "      command: c\n",
+       "t.yml:3: validation.schedules[0]: 'x' needs exactly one of every and cron"},
+      {"validation:\n  schedules:\n    - {name: x, command: c}\n",
+       "t.yml:3: validation.schedules[0]: 'x' needs exactly one of every and cron"},
+      {"validation:\n  schedules:\n    - {name: x, every: 1m}\n",
+       "t.yml:3: validation.schedules[0]: 'x' needs exactly one of command and drill"},
+      {"validation:\n  schedules:\n    - {name: x, every: 1m, command: a}\n"
+       "    - {name: x, cron: '* * * * *', command: b}\n",
+       "t.yml:4: validation.schedules[1]: two schedules are named 'x'"},
       // Secrets: the variable is named, its value never.
       {"ingest:\n  auth:\n    tokens_env: OPSREADY_CONFIG_TEST_UNSET\n",
        "t.yml:3: ingest.auth.tokens_env: environment variable 'OPSREADY_CONFIG_TEST_UNSET' is "

@@ -327,10 +327,21 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--listen", demo.listen, "HOST:PORT to listen on");
   demo_cmd->add_option("--data-dir", demo.data_dir, "Directory for the SQLite database");
 
-  std::string check_file;
+  CheckConfigOptions check;
   auto* check_cmd = app.add_subcommand(
-      "check-config", "Validate a configuration file; print every error with file:line");
-  check_cmd->add_option("FILE", check_file, "The YAML configuration file")->required();
+      "check-config",
+      "Validate a configuration file; print every error with file:line, then secrets hygiene "
+      "warnings (inline secrets, open secret files, expiring certificates)");
+  check_cmd->add_option("FILE", check.file, "The YAML configuration file")->required();
+  check_cmd->add_flag("--strict", check.strict,
+                      "Exit 65 when there is a secrets hygiene warning (default: exit 0)");
+  check_cmd
+      ->add_option("--cert-warn-days", check.cert_warn_days,
+                   "Warn about certificates that expire within N days (default 30)")
+      ->check(CLI::Range(0, 36500));
+  check_cmd->add_flag("--probe", check.probe,
+                      "Also connect to each https:// receiver URL and check the expiry of the "
+                      "certificate it presents (a TLS handshake, no request)");
 
   SnapshotOptions snap;
   auto* snap_cmd = app.add_subcommand(
@@ -484,7 +495,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   if (*serve_cmd) return run_serve(serve);
   if (*demo_cmd) return run_serve(demo);
-  if (*check_cmd) return run_check_config(check_file);
+  if (*check_cmd) return run_check_config(check);
   if (*snap_cmd) return run_snapshot(snap);
   if (*gate_cmd) return run_gate(gate);
   if (*ci_cmd) return run_ci_summary(ci);

@@ -20,7 +20,23 @@ using core::TimePoint;
 // The most of a report a command may print (an event payload is bounded the same way).
 constexpr std::size_t kMaxReportBytes = 8u << 20;
 
+// When the schedule runs next after a run that was due at or before `now`.
+TimePoint next_run(const ValidationSchedule& sc, TimePoint due, TimePoint now) {
+  if (sc.cron) return sc.cron->next_after(now);
+  // `every` after the run that was due, skipping the ones a long run overlapped.
+  while (due <= now) due += sc.every;
+  return due;
+}
+
 }  // namespace
+
+TimePoint missed_after(const ValidationSchedule& sc, TimePoint since) {
+  if (!sc.cron) return since + sc.every + sc.grace;
+  const TimePoint due = sc.cron->next_after(since);
+  if (due == TimePoint::max()) return due;
+  if (sc.grace != core::Duration::zero()) return due + sc.grace;
+  return sc.cron->next_after(due);  // max() too when it fires no more
+}
 
 struct ValidationService::Metrics {
   explicit Metrics(metrics::Registry& r)
@@ -45,8 +61,11 @@ ValidationService::ValidationService(const ValidationConfig& config, const core:
       hooks_(std::move(hooks)) {
   started_at_ = clock_.now();
   for (const auto& s : config_.schedules) {
-    // The first run at start (after first_run_after), then every `every`.
-    states_.push_back({.schedule = &s, .next_at = started_at_ + s.first_run_after});
+    // The first run at start (after first_run_after), then every `every`; a cron schedule's
+    // at its first fire time from then on.
+    const TimePoint first = started_at_ + s.first_run_after;
+    states_.push_back({.schedule = &s,
+                       .next_at = s.cron ? s.cron->next_after(first - core::Duration(1)) : first});
     for (const char* result : {"ok", "failed"}) metrics_->runs.with({s.name, result});
   }
 }
@@ -62,18 +81,21 @@ core::ComponentSnapshot ValidationService::snapshot(TimePoint now) const {
   for (const auto& s : states_) {
     const auto& sc = *s.schedule;
     const TimePoint since = s.last_ok_at.value_or(started_at_);
-    const bool is_missed = now - since > sc.every + sc.grace;
-    if (is_missed) {
+    const TimePoint deadline = missed_after(sc, since);
+    if (deadline != TimePoint::max() && now > deadline) {
       ++missed;
+      const std::string when = sc.cron ? "cron '" + sc.cron->expression() + "', due " +
+                                             core::format_rfc3339(sc.cron->next_after(since)) +
+                                             ", missed from " + core::format_rfc3339(deadline)
+                                       : "every " + core::format_duration(sc.every) + ", grace " +
+                                             core::format_duration(sc.grace);
       snap.issues.push_back(
           {.code = "validation_run_missed",
            .severity = core::Severity::kCritical,
            .message = "validation schedule " + sc.name + " has had no successful run for " +
                       core::format_duration(
                           std::chrono::duration_cast<std::chrono::seconds>(now - since)) +
-                      " (every " + core::format_duration(sc.every) + ", grace " +
-                      core::format_duration(sc.grace) + ")" +
-                      (s.last_error.empty() ? "" : ": " + s.last_error),
+                      " (" + when + ")" + (s.last_error.empty() ? "" : ": " + s.last_error),
            .runbook = "docs/runbooks/continuous_validation.md"});
     } else if (!s.last_error.empty()) {
       ++failed;
@@ -86,15 +108,18 @@ core::ComponentSnapshot ValidationService::snapshot(TimePoint now) const {
     const auto t = [](const std::optional<TimePoint>& x) {
       return x ? nlohmann::json(core::format_rfc3339(*x)) : nlohmann::json(nullptr);
     };
-    schedules.push_back({{"name", sc.name},
-                         {"every", core::format_duration(sc.every)},
-                         {"kind", sc.drill.empty() ? "command" : "drill"},
-                         {"last_run_at", t(s.last_run_at)},
-                         {"last_success_at", t(s.last_ok_at)},
-                         {"next_run_at", core::format_rfc3339(s.next_at)},
-                         {"runs", s.runs},
-                         {"failures", s.failures},
-                         {"last_error", s.last_error}});
+    schedules.push_back(
+        {{"name", sc.name},
+         {"every",
+          sc.cron ? nlohmann::json(nullptr) : nlohmann::json(core::format_duration(sc.every))},
+         {"cron", sc.cron ? nlohmann::json(sc.cron->expression()) : nlohmann::json(nullptr)},
+         {"kind", sc.drill.empty() ? "command" : "drill"},
+         {"last_run_at", t(s.last_run_at)},
+         {"last_success_at", t(s.last_ok_at)},
+         {"next_run_at", core::format_rfc3339(s.next_at)},
+         {"runs", s.runs},
+         {"failures", s.failures},
+         {"last_error", s.last_error}});
   }
   snap.status = missed > 0   ? core::Status::kFail
                 : failed > 0 ? core::Status::kWarn
@@ -163,8 +188,7 @@ asio::awaitable<void> ValidationService::loop() {
     for (auto& s : states_) {
       if (s.next_at > now) continue;
       co_await run(s);
-      // The next run is `every` after this one was due, skipping the ones a long run overlapped.
-      while (s.next_at <= clock_.now()) s.next_at += s.schedule->every;
+      s.next_at = next_run(*s.schedule, s.next_at, clock_.now());
       ran = true;
     }
     hooks_.publish(snapshot(clock_.now()));

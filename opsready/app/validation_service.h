@@ -1,12 +1,13 @@
 #pragma once
 // ValidationService: continuous system validation (docs/operator-guide.md "Continuous
-// validation"). Each of validation.schedules runs every `every`: a command whose stdout is a
-// report document (the runtime's system-completeness validator, or any command producing the
-// system-validation report), taken in as an event on the schedule's topic exactly as if the
+// validation"). Each of validation.schedules runs every `every`, or at the fire times of its
+// `cron` expression (UTC, core/cron.h): a command whose stdout is a report document (the
+// runtime's system-completeness validator, or any command producing the system-validation
+// report), taken in as an event on the schedule's topic exactly as if the
 // runtime had posted it (checked and refused the same way), or a drill scenario (a game day).
 // Every run is logged and counted; the `continuous_validation` component grades the
-// schedules themselves: a failed run is a warning issue, a missed one (no successful run for
-// every + grace) a critical one, so the gate sees a validation that stopped running.
+// schedules themselves: a failed run is a warning issue, a missed one (no successful run by
+// missed_after()) a critical one, so the gate sees a validation that stopped running.
 //
 // The loop runs on the evaluation strand; commands run on the pool. Thread-safe: none needed
 // (the loop owns its state).
@@ -32,6 +33,14 @@
 namespace opsready::app {
 
 inline constexpr std::string_view kContinuousValidationComponent = "continuous_validation";
+
+// When a schedule whose last success (or, before one, the daemon's start) was at `since` is
+// missed: the run due next after `since`, plus grace. Interval: since + every + grace. Cron: the
+// first fire time after `since`, plus grace, or when grace is zero plus the gap to the fire time
+// after it ("0 9 * * mon-fri", last success on Friday: missed from Tuesday 09:00, when the run
+// after Monday's is due). TimePoint::max() when the expression fires no more.
+[[nodiscard]] core::TimePoint missed_after(const ValidationSchedule& schedule,
+                                           core::TimePoint since);
 
 class ValidationService {
  public:

@@ -161,5 +161,41 @@ TEST(Cli, CheckConfigReportsEveryErrorWithFileAndLine) {
       << r.err;
 }
 
+// Secrets hygiene: a warning that keeps exit 0, unless --strict (65); the secret is never
+// printed (secrets_hygiene_test.cc has each kind of finding).
+TEST(Cli, CheckConfigSecretsHygiene) {
+  TempDir dir;
+  const auto file = dir.path() / "secrets.yml";
+  write_file(file,
+             "alerting:\n  route: {receiver: desk}\n  receivers:\n    - name: desk\n"
+             "      slack_configs:\n        - api_url: https://hooks.example/T/B/hush-hush\n");
+  std::filesystem::permissions(file, std::filesystem::perms(0600));
+  const std::string warning =
+      "secrets.yml:6: warning: alerting.receivers[0].slack_configs[0].api_url is a secret URL "
+      "given inline: put it in a file named by api_url_file (mode 0600)";
+  auto r = run_opsready({"check-config", file.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(warning), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find(": OK (0 component(s) configured, listen 127.0.0.1:9477, 1 secrets "
+                       "hygiene warning(s))"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ((r.out + r.err).find("hush-hush"), std::string::npos);
+  r = run_opsready({"check-config", "--strict", file.string()});
+  EXPECT_EQ(r.exit_code, 65) << r.err;
+  EXPECT_NE(r.err.find("1 secrets hygiene warning(s) in " + file.string() + " (--strict)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.find("OK"), std::string::npos) << r.out;
+  // Without a finding --strict passes.
+  write_file(file, "listen: 127.0.0.1:0\n");
+  EXPECT_EQ(run_opsready({"check-config", "--strict", "--probe", file.string()}).exit_code, 0);
+  EXPECT_EQ(run_opsready({"check-config", "--cert-warn-days", "-1", file.string()}).exit_code, 64);
+  r = run_opsready({"check-config", "--help"});
+  for (const char* flag : {"--strict", "--cert-warn-days", "--probe"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+}
+
 }  // namespace
 }  // namespace opsready::testing
