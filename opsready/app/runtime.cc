@@ -1449,7 +1449,14 @@ void Runtime::bus_tick(bool publish_health) {
                          {"publish_errors", failover.errors},
                          {"connected", bus_->nats->connected()}};
   if (!failover.spool_error.empty()) meta["spool_error"] = failover.spool_error;
-  auto snap = bus::evaluate_bus_health(bus_->nats->counters(), clock_.now(),
+  // Dropped means lost: an event NATS refused but the spool took is replayed later, not
+  // dropped, so only what the failover publisher could place nowhere counts. (NATS's own
+  // refusal count lasts the process lifetime and would keep event_bus warning long after an
+  // outage was over and its spool replayed; the bus-outage drill found it.)
+  bus::BusCounters counters = bus_->nats->counters();
+  meta["nats_refused_events"] = counters.dropped;
+  counters.dropped = failover.errors;
+  auto snap = bus::evaluate_bus_health(counters, clock_.now(),
                                        {.service = "nats", .metadata = std::move(meta)});
   // Applied here at once (it matters most when NATS is down), and published for the other
   // consumers of the stream. This runtime's consumer gets it back on telemetry.event_bus.health,

@@ -6,6 +6,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -157,6 +161,36 @@ std::string gzip(const std::string& text) {
   out.resize(zs.total_out);
   deflateEnd(&zs);
   return out;
+}
+
+std::string normalized_evidence(std::string md) {
+  md = std::regex_replace(md, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)"), "<time>");
+  md = std::regex_replace(md, std::regex(R"(drill-\d{8}T\d{6}Z-[0-9a-f]{8})"), "<drill>");
+  md = std::regex_replace(md, std::regex(R"(-?\d+\.\d{3} s)"), "<seconds>");
+  md = std::regex_replace(md, std::regex(R"(checked \d+ times, clear \d+ times)"),
+                          "checked <n> times, clear <n> times");
+  md = std::regex_replace(md, std::regex(R"(http://127\.0\.0\.1:\d+)"), "<url>");
+  // What a `during` check saw when it first held (a count that depends on timing).
+  md = std::regex_replace(md, std::regex(R"((\| yes \| <time> \| [a-z_:]+ )-?[0-9.]+( \|))"),
+                          "$1<n>$2");
+  // Who started it is $USER of the client, which differs between machines.
+  md = std::regex_replace(md, std::regex(R"(- \*\*Started by:\*\* [^\n]*\n)"), "");
+  return md;
+}
+
+void check_golden_evidence(int port, const std::string& drill_id, const std::filesystem::path& dir,
+                           const std::string& name) {
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get("/api/v1/drills/" + drill_id + "?format=markdown");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const std::string md = normalized_evidence(r->body);
+  const auto golden = dir / (name + ".md");
+  if (std::getenv("OPSREADY_UPDATE_GOLDEN") != nullptr) {
+    std::filesystem::create_directories(golden.parent_path());
+    std::ofstream(golden) << md;
+  }
+  EXPECT_EQ(md, read_file(golden)) << "the evidence of " << name << " changed:\n" << md;
 }
 
 }  // namespace opsready::testing

@@ -57,4 +57,12 @@ std::string read_file(const std::filesystem::path& p);
 std::string gzip(const std::string& text);
 void write_file(const std::filesystem::path& p, const std::string& text);
 
+// A drill's Markdown evidence with what changes from run to run (times, ids, seconds, ports,
+// who started it) replaced by placeholders, for golden files.
+std::string normalized_evidence(std::string md);
+// Compares the daemon's Markdown evidence of drill `drill_id` with the golden file
+// `dir`/`name`.md (OPSREADY_UPDATE_GOLDEN=1 rewrites it); a gtest failure when they differ.
+void check_golden_evidence(int port, const std::string& drill_id, const std::filesystem::path& dir,
+                           const std::string& name);
+
 }  // namespace opsready::testing
