@@ -30,6 +30,7 @@
 
 #include "harness.h"
 #include "opsready/core/time.h"
+#include "tests/support/smtp_sink.h"
 
 namespace opsready::testing {
 namespace {
@@ -144,6 +145,10 @@ class DrillsTest : public ::testing::Test {
                    "      - matchers: ['alertname=\"OpsreadyWatchdog\"']\n"
                    "        receiver: desk\n"
                    "        repeat_interval: 2s\n"
+                   "        continue: true\n"
+                   "      - matchers: ['alertname=\"OpsreadyWatchdog\"']\n"
+                   "        receiver: desk-email\n"
+                   "        repeat_interval: 2s\n"
                    "  receivers:\n"
                    "    - name: desk\n"
                    "      webhook_configs: [{url: '" +
@@ -153,6 +158,11 @@ class DrillsTest : public ::testing::Test {
                    "      webhook_configs: [{url: '" +
                    rx_.url("fallback") +
                    "'}]\n"
+                   "    - name: desk-email\n"
+                   "      email_configs: [{to: desk@desk.example, from: opsready@desk.example, "
+                   "smarthost: '127.0.0.1:" +
+                   std::to_string(smtp_.port()) +
+                   "', require_tls: false}]\n"
                    "    - name: pager\n"
                    "      webhook_configs: [{url: '" +
                    rx_.url("pager") +
@@ -232,6 +242,8 @@ class DrillsTest : public ::testing::Test {
   }
 
   TempDir dir_{"opsready-drills"};
+  test_support::SmtpSink smtp_{fs::path(OPSREADY_EXAMPLES).parent_path() /
+                               "opsready/alerting/notify/testdata/smtp_sink.py"};
   fs::path extra_;
   fs::path marker_;
   Receivers rx_;
@@ -252,8 +264,8 @@ TEST_F(DrillsTest, EveryShippedScenarioPassesAndItsTimesAreTheOnesTheTestSaw) {
   for (const auto& f : fs::directory_iterator(fs::path(OPSREADY_EXAMPLES) / "drills")) {
     shipped.insert(f.path().stem().string());
   }
-  EXPECT_EQ(shipped, (std::set<std::string>{"webhook-outage", "feed-stall", "fix-session-drop",
-                                            "bus-outage"}));
+  EXPECT_EQ(shipped, (std::set<std::string>{"webhook-outage", "email-outage", "feed-stall",
+                                            "fix-session-drop", "bus-outage"}));
   const auto list = drill(d.port(), {"list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   for (const char* name : {"webhook-outage", "feed-stall", "fix-session-drop"}) {
@@ -291,6 +303,20 @@ TEST_F(DrillsTest, EveryShippedScenarioPassesAndItsTimesAreTheOnesTheTestSaw) {
   EXPECT_GE(at(e, "recovered_at"), at(e, "restored_at"));
   check_golden(d.port(), e, "webhook-outage");
 
+  // email-outage: the same over real SMTP (aiosmtpd); the held-back mail arrives after it.
+  ASSERT_TRUE(smtp_.running());
+  const std::size_t mails_before = smtp_.messages().size();
+  EXPECT_GT(mails_before, 0u) << "the watchdog's mail never reached the relay";
+  r = drill(d.port(), {"run", "email-outage", "--wait", "2m"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.log();
+  e = evidence(d.port(), "email-outage");
+  EXPECT_EQ(e["verdict"], "Pass") << e.dump(2);
+  EXPECT_TRUE(e["during"][0]["held"].get<bool>()) << e.dump(2);
+  ASSERT_TRUE(rx_.first(
+      "fallback", {{"alertname", "OpsreadyNotificationFailing"}, {"receiver", "desk-email"}}));
+  EXPECT_GT(smtp_.messages().size(), mails_before);
+  check_golden(d.port(), e, "email-outage");
+
   // feed-stall: within the source's 2 s + one evaluation (100 ms) + the poll.
   r = drill(d.port(), {"run", "feed-stall", "--wait", "2m"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.log();
@@ -319,7 +345,7 @@ TEST_F(DrillsTest, EveryShippedScenarioPassesAndItsTimesAreTheOnesTheTestSaw) {
   httplib::Client c("127.0.0.1", d.port());
   const auto m = c.Get("/metrics");
   ASSERT_TRUE(m);
-  for (const char* name : {"webhook-outage", "feed-stall", "fix-session-drop"}) {
+  for (const char* name : {"webhook-outage", "email-outage", "feed-stall", "fix-session-drop"}) {
     EXPECT_NE(m->body.find("opsready_drill_runs_total{scenario=\"" + std::string(name) +
                            "\",verdict=\"Pass\"} 1"),
               std::string::npos)

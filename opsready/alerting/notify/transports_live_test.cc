@@ -22,6 +22,7 @@
 #include "opsready/alerting/notify/sender.h"
 #include "opsready/alerting/notify/transports.h"
 #include "opsready/core/time.h"
+#include "tests/support/smtp_sink.h"
 
 extern char** environ;
 
@@ -33,67 +34,11 @@ using namespace std::chrono_literals;
 
 const std::filesystem::path kTestdata = std::filesystem::path(__FILE__).parent_path() / "testdata";
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using test_support::SmtpSink;
 
-bool can_connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// testdata/smtp_sink.py on a free port, stopped (SIGTERM) when this goes.
-class SmtpSink {
- public:
-  SmtpSink() : port_(free_port()) {
-    out_ = std::filesystem::temp_directory_path() /
-           ("opsready_smtp_" + std::to_string(::getpid()) + "_" + std::to_string(port_) + ".jsonl");
-    std::filesystem::remove(out_);
-    const std::string script = (kTestdata / "smtp_sink.py").string();
-    const std::string port = std::to_string(port_);
-    const std::string out = out_.string();
-    std::vector<char*> argv{const_cast<char*>("/usr/bin/python3"),
-                            const_cast<char*>(script.c_str()), const_cast<char*>(port.c_str()),
-                            const_cast<char*>(out.c_str()), nullptr};
-    if (::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0) pid_ = 0;
-    for (int i = 0; i < 100 && pid_ != 0 && !can_connect(port_); ++i) {
-      std::this_thread::sleep_for(50ms);
-    }
-  }
-  ~SmtpSink() {
-    if (pid_ != 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove(out_);
-  }
-  [[nodiscard]] bool running() const { return pid_ != 0 && can_connect(port_); }
-  [[nodiscard]] int port() const { return port_; }
-  [[nodiscard]] std::vector<json> messages() const {
-    std::vector<json> out;
-    std::ifstream in(out_);
-    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-    return out;
-  }
-
- private:
-  int port_;
-  pid_t pid_ = 0;
-  std::filesystem::path out_;
+// testdata/smtp_sink.py on a free port.
+struct LiveSink : SmtpSink {
+  LiveSink() : SmtpSink(kTestdata / "smtp_sink.py") {}
 };
 
 // A Sender on its own thread; run() submits one job and waits for its first final outcome
@@ -160,7 +105,7 @@ std::unique_ptr<Exchange> exchange(std::string type, json settings, const Data& 
 // ---- email ----
 
 TEST(LiveEmail, ThroughTheSenderToARealSmtpServer) {
-  SmtpSink smtp;
+  LiveSink smtp;
   ASSERT_TRUE(smtp.running()) << "python3-aiosmtpd (Debian) is needed: scripts/setup";
   Delivery delivery;
   const json settings{{"to", "Oncall <ops@example.org>, b@example.org"},
@@ -190,7 +135,7 @@ TEST(LiveEmail, ThroughTheSenderToARealSmtpServer) {
 }
 
 TEST(LiveEmail, RequireTlsNeverSendsInClear) {
-  SmtpSink smtp;
+  LiveSink smtp;
   ASSERT_TRUE(smtp.running()) << "python3-aiosmtpd (Debian) is needed: scripts/setup";
   Delivery delivery;
   const json settings{{"to", "ops@example.org"},
