@@ -1,16 +1,19 @@
 #include "opsready/app/drill_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <future>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
 #include "opsready/app/coro.h"
@@ -343,6 +346,37 @@ asio::awaitable<core::Result<void>> DrillService::inject(const drills::Run& run)
     }
     case drills::FaultKind::kCommand:
       co_return co_await fault_command(run, f.run);
+    case drills::FaultKind::kTaskCrash: {
+      if (!hooks_.spawn_supervisor) {
+        co_return std::unexpected(
+            core::Error{.code = "unavailable", .message = "no supervisor to run the task in"});
+      }
+      // The drill's own supervisor (temporary: when it fails, the root logs it and does not
+      // restart it), with the scenario's intensity, and in it the task that crashes.
+      crash_supervisor_ =
+          hooks_.spawn_supervisor({.name = "drill-" + s.name,
+                                   .restart = supervise::Restart::kTemporary,
+                                   .metadata = {{"drill", run.evidence().drill_id}}},
+                                  {.intensity = f.intensity, .period = f.period});
+      if (crash_supervisor_ == nullptr) {
+        co_return std::unexpected(
+            core::Error{.code = "unavailable", .message = "the drill's supervisor did not start"});
+      }
+      auto remaining = std::make_shared<std::atomic<int>>(f.failures);
+      auto spawned = crash_supervisor_->spawn(
+          {.name = "crash-loop", .metadata = {{"failures", std::to_string(f.failures)}}},
+          [remaining]() -> asio::awaitable<void> {
+            if (remaining->fetch_sub(1) > 0) {
+              throw std::runtime_error("drill: injected crash");
+            }
+            // Crashed enough: run until the drill stops it.
+            asio::steady_timer forever(co_await asio::this_coro::executor);
+            forever.expires_at(asio::steady_timer::time_point::max());
+            (void)co_await coro::wait(forever);
+          });
+      if (!spawned) co_return std::unexpected(spawned.error());
+      co_return core::Result<void>{};
+    }
   }
   co_return core::Result<void>{};
 }
@@ -359,6 +393,12 @@ asio::awaitable<core::Result<void>> DrillService::restore(const drills::Run& run
       co_return core::Result<void>{};
     case drills::FaultKind::kCommand:
       co_return co_await fault_command(run, f.undo);
+    case drills::FaultKind::kTaskCrash:
+      // Stopped, the drill's supervisor leaves the tree (a temporary child that ended); one
+      // that already failed has left it.
+      if (crash_supervisor_ != nullptr) crash_supervisor_->request_stop();
+      crash_supervisor_ = nullptr;
+      co_return core::Result<void>{};
   }
   co_return core::Result<void>{};
 }

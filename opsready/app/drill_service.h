@@ -46,6 +46,7 @@
 #include "opsready/metrics/registry.h"
 #include "opsready/readiness/readiness.h"
 #include "opsready/store/store.h"
+#include "opsready/supervise/supervisor.h"
 
 namespace opsready::app {
 
@@ -57,6 +58,9 @@ class DrillService {
     std::function<std::shared_ptr<const readiness::ReadinessSnapshot>()> current;
     // A receiver outage on (true) or off (any thread).
     std::function<void(const std::string& receiver, bool down)> outage;
+    // A nested supervisor under the daemon's root, for a task_crash drill's task (strand).
+    std::function<supervise::Supervisor*(supervise::ChildSpec, supervise::SupervisorOptions)>
+        spawn_supervisor;
   };
 
   // An answer for the HTTP API: its status code and body.
@@ -127,7 +131,8 @@ class DrillService {
   DrillsConfig config_;
   store::Store& store_;
   const core::Clock& clock_;
-  const metrics::Registry& registry_;  // what metric checks read
+  const metrics::Registry& registry_;                  // what metric checks read
+  supervise::Supervisor* crash_supervisor_ = nullptr;  // a task_crash drill's (strand)
   std::unique_ptr<Metrics> metrics_;
   asio::io_context& ctx_;
   asio::thread_pool& pool_;

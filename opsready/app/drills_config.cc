@@ -171,8 +171,9 @@ config::Table fault_table(drills::Fault& f) {
             if (!word) return;
             auto k = drills::parse_fault_kind(*word);
             if (!k) {
-              r.error(
-                  n, path + " must be receiver_outage, feed_stall or command, got '" + *word + "'");
+              r.error(n, path +
+                             " must be receiver_outage, feed_stall, command or task_crash, got '" +
+                             *word + "'");
               return;
             }
             f.kind = *k;
@@ -190,6 +191,9 @@ config::Table fault_table(drills::Fault& f) {
       config::text("run", f.run),
       config::text("undo", f.undo),
       config::duration("command_timeout", f.command_timeout, {config::positive()}),
+      config::integer("failures", f.failures, 1, 1000),
+      config::integer("intensity", f.intensity, 0, 1000),
+      config::duration("period", f.period, {config::positive()}),
       config::duration("duration", f.duration, {config::positive()}),
   };
 }
@@ -252,6 +256,8 @@ void check_fault(config::Reader& r, const Node& root, drills::Scenario& s) {
       break;
     case drills::FaultKind::kFeedStall:
       if (f.topics.empty()) r.error(at, "fault: a feed_stall needs 'topics'");
+      break;
+    case drills::FaultKind::kTaskCrash:
       break;
     case drills::FaultKind::kCommand:
       if (f.run.empty() || f.undo.empty()) {

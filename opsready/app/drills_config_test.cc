@@ -76,7 +76,8 @@ TEST(DrillScenario, RefusesWhatCannotRunWithFileAndLine) {
       {"name: a\nfault: {kind: command, run: a, undo: b}\n",
        "s.yml:1: the top level needs 'hypothesis'"},
       {"name: a\nhypothesis: h\nfault: {kind: explode}\n",
-       "s.yml:3: fault.kind must be receiver_outage, feed_stall or command, got 'explode'"},
+       "s.yml:3: fault.kind must be receiver_outage, feed_stall, command or task_crash, got "
+       "'explode'"},
       {"name: a\nhypothesis: h\nfault: {kind: command, run: a}\n",
        "s.yml:3: fault: a command fault needs 'run' and 'undo' (the undo runs after a crash too)"},
       {"name: a\nhypothesis: h\nfault: {kind: feed_stall, topics: ['Bad Topic']}\n",

@@ -511,10 +511,16 @@ core::Result<int> Runtime::start(StartOptions options) {
   // Drills: what a crash interrupted is undone before anything else runs.
   drills_ = std::make_unique<DrillService>(
       config_.drills, *store_, clock_, registry_, *ctx_, *pool_,
-      DrillService::Hooks{.engine = [this] { return engine_.get(); },
-                          .current = [this] { return current(); },
-                          .outage = [this](const std::string& receiver,
-                                           bool down) { delivery_->set_outage(receiver, down); }},
+      DrillService::Hooks{
+          .engine = [this] { return engine_.get(); },
+          .current = [this] { return current(); },
+          .outage = [this](const std::string& receiver,
+                           bool down) { delivery_->set_outage(receiver, down); },
+          .spawn_supervisor = [this](supervise::ChildSpec spec,
+                                     supervise::SupervisorOptions o) -> supervise::Supervisor* {
+            auto sup = root_->spawn_supervisor(std::move(spec), std::move(o));
+            return sup ? *sup : nullptr;
+          }},
       config_.delivery.external_url.empty()
           ? "http://" + config_.listen.host + ":" + std::to_string(*port)
           : config_.delivery.external_url);

@@ -228,6 +228,12 @@ std::string to_markdown(const Evidence& e) {
     case FaultKind::kCommand:
       fault_text += " `" + e.scenario.fault.run + "` (undo `" + e.scenario.fault.undo + "`)";
       break;
+    case FaultKind::kTaskCrash:
+      fault_text += " of a drill task failing " + std::to_string(e.scenario.fault.failures) +
+                    " times (its supervisor's intensity " +
+                    std::to_string(e.scenario.fault.intensity) + " in " +
+                    core::format_duration(e.scenario.fault.period) + ")";
+      break;
   }
   md += "- **Fault:** " + fault_text + " for " + core::format_duration(e.scenario.fault.duration) +
         "\n";

@@ -15,12 +15,15 @@ std::string_view to_string(FaultKind k) {
       return "feed_stall";
     case FaultKind::kCommand:
       return "command";
+    case FaultKind::kTaskCrash:
+      return "task_crash";
   }
   return "command";
 }
 
 std::optional<FaultKind> parse_fault_kind(std::string_view word) {
-  for (auto k : {FaultKind::kReceiverOutage, FaultKind::kFeedStall, FaultKind::kCommand}) {
+  for (auto k : {FaultKind::kReceiverOutage, FaultKind::kFeedStall, FaultKind::kCommand,
+                 FaultKind::kTaskCrash}) {
     if (to_string(k) == word) return k;
   }
   return std::nullopt;
@@ -200,6 +203,11 @@ nlohmann::json to_json(const Scenario& s) {
       fault["run"] = s.fault.run;
       fault["undo"] = s.fault.undo;
       fault["command_timeout"] = core::format_duration(s.fault.command_timeout);
+      break;
+    case FaultKind::kTaskCrash:
+      fault["failures"] = s.fault.failures;
+      fault["intensity"] = s.fault.intensity;
+      fault["period"] = core::format_duration(s.fault.period);
       break;
   }
   nlohmann::json expect = {{"alert", alerting::to_string(s.expect.alert)},

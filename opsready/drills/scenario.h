@@ -37,6 +37,7 @@ enum class FaultKind {
   kReceiverOutage,  // every integration of a receiver fails to connect (real retries)
   kFeedStall,       // events on matching topics are dropped at ingest
   kCommand,         // a command to run and a command that undoes it
+  kTaskCrash,       // a supervised task of the drill's own that fails `failures` times
 };
 [[nodiscard]] std::string_view to_string(FaultKind k);
 [[nodiscard]] std::optional<FaultKind> parse_fault_kind(std::string_view word);
@@ -48,6 +49,12 @@ struct Fault {
   std::string run;                  // command: run with /bin/sh -c
   std::string undo;                 // command: undoes `run` (also after a crash)
   core::Duration command_timeout = std::chrono::seconds(30);
+  // task_crash: the task fails this many times in a row, then runs; its supervisor (the
+  // drill's, under the daemon's root) allows `intensity` restarts within `period`, so
+  // failures > intensity makes it fail and escalate.
+  int failures = 3;
+  int intensity = 5;
+  core::Duration period = std::chrono::seconds(30);
   core::Duration duration = std::chrono::seconds(30);  // from injection to restore
 
   bool operator==(const Fault&) const = default;

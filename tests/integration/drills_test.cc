@@ -418,6 +418,34 @@ TEST_F(DrillsTest, AnAlertRoutedAwayFailsAnAbortConditionAbortsAndBothRestore) {
   EXPECT_NE(r.err.find("the gate blocks"), std::string::npos) << r.err;
 }
 
+// task_crash: a supervised task of the drill's own fails 4 times (within its supervisor's
+// intensity of 5): the restart storm is detected from the supervision tree, the task is
+// restarted each time and runs, and the tree is clean again once the drill ends.
+TEST_F(DrillsTest, ATaskCrashLoopIsDetectedRestartedAndLeavesTheTreeClean) {
+  scenario("crash-loop",
+           "hypothesis: A task failing 4 times trips restart_storm and is restarted each time.\n"
+           "steady_state:\n  - component: {name: task_supervision, at_most: ok}\n"
+           "fault: {kind: task_crash, failures: 4, intensity: 5, period: 30s, duration: 8s}\n"
+           "expect:\n  alert: '{alertname=\"OpsreadyIssue\", component=\"task_supervision\", "
+           "issue=\"restart_storm\"}'\n  within: 10s\n"
+           "during:\n  - metric: {name: opsready_supervisor_restarts_total, labels: "
+           "'task=~\"opsready/drill-crash-loop/.*\"', at_least: 3}\n"
+           "recovery: {within: 30s, alert_resolved: false}\n");
+  Daemon d({"serve", "--config", write_config().string()});
+  start_feed(d.port());
+  ASSERT_TRUE(wait_alert(d.port(), "alertname=\"OpsreadyWatchdog\"", true));
+  const auto r = drill(d.port(), {"run", "crash-loop", "--wait", "2m"});
+  const json e = evidence(d.port(), "crash-loop");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(e["verdict"], "Pass") << e.dump(2);
+  EXPECT_EQ(d.log().find("restart intensity exceeded"), std::string::npos) << d.log();
+  bool drill_task_left = false;
+  for (const auto& t : get_json(d.port(), "/api/v1/supervision")["tasks"]) {
+    drill_task_left |= t.value("path", "").find("drill-crash-loop") != std::string::npos;
+  }
+  EXPECT_FALSE(drill_task_left);
+}
+
 TEST_F(DrillsTest, AKillDuringADrillLeavesNothingInjectedAfterTheRestart) {
   scenario("long-command",
            "hypothesis: Nothing.\n"
