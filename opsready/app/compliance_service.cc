@@ -217,13 +217,10 @@ asio::awaitable<void> ComplianceService::loop() {
   for (;;) {
     const TimePoint now = clock_.now();
     hooks_.publish(snapshot(now));
-    {
-      std::lock_guard lock(mu_);
-      for (const auto& c : config_.signoffs) update_metrics(c);
-    }
     std::optional<TimePoint> next;
     {
       std::lock_guard lock(mu_);
+      for (const auto& c : config_.signoffs) update_metrics(c);
       next = components::next_standing_change(
           config_.signoffs,
           [this](std::string_view n) -> const components::SignoffCompletion* {
