@@ -45,6 +45,7 @@ class FailingStore final : public Store {
   bool failing = false;
   int replace_calls = 0;
 
+  core::Result<void> set_fault(const StoreFault& f) override { return inner_.set_fault(f); }
   core::Result<void> put_component(const core::ComponentSnapshot& s) override {
     return inner_.put_component(s);
   }

@@ -259,9 +259,10 @@ std::string code_for(int rc) {
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       return "store_corrupt";
+    case SQLITE_READONLY:
+      return "store_read_only";
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
-    case SQLITE_READONLY:
     case SQLITE_AUTH:
       return "store_cannot_open";
     case SQLITE_BUSY:
@@ -401,6 +402,8 @@ class SqliteStore final : public Store {
  public:
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& file);
 
+  Result<void> set_fault(const StoreFault& fault) override;
+
   Result<void> put_component(const core::ComponentSnapshot& s) override;
   Result<void> put_readiness(const StoredReadiness& r) override;
   Result<std::vector<StoredReadiness>> readiness_history(TimePoint since, TimePoint until,
@@ -440,6 +443,9 @@ class SqliteStore final : public Store {
  private:
   SqliteStore(std::string path, DbHandle db) : path_(std::move(path)), db_(std::move(db)) {}
 
+  // mu_, held; then the fault's delay, slept while holding it (a stalled disk holds up every
+  // operation behind the one it stalls).
+  [[nodiscard]] std::unique_lock<std::mutex> locked() const;
   std::unexpected<Error> sql_error(std::string_view what, int rc) const;
   Result<void> exec(const char* sql, std::string_view what);
   Result<void> migrate();
@@ -460,6 +466,7 @@ class SqliteStore final : public Store {
 
   std::string path_;
   mutable std::mutex mu_;
+  StoreFault fault_;  // guarded by mu_
   // Declared before the statements so it is closed after they are finalized.
   DbHandle db_;
   StmtHandle insert_component_;
@@ -863,6 +870,24 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& fi
   return std::unique_ptr<Store>(std::move(store));
 }
 
+std::unique_lock<std::mutex> SqliteStore::locked() const {
+  std::unique_lock lock(mu_);
+  if (fault_.delay > core::Duration::zero()) std::this_thread::sleep_for(fault_.delay);
+  return lock;
+}
+
+Result<void> SqliteStore::set_fault(const StoreFault& fault) {
+  std::lock_guard lock(mu_);
+  // query_only is SQLite's own read-only switch for a connection: every write statement then
+  // fails with SQLITE_READONLY, as on a read-only database, while reads go on.
+  const char* sql = fault.read_only ? "PRAGMA query_only=1" : "PRAGMA query_only=0";
+  if (const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+    return sql_error("setting the drill's store fault", rc);
+  }
+  fault_ = fault;
+  return {};
+}
+
 Result<void> SqliteStore::put_component(const core::ComponentSnapshot& s) {
   // Refused here rather than stored: component_snapshot_from_json would reject the row when
   // it is read back, turning one bad write into an unreadable history.
@@ -876,7 +901,7 @@ Result<void> SqliteStore::put_component(const core::ComponentSnapshot& s) {
   const std::string json =
       core::to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::string_view status = core::to_string(s.status);
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   // One transaction for the snapshot and its day's roll-up: one commit, as before the
   // roll-up, and the two cannot disagree.
   if (auto r = exec("BEGIN IMMEDIATE", "starting a component write"); !r) return r;
@@ -919,7 +944,7 @@ Result<void> SqliteStore::put_component(const core::ComponentSnapshot& s) {
 
 Result<void> SqliteStore::put_readiness(const StoredReadiness& r) {
   const std::string_view status = core::to_string(r.status);
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(insert_readiness_);
   sqlite3_bind_int64(st.get(), 1, to_ns(r.generated_at));
   sqlite3_bind_text(st.get(), 2, status.data(), static_cast<int>(status.size()), SQLITE_STATIC);
@@ -971,7 +996,7 @@ Result<std::vector<core::ComponentSnapshot>> SqliteStore::collect_components(
 Result<std::vector<StoredReadiness>> SqliteStore::readiness_history(TimePoint since,
                                                                     TimePoint until,
                                                                     std::size_t limit) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(readiness_range_);
   sqlite3_bind_int64(st.get(), 1, to_ns(since));
   sqlite3_bind_int64(st.get(), 2, to_ns(until));
@@ -989,7 +1014,7 @@ Result<std::vector<StoredReadiness>> SqliteStore::readiness_history(TimePoint si
 
 Result<std::vector<core::ComponentSnapshot>> SqliteStore::component_history(
     const std::string& component, TimePoint since, TimePoint until, std::size_t limit) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(component_range_);
   sqlite3_bind_text(st.get(), 1, component.data(), static_cast<int>(component.size()),
                     SQLITE_STATIC);
@@ -1000,13 +1025,13 @@ Result<std::vector<core::ComponentSnapshot>> SqliteStore::component_history(
 }
 
 Result<std::vector<core::ComponentSnapshot>> SqliteStore::latest_components() const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(latest_components_);
   return collect_components(st, "reading the latest component snapshots");
 }
 
 Result<std::optional<StoredReadiness>> SqliteStore::latest_readiness() const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(latest_readiness_);
   const int rc = sqlite3_step(st.get());
   if (rc == SQLITE_DONE) return std::optional<StoredReadiness>();
@@ -1021,7 +1046,7 @@ Result<std::vector<ComponentDay>> SqliteStore::component_days(TimePoint since,
   const std::int64_t first = day_of(since);
   std::vector<ComponentDay> out;
   {
-    std::lock_guard lock(mu_);
+    const auto lock = locked();
     StmtUse st(days_range_);
     // From the day before: what it ended with is carried into the first day.
     sqlite3_bind_int64(st.get(), 1, first - 1);
@@ -1082,7 +1107,7 @@ Result<std::vector<ComponentBucket>> SqliteStore::component_buckets(TimePoint si
   std::vector<std::pair<std::string, int>> carried;
   std::vector<std::pair<std::string, Row>> rows;
   {
-    std::lock_guard lock(mu_);
+    const auto lock = locked();
     {
       StmtUse st(bucket_carry_);
       sqlite3_bind_int64(st.get(), 1, to_ns(since));
@@ -1150,7 +1175,7 @@ Result<std::vector<ComponentBucket>> SqliteStore::component_buckets(TimePoint si
 }
 
 Result<std::size_t> SqliteStore::prune_component_days(TimePoint before) {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(prune_days_);
   sqlite3_bind_int64(st.get(), 1, day_of(before));
   if (auto r = step_done(st, "pruning the daily roll-up"); !r) return std::unexpected(r.error());
@@ -1168,7 +1193,7 @@ Result<std::size_t> SqliteStore::prune_component_days(TimePoint before) {
 }
 
 Result<std::size_t> SqliteStore::prune(TimePoint before) {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   // One transaction: both tables are pruned to the same horizon or neither is.
   if (auto r = exec("BEGIN IMMEDIATE", "starting a prune"); !r) return std::unexpected(r.error());
   std::size_t deleted = 0;
@@ -1278,7 +1303,7 @@ Result<void> SqliteStore::alert_batch(const std::vector<core::Alert>& batch,
                         "fingerprint");
     }
   }
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   // One transaction per batch: all of it or none, and one WAL commit instead of one per alert.
   if (auto r = exec("BEGIN IMMEDIATE", "starting an alert batch"); !r) return r;
   for (const auto& a : batch) {
@@ -1303,7 +1328,7 @@ Result<void> SqliteStore::replace_alerts(const std::vector<core::Alert>& batch) 
 }
 
 Result<std::vector<core::Alert>> SqliteStore::alerts(bool active_only, TimePoint now) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(list_alerts_);
   sqlite3_bind_int(st.get(), 1, active_only ? 1 : 0);
   sqlite3_bind_int64(st.get(), 2, to_ns(now));
@@ -1322,7 +1347,7 @@ Result<void> SqliteStore::write_alerting(const std::vector<StateRow>& state,
                                          const std::vector<LogRow>& log,
                                          const std::vector<OutboxRow>& outbox) {
   if (state.empty() && log.empty() && outbox.empty()) return {};
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   if (auto r = exec("BEGIN IMMEDIATE", "starting an alerting write"); !r) return r;
   auto write = [&]() -> Result<void> {
     for (const StateRow& row : state) {
@@ -1383,7 +1408,7 @@ Result<void> SqliteStore::write_alerting(const std::vector<StateRow>& state,
 }
 
 Result<std::vector<StateRow>> SqliteStore::alerting_state(const std::string& kind) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(list_state_);
   sqlite3_bind_text(st.get(), 1, kind.data(), static_cast<int>(kind.size()), SQLITE_STATIC);
   std::vector<StateRow> out;
@@ -1398,7 +1423,7 @@ Result<std::vector<StateRow>> SqliteStore::alerting_state(const std::string& kin
 }
 
 Result<void> SqliteStore::put_gate(const GateChange& change) {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(put_gate_);
   sqlite3_bind_int64(st.get(), 1, to_ns(change.at));
   sqlite3_bind_text64(st.get(), 2, change.decision.data(), change.decision.size(), SQLITE_STATIC,
@@ -1410,7 +1435,7 @@ Result<void> SqliteStore::put_gate(const GateChange& change) {
 
 Result<std::vector<GateChange>> SqliteStore::gate_history(TimePoint since, TimePoint until,
                                                           std::size_t limit) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(gate_range_);
   sqlite3_bind_int64(st.get(), 1, to_ns(since));
   sqlite3_bind_int64(st.get(), 2, to_ns(until));
@@ -1427,7 +1452,7 @@ Result<std::vector<GateChange>> SqliteStore::gate_history(TimePoint since, TimeP
 }
 
 Result<void> SqliteStore::put_drill_run(const DrillRunRow& row) {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(put_drill_);
   const auto text = [&](int col, const std::string& v) {
     sqlite3_bind_text64(st.get(), col, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
@@ -1463,7 +1488,7 @@ DrillRunRow read_drill(sqlite3_stmt* st) {
 }  // namespace
 
 Result<std::vector<DrillRunRow>> SqliteStore::drill_runs(const DrillRunQuery& q) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(list_drills_);
   sqlite3_bind_text64(st.get(), 1, q.scenario.data(), q.scenario.size(), SQLITE_STATIC,
                       SQLITE_UTF8);
@@ -1477,7 +1502,7 @@ Result<std::vector<DrillRunRow>> SqliteStore::drill_runs(const DrillRunQuery& q)
 }
 
 Result<std::int64_t> SqliteStore::put_signoff(const SignoffRow& row) {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(put_signoff_);
   const auto text = [&](int col, const std::string& v) {
     sqlite3_bind_text64(st.get(), col, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
@@ -1494,7 +1519,7 @@ Result<std::int64_t> SqliteStore::put_signoff(const SignoffRow& row) {
 }
 
 Result<std::vector<SignoffRow>> SqliteStore::signoffs(const SignoffQuery& q) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(list_signoffs_);
   sqlite3_bind_text64(st.get(), 1, q.signoff.data(), q.signoff.size(), SQLITE_STATIC, SQLITE_UTF8);
   sqlite3_bind_int64(st.get(), 2, static_cast<sqlite3_int64>(q.limit));
@@ -1515,7 +1540,7 @@ Result<std::vector<SignoffRow>> SqliteStore::signoffs(const SignoffQuery& q) con
 }
 
 Result<std::optional<DrillRunRow>> SqliteStore::drill_run(const std::string& id) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(get_drill_);
   sqlite3_bind_text64(st.get(), 1, id.data(), id.size(), SQLITE_STATIC, SQLITE_UTF8);
   const int rc = sqlite3_step(st.get());
@@ -1526,7 +1551,7 @@ Result<std::optional<DrillRunRow>> SqliteStore::drill_run(const std::string& id)
 
 Result<std::vector<LogRow>> SqliteStore::alerting_log(const std::string& kind, TimePoint since,
                                                       TimePoint until, std::size_t limit) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(log_range_);
   sqlite3_bind_text(st.get(), 1, kind.data(), static_cast<int>(kind.size()), SQLITE_STATIC);
   sqlite3_bind_int64(st.get(), 2, to_ns(since));
@@ -1546,7 +1571,7 @@ Result<std::vector<LogRow>> SqliteStore::alerting_log(const std::string& kind, T
 
 Result<void> SqliteStore::update_outbox(const std::vector<OutboxUpdate>& updates) {
   if (updates.empty()) return {};
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   if (auto r = exec("BEGIN IMMEDIATE", "starting an outbox update"); !r) return r;
   auto write = [&]() -> Result<void> {
     for (const OutboxUpdate& u : updates) {
@@ -1605,13 +1630,13 @@ Result<std::vector<OutboxRow>> SqliteStore::collect_outbox(const StmtUse& st) co
 }
 
 Result<std::vector<OutboxRow>> SqliteStore::outbox_pending() const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(outbox_pending_);
   return collect_outbox(st);
 }
 
 Result<std::vector<OutboxRow>> SqliteStore::outbox(const OutboxQuery& q) const {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(outbox_query_);
   sqlite3_bind_text(st.get(), 1, q.receiver.data(), static_cast<int>(q.receiver.size()),
                     SQLITE_STATIC);
@@ -1628,7 +1653,7 @@ Result<std::vector<OutboxRow>> SqliteStore::outbox(const OutboxQuery& q) const {
 }
 
 Result<std::size_t> SqliteStore::prune_outbox(TimePoint before) {
-  std::lock_guard lock(mu_);
+  const auto lock = locked();
   StmtUse st(prune_outbox_);
   sqlite3_bind_int64(st.get(), 1, to_ns(before));
   if (auto r = step_done(st, "pruning the outbox"); !r) return std::unexpected(r.error());

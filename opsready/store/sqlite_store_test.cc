@@ -1042,5 +1042,36 @@ TEST_F(SqliteStoreTest, TheGateHistoryKeepsEveryChangeInOrder) {
   EXPECT_EQ(store->gate_history(sec(11), sec(29), 10)->size(), 1u);
 }
 
+// The drills' store fault (docs/drills.md "store_fault"): SQLite's own read-only refusal for
+// writes while reads go on, and a delay on every operation; both undone by StoreFault{}.
+TEST_F(SqliteStoreTest, DrillFaultMakesWritesFailReadOnlyAndSlowsOperations) {
+  auto store = open(dir_ / "opsready.db");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_component(snap("ingest_slos", sec(1))).has_value());
+
+  ASSERT_TRUE(store->set_fault({.read_only = true}).has_value());
+  auto refused = store->put_component(snap("ingest_slos", sec(2)));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, "store_read_only") << refused.error().message;
+  auto written = store->put_readiness(ready(sec(2)));
+  ASSERT_FALSE(written.has_value());
+  EXPECT_EQ(written.error().code, "store_read_only");
+  auto latest = store->latest_components();  // reads still answer
+  ASSERT_TRUE(latest.has_value());
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ(latest->front().observed_at, sec(1));
+
+  ASSERT_TRUE(store->set_fault({.delay = std::chrono::milliseconds(120)}).has_value());
+  const auto began = std::chrono::steady_clock::now();
+  ASSERT_TRUE(store->put_component(snap("ingest_slos", sec(3))).has_value());  // writable again
+  EXPECT_GE(std::chrono::steady_clock::now() - began, std::chrono::milliseconds(120));
+
+  ASSERT_TRUE(store->set_fault({}).has_value());
+  ASSERT_TRUE(store->put_readiness(ready(sec(4))).has_value());
+  auto history = store->component_history("ingest_slos", sec(0), sec(10), 10);
+  ASSERT_TRUE(history.has_value());
+  EXPECT_EQ(history->size(), 2u);  // the refused write left nothing
+}
+
 }  // namespace
 }  // namespace opsready::store

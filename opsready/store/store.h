@@ -191,9 +191,24 @@ struct DrillRunQuery {
 // retention: the status page shows 90 days.
 inline constexpr int kDefaultStatusDays = 400;
 
+// A fault a drill puts into the store (docs/drills.md, fault kind `store_fault`), in place until
+// it is set back to the default: `read_only` makes every write fail as a read-only database does
+// (SQLite's own refusal, SQLITE_READONLY: code `store_read_only`), reads still answer; `delay`
+// slows every operation by that much, as a stalled disk would (operations queue behind it).
+struct StoreFault {
+  bool read_only = false;
+  core::Duration delay{};
+
+  [[nodiscard]] bool active() const { return read_only || delay > core::Duration::zero(); }
+  bool operator==(const StoreFault&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // Puts `fault` in place (StoreFault{} removes it). Only drills call this.
+  [[nodiscard]] virtual core::Result<void> set_fault(const StoreFault& fault) = 0;
 
   [[nodiscard]] virtual core::Result<void> put_component(const core::ComponentSnapshot& s) = 0;
   [[nodiscard]] virtual core::Result<void> put_readiness(const StoredReadiness& r) = 0;
