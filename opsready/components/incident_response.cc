@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <tuple>
@@ -516,6 +517,141 @@ void cadence_and_roster_rules(const Policy& p, const State& s,
   }
 }
 
+// ---- Chaos events (spec alerts-bus-dashboard-drills-ci §5.3) ----------------------------------
+
+// Removes the names of `names` (case-insensitive) from `from`, or all of it when `names` is
+// empty; the removed ones in their order.
+std::vector<std::string> remove_named(std::vector<std::string>& from,
+                                      const std::vector<std::string>& names) {
+  std::vector<std::string> removed;
+  if (names.empty()) {
+    removed.swap(from);
+    return removed;
+  }
+  std::set<std::string> wanted;
+  for (const auto& n : names) wanted.insert(core::to_lower(core::trim(n)));
+  std::erase_if(from, [&](const std::string& x) {
+    if (!wanted.contains(core::to_lower(x))) return false;
+    removed.push_back(x);
+    return true;
+  });
+  return removed;
+}
+
+// Applies `e` to the state (and to the incident log's metrics when they are in force); its
+// impact, with the spec's keys.
+json apply_chaos_event(const ChaosEvent& e, const Policy& p, State& s,
+                       std::optional<Metrics>& log_metrics) {
+  json impact = json::object();
+  switch (e.type) {
+    case ChaosEventType::kPrimaryResponderOutage:
+      impact["removed_primary"] = remove_named(s.primary_oncall, e.responders);
+      impact["remaining_primary"] = s.primary_oncall;
+      break;
+    case ChaosEventType::kSecondaryResponderOverload:
+      impact["removed_secondary"] = remove_named(s.secondary_oncall, e.responders);
+      impact["remaining_secondary"] = s.secondary_oncall;
+      break;
+    case ChaosEventType::kRunbookCorruption: {
+      std::vector<std::string> names = e.runbooks;
+      if (names.empty()) {
+        std::set<std::string> available;
+        for (const auto& r : s.available_runbooks) available.insert(core::to_lower(r));
+        for (const auto& r : p.required_runbooks) {
+          if (available.contains(core::to_lower(r))) names.push_back(r);
+        }
+        if (names.empty() && !s.available_runbooks.empty()) {
+          names.push_back(s.available_runbooks.front());
+        }
+      }
+      impact["removed_runbooks"] =
+          names.empty() ? std::vector<std::string>{} : remove_named(s.available_runbooks, names);
+      impact["remaining_runbooks"] = s.available_runbooks;
+      break;
+    }
+    case ChaosEventType::kChatopsFailure:
+      s.chatops_ready = false;
+      impact["chatops_ready"] = false;
+      break;
+    case ChaosEventType::kMetricsStale: {
+      Metrics& m = log_metrics ? *log_metrics : s.metrics;
+      const double age =
+          e.data_age_hours.value_or(p.metrics_stale_fail_hours && *p.metrics_stale_fail_hours > 0
+                                        ? *p.metrics_stale_fail_hours
+                                    : p.metrics_stale_warn_hours && *p.metrics_stale_warn_hours > 0
+                                        ? *p.metrics_stale_warn_hours
+                                        : 48.0);
+      m.data_age_hours = age;
+      impact["data_age_hours"] = age;
+      if (e.mtta_minutes) {
+        m.mtta_minutes = *e.mtta_minutes;
+        impact["mtta_minutes"] = *e.mtta_minutes;
+      }
+      if (e.mttr_minutes) {
+        m.mttr_minutes = *e.mttr_minutes;
+        impact["mttr_minutes"] = *e.mttr_minutes;
+      }
+      break;
+    }
+    case ChaosEventType::kIncidentSurge: {
+      const std::string prefix = e.prefix.empty() ? "incident_surge" : e.prefix;
+      json added = json::array();
+      const std::size_t first = s.open_incidents.size() + 1;
+      for (std::uint32_t i = 0; i < e.count.value_or(1); ++i) {
+        char id[16];
+        std::snprintf(id, sizeof id, "%03zu", first + i);
+        s.open_incidents.push_back(prefix + "-" + id);
+        added.push_back(s.open_incidents.back());
+      }
+      impact["added_incidents"] = std::move(added);
+      break;
+    }
+    case ChaosEventType::kPostmortemBacklog: {
+      const double hours = e.hours.value_or(std::max(4.0 * p.postmortem_sla_hours, 24.0));
+      s.postmortem_backlog_hours = hours;
+      impact["postmortem_backlog_hours"] = hours;
+      break;
+    }
+    case ChaosEventType::kTrainingLapse: {
+      // Exactly twice the interval: the rules' strict `>` grades it warn, not fail (§5.3).
+      const double training =
+          e.training_age_days.value_or(2.0 * static_cast<double>(p.training_interval_days));
+      const double drill =
+          e.drill_age_days.value_or(2.0 * static_cast<double>(p.drill_interval_days));
+      s.training_age_days = training;
+      s.drill_age_days = drill;
+      impact["training_age_days"] = training;
+      impact["drill_age_days"] = drill;
+      break;
+    }
+  }
+  return impact;
+}
+
+// The events applied in order; their records (§5.3 `events`), the last applied at `at`.
+json apply_chaos(const std::vector<ChaosEvent>& events, core::TimePoint at, const Policy& p,
+                 State& s, std::optional<Metrics>& log_metrics) {
+  json out = json::array();
+  const std::size_t n = events.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const ChaosEvent& e = events[i];
+    std::string description = e.description;
+    if (description.empty()) {
+      description = std::string(to_string(e.type));
+      std::replace(description.begin(), description.end(), '_', ' ');
+    }
+    json impact = apply_chaos_event(e, p, s, log_metrics);
+    out.push_back({{"sequence", i + 1},
+                   {"applied_at", core::format_rfc3339(at - std::chrono::minutes(5) *
+                                                                static_cast<int>(n - i - 1))},
+                   {"event_type", to_string(e.type)},
+                   {"severity", core::to_string(e.severity.value_or(default_severity(e.type)))},
+                   {"description", std::move(description)},
+                   {"impact", std::move(impact)}});
+  }
+  return out;
+}
+
 struct Graded {
   Findings findings{std::string(kIncidentResponseName)};
   core::Status status = core::Status::kOk;  // the evaluation's (the spec's snapshot status)
@@ -971,6 +1107,65 @@ core::Result<void> validate(const IncidentResponseConfig& c) {
   return {};
 }
 
+// ---- Chaos event types -----------------------------------------------------------------------
+
+namespace {
+constexpr std::array<std::pair<ChaosEventType, std::string_view>, 8> kChaosTypes = {{
+    {ChaosEventType::kPrimaryResponderOutage, "primary_responder_outage"},
+    {ChaosEventType::kSecondaryResponderOverload, "secondary_responder_overload"},
+    {ChaosEventType::kRunbookCorruption, "runbook_corruption"},
+    {ChaosEventType::kChatopsFailure, "chatops_failure"},
+    {ChaosEventType::kMetricsStale, "metrics_stale"},
+    {ChaosEventType::kIncidentSurge, "incident_surge"},
+    {ChaosEventType::kPostmortemBacklog, "postmortem_backlog"},
+    {ChaosEventType::kTrainingLapse, "training_lapse"},
+}};
+}  // namespace
+
+std::string_view to_string(ChaosEventType t) {
+  for (const auto& [type, word] : kChaosTypes) {
+    if (type == t) return word;
+  }
+  return "primary_responder_outage";
+}
+
+std::optional<ChaosEventType> parse_chaos_event_type(std::string_view word) {
+  for (const auto& [type, w] : kChaosTypes) {
+    if (w == word) return type;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json to_json(const ChaosEvent& e) {
+  json j = {{"type", to_string(e.type)}};
+  if (e.severity) j["severity"] = core::to_string(*e.severity);
+  if (!e.description.empty()) j["description"] = e.description;
+  if (!e.responders.empty()) j["responders"] = e.responders;
+  if (!e.runbooks.empty()) j["runbooks"] = e.runbooks;
+  if (e.count) j["count"] = *e.count;
+  if (!e.prefix.empty()) j["prefix"] = e.prefix;
+  for (const auto& [key, value] : {std::pair{"hours", e.hours},
+                                   {"data_age_hours", e.data_age_hours},
+                                   {"mtta_minutes", e.mtta_minutes},
+                                   {"mttr_minutes", e.mttr_minutes},
+                                   {"training_age_days", e.training_age_days},
+                                   {"drill_age_days", e.drill_age_days}}) {
+    if (value) j[key] = *value;
+  }
+  return j;
+}
+
+core::Status default_severity(ChaosEventType t) {
+  switch (t) {
+    case ChaosEventType::kPrimaryResponderOutage:
+    case ChaosEventType::kRunbookCorruption:
+    case ChaosEventType::kIncidentSurge:
+      return core::Status::kFail;
+    default:
+      return core::Status::kWarn;
+  }
+}
+
 // ---- IncidentResponse ------------------------------------------------------------------------
 
 IncidentResponse::IncidentResponse(const IncidentResponseConfig& config)
@@ -1007,6 +1202,29 @@ void IncidentResponse::set_last_drill(std::optional<core::TimePoint> at) {
     auto ok = DocumentComponent::apply(*last_event_);  // accepted before: cannot fail
     (void)ok;
   }
+}
+
+core::Result<void> IncidentResponse::set_chaos(std::vector<ChaosEvent> events,
+                                               core::TimePoint applied_at) {
+  if (!events.empty()) {
+    if (!last_event_) {
+      return core::fail("unavailable",
+                        "incident_response has no document yet: chaos events change the state "
+                        "of the latest one");
+    }
+    if (last_event_->payload.is_object() && last_event_->payload.contains("status")) {
+      return core::fail("unavailable",
+                        "the latest incident_response document is an evaluated snapshot, which "
+                        "has no state for chaos events to change");
+    }
+  }
+  chaos_ = std::move(events);
+  chaos_at_ = applied_at;
+  if (last_event_) {
+    auto ok = DocumentComponent::apply(*last_event_);  // accepted before: cannot fail
+    (void)ok;
+  }
+  return {};
 }
 
 core::Result<Evaluated> IncidentResponse::evaluate(const nlohmann::json& doc, core::TimePoint now) {
@@ -1084,7 +1302,18 @@ core::Result<Evaluated> IncidentResponse::evaluate(const nlohmann::json& doc, co
     // The drill cadence measured from opsready's own drill evidence (docs/drills.md).
     input->state.drill_age_days = std::max(0.0, core::to_seconds(now - *last_drill_) / 86'400.0);
   }
+  json chaos_events;
+  if (!chaos_.empty()) {
+    chaos_events = apply_chaos(chaos_, chaos_at_, input->policy, input->state, log_metrics);
+  }
   Graded g = grade(*input, log_metrics, now);
+  if (!chaos_events.is_null()) {
+    core::Status worst = core::Status::kOk;
+    for (const auto& e : chaos_)
+      worst = core::escalate(worst, e.severity.value_or(default_severity(e.type)));
+    g.report["metadata"]["chaos_events"] = std::move(chaos_events);
+    g.report["metadata"]["worst_chaos_severity"] = core::to_string(worst);
+  }
   if (last_drill_) {
     g.report["metadata"]["drill_source"] = "opsready_drills";
     g.report["metadata"]["last_drill_at"] = core::format_rfc3339(*last_drill_);

@@ -103,6 +103,41 @@ struct IncidentMetrics {
   bool operator==(const IncidentMetrics&) const = default;
 };
 
+// The chaos events of the spec's incident simulation (alerts-bus-dashboard-drills-ci §5.3), as
+// the `incident_chaos` drill fault applies them (docs/drills.md): each changes a copy of the
+// incident-response state before it is graded.
+enum class ChaosEventType {
+  kPrimaryResponderOutage,      // fail: removes `responders` from the primary on-call (all)
+  kSecondaryResponderOverload,  // warn: removes `responders` from the secondary on-call (all)
+  kRunbookCorruption,           // fail: removes `runbooks` (else the required ones present,
+                                //       else the first available)
+  kChatopsFailure,              // warn: ChatOps not ready
+  kMetricsStale,       // warn: data_age_hours (policy stale fail ‖ warn ‖ 48), mtta/mttr
+  kIncidentSurge,      // fail: `count` (1) incidents `{prefix}-{NNN}` opened
+  kPostmortemBacklog,  // warn: backlog `hours` (max(4 × SLA, 24))
+  kTrainingLapse,      // warn: training and drill ages (2 × their intervals)
+};
+[[nodiscard]] std::string_view to_string(ChaosEventType t);  // primary_responder_outage, ...
+[[nodiscard]] std::optional<ChaosEventType> parse_chaos_event_type(std::string_view word);
+[[nodiscard]] core::Status default_severity(ChaosEventType t);
+
+struct ChaosEvent {
+  ChaosEventType type = ChaosEventType::kPrimaryResponderOutage;
+  std::optional<core::Status> severity;  // none: default_severity(type)
+  std::string description;               // empty: the type with spaces
+  std::vector<std::string> responders;   // responder outage / overload (case-insensitive)
+  std::vector<std::string> runbooks;     // runbook_corruption (case-insensitive)
+  std::optional<std::uint32_t> count;    // incident_surge
+  std::string prefix;                    // incident_surge (empty: incident_surge)
+  std::optional<double> hours;           // postmortem_backlog
+  std::optional<double> data_age_hours, mtta_minutes, mttr_minutes;  // metrics_stale
+  std::optional<double> training_age_days, drill_age_days;           // training_lapse
+
+  bool operator==(const ChaosEvent&) const = default;
+};
+// {type, severity?, description?, and each parameter that is set}.
+[[nodiscard]] nlohmann::json to_json(const ChaosEvent& e);
+
 class IncidentResponse final : public DocumentComponent {
  public:
   [[nodiscard]] static core::Result<std::unique_ptr<IncidentResponse>> create(
@@ -125,6 +160,14 @@ class IncidentResponse final : public DocumentComponent {
   // Re-evaluates the latest document, if any.
   void set_last_drill(std::optional<core::TimePoint> at);
   [[nodiscard]] const std::optional<core::TimePoint>& last_drill() const { return last_drill_; }
+  // Chaos events applied (in order, event i of n at applied_at − 5 min × (n − i)) to the state
+  // of every document graded until they are cleared (an empty list); the metadata then holds
+  // `chaos_events` [{sequence, applied_at, event_type, severity, description, impact}] and
+  // `worst_chaos_severity`. Re-evaluates the latest document. Refused (nothing changes) when
+  // there is no document, or it is an evaluated snapshot, which has no state to change.
+  [[nodiscard]] core::Result<void> set_chaos(std::vector<ChaosEvent> events,
+                                             core::TimePoint applied_at);
+  [[nodiscard]] const std::vector<ChaosEvent>& chaos() const { return chaos_; }
   [[nodiscard]] const IncidentResponseConfig& config() const { return config_; }
 
  private:
@@ -133,6 +176,8 @@ class IncidentResponse final : public DocumentComponent {
   IncidentResponseConfig config_;
   std::optional<IncidentMetrics> incident_metrics_;
   std::optional<core::TimePoint> last_drill_;
+  std::vector<ChaosEvent> chaos_;
+  core::TimePoint chaos_at_{};
   std::optional<core::TelemetryEvent> last_event_;  // the document the latest evaluation graded
 };
 
