@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <random>
 #include <set>
@@ -185,7 +189,8 @@ std::optional<TimePoint> DrillService::recover() {
     const auto fault = j.value("fault", nlohmann::json::object());
     std::string how = "nothing was left in place (the fault lived in the process that stopped)";
     std::string restore_error;
-    if (fault.value("kind", "") == "command") {
+    const std::string kind = fault.value("kind", "");
+    if (kind == "command" || (kind == "ingest_failover" && !fault.value("undo", "").empty())) {
       const std::string undo = fault.value("undo", "");
       auto timeout = core::parse_duration(fault.value("command_timeout", "30s"));
       auto ok = run_command(undo, timeout ? *timeout : std::chrono::seconds(30),
@@ -243,6 +248,18 @@ void DrillService::recorded(const std::string& group_id, const std::string& rece
   }
   if (!running) return;
   recorded_.push_back({.group = group_id, .receiver = receiver, .at = at});
+}
+
+void DrillService::decided(const store::OutboxRow& row) {
+  if (!observing_) return;
+  decided_.insert_or_assign(row.id, std::make_pair(row.group_id, row.receiver));
+}
+
+void DrillService::sent(const std::string& id, TimePoint at) {
+  if (!observing_) return;
+  auto node = decided_.extract(id);
+  if (node.empty()) return;
+  recorded_.push_back({.group = node.mapped().first, .receiver = node.mapped().second, .at = at});
 }
 
 drills::Observation DrillService::observe_now(engine::Engine& e, const drills::Scenario& s,
@@ -327,7 +344,7 @@ asio::awaitable<core::Result<void>> DrillService::fault_command(const drills::Ru
   co_return result;
 }
 
-asio::awaitable<core::Result<void>> DrillService::inject(const drills::Run& run) {
+asio::awaitable<core::Result<void>> DrillService::inject(drills::Run& run) {
   const auto& s = run.scenario();
   const auto& f = s.fault;
   switch (f.kind) {
@@ -377,8 +394,100 @@ asio::awaitable<core::Result<void>> DrillService::inject(const drills::Run& run)
       if (!spawned) co_return std::unexpected(spawned.error());
       co_return core::Result<void>{};
     }
+    case drills::FaultKind::kStoreFault:
+      co_return co_await set_store_fault({.read_only = f.read_only, .delay = f.delay});
+    case drills::FaultKind::kIncidentChaos: {
+      auto chaos = hooks_.engine()->set_incident_chaos(f.chaos, clock_.now());
+      if (!chaos) co_return std::unexpected(chaos.error());
+      run.set_fault_report({{"chaos_events", std::move(*chaos)}});
+      co_return core::Result<void>{};
+    }
+    case drills::FaultKind::kIngestFailover: {
+      nlohmann::json report;
+      core::Result<core::TelemetryEvent> event;
+      const std::function<void()> job = [&] { event = ingest_failover(run, report); };
+      co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
+      if (!report.is_null()) run.set_fault_report(std::move(report));
+      if (!event) co_return std::unexpected(event.error());
+      co_return hooks_.ingest ? hooks_.ingest(std::move(*event))
+                              : core::fail("unavailable", "no evaluation queue to report to");
+    }
   }
   co_return core::Result<void>{};
+}
+
+asio::awaitable<core::Result<void>> DrillService::set_store_fault(store::StoreFault fault) {
+  // On the pool: a slow store holds its lock while it sleeps.
+  core::Result<void> result;
+  const std::function<void()> job = [&] { result = store_.set_fault(fault); };
+  co_await coro::run_to_completion(&ctx_, pool_.get_executor(), &job);
+  co_return result;
+}
+
+core::Result<core::TelemetryEvent> DrillService::ingest_failover(const drills::Run& run,
+                                                                 nlohmann::json& report) const {
+  // The spec's §6 drill (components/failover_drill.h): the runtime's ingest results with the
+  // targeted dimensions emptied, the failover decision, and — when it says to fail over — the
+  // real fallback; the outcome goes to the failover_drill component as a document.
+  const auto& s = run.scenario();
+  const auto& f = s.fault;
+  // A relative path is the scenario file's neighbour.
+  std::filesystem::path file = f.results_file;
+  if (file.is_relative() && !s.file.empty()) {
+    file = std::filesystem::path(s.file).parent_path() / file;
+  }
+  std::ifstream in(file);
+  if (!in) {
+    return core::fail("drill_results", "cannot read the ingest results '" + file.string() +
+                                           "': " + std::strerror(errno));
+  }
+  nlohmann::json results = nlohmann::json::parse(in, nullptr, false);
+  if (results.is_discarded()) {
+    return core::fail("drill_results", "'" + file.string() + "' is not JSON");
+  }
+  // The runtime's last ingest run: {plan?, results} (the plan says what was expected), or the
+  // results alone.
+  nlohmann::json plan;
+  if (results.is_object() && results.contains("results")) {
+    plan = results.value("plan", nlohmann::json());
+    results = nlohmann::json(results["results"]);
+  }
+  const TimePoint now = clock_.now();
+  nlohmann::json doc = {
+      {"generated_at", core::format_rfc3339(now)},
+      {"scenario", s.name},
+      {"results", std::move(results)},
+      {"metadata", {{"drill_id", run.evidence().drill_id}, {"results_file", file.string()}}}};
+  if (!plan.is_null()) doc["plan"] = std::move(plan);
+  if (!f.dimensions.empty()) doc["fail_dimensions"] = f.dimensions;
+  auto decided = components::read_failover_drill_document(components::Doc(doc, ""), now,
+                                                          hooks_.failover_drill);
+  if (!decided) {
+    return core::fail("drill_results", "'" + file.string() + "': " + decided.error().describe());
+  }
+  const nlohmann::json& decision = decided->report.failover_decision;
+  const bool failover = decision.value("should_failover", false);
+  if (failover && !f.fallback.empty()) {
+    std::vector<std::string> env = command_env(run.evidence().drill_id, s.name);
+    std::string dims;
+    for (const auto& d :
+         decided->report.metadata.value("targeted_dimensions", std::vector<std::string>{})) {
+      dims += (dims.empty() ? "" : ",") + d;
+    }
+    env.push_back("OPSREADY_DRILL_DIMENSIONS=" + dims);
+    env.push_back("OPSREADY_DRILL_REASON=" + decision.value("reason", std::string()));
+    const ShellResult r = run_shell(f.fallback, f.command_timeout, env);
+    doc["fallback"] = {{"executed", true}};
+    if (!r.ok()) doc["fallback"]["error"] = r.describe(f.fallback, f.command_timeout);
+  }
+  auto graded = components::read_failover_drill_document(components::Doc(doc, ""), now,
+                                                         hooks_.failover_drill);
+  if (!graded) return std::unexpected(graded.error());
+  report = components::to_json(graded->report);
+  return core::TelemetryEvent{.topic = std::string(components::kFailoverDrillTopic),
+                              .source = "opsready.drills",
+                              .time = now,
+                              .payload = std::move(doc)};
 }
 
 asio::awaitable<core::Result<void>> DrillService::restore(const drills::Run& run) {
@@ -399,6 +508,18 @@ asio::awaitable<core::Result<void>> DrillService::restore(const drills::Run& run
       if (crash_supervisor_ != nullptr) crash_supervisor_->request_stop();
       crash_supervisor_ = nullptr;
       co_return core::Result<void>{};
+    case drills::FaultKind::kStoreFault:
+      co_return co_await set_store_fault({});
+    case drills::FaultKind::kIncidentChaos: {
+      auto cleared = hooks_.engine()->set_incident_chaos({}, clock_.now());
+      if (!cleared) co_return std::unexpected(cleared.error());
+      co_return core::Result<void>{};
+    }
+    case drills::FaultKind::kIngestFailover:
+      // The drill's report stays the component's latest (it is the latest failover drill); the
+      // undo, when given, switches the runtime back to its primary.
+      if (f.undo.empty()) co_return core::Result<void>{};
+      co_return co_await fault_command(run, f.undo);
   }
   co_return core::Result<void>{};
 }
@@ -441,6 +562,7 @@ asio::awaitable<void> DrillService::run_one(Pending p) {
                                 .base_url = base_url_});
   metrics_->running.set(1);
   recorded_.clear();
+  decided_.clear();
   observing_ = true;
   hooks_.engine()->set_drill_components(targets_of(*p.scenario), clock_.now());
   spdlog::info("drills: {} ({}) started{}", p.id, p.scenario->name,
@@ -512,6 +634,7 @@ asio::awaitable<void> DrillService::run_one(Pending p) {
   finished(run);
   co_await write(run);
   recorded_.clear();
+  decided_.clear();
   observing_ = false;
   metrics_->running.set(0);
   if (error) std::rethrow_exception(error);

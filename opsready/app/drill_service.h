@@ -10,9 +10,13 @@
 //   drills.start({"scenario": "webhook-outage"})   // POST /api/v1/drills, any thread
 //
 // Faults: receiver_outage (hooks.outage: the Sender refuses the receiver's connections),
-// feed_stall (drops(): the strand drops matching events before the engine sees them, counted)
-// and command (`sh -c run`, later `sh -c undo`, on the pool with a timeout; the environment
-// has OPSREADY_DRILL_ID, OPSREADY_DRILL_SCENARIO and OPSREADY_URL, the daemon's base URL).
+// feed_stall (drops(): the strand drops matching events before the engine sees them, counted),
+// command (`sh -c run`, later `sh -c undo`, on the pool with a timeout; the environment
+// has OPSREADY_DRILL_ID, OPSREADY_DRILL_SCENARIO and OPSREADY_URL, the daemon's base URL),
+// task_crash (a task of the drill's own supervisor), store_fault (Store::set_fault),
+// incident_chaos (Engine::set_incident_chaos) and ingest_failover (the spec's §6 drill: the
+// fallback command runs as a command fault does, its report goes to failover_drill through
+// hooks.ingest).
 //
 // Crash safety: before a fault is injected the run is written as its recovery record (verdict
 // empty); recover() finds such records at the next start, runs a command fault's undo (the
@@ -25,6 +29,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,6 +66,10 @@ class DrillService {
     // A nested supervisor under the daemon's root, for a task_crash drill's task (strand).
     std::function<supervise::Supervisor*(supervise::ChildSpec, supervise::SupervisorOptions)>
         spawn_supervisor;
+    // One event into the evaluation queue (any thread): the ingest_failover drill's report.
+    std::function<core::Result<void>(core::TelemetryEvent)> ingest;
+    // The failover_drill component's settings: the ingest_failover drill decides with them.
+    components::FailoverDrillConfig failover_drill;
   };
 
   // An answer for the HTTP API: its status code and body.
@@ -99,6 +108,10 @@ class DrillService {
   [[nodiscard]] bool drops(const core::TelemetryEvent& e);
   // Strand: a notification decided for a receiver that only records (no outbox row).
   void recorded(const std::string& group_id, const std::string& receiver, core::TimePoint at);
+  // A notification decided (its outbox row) and its acceptance by the receiver (strand): what
+  // the run sees as notified even when the store cannot record it (a store_fault drill).
+  void decided(const store::OutboxRow& row);
+  void sent(const std::string& id, core::TimePoint at);
 
  private:
   struct Metrics;
@@ -112,8 +125,14 @@ class DrillService {
   asio::awaitable<void> run_one(Pending p);
   // What the run observes now (strand; the outbox read on the pool).
   asio::awaitable<drills::Observation> observe(const drills::Run& run);
-  asio::awaitable<core::Result<void>> inject(const drills::Run& run);
+  asio::awaitable<core::Result<void>> inject(drills::Run& run);
   asio::awaitable<core::Result<void>> restore(const drills::Run& run);
+  // The store_fault fault on (a fault) or off (StoreFault{}), on the pool.
+  asio::awaitable<core::Result<void>> set_store_fault(store::StoreFault fault);
+  // The ingest_failover fault, on the pool: reads the results, decides, runs the fallback and
+  // returns the failover_drill document as an event; `report` gets the graded report.
+  [[nodiscard]] core::Result<core::TelemetryEvent> ingest_failover(const drills::Run& run,
+                                                                   nlohmann::json& report) const;
   // A command fault's `run` or `undo` on the pool (run_command, with command_env()).
   asio::awaitable<core::Result<void>> fault_command(const drills::Run& run,
                                                     const std::string& command);
@@ -153,6 +172,9 @@ class DrillService {
   std::vector<core::TopicPattern> stalled_;  // a feed stall's topics
   std::string stalled_scenario_;
   std::vector<drills::ObservedNotification> recorded_;  // records-only notifications
+  // Outbox rows decided while a run observes (decided()), by id: their group and receiver,
+  // until sent() reports them accepted (strand).
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>> decided_;
   bool observing_ = false;  // a run is between its start and its end: recorded() keeps them
 };
 

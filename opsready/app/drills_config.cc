@@ -162,6 +162,49 @@ config::Field checks_field(std::string key, std::vector<drills::Check>& out) {
       });
 }
 
+// A number that may be absent (the chaos events' parameters).
+config::Field optional_number(std::string key, std::optional<double>& out) {
+  return config::custom(key, [key, &out](config::Reader& r, const Node& n, const std::string& p) {
+    double v = 0;
+    const std::size_t errors = r.error_count();
+    (void)config::number(key, v).read(r, n, p);
+    if (r.error_count() == errors) out = v;
+  });
+}
+
+config::Table chaos_event_table(components::ChaosEvent& e) {
+  return {
+      config::required(config::custom(
+          "type",
+          [&e](config::Reader& r, const Node& n, const std::string& path) {
+            const auto word = r.scalar(n, path);
+            if (!word) return;
+            auto t = components::parse_chaos_event_type(*word);
+            if (!t) {
+              r.error(n, path +
+                             " must be primary_responder_outage, secondary_responder_overload, "
+                             "runbook_corruption, chatops_failure, metrics_stale, "
+                             "incident_surge, postmortem_backlog or training_lapse, got '" +
+                             *word + "'");
+              return;
+            }
+            e.type = *t;
+          })),
+      config::status("severity", e.severity),
+      config::text("description", e.description),
+      config::strings("responders", e.responders),
+      config::strings("runbooks", e.runbooks),
+      config::integer("count", e.count, 1, 1000),
+      config::text("prefix", e.prefix),
+      optional_number("hours", e.hours),
+      optional_number("data_age_hours", e.data_age_hours),
+      optional_number("mtta_minutes", e.mtta_minutes),
+      optional_number("mttr_minutes", e.mttr_minutes),
+      optional_number("training_age_days", e.training_age_days),
+      optional_number("drill_age_days", e.drill_age_days),
+  };
+}
+
 config::Table fault_table(drills::Fault& f) {
   return {
       config::required(config::custom(
@@ -172,7 +215,8 @@ config::Table fault_table(drills::Fault& f) {
             auto k = drills::parse_fault_kind(*word);
             if (!k) {
               r.error(n, path +
-                             " must be receiver_outage, feed_stall, command or task_crash, got '" +
+                             " must be receiver_outage, feed_stall, command, task_crash, "
+                             "store_fault, incident_chaos or ingest_failover, got '" +
                              *word + "'");
               return;
             }
@@ -194,6 +238,13 @@ config::Table fault_table(drills::Fault& f) {
       config::integer("failures", f.failures, 1, 1000),
       config::integer("intensity", f.intensity, 0, 1000),
       config::duration("period", f.period, {config::positive()}),
+      config::flag("read_only", f.read_only),
+      config::duration("delay", f.delay),
+      config::items<components::ChaosEvent>("events", f.chaos, "a list of chaos events",
+                                            chaos_event_table),
+      config::text("results_file", f.results_file),
+      config::strings("dimensions", f.dimensions),
+      config::text("fallback", f.fallback),
       config::duration("duration", f.duration, {config::positive()}),
   };
 }
@@ -258,6 +309,28 @@ void check_fault(config::Reader& r, const Node& root, drills::Scenario& s) {
       if (f.topics.empty()) r.error(at, "fault: a feed_stall needs 'topics'");
       break;
     case drills::FaultKind::kTaskCrash:
+      break;
+    case drills::FaultKind::kStoreFault:
+      if (!f.read_only && f.delay <= core::Duration::zero()) {
+        r.error(at, "fault: a store_fault needs 'read_only: true' or a 'delay'");
+      }
+      break;
+    case drills::FaultKind::kIncidentChaos:
+      if (f.chaos.empty()) r.error(at, "fault: an incident_chaos needs 'events'");
+      if (std::find(s.target_components.begin(), s.target_components.end(),
+                    components::kIncidentResponseName) == s.target_components.end()) {
+        // Its alerts are the drill's: routes can send them to a drill receiver.
+        s.target_components.emplace_back(components::kIncidentResponseName);
+      }
+      break;
+    case drills::FaultKind::kIngestFailover:
+      if (f.results_file.empty()) {
+        r.error(at, "fault: an ingest_failover needs 'results_file' (the ingest results, JSON)");
+      }
+      if (std::find(s.target_components.begin(), s.target_components.end(),
+                    components::kFailoverDrillName) == s.target_components.end()) {
+        s.target_components.emplace_back(components::kFailoverDrillName);
+      }
       break;
     case drills::FaultKind::kCommand:
       if (f.run.empty() || f.undo.empty()) {

@@ -64,6 +64,62 @@ recovery: {within: 1m, alert_resolved: false}
   EXPECT_EQ(s->file, "s.yml");
 }
 
+// The faults of the store, the incident-response chaos events and the ingest failover drill.
+TEST(DrillScenario, ReadsTheStoreChaosAndFailoverFaults) {
+  const auto store = parse_scenario(
+      "name: s\nhypothesis: h\nfault: {kind: store_fault, read_only: true, delay: 250ms}\n",
+      "s.yml");
+  ASSERT_TRUE(store.has_value()) << errors_of(store);
+  EXPECT_EQ(store->fault.kind, drills::FaultKind::kStoreFault);
+  EXPECT_TRUE(store->fault.read_only);
+  EXPECT_EQ(store->fault.delay, 250ms);
+
+  const auto chaos = parse_scenario(R"(name: c
+hypothesis: h
+fault:
+  kind: incident_chaos
+  events:
+    - {type: primary_responder_outage, responders: [alice], severity: warn}
+    - {type: metrics_stale, data_age_hours: 36, mtta_minutes: 90}
+    - {type: incident_surge, count: 2, prefix: surge, description: many}
+)",
+                                    "c.yml");
+  ASSERT_TRUE(chaos.has_value()) << errors_of(chaos);
+  ASSERT_EQ(chaos->fault.chaos.size(), 3u);
+  EXPECT_EQ(chaos->fault.chaos[0].type, components::ChaosEventType::kPrimaryResponderOutage);
+  EXPECT_EQ(chaos->fault.chaos[0].responders, std::vector<std::string>{"alice"});
+  EXPECT_EQ(chaos->fault.chaos[0].severity, core::Status::kWarn);
+  EXPECT_EQ(chaos->fault.chaos[1].data_age_hours, 36.0);
+  EXPECT_EQ(chaos->fault.chaos[1].mtta_minutes, 90.0);
+  EXPECT_FALSE(chaos->fault.chaos[1].mttr_minutes.has_value());
+  EXPECT_EQ(chaos->fault.chaos[2].count, 2u);
+  EXPECT_EQ(chaos->fault.chaos[2].prefix, "surge");
+  // Its alerts are the drill's.
+  EXPECT_EQ(chaos->target_components, std::vector<std::string>{"incident_response"});
+  EXPECT_EQ(drills::to_json(*chaos)["fault"]["events"][2],
+            nlohmann::json({{"type", "incident_surge"},
+                            {"count", 2},
+                            {"prefix", "surge"},
+                            {"description", "many"}}));
+
+  const auto failover = parse_scenario(R"(name: f
+hypothesis: h
+fault:
+  kind: ingest_failover
+  results_file: results.json
+  dimensions: [daily]
+  fallback: switch-to-replica
+  undo: switch-back
+)",
+                                       "dir/f.yml");
+  ASSERT_TRUE(failover.has_value()) << errors_of(failover);
+  EXPECT_EQ(failover->fault.results_file, "results.json");
+  EXPECT_EQ(failover->fault.dimensions, std::vector<std::string>{"daily"});
+  EXPECT_EQ(failover->fault.fallback, "switch-to-replica");
+  EXPECT_EQ(failover->fault.undo, "switch-back");
+  EXPECT_EQ(failover->target_components, std::vector<std::string>{"failover_drill"});
+}
+
 TEST(DrillScenario, RefusesWhatCannotRunWithFileAndLine) {
   struct Case {
     std::string yaml;
@@ -76,8 +132,19 @@ TEST(DrillScenario, RefusesWhatCannotRunWithFileAndLine) {
       {"name: a\nfault: {kind: command, run: a, undo: b}\n",
        "s.yml:1: the top level needs 'hypothesis'"},
       {"name: a\nhypothesis: h\nfault: {kind: explode}\n",
-       "s.yml:3: fault.kind must be receiver_outage, feed_stall, command or task_crash, got "
-       "'explode'"},
+       "s.yml:3: fault.kind must be receiver_outage, feed_stall, command, task_crash, "
+       "store_fault, incident_chaos or ingest_failover, got 'explode'"},
+      {"name: a\nhypothesis: h\nfault: {kind: store_fault}\n",
+       "s.yml:3: fault: a store_fault needs 'read_only: true' or a 'delay'"},
+      {"name: a\nhypothesis: h\nfault: {kind: incident_chaos}\n",
+       "s.yml:3: fault: an incident_chaos needs 'events'"},
+      {"name: a\nhypothesis: h\nfault: {kind: incident_chaos, events: [{type: meteor}]}\n",
+       "s.yml:3: fault.events[0].type must be primary_responder_outage,"},
+      {"name: a\nhypothesis: h\nfault: {kind: incident_chaos, events: [{type: incident_surge, "
+       "count: 0}]}\n",
+       "s.yml:3: fault.events[0].count"},
+      {"name: a\nhypothesis: h\nfault: {kind: ingest_failover, fallback: x}\n",
+       "s.yml:3: fault: an ingest_failover needs 'results_file'"},
       {"name: a\nhypothesis: h\nfault: {kind: command, run: a}\n",
        "s.yml:3: fault: a command fault needs 'run' and 'undo' (the undo runs after a crash too)"},
       {"name: a\nhypothesis: h\nfault: {kind: feed_stall, topics: ['Bad Topic']}\n",

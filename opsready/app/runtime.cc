@@ -311,6 +311,9 @@ class Runtime::SupervisionObserver final : public supervise::Observer {
  public:
   explicit SupervisionObserver(Metrics& m) : m_(m) {}
   void attach(const supervise::Supervisor* root) { root_ = root; }
+  // Called with the path and reason of a supervisor that failed (its restart intensity was
+  // exceeded): it may leave the tree before the next sample (a temporary child does).
+  std::function<void(std::string path, std::string reason)> supervisor_failed;
 
   void on_task_state(const supervise::TaskRef&, supervise::TaskState,
                      supervise::TaskState) override {
@@ -323,6 +326,12 @@ class Runtime::SupervisionObserver final : public supervise::Observer {
   }
   void on_restart(const supervise::TaskRef& task, supervise::RestartReason reason) override {
     m_.supervisor_restarts.with({task.path(), std::string(supervise::to_string(reason))}).inc();
+  }
+  void on_supervisor_state(std::string_view path, supervise::SupervisorState,
+                           supervise::SupervisorState to, std::string_view reason) override {
+    if (to == supervise::SupervisorState::kFailed && supervisor_failed) {
+      supervisor_failed(std::string(path), std::string(reason));
+    }
   }
   void on_abandoned(const supervise::TaskRef& task, supervise::Duration waited) override {
     m_.supervisor_abandoned.with({task.path()}).inc();
@@ -360,6 +369,7 @@ class Runtime::EngineSink final : public engine::Sink {
     std::size_t rows = 0;
     if (rt_.delivery_) {
       for (store::OutboxRow& r : rt_.delivery_->rows(d)) {
+        if (rt_.drills_) rt_.drills_->decided(r);
         rt_.outbox_rows_.push_back(std::move(r));
         ++rows;
       }
@@ -395,6 +405,14 @@ Runtime::Runtime(Config config, const core::Clock& clock)
   };
   root_ = std::make_unique<supervise::Supervisor>(ctx_->get_executor(), std::move(options));
   observer_->attach(root_.get());
+  observer_->supervisor_failed = [this](std::string path, std::string reason) {
+    asio::post(*ctx_, [this, path = std::move(path), reason = std::move(reason)]() mutable {
+      failed_supervisors_.push_back({.path = std::move(path),
+                                     .state = supervise::SupervisorState::kFailed,
+                                     .last_error = std::move(reason)});
+      if (supervision_wake_) supervision_wake_();  // graded now, not at the next sample
+    });
+  };
 }
 
 Runtime::~Runtime() {
@@ -441,6 +459,8 @@ core::Result<int> Runtime::start(StartOptions options) {
   auto store = store::open_sqlite_store(config_.data_dir / "opsready.db");
   if (!store) return std::unexpected(store.error());
   store_ = std::move(*store);
+  store_health_ = std::make_unique<store::StoreHealth>(
+      store::StoreHealthOptions{.path = (config_.data_dir / "opsready.db").string()});
   engine::RestoreState restore;
   if (auto restored = store_->latest_components(); restored) {
     restore.components = std::move(*restored);
@@ -508,6 +528,17 @@ core::Result<int> Runtime::start(StartOptions options) {
   if (!port) return std::unexpected(port.error());
   http_bound_ = true;
 
+  // One event into the evaluation queue, checked as the ingest routes check them (the
+  // validation runs' and the ingest_failover drill's reports).
+  const auto ingest = [this](core::TelemetryEvent e) -> core::Result<void> {
+    if (auto ok = check(e); !ok) return ok;
+    std::vector<core::TelemetryEvent> batch;
+    batch.push_back(std::move(e));
+    if (submit(std::move(batch)) != server::SubmitResult::kAccepted) {
+      return core::fail("queue_full", "the evaluation queue did not take it");
+    }
+    return {};
+  };
   // Drills: what a crash interrupted is undone before anything else runs.
   drills_ = std::make_unique<DrillService>(
       config_.drills, *store_, clock_, registry_, *ctx_, *pool_,
@@ -520,7 +551,9 @@ core::Result<int> Runtime::start(StartOptions options) {
                                      supervise::SupervisorOptions o) -> supervise::Supervisor* {
             auto sup = root_->spawn_supervisor(std::move(spec), std::move(o));
             return sup ? *sup : nullptr;
-          }},
+          },
+          .ingest = ingest,
+          .failover_drill = config_.detectors.failover_drill},
       config_.delivery.external_url.empty()
           ? "http://" + config_.listen.host + ":" + std::to_string(*port)
           : config_.delivery.external_url);
@@ -530,15 +563,7 @@ core::Result<int> Runtime::start(StartOptions options) {
     validation_ = std::make_unique<ValidationService>(
         config_.validation, clock_, registry_, *ctx_, *pool_,
         ValidationService::Hooks{
-            .ingest = [this](core::TelemetryEvent e) -> core::Result<void> {
-              if (auto ok = check(e); !ok) return ok;
-              std::vector<core::TelemetryEvent> batch;
-              batch.push_back(std::move(e));
-              if (submit(std::move(batch)) != server::SubmitResult::kAccepted) {
-                return core::fail("queue_full", "the evaluation queue did not take it");
-              }
-              return {};
-            },
+            .ingest = ingest,
             .drill =
                 [this](const nlohmann::json& request) {
                   auto r = drills_->start(request);
@@ -715,12 +740,11 @@ asio::awaitable<void> Runtime::flush_alerts() {
   // SQLite blocks: the write runs on the pool, this loop waits for it.
   core::Result<void> written;
   const std::function<void()> job = [this, &written, &batch] {
-    written = store_->replace_alerts(batch);
+    written = stored("put_alerts", [&] { return store_->replace_alerts(batch); });
   };
   co_await run_to_completion(ctx_.get(), pool_->get_executor(), &job);
   for (Durable& d : waiting) d(written);
   if (!written) {
-    metrics_->store_errors.with({"put_alerts"}).inc();
     // Kept for the next flush, unless a newer version of the alert arrived meanwhile.
     for (auto& a : batch) {
       std::string fp = a.fingerprint;
@@ -757,8 +781,7 @@ asio::awaitable<void> Runtime::flush_writes(asio::strand<asio::thread_pool::exec
 }
 
 void Runtime::write_marks(const std::vector<store::OutboxUpdate>& updates) {
-  if (auto ok = store_->update_outbox(updates); !ok) {
-    metrics_->store_errors.with({"update_outbox"}).inc();
+  if (auto ok = stored("update_outbox", [&] { return store_->update_outbox(updates); }); !ok) {
     spdlog::error("store: cannot mark {} outbox row(s): {}", updates.size(), ok.error().message);
   }
   // Their slots are free now (also when the write failed: those rows stay pending and are sent
@@ -837,6 +860,10 @@ asio::awaitable<void> Runtime::delivery_loop() {
 }
 
 void Runtime::delivered(Delivery::Report report) {
+  if (report.update && report.update->state == store::OutboxState::kSent && drills_ &&
+      report.update->done_at) {
+    drills_->sent(report.update->id, *report.update->done_at);
+  }
   if (report.update) outbox_updates_.push_back(std::move(*report.update));
   if (!report.alerts.empty()) {
     // Into the engine like an alert Prometheus posted: routed, grouped, stored.
@@ -849,13 +876,31 @@ void Runtime::delivered(Delivery::Report report) {
 
 asio::awaitable<void> Runtime::supervision_loop() {
   asio::steady_timer timer(*ctx_);
+  bool woken = false;
+  supervision_wake_ = [&timer, &woken] {
+    woken = true;
+    timer.cancel();
+  };
   for (;;) {
-    auto snap = supervise::task_supervision_snapshot(root_->describe());
+    supervise::SupervisionSnapshot tree = root_->describe();
+    // A supervisor that failed since the last sample is graded once even if it has left the
+    // tree since (a drill's task_crash supervisor, any temporary one): its escalation is seen.
+    for (supervise::SupervisorInfo& failed : failed_supervisors_) {
+      const bool listed = std::any_of(tree.supervisors.begin(), tree.supervisors.end(),
+                                      [&](const auto& s) { return s.path == failed.path; });
+      if (!listed) tree.supervisors.push_back(std::move(failed));
+    }
+    failed_supervisors_.clear();
+    auto snap = supervise::task_supervision_snapshot(tree);
     snap.observed_at = clock_.now();
     apply_snapshot(std::move(snap));
     timer.expires_after(kSupervisionPeriod);
-    if (!co_await wait(timer)) break;
+    woken = false;
+    if (co_await wait(timer)) continue;
+    // Cancelled: a wake-up (sample now), or the stop.
+    if (!std::exchange(woken, false) || co_await cancel_requested()) break;
   }
+  supervision_wake_ = nullptr;
 }
 
 asio::awaitable<void> Runtime::demo_loop() {
@@ -1141,8 +1186,9 @@ void Runtime::flush_engine_output() {
   // The outbox rows are committed with the decisions that made them, and sent only after.
   pending_writes_.push_back([this, state = std::move(state_rows_), log = std::move(log_rows_),
                              outbox = std::move(outbox_rows_)] {
-    if (auto ok = store_->write_alerting(state, log, outbox); !ok) {
-      metrics_->store_errors.with({"write_alerting"}).inc();
+    if (auto ok =
+            stored("write_alerting", [&] { return store_->write_alerting(state, log, outbox); });
+        !ok) {
       spdlog::error(
           "store: cannot save alerting state ({} row(s), {} log row(s), {} outbox "
           "row(s)){}: {}",
@@ -1164,6 +1210,7 @@ void Runtime::evaluate() {
   const auto started = std::chrono::steady_clock::now();
   const auto now = clock_.now();
   if (const auto due = engine_->next_deadline(); due && *due <= now) engine_->advance(now);
+  publish_store_health(now);
   engine_->evaluate(now);
   dirty_ = false;
   flush_engine_output();
@@ -1289,10 +1336,29 @@ void Runtime::prune_if_due(core::TimePoint now) {
   wake_persistence();
 }
 
+core::Result<void> Runtime::stored(std::string_view operation,
+                                   const std::function<core::Result<void>()>& write) {
+  const auto began = std::chrono::steady_clock::now();
+  core::Result<void> outcome = write();
+  const auto took = std::chrono::steady_clock::now() - began;
+  if (!outcome) metrics_->store_errors.with({std::string(operation)}).inc();
+  const core::TimePoint now = clock_.now();
+  store_health_->record(operation, outcome, std::chrono::duration_cast<core::Duration>(took), now);
+  return outcome;
+}
+
+void Runtime::publish_store_health(core::TimePoint now) {
+  // Published from the first failed or slow write on (a store that never had trouble adds no
+  // component), at each change and every 10 s, so that gate.max_age never finds it stale.
+  if (!store_health_->ever_troubled()) return;
+  if (!store_health_->changed(now) && now - store_health_at_ < std::chrono::seconds(10)) return;
+  store_health_at_ = now;
+  apply_snapshot(store_health_->snapshot(now));
+}
+
 void Runtime::persist_component(const core::ComponentSnapshot& s) {
   pending_writes_.push_back([this, s] {
-    if (auto ok = store_->put_component(s); !ok) {
-      metrics_->store_errors.with({"put_component"}).inc();
+    if (auto ok = stored("put_component", [&] { return store_->put_component(s); }); !ok) {
       spdlog::error("store: cannot save snapshot of '{}': {}", s.component, ok.error().message);
     }
   });
@@ -1325,8 +1391,7 @@ void Runtime::persist_readiness(const readiness::ReadinessSnapshot& s) {
          row = store::GateChange{.at = s.generated_at,
                                  .decision = std::string(readiness::to_string(s.gate.decision)),
                                  .json = gate.dump()}] {
-          if (auto ok = store_->put_gate(row); !ok) {
-            metrics_->store_errors.with({"put_gate"}).inc();
+          if (auto ok = stored("put_gate", [&] { return store_->put_gate(row); }); !ok) {
             spdlog::error("store: cannot save a gate change: {}", ok.error().message);
           }
         });
@@ -1334,8 +1399,7 @@ void Runtime::persist_readiness(const readiness::ReadinessSnapshot& s) {
   pending_writes_.push_back(
       [this, row = store::StoredReadiness{
                  .generated_at = s.generated_at, .status = s.status, .json = doc.dump()}] {
-        if (auto ok = store_->put_readiness(row); !ok) {
-          metrics_->store_errors.with({"put_readiness"}).inc();
+        if (auto ok = stored("put_readiness", [&] { return store_->put_readiness(row); }); !ok) {
           spdlog::error("store: cannot save readiness snapshot: {}", ok.error().message);
         }
       });

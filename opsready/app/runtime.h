@@ -52,6 +52,7 @@
 #include "opsready/metrics/registry.h"
 #include "opsready/server/backend.h"
 #include "opsready/server/http_server.h"
+#include "opsready/store/health.h"
 #include "opsready/store/store.h"
 #include "opsready/supervise/supervisor.h"
 
@@ -190,6 +191,11 @@ class Runtime final : public server::Backend {
   // The `topic` label value for `topic` (see kMaxTopicLabels).
   const std::string& topic_label(const std::string& topic);
   void persist_component(const core::ComponentSnapshot& s);
+  // One store write of `operation`: timed, counted when it fails and recorded in the `store`
+  // component (store/health.h), which each evaluation publishes when it changed. Any thread.
+  core::Result<void> stored(std::string_view operation,
+                            const std::function<core::Result<void>()>& write);
+  void publish_store_health(core::TimePoint now);  // on the strand
   void persist_readiness(const readiness::ReadinessSnapshot& s);
   void prune_if_due(core::TimePoint now);
   void demo_tick(std::uint64_t tick);
@@ -205,6 +211,8 @@ class Runtime final : public server::Backend {
   metrics::Registry registry_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::StoreHealth> store_health_;
+  core::TimePoint store_health_at_{};  // on the strand: when the `store` component was applied
   std::unique_ptr<EngineSink> sink_;
   std::unique_ptr<engine::Engine> engine_;  // the evaluation strand's
   // Ingest's shape check (HTTP and NATS threads): document components of its own.
@@ -223,6 +231,9 @@ class Runtime final : public server::Backend {
   std::unique_ptr<asio::io_context> ctx_;
   std::unique_ptr<asio::thread_pool> pool_;  // blocking work: SQLite, the HTTP listener
   std::unique_ptr<SupervisionObserver> observer_;
+  // Strand: supervisors that failed since the last supervision sample, and its wake-up.
+  std::vector<supervise::SupervisorInfo> failed_supervisors_;
+  std::function<void()> supervision_wake_;
   std::unique_ptr<supervise::Supervisor> root_;
   std::unique_ptr<BusLink> bus_;  // bus.nats configured: NATS, consumer, failover publisher
   // The durable outbox's sender (delivery.h) and the thread its loop blocks.

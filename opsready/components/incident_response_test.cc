@@ -848,5 +848,99 @@ TEST(IncidentResponse, TheDrillCadenceIsMeasuredFromOpsreadysOwnDrills) {
   EXPECT_EQ(e->report["drill_age_days"], 0.5);
 }
 
+// The spec's chaos simulation (alerts-bus-dashboard-drills-ci §5.3) as the incident_chaos drill
+// fault applies it: responder outage + runbook corruption + surge fail, impacts recorded.
+TEST(IncidentResponse, ChaosEventsChangeTheStateGradedUntilCleared) {
+  auto ir = make();
+  ASSERT_TRUE(
+      ir->apply({.topic = std::string(kIncidentResponseTopic), .time = kT0, .payload = ok_case()})
+          .has_value());
+  EXPECT_EQ(ir->snapshot(kT0).status, core::Status::kOk);
+  const core::TimePoint at = kT0 + std::chrono::minutes(30);
+  ASSERT_TRUE(
+      ir->set_chaos({{.type = ChaosEventType::kPrimaryResponderOutage, .responders = {"ALICE"}},
+                     {.type = ChaosEventType::kRunbookCorruption},
+                     {.type = ChaosEventType::kIncidentSurge, .count = 3}},
+                    at)
+          .has_value());
+  const core::ComponentSnapshot s = ir->snapshot(kT0);
+  EXPECT_EQ(s.status, core::Status::kFail);
+  const json& events = s.metadata["chaos_events"];
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0]["sequence"], 1);
+  EXPECT_EQ(events[0]["event_type"], "primary_responder_outage");
+  EXPECT_EQ(events[0]["severity"], "fail");
+  EXPECT_EQ(events[0]["description"], "primary responder outage");
+  EXPECT_EQ(events[0]["applied_at"], "2025-02-01T00:20:00Z");  // now − 5 min × (n − i)
+  EXPECT_EQ(events[2]["applied_at"], "2025-02-01T00:30:00Z");
+  EXPECT_EQ(events[0]["impact"]["removed_primary"], json({"alice"}));
+  EXPECT_EQ(events[0]["impact"]["remaining_primary"], json({"bob"}));
+  EXPECT_EQ(events[1]["impact"]["removed_runbooks"], json({"redis_outage", "kafka_lag"}));
+  EXPECT_EQ(events[1]["impact"]["remaining_runbooks"], json({"fix_restart"}));
+  EXPECT_EQ(events[2]["impact"]["added_incidents"],
+            json({"incident_surge-001", "incident_surge-002", "incident_surge-003"}));
+  EXPECT_EQ(s.metadata["worst_chaos_severity"], "fail");
+  EXPECT_NE(codes(s).find("incident_response.missing_runbooks=critical"), std::string::npos)
+      << codes(s);
+  EXPECT_NE(codes(s).find("incident_response.open_incidents=critical"), std::string::npos);
+  EXPECT_NE(codes(s).find("incident_response.roster.primary=critical"), std::string::npos);
+
+  ASSERT_TRUE(ir->set_chaos({}, at).has_value());
+  const core::ComponentSnapshot after = ir->snapshot(kT0);
+  EXPECT_EQ(after.status, core::Status::kOk);
+  EXPECT_FALSE(after.metadata.contains("chaos_events"));
+}
+
+TEST(IncidentResponse, ChaosMetricsStaleAndTrainingLapse) {
+  json doc = ok_case();
+  doc["policy"]["metrics_stale_warn_hours"] = 12;
+  doc["policy"]["metrics_stale_fail_hours"] = 24;
+  doc["state"]["metrics"] = {{"mtta_minutes", 5.0}, {"acknowledged_incidents", 2}};
+  auto ir = make({.metrics_source = "document"});
+  ASSERT_TRUE(ir->apply({.topic = std::string(kIncidentResponseTopic), .time = kT0, .payload = doc})
+                  .has_value());
+  ASSERT_TRUE(ir->set_chaos({{.type = ChaosEventType::kMetricsStale, .data_age_hours = 36.0}}, kT0)
+                  .has_value());
+  core::ComponentSnapshot s = ir->snapshot(kT0);
+  EXPECT_EQ(s.status, core::Status::kFail);
+  bool named = false;
+  for (const auto& i : s.issues)
+    named = named || i.message.find("metrics age 36.0 hours") != std::string::npos;
+  EXPECT_TRUE(named) << codes(s);
+  EXPECT_EQ(s.metadata["chaos_events"][0]["severity"], "warn");
+  EXPECT_EQ(s.metadata["chaos_events"][0]["impact"]["data_age_hours"], 36.0);
+
+  // Exactly twice the intervals: the rules' strict `>` grades warn, not fail.
+  ASSERT_TRUE(ir->set_chaos({{.type = ChaosEventType::kTrainingLapse}}, kT0).has_value());
+  s = ir->snapshot(kT0);
+  EXPECT_EQ(s.status, core::Status::kWarn) << codes(s);
+  EXPECT_EQ(s.metadata["chaos_events"][0]["impact"]["training_age_days"], 60.0);
+  EXPECT_EQ(s.metadata["chaos_events"][0]["impact"]["drill_age_days"], 90.0);
+}
+
+TEST(IncidentResponse, ChaosIsRefusedWithoutAStateToChange) {
+  auto ir = make();
+  auto none = ir->set_chaos({{.type = ChaosEventType::kChatopsFailure}}, kT0);
+  ASSERT_FALSE(none.has_value());
+  EXPECT_NE(none.error().message.find("no document"), std::string::npos);
+  json evaluated = {{"service", "emp"},
+                    {"generated_at", "2025-02-01T00:00:00Z"},
+                    {"status", "ok"},
+                    {"issues", json::array()}};
+  (void)ir->apply(
+      {.topic = std::string(kIncidentResponseTopic), .time = kT0, .payload = evaluated});
+  auto snapshot_doc = ir->set_chaos({{.type = ChaosEventType::kChatopsFailure}}, kT0);
+  ASSERT_FALSE(snapshot_doc.has_value());
+  EXPECT_TRUE(ir->chaos().empty());
+  for (auto t : {"primary_responder_outage", "secondary_responder_overload", "runbook_corruption",
+                 "chatops_failure", "metrics_stale", "incident_surge", "postmortem_backlog",
+                 "training_lapse"}) {
+    auto parsed = parse_chaos_event_type(t);
+    ASSERT_TRUE(parsed) << t;
+    EXPECT_EQ(to_string(*parsed), t);
+  }
+  EXPECT_FALSE(parse_chaos_event_type("meteor_strike"));
+}
+
 }  // namespace
 }  // namespace opsready::components

@@ -157,6 +157,7 @@ nlohmann::json to_json(const Evidence& e) {
       {"scenario_plan", to_json(e.scenario)},
       {"links", std::move(links)},
   };
+  if (!e.fault_report.is_null()) j["fault_report"] = e.fault_report;
   return j;
 }
 
@@ -234,6 +235,32 @@ std::string to_markdown(const Evidence& e) {
                     std::to_string(e.scenario.fault.intensity) + " in " +
                     core::format_duration(e.scenario.fault.period) + ")";
       break;
+    case FaultKind::kStoreFault:
+      fault_text += e.scenario.fault.read_only ? " (read-only" : " (writable";
+      if (e.scenario.fault.delay > core::Duration::zero()) {
+        fault_text +=
+            ", every operation " + core::format_duration(e.scenario.fault.delay) + " late";
+      }
+      fault_text += ")";
+      break;
+    case FaultKind::kIncidentChaos: {
+      std::string events;
+      for (const auto& c : e.scenario.fault.chaos)
+        events += (events.empty() ? "`" : ", `") + std::string(components::to_string(c.type)) + "`";
+      fault_text += " of " + events;
+      break;
+    }
+    case FaultKind::kIngestFailover: {
+      std::string dims;
+      for (const auto& d : e.scenario.fault.dimensions)
+        dims += (dims.empty() ? "`" : ", `") + d + "`";
+      fault_text +=
+          " emptying " + (dims.empty() ? std::string("every dimension") : dims) + " of `" +
+          e.scenario.fault.results_file + "`" +
+          (e.scenario.fault.fallback.empty() ? std::string(", no fallback")
+                                             : ", fallback `" + e.scenario.fault.fallback + "`");
+      break;
+    }
   }
   md += "- **Fault:** " + fault_text + " for " + core::format_duration(e.scenario.fault.duration) +
         "\n";
@@ -318,6 +345,9 @@ std::string to_markdown(const Evidence& e) {
     md += "\n## Errors\n\n";
     if (!e.inject_error.empty()) md += "- Inject: " + e.inject_error + "\n";
     if (!e.restore_error.empty()) md += "- Restore: " + e.restore_error + "\n";
+  }
+  if (!e.fault_report.is_null()) {
+    md += "\n## Fault report\n\n```json\n" + e.fault_report.dump(2) + "\n```\n";
   }
   md += "\nEvidence: " + link(e, "/api/v1/drills/" + e.drill_id) + "\n";
   return md;

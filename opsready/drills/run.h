@@ -99,6 +99,9 @@ struct Evidence {
   core::LabelSet alert_labels;
   std::vector<std::string> alert_groups;
   std::string inject_error, restore_error;
+  // What the fault itself reported when it was injected (the ingest failover drill's report,
+  // the chaos events' impacts); null for the faults that report nothing.
+  nlohmann::json fault_report;
   std::string base_url;
 
   [[nodiscard]] std::optional<core::Duration> mttd() const;
@@ -130,6 +133,8 @@ class Run {
   // when the injection began, `at` when it ended.
   void injected(core::TimePoint began, core::TimePoint at, const core::Result<void>& result);
   void restored(core::TimePoint at, const core::Result<void>& result);
+  // What the fault reported (Evidence::fault_report).
+  void set_fault_report(nlohmann::json report) { evidence_.fault_report = std::move(report); }
   // Stops the run (an operator, a shutdown): Aborted with `reason`. Returns true when the
   // fault is in place: the next step() asks for kRestore (a driver that cannot wait restores
   // at once and calls restored()).

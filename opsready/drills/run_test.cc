@@ -197,6 +197,18 @@ TEST(DrillRun, AFailedInjectionIsInconclusiveAndStillRestored) {
   EXPECT_EQ(run.evidence().failed_step, "inject");
 }
 
+TEST(DrillRun, TheFaultsReportIsInTheEvidence) {
+  drills::Run run(webhook_outage(), {.id = "d-9", .started_at = kNow});
+  EXPECT_FALSE(drills::to_json(run.evidence()).contains("fault_report"));
+  EXPECT_EQ(drills::to_markdown(run.evidence()).find("## Fault report"), std::string::npos);
+  run.set_fault_report({{"chaos_events", {{{"event_type", "chatops_failure"}}}}});
+  EXPECT_EQ(drills::to_json(run.evidence())["fault_report"]["chaos_events"][0]["event_type"],
+            "chatops_failure");
+  const std::string md = drills::to_markdown(run.evidence());
+  EXPECT_NE(md.find("## Fault report\n\n```json\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("\"event_type\": \"chatops_failure\""), std::string::npos) << md;
+}
+
 TEST(DrillRun, StopDuringTheFaultIsAborted) {
   drills::Run run(webhook_outage(), {.id = "d-7", .started_at = kNow});
   ASSERT_EQ(run.step(calm(kNow)).size(), 1u);

@@ -17,13 +17,20 @@ std::string_view to_string(FaultKind k) {
       return "command";
     case FaultKind::kTaskCrash:
       return "task_crash";
+    case FaultKind::kStoreFault:
+      return "store_fault";
+    case FaultKind::kIncidentChaos:
+      return "incident_chaos";
+    case FaultKind::kIngestFailover:
+      return "ingest_failover";
   }
   return "command";
 }
 
 std::optional<FaultKind> parse_fault_kind(std::string_view word) {
   for (auto k : {FaultKind::kReceiverOutage, FaultKind::kFeedStall, FaultKind::kCommand,
-                 FaultKind::kTaskCrash}) {
+                 FaultKind::kTaskCrash, FaultKind::kStoreFault, FaultKind::kIncidentChaos,
+                 FaultKind::kIngestFailover}) {
     if (to_string(k) == word) return k;
   }
   return std::nullopt;
@@ -208,6 +215,23 @@ nlohmann::json to_json(const Scenario& s) {
       fault["failures"] = s.fault.failures;
       fault["intensity"] = s.fault.intensity;
       fault["period"] = core::format_duration(s.fault.period);
+      break;
+    case FaultKind::kStoreFault:
+      fault["read_only"] = s.fault.read_only;
+      fault["delay"] = core::format_duration(s.fault.delay);
+      break;
+    case FaultKind::kIncidentChaos: {
+      nlohmann::json events = nlohmann::json::array();
+      for (const auto& e : s.fault.chaos) events.push_back(components::to_json(e));
+      fault["events"] = std::move(events);
+      break;
+    }
+    case FaultKind::kIngestFailover:
+      fault["results_file"] = s.fault.results_file;
+      fault["dimensions"] = s.fault.dimensions;
+      fault["fallback"] = s.fault.fallback;
+      if (!s.fault.undo.empty()) fault["undo"] = s.fault.undo;
+      fault["command_timeout"] = core::format_duration(s.fault.command_timeout);
       break;
   }
   nlohmann::json expect = {{"alert", alerting::to_string(s.expect.alert)},

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "opsready/alerting/matcher.h"
+#include "opsready/components/incident_response.h"
 #include "opsready/core/alert.h"
 #include "opsready/core/clock.h"
 #include "opsready/core/status.h"
@@ -38,6 +39,9 @@ enum class FaultKind {
   kFeedStall,       // events on matching topics are dropped at ingest
   kCommand,         // a command to run and a command that undoes it
   kTaskCrash,       // a supervised task of the drill's own that fails `failures` times
+  kStoreFault,      // the store refuses writes (read-only) and/or answers `delay` late
+  kIncidentChaos,   // the spec's §5.3 chaos events change incident_response's state
+  kIngestFailover,  // the spec's §6 ingest failover drill, with a real fallback command
 };
 [[nodiscard]] std::string_view to_string(FaultKind k);
 [[nodiscard]] std::optional<FaultKind> parse_fault_kind(std::string_view word);
@@ -47,7 +51,7 @@ struct Fault {
   std::string receiver;             // receiver_outage
   std::vector<std::string> topics;  // feed_stall: topic patterns (core/topic_pattern.h)
   std::string run;                  // command: run with /bin/sh -c
-  std::string undo;                 // command: undoes `run` (also after a crash)
+  std::string undo;  // command: undoes `run` (also after a crash); ingest_failover: optional
   core::Duration command_timeout = std::chrono::seconds(30);
   // task_crash: the task fails this many times in a row, then runs; its supervisor (the
   // drill's, under the daemon's root) allows `intensity` restarts within `period`, so
@@ -55,6 +59,19 @@ struct Fault {
   int failures = 3;
   int intensity = 5;
   core::Duration period = std::chrono::seconds(30);
+  // store_fault: writes refused as by a read-only database, and/or every store operation
+  // slowed by `delay` (store::StoreFault).
+  bool read_only = false;
+  core::Duration delay{};
+  // incident_chaos: applied in order to the state of incident_response's latest document.
+  std::vector<components::ChaosEvent> chaos;
+  // ingest_failover: the ingest results the runtime wrote (JSON, as failover_drill reads them),
+  // re-read at the injection; the dimensions emptied (empty: every result's); the command run
+  // when the failover decision says to fail over (empty: none, which grades warn "fallback not
+  // provided"). `undo`, when set, runs at the restore (back to the primary).
+  std::string results_file;
+  std::vector<std::string> dimensions;
+  std::string fallback;
   core::Duration duration = std::chrono::seconds(30);  // from injection to restore
 
   bool operator==(const Fault&) const = default;

@@ -607,6 +607,19 @@ void Engine::set_last_drill(TimePoint at) {
   registry_dirty_ = true;
 }
 
+core::Result<nlohmann::json> Engine::set_incident_chaos(std::vector<components::ChaosEvent> events,
+                                                        TimePoint now) {
+  if (incident_component_ == nullptr) {
+    return core::fail("unavailable", "the incident_response component is disabled");
+  }
+  if (auto ok = incident_component_->set_chaos(std::move(events), now); !ok) {
+    return std::unexpected(ok.error());
+  }
+  registry_dirty_ = true;
+  const core::ComponentSnapshot s = incident_component_->snapshot(now);
+  return s.metadata.value("chaos_events", nlohmann::json::array());
+}
+
 void Engine::derive_readiness(TimePoint now) {
   derived_status_ = aggregator_.status();
   derived_decision_ = aggregator_.decision();

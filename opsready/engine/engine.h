@@ -213,6 +213,12 @@ class Engine {
   // The newest drill that tested its hypothesis (Pass or Fail): incident_response's drill
   // cadence (its drill age) is measured from it rather than taken from the document.
   void set_last_drill(core::TimePoint at);
+  // The incident_chaos drill fault (components::IncidentResponse::set_chaos): the events change
+  // incident_response's state until cleared with an empty list. Returns the chaos_events the
+  // component then records (their impacts); refused when incident_response is disabled or has
+  // no state to change.
+  [[nodiscard]] core::Result<nlohmann::json> set_incident_chaos(
+      std::vector<components::ChaosEvent> events, core::TimePoint now);
 
   // Readiness and alert derivation as of `now` (see the overview). Returns whether the
   // readiness snapshot changed.

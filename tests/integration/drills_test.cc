@@ -258,14 +258,17 @@ TEST_F(DrillsTest, EveryShippedScenarioPassesAndItsTimesAreTheOnesTheTestSaw) {
   ASSERT_TRUE(wait_alert(d.port(), "alertname=\"OpsreadyWatchdog\"", true));
   std::this_thread::sleep_for(500ms);
 
-  // Every scenario shipped is run by a test: these three here, bus-outage against a real
-  // nats-server (tests/integration/nats/daemon_nats_test.cc).
+  // Every scenario shipped is run by a test: these four here, bus-outage against a real
+  // nats-server (tests/integration/nats/daemon_nats_test.cc), store-read-only, responder-outage
+  // and ingest-failover (with its sample results, ingest-results.json) below.
   std::set<std::string> shipped;
   for (const auto& f : fs::directory_iterator(fs::path(OPSREADY_EXAMPLES) / "drills")) {
     shipped.insert(f.path().stem().string());
   }
-  EXPECT_EQ(shipped, (std::set<std::string>{"webhook-outage", "email-outage", "feed-stall",
-                                            "fix-session-drop", "bus-outage"}));
+  EXPECT_EQ(shipped,
+            (std::set<std::string>{"webhook-outage", "email-outage", "feed-stall",
+                                   "fix-session-drop", "bus-outage", "store-read-only",
+                                   "responder-outage", "ingest-failover", "ingest-results"}));
   const auto list = drill(d.port(), {"list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   for (const char* name : {"webhook-outage", "feed-stall", "fix-session-drop"}) {
@@ -431,6 +434,14 @@ TEST_F(DrillsTest, ATaskCrashLoopIsDetectedRestartedAndLeavesTheTreeClean) {
            "during:\n  - metric: {name: opsready_supervisor_restarts_total, labels: "
            "'task=~\"opsready/drill-crash-loop/.*\"', at_least: 3}\n"
            "recovery: {within: 30s, alert_resolved: false}\n");
+  scenario("crash-escalates",
+           "hypothesis: A task failing beyond its supervisor's intensity escalates, and it is "
+           "seen.\n"
+           "steady_state:\n  - component: {name: task_supervision, at_most: warn}\n"
+           "fault: {kind: task_crash, failures: 20, intensity: 2, period: 30s, duration: 3s}\n"
+           "expect:\n  alert: '{alertname=\"OpsreadyIssue\", component=\"task_supervision\", "
+           "issue=\"supervisor_failed\"}'\n  within: 5s\n"
+           "recovery: {within: 30s}\n");
   Daemon d({"serve", "--config", write_config().string()});
   start_feed(d.port());
   ASSERT_TRUE(wait_alert(d.port(), "alertname=\"OpsreadyWatchdog\"", true));
@@ -444,6 +455,140 @@ TEST_F(DrillsTest, ATaskCrashLoopIsDetectedRestartedAndLeavesTheTreeClean) {
     drill_task_left |= t.value("path", "").find("drill-crash-loop") != std::string::npos;
   }
   EXPECT_FALSE(drill_task_left);
+
+  // More failures than the intensity: the drill's supervisor fails and escalates to the root,
+  // which does not restart it (temporary); supervisor_failed is graded at once, though the
+  // supervisor leaves the tree before the next 5 s sample, and clears after it.
+  const auto r2 = drill(d.port(), {"run", "crash-escalates", "--wait", "2m"});
+  const json e2 = evidence(d.port(), "crash-escalates");
+  EXPECT_EQ(r2.exit_code, 0) << r2.out << r2.err << d.log();
+  EXPECT_EQ(e2["verdict"], "Pass") << e2.dump(2);
+  EXPECT_NE(e2["alert"]["labels"].value("issue", ""), "") << e2.dump(2);
+  EXPECT_NE(d.log().find("opsready/drill-crash-escalates"), std::string::npos) << d.log();
+  const json ready = get_json(d.port(), "/api/v1/readiness");
+  for (const auto& c : ready["components"]) {
+    if (c["component"] == "task_supervision") {
+      EXPECT_NE(c["status"], "fail") << c.dump(2);  // the root was not taken down
+    }
+  }
+}
+
+// store-read-only, responder-outage and ingest-failover (the store fault, the spec's §5.3 chaos
+// events and its §6 failover drill with a real fallback command), as shipped, each to a Pass;
+// then an ingest failover whose fallback fails, which fails failover_drill and pages.
+TEST_F(DrillsTest, StoreFaultChaosEventsAndIngestFailoverPass) {
+  const fs::path fallback_marker = dir_.path() / "fallback-ran";
+  const fs::path primary_marker = dir_.path() / "primary-back";
+  ::setenv("OPSREADY_INGEST_FALLBACK",
+           ("echo \"$OPSREADY_DRILL_DIMENSIONS|$OPSREADY_DRILL_SCENARIO\" > '" +
+            fallback_marker.string() + "'")
+               .c_str(),
+           1);
+  ::setenv("OPSREADY_INGEST_PRIMARY", ("touch '" + primary_marker.string() + "'").c_str(), 1);
+  scenario("failing-fallback",
+           "hypothesis: A fallback that fails is caught, failover_drill fails and pages.\n"
+           "fault:\n  kind: ingest_failover\n  results_file: '" +
+               (fs::path(OPSREADY_EXAMPLES) / "drills" / "ingest-results.json").string() +
+               "'\n  dimensions: [daily]\n  fallback: 'echo no replica >&2; exit 3'\n"
+               "  duration: 1s\n"
+               "expect:\n  alert: '{alertname=\"OpsreadyComponentNotOk\", "
+               "component=\"failover_drill\"}'\n  receiver: desk\n  within: 5s\n"
+               "recovery: {within: 10s, alert_resolved: false}\n");
+  Daemon d({"serve", "--config", write_config().string()});
+  ::unsetenv("OPSREADY_INGEST_FALLBACK");
+  ::unsetenv("OPSREADY_INGEST_PRIMARY");
+  start_feed(d.port());
+  ASSERT_TRUE(wait_alert(d.port(), "alertname=\"OpsreadyWatchdog\"", true));
+
+  // store-read-only: while the store refuses writes a posted alert is answered 503 (not lost:
+  // kept for the next flush), the store component pages the desk, and all of it clears.
+  std::atomic<bool> refused{false};
+  std::thread poster([&] {
+    httplib::Client c("127.0.0.1", d.port());
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (!refused && std::chrono::steady_clock::now() < until) {
+      auto r =
+          c.Post("/api/v2/alerts", R"([{"labels":{"alertname":"HeldThroughTheFault","job":"t"}}])",
+                 "application/json");
+      if (r && r->status == 503) refused = true;
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  auto r = drill(d.port(), {"run", "store-read-only", "--wait", "2m"});
+  poster.join();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.log();
+  json e = evidence(d.port(), "store-read-only");
+  EXPECT_EQ(e["verdict"], "Pass") << e.dump(2);
+  EXPECT_TRUE(refused) << "no POST /api/v2/alerts was refused while the store was read-only";
+  ASSERT_TRUE(rx_.first("desk", {{"alertname", "OpsreadyComponentNotOk"}, {"component", "store"}}));
+  EXPECT_TRUE(e["during"][0]["held"].get<bool>()) << e.dump(2);
+  EXPECT_NE(d.log().find("readonly database"), std::string::npos);
+  json store_component;
+  const json readiness = get_json(d.port(), "/api/v1/readiness");
+  for (const auto& c : readiness["components"]) {
+    if (c["component"] == "store") store_component = c;
+  }
+  ASSERT_TRUE(store_component.is_object()) << readiness.dump(2);
+  EXPECT_EQ(store_component["status"], "ok") << store_component.dump(2);
+  EXPECT_GT(store_component["metadata"]["failed_writes"].get<int>(), 0);
+  // The refused alert was kept and written once the store took writes again.
+  EXPECT_FALSE(
+      get_json(d.port(), "/api/v2/alerts?filter=alertname%3D%22HeldThroughTheFault%22").empty());
+  check_golden(d.port(), e, "store-read-only");
+
+  // responder-outage: needs incident_response's state, from a structured document.
+  post_event(d.port(),
+             R"({"topic":"telemetry.operational.incident_response","source":"test","payload":)"
+             R"({"policy":{"required_runbooks":["fix_restart"],"maximum_open_incidents":2},)"
+             R"("state":{"available_runbooks":["fix_restart"],"training_age_days":5,)"
+             R"("drill_age_days":5,"primary_oncall":["alice"],"secondary_oncall":["bob"],)"
+             R"("open_incidents":[],"postmortem_backlog_hours":0,"chatops_ready":true}}})");
+  r = drill(d.port(), {"run", "responder-outage", "--wait", "2m"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.log();
+  e = evidence(d.port(), "responder-outage");
+  EXPECT_EQ(e["verdict"], "Pass") << e.dump(2);
+  const json& chaos = e["fault_report"]["chaos_events"];
+  ASSERT_EQ(chaos.size(), 3u) << e.dump(2);
+  EXPECT_EQ(chaos[0]["impact"]["removed_primary"], json({"alice"}));
+  EXPECT_EQ(chaos[1]["impact"]["removed_runbooks"], json({"fix_restart"}));
+  EXPECT_EQ(chaos[2]["impact"]["added_incidents"],
+            json({"incident_surge-001", "incident_surge-002", "incident_surge-003"}));
+  EXPECT_EQ(e["alert"]["labels"]["drill"], "true");
+  EXPECT_EQ(e["acked_by"], "drill-responder");
+  for (const auto& c : get_json(d.port(), "/api/v1/readiness")["components"]) {
+    if (c["component"] == "incident_response") {
+      EXPECT_EQ(c["status"], "ok") << c.dump(2);
+      EXPECT_FALSE(c["metadata"].contains("chaos_events"));
+    }
+  }
+  check_golden(d.port(), e, "responder-outage");
+
+  // ingest-failover: the fallback (OPSREADY_INGEST_FALLBACK) really ran, with the dimensions.
+  r = drill(d.port(), {"run", "ingest-failover", "--wait", "2m"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.log();
+  e = evidence(d.port(), "ingest-failover");
+  EXPECT_EQ(e["verdict"], "Pass") << e.dump(2);
+  EXPECT_EQ(read_file(fallback_marker), "daily_bars|ingest-failover\n");
+  EXPECT_TRUE(fs::exists(primary_marker)) << "the undo did not run";
+  EXPECT_EQ(e["fault_report"]["status"], "ok") << e.dump(2);
+  EXPECT_EQ(e["fault_report"]["failover_decision"]["should_failover"], true);
+  EXPECT_EQ(e["fault_report"]["metadata"]["fallback"],
+            json({{"executed", true}, {"error", nullptr}}))
+      << e["fault_report"].dump(2);
+  check_golden(d.port(), e, "ingest-failover");
+
+  // A fallback that fails: failover_drill fails with its error and pages the desk.
+  r = drill(d.port(), {"run", "failing-fallback", "--wait", "2m"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.log();
+  e = evidence(d.port(), "failing-fallback");
+  EXPECT_EQ(e["verdict"], "Pass") << e.dump(2);
+  EXPECT_EQ(e["fault_report"]["status"], "fail");
+  EXPECT_NE(
+      e["fault_report"]["metadata"]["fallback"]["error"].get<std::string>().find("no replica"),
+      std::string::npos)
+      << e["fault_report"].dump(2);
+  ASSERT_TRUE(rx_.first(
+      "desk", {{"alertname", "OpsreadyComponentNotOk"}, {"component", "failover_drill"}}));
 }
 
 TEST_F(DrillsTest, AKillDuringADrillLeavesNothingInjectedAfterTheRestart) {

@@ -173,6 +173,10 @@ std::string normalized_evidence(std::string md) {
   // What a `during` check saw when it first held (a count that depends on timing).
   md = std::regex_replace(md, std::regex(R"((\| yes \| <time> \| [a-z_:]+ )-?[0-9.]+( \|))"),
                           "$1<n>$2");
+  // The checkout's path (a shipped scenario's files), which differs between clones.
+  for (std::size_t at; (at = md.find(OPSREADY_SOURCE_DIR)) != std::string::npos;) {
+    md.replace(at, std::string_view(OPSREADY_SOURCE_DIR).size(), "<source>");
+  }
   // Who started it is $USER of the client, which differs between machines.
   md = std::regex_replace(md, std::regex(R"(- \*\*Started by:\*\* [^\n]*\n)"), "");
   return md;
