@@ -1,10 +1,14 @@
 // MTTD per fault kind, and what a drill costs the daemon (issue 15): starts a real
 // `opsready serve` with local webhook receivers, a FIX feed (telemetry.fix.session every
-// 200 ms) and the FIX gateway's snapshot, runs every scenario of examples/drills/ `--runs`
-// times, and prints, per scenario, MTTD / MTTA / MTTR (min, median, max, from the evidence)
-// and the daemon's CPU time per run, against the same wall time idle.
+// 200 ms), the FIX gateway's snapshot and an incident_response document, runs every scenario
+// given (files, or directories of them) `--runs` times, and prints, per scenario, MTTD / MTTA /
+// MTTR (min, median, max, from the evidence) and the daemon's CPU time per run, against the
+// same wall time idle. The ingest-failover scenario's fallback (OPSREADY_INGEST_FALLBACK) is
+// `true`. Scenarios that need a server of their own (email-outage: an SMTP relay; bus-outage:
+// nats-server) are run by the integration tests, not here.
 //
-//   build/release/bench/drill_load build/release/bin/opsready examples/drills [--runs 5]
+//   build/release/bench/drill_load build/release/bin/opsready examples/drills/feed-stall.yml
+//       examples/drills/store-read-only.yml ... [--runs 5]
 //
 // Every request goes to 127.0.0.1. Figures: docs/performance.md "Drills (issue 15)".
 
@@ -70,15 +74,20 @@ struct Stats {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: drill_load OPSREADY_BINARY EXAMPLES_DRILLS_DIR [--runs N]\n";
+    std::cerr << "usage: drill_load OPSREADY_BINARY SCENARIO... [--runs N]\n";
     return 64;
   }
   const std::string binary = argv[1];
-  const fs::path scenarios = fs::absolute(argv[2]);
+  std::string scenarios;  // a YAML list
   int runs = 5;
-  for (int i = 3; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--runs") runs = std::atoi(argv[i + 1]);
+  for (int i = 2; i < argc; ++i) {
+    if (std::string(argv[i]) == "--runs" && i + 1 < argc) {
+      runs = std::atoi(argv[++i]);
+      continue;
+    }
+    scenarios += (scenarios.empty() ? "'" : ", '") + fs::absolute(argv[i]).string() + "'";
   }
+  ::setenv("OPSREADY_INGEST_FALLBACK", "true", 1);
 
   // The receivers: 200 to everything.
   httplib::Server rx;
@@ -111,7 +120,7 @@ int main(int argc, char** argv) {
                         << "    - {name: desk, webhook_configs: [{url: '" << url("desk") << "'}]}\n"
                         << "    - {name: fallback, webhook_configs: [{url: '" << url("fallback")
                         << "'}]}\n"
-                        << "drills:\n  scenarios: ['" << scenarios.string() << "']\n"
+                        << "drills:\n  scenarios: [" << scenarios << "]\n"
                         << "  poll_interval: 50ms\n";
 
   pid_t pid = 0;
@@ -150,6 +159,13 @@ int main(int argc, char** argv) {
       "/api/v1/events",
       R"({"topic":"opsready.component.snapshot","payload":{"component":"fix_gateway","status":"ok"}})",
       "application/json");
+  (void)c.Post("/api/v1/events",
+               R"({"topic":"telemetry.operational.incident_response","payload":)"
+               R"({"policy":{"required_runbooks":["fix_restart"],"maximum_open_incidents":2},)"
+               R"("state":{"available_runbooks":["fix_restart"],"training_age_days":5,)"
+               R"("drill_age_days":5,"primary_oncall":["alice"],"secondary_oncall":["bob"],)"
+               R"("open_incidents":[],"postmortem_backlog_hours":0,"chatops_ready":true}}})",
+               "application/json");
   std::atomic<bool> feeding{true};
   std::thread feed([&] {
     httplib::Client f("127.0.0.1", port);
