@@ -402,7 +402,8 @@ TEST(Daemon, DemoDrillPassesAndItsSignoffsAreListedWithTheirStandings) {
   EXPECT_EQ(run["verdict"], "Pass") << run.dump(2);
   const json e = get_json(c, "/api/v1/drills/" + run["drill_id"].get<std::string>());
   EXPECT_EQ(e["alert"]["labels"]["source"], "dashboard_feeds") << e.dump(2);
-  // The list carries the response times of the evidence.
+  // The list carries the injection time and the response times of the evidence.
+  EXPECT_EQ(run["injected_at"], e["injected_at"]) << run.dump(2);
   for (const char* k : {"mttd_seconds", "mtta_seconds", "mttr_seconds"}) {
     ASSERT_TRUE(e[k].is_number()) << k << "\n" << e.dump(2);
     EXPECT_EQ(run[k], e[k]) << k;
