@@ -15,7 +15,7 @@ const IR_DEFAULT = { mtta_warn: 30, mtta_fail: 60, mttr_warn: 180, mttr_fail: 36
 const RANK = { ok: 0, unknown: 1, warn: 2, fail: 3 };
 
 const state = { readiness: null, gate: null, dashboard: null, alerts: null, supervision: null,
-  incidents: null, history: null, window: "24h", sort: { key: "status", dir: -1 }, filter: "",
+  incidents: null, drills: null, signoffs: null, history: null, window: "24h", sort: { key: "status", dir: -1 }, filter: "",
   stats: [], drift: {}, charts: new Map() };
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -415,6 +415,111 @@ async function toggleTimeline(btn, id, box) {
     el("li", {}, timeEl(e.at), " ", el("strong", { text: e.type ?? "" }), " ", [e.receiver, e.integration, e.by, e.channel, e.detail].filter(Boolean).join(" · ")))));
 }
 
+// ---- drills & sign-offs ---------------------------------------------------------------------
+// GET /api/v1/drills (scenarios, the running drill, recent runs) and GET /api/v1/signoffs (every
+// configured sign-off with its standing); neither is on the stream, so both are polled.
+const VERDICT = { Pass: "ok", Fail: "fail", Aborted: "warn", Inconclusive: "warn" };
+const STANDING = { ok: "OK", due_soon: "DUE SOON", overdue: "OVERDUE" };
+// Seconds as people read them: "850 ms", "4.2 s", "3 min 20 s", "2 h 5 min", "3 d 4 h".
+function span(s) {
+  if (typeof s !== "number" || !Number.isFinite(s) || s < 0) return "–";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  const two = (a, ua, b, ub) => (b ? `${a} ${ua} ${b} ${ub}` : `${a} ${ua}`);
+  const t = Math.round(s);
+  if (t < 3600) return two(Math.floor(t / 60), "min", t % 60, "s");
+  if (t < 86400) return two(Math.floor(t / 3600), "h", Math.floor((t % 3600) / 60), "min");
+  return two(Math.floor(t / 86400), "d", Math.floor((t % 86400) / 3600), "h");
+}
+function verdictStatus(run) { return run.verdict ? VERDICT[run.verdict] ?? "unknown" : "unknown"; }
+function standingStatus(s) { return s.state === "ok" ? "ok" : s.state === "due_soon" ? "warn" : s.state === "overdue" ? norm(s.overdue_status ?? "fail") : "unknown"; }
+function tableOf(caption, heads, rows) {
+  return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": `${caption} (scrolls sideways)` },
+    el("table", {}, el("caption", { class: "visually-hidden", text: caption }),
+      el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)));
+}
+function renderDrills() {
+  const d = state.drills, so = state.signoffs;
+  const runsBox = $("#panel-drills .drill-runs"), scBox = $("#panel-drills .drill-scenarios"), soBox = $("#panel-drills .signoffs");
+  runsBox.textContent = ""; scBox.textContent = ""; soBox.textContent = "";
+  const parts = [], statuses = [];
+  if (!d) {
+    runsBox.append(el("p", { class: "muted", text: `Drills unavailable${state.drillsError ? ` (${state.drillsError})` : ""}.` }));
+  } else {
+    const runs = d.runs ?? [], scenarios = d.scenarios ?? [];
+    // The panel's colour: the newest finished run of each scenario.
+    const latest = new Map();
+    for (const r of runs) if (r.verdict && !latest.has(r.scenario)) latest.set(r.scenario, r);
+    for (const r of latest.values()) statuses.push(verdictStatus(r));
+    parts.push(d.running ? `drill ${d.running.scenario ?? d.running.drill_id ?? ""} running` : `${runs.length} recent run${runs.length === 1 ? "" : "s"}`);
+    const last = runs.find((r) => r.verdict);
+    if (last) parts.push(`last: ${last.scenario} ${last.verdict}`);
+    if (!runs.length) {
+      const name = scenarios.length === 1 ? scenarios[0].name : "SCENARIO";
+      runsBox.append(el("p", { class: "muted empty" }, "No drills run yet — ", el("code", { text: `opsready drill run ${name}` })));
+    } else {
+      runsBox.append(tableOf("Recent drill runs", ["Scenario", "Verdict", "Injected", "MTTD", "MTTA", "MTTR", "Failed step / reason", "Evidence"],
+        runs.slice(0, 20).map((r) => {
+          const st = verdictStatus(r);
+          const href = `/api/v1/drills/${encodeURIComponent(r.drill_id ?? "")}`;
+          const why = r.verdict && r.verdict !== "Pass" ? [r.failed_step, r.reason].filter(Boolean).join(": ") : "";
+          return el("tr", { "data-drill-id": r.drill_id, "data-status": st },
+            el("td", {}, el("code", { text: r.scenario ?? "?" })),
+            el("td", {}, el("span", { class: `st ${st}`, text: (r.verdict ?? "running").toUpperCase() })),
+            el("td", {}, r.injected_at ? timeEl(r.injected_at) : el("span", { class: "muted", text: r.verdict ? "not injected" : "–" })),
+            el("td", { class: "num", text: span(r.mttd_seconds) }),
+            el("td", { class: "num", text: span(r.mtta_seconds) }),
+            el("td", { class: "num", text: span(r.mttr_seconds) }),
+            el("td", { class: "summary", text: why }),
+            el("td", {}, el("a", { href, "aria-label": `Evidence of ${r.drill_id} as JSON`, text: "JSON" }), " · ",
+              el("a", { href: `${href}?format=markdown`, "aria-label": `Evidence of ${r.drill_id} as Markdown`, text: "Markdown" })));
+        })));
+    }
+    if (!scenarios.length) scBox.append(el("p", { class: "muted empty", text: "No drill scenarios configured (drills.scenarios in the configuration)." }));
+    else {
+      scBox.append(el("ul", { class: "list scenarios" }, scenarios.map((s) => {
+        const f = s.fault ?? {};
+        const what = f.topics?.length ? ` ${f.topics.join(", ")}` : f.receiver ? ` ${f.receiver}` : "";
+        const expect = s.expect?.alert ? ` · expects ${s.expect.alert} within ${s.expect.within ?? "?"}` : "";
+        return el("li", { "data-scenario": s.name }, el("code", { text: s.name ?? "?" }), " ",
+          `${f.kind ?? "?"}${what} for ${f.duration ?? "?"}${expect}`, s.description ? el("div", { class: "muted", text: s.description }) : null);
+      })));
+    }
+  }
+  if (!so) {
+    soBox.append(el("p", { class: "muted", text: `Sign-offs unavailable${state.signoffsError ? ` (${state.signoffsError})` : ""}.` }));
+  } else {
+    const list = so.signoffs ?? [];
+    const n = { ok: 0, due_soon: 0, overdue: 0 };
+    for (const s of list) { if (s.state in n) n[s.state]++; statuses.push(standingStatus(s)); }
+    parts.push(list.length ? `sign-offs: ${n.ok} ok, ${n.due_soon} due soon, ${n.overdue} overdue` : "no sign-offs configured");
+    if (!list.length) soBox.append(el("p", { class: "muted empty", text: "No sign-offs configured (compliance.signoffs in the configuration)." }));
+    else {
+      soBox.append(tableOf("Sign-offs", ["Sign-off", "Owner", "Kind", "Every", "Last completed", "Due", "Standing"], list.map((s) => {
+        const st = standingStatus(s);
+        const ev = s.last?.evidence ?? "";
+        // Evidence is whatever was recorded: a link only when it is an http(s) URL.
+        const evEl = !ev ? null : /^https?:\/\//i.test(ev) ? el("a", { href: ev, rel: "noreferrer", text: "evidence" }) : el("span", { class: "muted", text: ev });
+        return el("tr", { "data-signoff": s.name, "data-status": st },
+          el("td", {}, el("code", { text: s.name ?? "?" }), s.description ? el("div", { class: "muted", text: s.description }) : null),
+          el("td", { text: s.owner ?? "" }),
+          el("td", { text: String(s.kind ?? "").replaceAll("_", " ") }),
+          el("td", { text: s.every ?? "" }),
+          el("td", {}, s.last ? [timeEl(s.last.at), ` by ${s.last.by ?? "?"}`, evEl ? " · " : null, evEl] : el("span", { class: "muted", text: "never recorded" })),
+          el("td", {}, s.due_at ? timeEl(s.due_at) : el("span", { class: "muted", text: "now (never done)" })),
+          el("td", {}, el("span", { class: `st ${st}`, text: STANDING[s.state] ?? String(s.state ?? "?").toUpperCase() })));
+      })));
+    }
+  }
+  setPanel("drills", statuses.length ? worst(statuses) : "unknown", parts.join(" · ") || "Drills and sign-offs unavailable");
+}
+async function refreshDrills() {
+  const [d, s] = await Promise.all([api("GET", "/api/v1/drills?limit=20"), api("GET", "/api/v1/signoffs?limit=1")]);
+  state.drills = d.ok ? d.data : null; state.drillsError = d.ok ? "" : `${d.status || "network"}: ${d.error}`;
+  state.signoffs = s.ok ? s.data : null; state.signoffsError = s.ok ? "" : `${s.status || "network"}: ${s.error}`;
+  renderDrills();
+}
+
 // ---- drift ----------------------------------------------------------------------------------
 const DRIFT = ["drift_sentry", "sensory_drift"];
 function driftMetrics(meta) {
@@ -610,7 +715,7 @@ function renderOriginal() {
 
 // ---- data flow ------------------------------------------------------------------------------
 function renderAll() {
-  for (const [name, fn] of [["readiness", renderReadiness], ["alerts", renderAlerts], ["incidents", renderIncidents], ["drift", renderDrift],
+  for (const [name, fn] of [["readiness", renderReadiness], ["alerts", renderAlerts], ["incidents", renderIncidents], ["drills", renderDrills], ["drift", renderDrift],
     ["slos", renderSlos], ["ingest", renderIngest], ["supervision", renderSupervision], ["original", renderOriginal]]) {
     try { fn(); } catch (e) { console.error(`render ${name}`, e); }
   }
@@ -629,7 +734,7 @@ async function refreshAll() {
   if (sv.ok) state.supervision = sv.data;
   if (inc.ok) state.incidents = inc.data;
   renderAll();
-  await Promise.all([refreshAlerts(), refreshHistory(), refreshDrift()]);
+  await Promise.all([refreshAlerts(), refreshHistory(), refreshDrift(), refreshDrills()]);
 }
 
 function setConnection(s, text) {
@@ -711,5 +816,8 @@ connect();
 refreshAll();
 setInterval(refreshTimes, 10000);
 setInterval(() => { if (document.visibilityState === "visible") { api("GET", "/api/v1/incidents").then((r) => { if (r.ok) { state.incidents = r.data; renderIncidents(); } }); refreshHistory(); refreshDrift(); } }, 60000);
+// Drills and sign-offs: every 5 s while a drill runs, else every 15 s.
+let drillPolls = 0;
+setInterval(() => { if (document.visibilityState === "visible" && (state.drills?.running || ++drillPolls % 3 === 0)) refreshDrills(); }, 5000);
 // Without the dashboard stream (fallback), alerts and the original's panels are polled.
 setInterval(() => { if (useFallback) { refreshAlerts(); api("GET", "/api/v1/dashboard").then((r) => { if (r.ok) { state.dashboard = r.data; renderOriginal(); } }); } }, 5000);

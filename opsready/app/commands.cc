@@ -12,6 +12,7 @@
 
 #include "opsready/app/alerting_cli.h"
 #include "opsready/app/config.h"
+#include "opsready/app/demo.h"
 #include "opsready/app/evaluate_command.h"
 #include "opsready/app/runtime.h"
 #include "opsready/app/secrets_hygiene.h"
@@ -23,16 +24,6 @@
 
 namespace opsready::app {
 namespace {
-
-// The demo's embedded configuration: a few components with ages that make staleness visible.
-Config demo_config(Config cfg) {
-  auto& comps = cfg.gate.components;
-  comps["fix_gateway"].required = true;
-  comps["risk_engine"].required = true;
-  comps["backups"].max_age = std::chrono::seconds(60);
-  if (!cfg.gate.max_age) cfg.gate.max_age = std::chrono::seconds(30);
-  return cfg;
-}
 
 // The configuration of serve/demo: the file, then flags; an exit code on error.
 std::expected<Config, int> resolve_config(const ServeOptions& o) {
@@ -55,7 +46,7 @@ std::expected<Config, int> resolve_config(const ServeOptions& o) {
     cfg.listen = *addr;
   }
   if (o.data_dir) cfg.data_dir = *o.data_dir;
-  return o.demo ? demo_config(std::move(cfg)) : cfg;
+  return o.demo ? demo_config(std::move(cfg), core::SystemClock::instance().now()) : cfg;
 }
 
 struct Loaded {

@@ -5,10 +5,14 @@
 
 #include "opsready/app/demo.h"
 
+#include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <string_view>
 
+#include "opsready/alerting/policy.h"
+#include "opsready/app/drills_config.h"
 #include "opsready/core/snapshot.h"
 #include "opsready/core/time.h"
 
@@ -326,6 +330,96 @@ std::vector<core::TelemetryEvent> detector_samples(std::uint64_t tick, std::uint
 }
 
 }  // namespace
+
+namespace {
+
+// The demo's drill, in the form a scenario file takes (docs/configuration.md shows it): the
+// dashboard feeds arrive every tick (2 s), so with the source's `after` of 5 s the dead-man
+// switch raises the alert 3 to 5 s into the stall, well within `within` and the fault's 12 s;
+// the feeds' next tick after the restore resolves it.
+constexpr std::string_view kDemoDrillYaml = R"(name: demo-feed-stall
+description: The dashboard feeds (telemetry.dashboard.>) are dropped at ingest for 12 seconds.
+hypothesis: >-
+  When the dashboard feeds go silent, OpsreadyTelemetryAbsent{source="dashboard_feeds"} fires
+  within 8 s of the stall, and it resolves once the feeds return.
+steady_state:
+  - no_alert: 'alertname="OpsreadyTelemetryAbsent", source="dashboard_feeds"'
+fault:
+  kind: feed_stall
+  topics: [telemetry.dashboard.>]
+  duration: 12s
+expect:
+  alert: '{alertname="OpsreadyTelemetryAbsent", source="dashboard_feeds"}'
+  within: 8s
+responder:
+  ack_after: 500ms
+recovery:
+  within: 30s
+)";
+
+constexpr auto kDay = std::chrono::hours(24);
+
+template <typename T>
+bool has_name(const std::vector<T>& v, std::string_view name) {
+  return std::ranges::any_of(v, [name](const T& x) { return x.name == name; });
+}
+
+}  // namespace
+
+Config demo_config(Config cfg, core::TimePoint now) {
+  now = std::chrono::floor<std::chrono::seconds>(now);  // whole seconds read better in the API
+  auto& comps = cfg.gate.components;
+  comps["fix_gateway"].required = true;
+  comps["risk_engine"].required = true;
+  comps["backups"].max_age = std::chrono::seconds(60);
+  if (!cfg.gate.max_age) cfg.gate.max_age = std::chrono::seconds(30);
+
+  if (!has_name(cfg.expected_sources, kDemoFeedSource)) {
+    cfg.expected_sources.push_back({.name = std::string(kDemoFeedSource),
+                                    .topic_pattern = "telemetry.dashboard.>",
+                                    .after = std::chrono::seconds(5)});
+  }
+  if (!has_name(cfg.drills.scenarios, kDemoDrill)) {
+    auto s = parse_scenario(std::string(kDemoDrillYaml), "demo-feed-stall (built in)");
+    assert(s.has_value() && "the demo's drill scenario is valid");
+    if (s) {
+      s->file.clear();  // built in code: no file
+      cfg.drills.scenarios.push_back(std::move(*s));
+    }
+  }
+  // Alertmanager's group_wait of 30 s would notify after the drill's fault ended: with the
+  // default policy, the demo notifies a group 1 s after its first alert, so the responder's ack
+  // (and MTTA) fall within the drill.
+  if (cfg.alerting == alerting::default_policy()) {
+    cfg.alerting.route.group_wait = std::chrono::seconds(1);
+  }
+
+  // Two sign-offs, one in good standing and one due soon. Overdue is warn for both: the demo's
+  // gate should not block on a review nobody can do in it. Both count from `since` until
+  // someone records one (`opsready signoff record`).
+  auto& signoffs = cfg.compliance.signoffs;
+  if (!has_name(signoffs, "security-review")) {
+    signoffs.push_back({.name = "security-review",
+                        .kind = "security_review",
+                        .owner = "secops",
+                        .every = 90 * kDay,
+                        .due_soon = 14 * kDay,
+                        .overdue = core::Status::kWarn,
+                        .since = now - 20 * kDay,
+                        .description = "Quarterly security review of the trading runtime"});
+  }
+  if (!has_name(signoffs, "access-review")) {
+    signoffs.push_back({.name = "access-review",
+                        .kind = "access_review",
+                        .owner = "desk-lead",
+                        .every = 30 * kDay,
+                        .due_soon = 7 * kDay,
+                        .overdue = core::Status::kWarn,
+                        .since = now - 25 * kDay,
+                        .description = "Monthly review of who may trade and deploy"});
+  }
+  return cfg;
+}
 
 std::vector<core::TelemetryEvent> demo_events(std::uint64_t tick, core::TimePoint now) {
   const std::uint64_t phase = tick % 90;

@@ -1,13 +1,18 @@
-// The demo workload feeds every panel of the observability dashboard over one cycle.
+// The demo workload feeds every panel of the observability dashboard over one cycle, and its
+// embedded configuration offers a drill against its own feeds and two sign-offs.
 
 #include "opsready/app/demo.h"
 
+#include <algorithm>
 #include <set>
 
 #include <gtest/gtest.h>
 
+#include "opsready/alerting/policy.h"
+#include "opsready/components/compliance_cadence.h"
 #include "opsready/core/text.h"
 #include "opsready/core/time.h"
+#include "opsready/core/topic_pattern.h"
 #include "opsready/server/dashboard.h"
 
 namespace opsready::app {
@@ -59,6 +64,75 @@ TEST(DemoTest, DashboardFeedsGiveEveryPanelDataAndMoveTheRiskPanel) {
             (std::set<core::Status>{core::Status::kOk, core::Status::kWarn, core::Status::kFail}));
   EXPECT_EQ(latency_statuses,
             (std::set<core::Status>{core::Status::kOk, core::Status::kWarn, core::Status::kFail}));
+}
+
+const drills::Scenario* scenario(const Config& cfg, std::string_view name) {
+  for (const auto& s : cfg.drills.scenarios) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+TEST(DemoTest, ConfigOffersAFeedStallDrillAgainstTheDemosOwnFeeds) {
+  const core::TimePoint now = core::parse_rfc3339("2025-01-01T12:00:00Z").value();
+  const Config cfg = demo_config(Config{}, now);
+  const drills::Scenario* s = scenario(cfg, kDemoDrill);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->fault.kind, drills::FaultKind::kFeedStall);
+  EXPECT_TRUE(s->file.empty());  // built in
+  ASSERT_EQ(s->fault.topics.size(), 1u);
+  const auto stalled = core::TopicPattern::parse(s->fault.topics[0]).value();
+
+  const auto source = std::ranges::find(cfg.expected_sources, std::string(kDemoFeedSource),
+                                        &alerting::ExpectedSource::name);
+  ASSERT_NE(source, cfg.expected_sources.end());
+  const auto expected = core::TopicPattern::parse(source->topic_pattern).value();
+  // The fault outlasts the source's silence, and the alert is expected after it is raised.
+  EXPECT_GT(s->fault.duration, source->after + kDemoPeriod);
+  EXPECT_GT(s->expect.within, source->after);
+  ASSERT_TRUE(s->responder.has_value());
+  EXPECT_EQ(cfg.alerting.route.group_wait, std::chrono::seconds(1));
+
+  // Every tick of a cycle feeds the source (so the steady state holds and only the stall
+  // silences it), and everything that feeds it is stalled.
+  for (std::uint64_t tick = 0; tick < 90; ++tick) {
+    int fed = 0;
+    for (const auto& e : demo_events(tick, now + tick * kDemoPeriod)) {
+      if (!expected.matches(e.topic)) continue;
+      ++fed;
+      EXPECT_TRUE(stalled.matches(e.topic)) << e.topic;
+    }
+    EXPECT_GT(fed, 0) << "tick " << tick;
+  }
+}
+
+TEST(DemoTest, ConfigDeclaresTwoSignoffsInDifferentStandings) {
+  const core::TimePoint now = core::parse_rfc3339("2025-01-01T12:00:00Z").value();
+  const Config cfg = demo_config(Config{}, now);
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& c : cfg.compliance.signoffs) {
+    got.emplace_back(c.name, components::to_string(components::standing(c, nullptr, now).state));
+    EXPECT_NE(c.overdue, core::Status::kFail) << c.name << ": the demo's gate must not block";
+  }
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{{"security-review", "ok"},
+                                                                   {"access-review", "due_soon"}}));
+}
+
+TEST(DemoTest, ConfigKeepsWhatTheGivenConfigurationNames) {
+  const core::TimePoint now = core::parse_rfc3339("2025-01-01T12:00:00Z").value();
+  Config given;
+  given.drills.scenarios.push_back({.name = std::string(kDemoDrill), .description = "mine"});
+  given.compliance.signoffs.push_back({.name = "access-review", .owner = "me"});
+  given.alerting.route.receiver = "desk";
+  given.alerting.receivers = {alerting::Receiver{.name = "desk"}};
+  const Config cfg = demo_config(given, now);
+  ASSERT_EQ(cfg.drills.scenarios.size(), 1u);
+  EXPECT_EQ(cfg.drills.scenarios[0].description, "mine");
+  ASSERT_EQ(cfg.compliance.signoffs.size(), 2u);
+  EXPECT_EQ(cfg.compliance.signoffs[0].owner, "me");
+  EXPECT_EQ(cfg.compliance.signoffs[1].name, "security-review");
+  EXPECT_EQ(cfg.alerting.route.group_wait, std::nullopt);  // a policy of its own is kept
+  EXPECT_TRUE(cfg.gate.components.at("fix_gateway").required);
 }
 
 }  // namespace

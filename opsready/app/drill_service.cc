@@ -71,7 +71,7 @@ nlohmann::json summary_of(const store::DrillRunRow& r) {
   const auto e = nlohmann::json::parse(r.json, nullptr, false);
   if (e.is_object()) {
     for (const char* k :
-         {"failed_step", "reason", "mttd_seconds", "mtta_seconds", "mttr_seconds"}) {
+         {"injected_at", "failed_step", "reason", "mttd_seconds", "mtta_seconds", "mttr_seconds"}) {
       if (e.contains(k)) j[k] = e[k];
     }
   }

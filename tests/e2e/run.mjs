@@ -33,7 +33,7 @@ const require = createRequire(path.join(root, "web/package.json"));
 const { chromium } = require("playwright-core");
 const axePath = path.join(webModules, "axe-core/axe.min.js");
 
-const PANELS = ["readiness", "alerts", "incidents", "drift", "slos", "ingest-bus", "supervision", "risk",
+const PANELS = ["readiness", "alerts", "incidents", "drills", "drift", "slos", "ingest-bus", "supervision", "risk",
   "latency", "pnl-roi", "understanding", "compliance", "diary"];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "opsready-e2e-"));
@@ -126,6 +126,25 @@ async function main() {
     await page.waitForSelector("#components-table tbody tr[data-component][data-status]", { timeout: 10000 });
   });
 
+  let drillId = null;
+  await check("drills & sign-offs: no runs yet, the demo's scenario and both sign-offs with their standings", async () => {
+    const empty = await page.waitForSelector("#panel-drills .drill-runs .empty", { timeout: 10000 });
+    const text = await empty.textContent();
+    if (!text.includes("No drills run yet") || !text.includes("opsready drill run demo-feed-stall")) throw new Error(`empty state: ${text}`);
+    await page.waitForSelector('#panel-drills li[data-scenario="demo-feed-stall"]', { timeout: 5000 });
+    await page.waitForSelector('#panel-drills tr[data-signoff="security-review"][data-status="ok"]', { timeout: 5000 });
+    await page.waitForSelector('#panel-drills tr[data-signoff="access-review"][data-status="warn"]', { timeout: 5000 });
+    const standing = await page.textContent('#panel-drills tr[data-signoff="access-review"] .st');
+    if (standing !== "DUE SOON") throw new Error(`access-review standing: ${standing}`);
+    // Started now, while the gate passes (the e2e_probe failure below makes it block); it runs
+    // while the next checks do and must be over before the daemon is stopped.
+    const res = await fetch(`${base}/api/v1/drills`, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ scenario: "demo-feed-stall", by: "e2e" }) });
+    const body = await res.json();
+    if (res.status !== 202) throw new Error(`POST /api/v1/drills: ${res.status} ${JSON.stringify(body)}`);
+    drillId = body.drill_id;
+  });
+
   await check("a component posted as fail turns its row and the readiness panel to fail within 1 s, without reload", async () => {
     await postEvent("e2e_probe", "ok", "e2e probe ok");
     await page.waitForSelector('tr[data-component="e2e_probe"][data-status="ok"]', { timeout: 5000 });
@@ -170,6 +189,39 @@ async function main() {
     await page.waitForSelector("#panel-alerts .write-result.error", { timeout: 5000 });
     const text = await page.textContent("#panel-alerts .write-result");
     if (!/Failed \(\d+\): ./.test(text)) throw new Error(`shown: ${text}`);
+  });
+
+  await check("the drill's run shows in the panel: verdict PASS, its response times and a link to its evidence", async () => {
+    if (!drillId) throw new Error("the drill was not started");
+    const run = await waitFor(async () => (await getJSON("/api/v1/drills")).runs?.find((r) => r.drill_id === drillId && r.verdict), 60000, `drill ${drillId} finished`);
+    if (run.verdict !== "Pass") throw new Error(`verdict ${run.verdict}: ${run.failed_step} ${run.reason}`);
+    const row = `#panel-drills tr[data-drill-id="${drillId}"][data-status="ok"]`;
+    await page.waitForSelector(row, { timeout: 20000 });
+    const cells = await page.$$eval(`${row} td`, (tds) => tds.map((td) => td.textContent));
+    if (cells[0] !== "demo-feed-stall" || cells[1] !== "PASS") throw new Error(`row: ${cells.join(" | ")}`);
+    if (!/^\d/.test(cells[3]) || !/ (ms|s|min)$/.test(cells[3])) throw new Error(`MTTD cell: ${cells[3]}`);
+    if (cells[6] !== "") throw new Error(`a passing run shows a reason: ${cells[6]}`);
+    const href = await page.getAttribute(`${row} a[href$="${drillId}"]`, "href");
+    const evidence = await getJSON(href);
+    if (evidence.drill_id !== drillId || evidence.verdict !== "Pass") throw new Error(`evidence at ${href}: ${JSON.stringify(evidence).slice(0, 200)}`);
+  });
+
+  await check("drills & sign-offs: the empty states when the daemon has none", async () => {
+    const p2 = await context.newPage();
+    try {
+      await p2.route(/\/api\/v1\/(drills|signoffs)(\?|$)/, (route) => route.fulfill({ contentType: "application/json",
+        body: JSON.stringify(route.request().url().includes("/signoffs") ? { status: "ok", summary: "", signoffs: [], records: [] }
+          : { scenarios: [], running: null, runs: [] }) }));
+      await p2.goto(`${base}/`);
+      const text = await p2.waitForFunction(() => {
+        const t = document.querySelector("#panel-drills")?.textContent ?? "";
+        return t.includes("No sign-offs configured") ? t : null;
+      }, null, { timeout: 10000 }).then((h) => h.jsonValue());
+      for (const want of ["No drills run yet", "opsready drill run SCENARIO", "No drill scenarios configured"]) {
+        if (!text.includes(want)) throw new Error(`missing "${want}" in: ${text}`);
+      }
+      if (await p2.$("#panel-drills tr[data-drill-id], #panel-drills tr[data-signoff]")) throw new Error("rows rendered from empty lists");
+    } finally { await p2.close(); }
   });
 
   await check("the connection dropped and restored: #connection lost then open, data updates again", async () => {

@@ -335,8 +335,10 @@ TEST(Daemon, EveryLoopRunsUnderTheSupervisor) {
   TempDir data;
   Daemon d({"demo", "--data-dir", data.path().string()});
   auto c = d.client();
-  constexpr std::array kLoops = {"persistence", "alerts", "evaluation", "http",
-                                 "supervision", "drills", "delivery",   "demo"};
+  // compliance: the demo's configuration declares sign-offs.
+  constexpr std::array kLoops = {"persistence", "alerts",      "evaluation",
+                                 "http",        "supervision", "drills",
+                                 "delivery",    "demo",        "compliance"};
   // The listener answers before the last loops were first scheduled (slow under sanitizers):
   // wait until every loop left "starting".
   json sup;
@@ -353,12 +355,61 @@ TEST(Daemon, EveryLoopRunsUnderTheSupervisor) {
   }
   auto metrics = c.Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find("opsready_supervisor_tasks{state=\"running\"} 8"), std::string::npos)
+  EXPECT_NE(metrics->body.find("opsready_supervisor_tasks{state=\"running\"} 9"), std::string::npos)
       << metrics->body;
   EXPECT_NE(metrics->body.find("# TYPE opsready_supervisor_restarts_total counter"),
             std::string::npos);
   // The demo workload publishes through the same queue as HTTP ingest.
   wait_readiness(c, [](const json& j) { return has_component(j, "fix_gateway", "ok"); });
+}
+
+// The demo's embedded configuration offers the drill demo-feed-stall, which stalls the demo's
+// own dashboard feeds and passes, and two sign-offs in different standings.
+TEST(Daemon, DemoDrillPassesAndItsSignoffsAreListedWithTheirStandings) {
+  TempDir data;
+  Daemon d({"demo", "--data-dir", data.path().string()});
+  auto c = d.client();
+  // The workload runs; a drill starts while the gate does not block (the demo's blocks later
+  // in its cycle).
+  wait_readiness(c, [](const json& j) { return has_component(j, "fix_gateway", "ok"); });
+
+  const json signoffs = get_json(c, "/api/v1/signoffs");
+  std::map<std::string, std::string> standings;
+  for (const auto& s : signoffs["signoffs"]) {
+    standings[s["name"]] = s["state"];
+    EXPECT_FALSE(s["owner"].get<std::string>().empty()) << s.dump();
+    EXPECT_TRUE(s["last"].is_null()) << s.dump();
+    EXPECT_TRUE(s["due_at"].is_string()) << s.dump();  // from the cadence's `since`
+  }
+  EXPECT_EQ(standings, (std::map<std::string, std::string>{{"access-review", "due_soon"},
+                                                           {"security-review", "ok"}}))
+      << signoffs.dump(2);
+  EXPECT_EQ(signoffs["status"], "warn") << signoffs.dump(2);
+
+  const json before = get_json(c, "/api/v1/drills");
+  ASSERT_EQ(before["scenarios"].size(), 1u) << before.dump(2);
+  EXPECT_EQ(before["scenarios"][0]["name"], "demo-feed-stall");
+  EXPECT_EQ(before["scenarios"][0]["fault"]["kind"], "feed_stall");
+  EXPECT_TRUE(before["runs"].empty()) << before.dump(2);
+
+  const auto r = run_opsready({"drill", "run", "demo-feed-stall", "--wait", "2m", "--url",
+                               "http://127.0.0.1:" + std::to_string(d.port())});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << d.log();
+  const json after = get_json(c, "/api/v1/drills");
+  ASSERT_EQ(after["runs"].size(), 1u) << after.dump(2);
+  const json run = after["runs"][0];
+  EXPECT_EQ(run["scenario"], "demo-feed-stall");
+  EXPECT_EQ(run["verdict"], "Pass") << run.dump(2);
+  const json e = get_json(c, "/api/v1/drills/" + run["drill_id"].get<std::string>());
+  EXPECT_EQ(e["alert"]["labels"]["source"], "dashboard_feeds") << e.dump(2);
+  // The list carries the injection time and the response times of the evidence.
+  EXPECT_EQ(run["injected_at"], e["injected_at"]) << run.dump(2);
+  for (const char* k : {"mttd_seconds", "mtta_seconds", "mttr_seconds"}) {
+    ASSERT_TRUE(e[k].is_number()) << k << "\n" << e.dump(2);
+    EXPECT_EQ(run[k], e[k]) << k;
+  }
+  EXPECT_LT(e["mttd_seconds"].get<double>(), 8.0);
+  EXPECT_EQ(e["acked_by"], "drill-responder") << e.dump(2);
 }
 
 TEST(Daemon, SecondSigtermStopsAtOnce) {
