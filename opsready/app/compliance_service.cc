@@ -187,11 +187,14 @@ ComplianceService::Reply ComplianceService::list(const std::string& signoff,
   if (!rows) return {503, {{"error", "sign-offs unavailable: " + rows.error().message}}};
   const core::ComponentSnapshot snap = snapshot(clock_.now());
   json cadences = json::array();
-  const auto& graded = snap.metadata["signoffs"];
-  for (std::size_t i = 0; i < config_.signoffs.size(); ++i) {
-    const auto& c = config_.signoffs[i];
+  const json& graded = snap.metadata["signoffs"];
+  for (const auto& c : config_.signoffs) {
     if (!signoff.empty() && c.name != signoff) continue;
-    json j = graded[i];
+    // The grading's entry of this sign-off, by name (not by position).
+    json j = json::object();
+    for (const auto& g : graded) {
+      if (g.value("name", "") == c.name) j = g;
+    }
     j["due_soon"] = components::format_span(c.due_soon);
     j["overdue_status"] = core::to_string(c.overdue);
     j["description"] = c.description;
