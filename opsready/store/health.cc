@@ -48,10 +48,7 @@ bool StoreHealth::changed(core::TimePoint now) const {
   return key_locked(now) != last_key_;
 }
 
-bool StoreHealth::ever_troubled() const {
-  std::lock_guard lock(mu_);
-  return troubled_;
-}
+bool StoreHealth::ever_troubled() const { return troubled_.load(std::memory_order_relaxed); }
 
 core::ComponentSnapshot StoreHealth::snapshot(core::TimePoint now) const {
   std::lock_guard lock(mu_);

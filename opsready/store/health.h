@@ -16,6 +16,7 @@
 //
 // Thread-safe: record() runs on the store's threads, snapshot() on the evaluation strand.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -69,8 +70,9 @@ class StoreHealth {
   core::Duration slowest_{};                    // guarded by mu_: within slow_window
   std::string slow_operation_;                  // guarded by mu_
   std::uint64_t writes_ = 0, failed_ = 0;       // guarded by mu_
-  bool troubled_ = false;                       // guarded by mu_
-  mutable std::string last_key_;                // guarded by mu_: snapshot()'s grading
+  // Set once, read at every evaluation without the lock.
+  std::atomic<bool> troubled_{false};
+  mutable std::string last_key_;  // guarded by mu_: snapshot()'s grading
 };
 
 }  // namespace opsready::store
