@@ -301,6 +301,14 @@ config::Table scenario_table(drills::Scenario& s) {
 void check_fault(config::Reader& r, const Node& root, drills::Scenario& s) {
   const Node at = root["fault"];
   const auto& f = s.fault;
+  // The component a fault acts on is a target: its alerts are the drill's (routes can send
+  // them to a drill receiver).
+  const auto target = [&s](std::string_view component) {
+    if (std::find(s.target_components.begin(), s.target_components.end(), component) ==
+        s.target_components.end()) {
+      s.target_components.emplace_back(component);
+    }
+  };
   switch (f.kind) {
     case drills::FaultKind::kReceiverOutage:
       if (f.receiver.empty()) r.error(at, "fault: a receiver_outage needs 'receiver'");
@@ -317,20 +325,13 @@ void check_fault(config::Reader& r, const Node& root, drills::Scenario& s) {
       break;
     case drills::FaultKind::kIncidentChaos:
       if (f.chaos.empty()) r.error(at, "fault: an incident_chaos needs 'events'");
-      if (std::find(s.target_components.begin(), s.target_components.end(),
-                    components::kIncidentResponseName) == s.target_components.end()) {
-        // Its alerts are the drill's: routes can send them to a drill receiver.
-        s.target_components.emplace_back(components::kIncidentResponseName);
-      }
+      target(components::kIncidentResponseName);
       break;
     case drills::FaultKind::kIngestFailover:
       if (f.results_file.empty()) {
         r.error(at, "fault: an ingest_failover needs 'results_file' (the ingest results, JSON)");
       }
-      if (std::find(s.target_components.begin(), s.target_components.end(),
-                    components::kFailoverDrillName) == s.target_components.end()) {
-        s.target_components.emplace_back(components::kFailoverDrillName);
-      }
+      target(components::kFailoverDrillName);
       break;
     case drills::FaultKind::kCommand:
       if (f.run.empty() || f.undo.empty()) {

@@ -19,7 +19,6 @@ void StoreHealth::record(std::string_view operation, const core::Result<void>& o
     ++failed_;
     troubled_ = true;
     Op& op = ops_[std::string(operation)];
-    op.failing = true;
     op.code = outcome.error().code;
     op.message = outcome.error().message;
     op.at = at;
@@ -37,7 +36,7 @@ void StoreHealth::record(std::string_view operation, const core::Result<void>& o
 std::string StoreHealth::key_locked(core::TimePoint now) const {
   std::string key;
   for (const auto& [name, op] : ops_) {
-    if (op.failing) key += name + ",";
+    key += name + ",";
   }
   if (key.empty() && slow_at_ && now - *slow_at_ <= options_.slow_window) key = "slow";
   return key;
@@ -57,7 +56,6 @@ core::ComponentSnapshot StoreHealth::snapshot(core::TimePoint now) const {
   nlohmann::json failing = nlohmann::json::array();
   const Op* last_error = nullptr;
   for (const auto& [name, op] : ops_) {
-    if (!op.failing) continue;
     failing.push_back(name);
     if (last_error == nullptr || op.at > last_error->at) last_error = &op;
     s.issues.push_back({.code = "store.write_failed:" + name,

@@ -57,7 +57,6 @@ class StoreHealth {
 
  private:
   struct Op {
-    bool failing = false;
     std::string code, message;
     core::TimePoint at{};
   };
