@@ -6,6 +6,7 @@ find_package(fmt CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)  # PostgreSQL::PostgreSQL: libpq, the shared store of replicas
 find_package(simdjson CONFIG REQUIRED)  # simdjson::simdjson (On-Demand: the alert ingest hot path)
 find_package(ZLIB REQUIRED)
 find_package(OpenSSL REQUIRED)  # OpenSSL::Crypto: SHA-256 and CRYPTO_memcmp for bearer tokens

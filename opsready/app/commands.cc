@@ -123,7 +123,8 @@ int run_serve(const ServeOptions& options) {
   auto port = runtime.start({.demo = options.demo});
   if (!port) {
     spdlog::error("cannot start: {}", port.error().message);
-    return kExitFailure;
+    // 69 (EX_UNAVAILABLE) when the store's server cannot be reached: a supervisor retries.
+    return port.error().code == "store_unavailable" ? kExitUnavailable : kExitFailure;
   }
   if (options.demo) {
     spdlog::info("demo workload running: open http://{}:{}/api/v1/readiness?format=markdown",

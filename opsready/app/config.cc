@@ -500,6 +500,97 @@ config::Table validation_table(Config& cfg) {
       })};
 }
 
+// Whether a PostgreSQL DSN names a password: `password=` in the key/value form, or
+// user:password@ in the URI form.
+bool dsn_names_password(std::string_view dsn) {
+  if (dsn.starts_with("postgres://") || dsn.starts_with("postgresql://")) {
+    const auto rest = dsn.substr(dsn.find("://") + 3);
+    const auto at = rest.find('@');
+    if (at != std::string_view::npos && rest.substr(0, at).find(':') != std::string_view::npos) {
+      return true;
+    }
+    return rest.find("password=") != std::string_view::npos;
+  }
+  return dsn.find("password") != std::string_view::npos;
+}
+
+// store.postgres: the connection of the shared store. The DSN is a secret (it may hold the
+// password): messages never quote it.
+config::Table postgres_table(const std::string& file, StoreConfig& store,
+                             store::PostgresOptions& o) {
+  return {
+      config::custom("dsn",
+                     [&store, &o](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                       const auto s = r.scalar(n, path);
+                       if (!s) return;
+                       if (s->empty()) {
+                         r.error(n, path + " is empty");
+                         return;
+                       }
+                       o.dsn = *s;
+                       store.dsn_has_inline_password = dsn_names_password(*s);
+                     }),
+      config::custom("dsn_file",
+                     [&file, &o](config::Reader& r, const YAML::Node& n, const std::string& path) {
+                       const auto s = r.scalar(n, path);
+                       if (!s) return;
+                       if (!o.dsn.empty()) {
+                         r.error(n, path + ": give either dsn or dsn_file, not both");
+                         return;
+                       }
+                       // Relative to the configuration file, as Prometheus resolves its *_file
+                       // settings.
+                       std::filesystem::path p = *s;
+                       if (p.is_relative()) p = std::filesystem::path(file).parent_path() / p;
+                       std::ifstream in(p, std::ios::binary);
+                       if (s->empty() || !in) {
+                         r.error(n, path + ": cannot read '" + p.string() +
+                                        "': " + std::strerror(errno));
+                         return;
+                       }
+                       std::stringstream buf;
+                       buf << in.rdbuf();
+                       const std::string dsn(core::trim(buf.str()));
+                       if (dsn.empty()) {
+                         r.error(n, path + ": '" + p.string() + "' is empty");
+                         return;
+                       }
+                       o.dsn = dsn;
+                     }),
+      config::integer("pool_size", o.pool_size, 1, 256),
+      config::duration("connect_timeout", o.connect_timeout, {config::at_least(seconds(2))}),
+      config::duration("statement_timeout", o.statement_timeout,
+                       {config::at_least(milliseconds(1))}),
+      config::duration("reconnect_backoff_initial", o.reconnect_backoff_initial,
+                       {config::positive()}),
+      config::duration("reconnect_backoff_max", o.reconnect_backoff_max, {config::positive()}),
+  };
+}
+
+config::Table store_table(const std::string& file, StoreConfig& store) {
+  return {config::custom(
+      "postgres",
+      [&file, &store](config::Reader& r, const YAML::Node& n, const std::string& path) {
+        store::PostgresOptions o;
+        const std::size_t errors = r.error_count();
+        if (!r.read(n, path, postgres_table(file, store, o)) || r.error_count() > errors) return;
+        if (o.dsn.empty()) {
+          r.error(n, path + " needs 'dsn' or 'dsn_file'");
+          return;
+        }
+        if (o.reconnect_backoff_max < o.reconnect_backoff_initial) {
+          r.error(n, path + ".reconnect_backoff_max is shorter than reconnect_backoff_initial");
+          return;
+        }
+        store.postgres = std::move(o);
+      },
+      [&file] {
+        StoreConfig store;
+        store::PostgresOptions o;
+        return config::mapping_keys(config::known_keys(postgres_table(file, store, o)));
+      })};
+}
+
 config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks other_file) {
   return {
       config::custom("listen",
@@ -520,6 +611,7 @@ config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks oth
       config::section("http", [&cfg] { return http_table(cfg.http); }),
       config::section("ingest", [&file, &cfg] { return ingest_table(file, cfg); }),
       config::section("bus", [&cfg] { return bus_table(cfg.bus); }),
+      config::section("store", [&file, &cfg] { return store_table(file, cfg.store); }),
       config::section("gate", [&cfg] { return gate_table(cfg.gate); }),
       config::list(
           "components", "a list of {name, max_age, required, ...}",

@@ -28,6 +28,7 @@
 #include "opsready/readiness/readiness.h"
 #include "opsready/server/http_listener.h"
 #include "opsready/server/status_page.h"
+#include "opsready/store/store.h"
 
 namespace opsready::app {
 
@@ -69,6 +70,18 @@ struct NatsConfig {
   std::vector<std::string> watch_consumers;
 
   bool operator==(const NatsConfig&) const = default;
+};
+
+// store: where history and alerting state are kept. Without store.postgres, SQLite in
+// <data_dir>/opsready.db (one replica); with it, the PostgreSQL database that replicas share
+// (docs/replicas.md).
+struct StoreConfig {
+  std::optional<store::PostgresOptions> postgres;
+  // Whether the DSN came inline (store.postgres.dsn) and names a password: secrets hygiene
+  // warns, as for every inline secret.
+  bool dsn_has_inline_password = false;
+
+  bool operator==(const StoreConfig&) const = default;
 };
 
 struct BusConfig {
@@ -199,6 +212,7 @@ struct Config {
   // detectors: settings of the built-in component evaluators (docs/components.md).
   components::ComponentsConfig detectors;
   BusConfig bus;
+  StoreConfig store;
   // alerting: the alerting policy, an Alertmanager configuration inline or in the file
   // alerting.config_file names (app/alerting_config.h); absent: alerting::default_policy().
   alerting::Policy alerting = alerting::default_policy();

@@ -155,6 +155,19 @@ TEST(Config, EverySectionLoads) {
               .command = "validate --all",
               .grace = 3h}};
        }},
+      {"store.postgres",
+       "store:\n  postgres:\n    dsn: 'host=db1 dbname=opsready user=opsready'\n"
+       "    pool_size: 8\n    connect_timeout: 3s\n    statement_timeout: 2s\n"
+       "    reconnect_backoff_initial: 50ms\n    reconnect_backoff_max: 5s\n",
+       [](Config& c) {
+         c.store.postgres = store::PostgresOptions{.dsn = "host=db1 dbname=opsready user=opsready",
+                                                   .pool_size = 8,
+                                                   .connect_timeout = 3s,
+                                                   .statement_timeout = 2s,
+                                                   .reconnect_backoff_initial = 50ms,
+                                                   .reconnect_backoff_max = 5s};
+       }},
+      {"store without postgres is SQLite", "store:\n", [](Config&) {}},
       // A key with nothing under it is an empty section; `nats:` alone turns NATS on.
       {"empty sections", "http:\ningest:\nbus:\n  nats:\ngate:\ndetectors:\n",
        [](Config& c) { c.bus.nats.emplace(); }},
@@ -181,7 +194,8 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"[1, 2]\n", "t.yml:1: the configuration must be a YAML mapping"},
       {"listen: 127.0.0.1:0\nlisten_on: x\n",
        "t.yml:2: unknown key 'listen_on' in the top level (known: listen, data_dir, "
-       "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, gate, components, "
+       "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, store, gate, "
+       "components, "
        "detectors, alerting, drills, validation, compliance, delivery, status_page)"},
       {"gate:\n  max_age: 1m\n  max_age: 2m\n", "t.yml:3: key 'max_age' is given twice in gate"},
       {"compliance:\n  signoffs:\n    - {name: sec, owner: a, every: 90d, kind: review}\n",
@@ -197,6 +211,15 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"compliance:\n  signoffs:\n    - {name: sec, owner: a, every: 7d, due_soon: 8d}\n",
        "t.yml: compliance.signoffs: 'sec': due_soon (1w1d) is longer than every (1w)"},
       {"gate: [fail]\n", "t.yml:1: gate must be a mapping"},
+      {"store:\n  postgres:\n    pool_size: 2\n",
+       "t.yml:3: store.postgres needs 'dsn' or 'dsn_file'"},
+      {"store:\n  postgres:\n    dsn: host=a\n    dsn_file: /nonexistent/dsn\n",
+       "t.yml:4: store.postgres.dsn_file: give either dsn or dsn_file, not both"},
+      {"store:\n  postgres:\n    dsn_file: /nonexistent/dsn\n",
+       "t.yml:3: store.postgres.dsn_file: cannot read '/nonexistent/dsn': No such file or "
+       "directory"},
+      {"store:\n  postgres:\n    dsn: host=a\n    pool_size: 0\n",
+       "t.yml:4: store.postgres.pool_size must be between 1 and 256"},
       {"ingest:\n  auth: tokens\n", "t.yml:2: ingest.auth must be a mapping"},
       {"bus:\n  spool:\n    size: 1\n",
        "t.yml:3: unknown key 'size' in bus.spool (known: dir, fsync, fsync_interval, max_bytes)"},
@@ -591,6 +614,34 @@ std::vector<std::string> unknown_keys(const std::string& yaml) {
 // known_config_keys() lists what the reader takes: a document holding any listed key loads
 // without an unknown-key error, and one holding a key it does not list fails with one (so the
 // probe can fail), at every kind of nesting.
+// store.postgres.dsn_file: the DSN (a secret) from a file beside the configuration, trimmed;
+// an inline DSN with a password is noted for the secrets hygiene check.
+TEST(Config, PostgresDsnFromAFileOrInline) {
+  const auto dir = std::filesystem::temp_directory_path() / "opsready-config-dsn";
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir / "pg.dsn") << "  host=db1 dbname=opsready password=s3cret\n"; }
+  auto cfg =
+      parse_config("store:\n  postgres:\n    dsn_file: pg.dsn\n", (dir / "opsready.yml").string());
+  ASSERT_TRUE(cfg) << cfg.error().front().describe();
+  ASSERT_TRUE(cfg->store.postgres);
+  EXPECT_EQ(cfg->store.postgres->dsn, "host=db1 dbname=opsready password=s3cret");
+  EXPECT_FALSE(cfg->store.dsn_has_inline_password);
+  auto inline_cfg =
+      parse_config("store:\n  postgres:\n    dsn: postgresql://u:pw@db1/opsready\n", "t.yml");
+  ASSERT_TRUE(inline_cfg);
+  EXPECT_TRUE(inline_cfg->store.dsn_has_inline_password);
+  auto plain = parse_config("store:\n  postgres:\n    dsn: postgresql://u@db1/opsready\n", "t.yml");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->store.dsn_has_inline_password);
+  std::ofstream(dir / "empty.dsn") << "\n";
+  auto empty = parse_config("store:\n  postgres:\n    dsn_file: empty.dsn\n",
+                            (dir / "opsready.yml").string());
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().front().message,
+            "store.postgres.dsn_file: '" + (dir / "empty.dsn").string() + "' is empty");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Config, KnownKeysAreTheKeysTheReaderTakes) {
   const std::vector<std::string> keys = known_config_keys();
   for (const auto& key : keys) {
@@ -603,6 +654,8 @@ TEST(Config, KnownKeysAreTheKeysTheReaderTakes) {
                           "alerts.resolve_timeout",
                           "bus.nats.batch",
                           "bus.spool.dir",
+                          "store.postgres.dsn",
+                          "store.postgres.dsn_file",
                           "gate.block_on",
                           "components[]",
                           "components[].max_age",

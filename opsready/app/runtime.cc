@@ -456,11 +456,16 @@ core::Result<int> Runtime::start(StartOptions options) {
   if (!engine) return core::fail("invalid_config", engine.error().describe());
   engine_ = std::move(*engine);
 
-  auto store = store::open_sqlite_store(config_.data_dir / "opsready.db");
+  // SQLite in the data directory, or the PostgreSQL database replicas share (store.postgres).
+  auto store = config_.store.postgres ? store::open_postgres_store(*config_.store.postgres)
+                                      : store::open_sqlite_store(config_.data_dir / "opsready.db");
   if (!store) return std::unexpected(store.error());
   store_ = std::move(*store);
-  store_health_ = std::make_unique<store::StoreHealth>(
-      store::StoreHealthOptions{.path = (config_.data_dir / "opsready.db").string()});
+  store_health_ = std::make_unique<store::StoreHealth>(store::StoreHealthOptions{
+      .path = config_.store.postgres ? std::string("PostgreSQL (store.postgres)")
+                                     : (config_.data_dir / "opsready.db").string()});
+  spdlog::info("store: {}", config_.store.postgres ? "PostgreSQL (store.postgres)"
+                                                   : (config_.data_dir / "opsready.db").string());
   engine::RestoreState restore;
   if (auto restored = store_->latest_components(); restored) {
     restore.components = std::move(*restored);
@@ -604,7 +609,9 @@ core::Result<int> Runtime::start(StartOptions options) {
                       {"max_in_flight_per_receiver",
                        std::to_string(config_.delivery.max_in_flight_per_receiver)}}},
         &Runtime::delivery_loop);
-  spawn({.name = "persistence", .metadata = {{"store", "sqlite"}}}, &Runtime::persistence_loop);
+  spawn({.name = "persistence",
+         .metadata = {{"store", config_.store.postgres ? "postgres" : "sqlite"}}},
+        &Runtime::persistence_loop);
   spawn({.name = "alerts",
          .metadata = {{"flush_interval", core::format_duration(config_.alert_flush_interval)}}},
         &Runtime::alerts_loop);
@@ -678,20 +685,41 @@ asio::awaitable<void> Runtime::persistence_loop() {
   co_await asio::this_coro::throw_if_cancelled(false);
   auto strand = asio::make_strand(pool_->get_executor());
   asio::steady_timer wake(*ctx_);
+  bool stalled_before = false;
   for (;;) {
-    while (!pending_writes_.empty() || !outbox_updates_.empty()) co_await flush_writes(strand);
+    bool stalled = false;
+    while (!stalled && (!pending_writes_.empty() || !outbox_updates_.empty())) {
+      stalled = !(co_await flush_writes(strand));
+    }
+    if (stalled && !stalled_before) {
+      spdlog::error("store: unreachable; {} write(s) kept in memory and retried every {}",
+                    pending_writes_.size(), core::format_duration(kStoreRetryInterval));
+    } else if (!stalled && stalled_before) {
+      spdlog::info("store: reachable again; the waiting writes are caught up");
+    }
+    stalled_before = stalled;
     // Checked before every wait: a stop requested during a flush is not lost.
     if (co_await cancel_requested()) break;
-    wake.expires_at(asio::steady_timer::time_point::max());
-    persistence_wake_ = [&wake] { wake.cancel(); };
+    // While the store is unreachable, new writes wait for the retry instead of waking the loop.
+    wake.expires_at(stalled ? asio::steady_timer::clock_type::now() + kStoreRetryInterval
+                            : asio::steady_timer::time_point::max());
+    if (!stalled) persistence_wake_ = [&wake] { wake.cancel(); };
     const bool fired = co_await wait(wake);
     persistence_wake_ = nullptr;
     static_cast<void>(fired);
   }
   // Graceful stop: the evaluation loop (stopped before this one) has queued its last writes.
   co_await asio::this_coro::reset_cancellation_state();
-  co_await flush_writes(strand);
-  spdlog::info("stopped: state flushed to {}", (config_.data_dir / "opsready.db").string());
+  if (!(co_await flush_writes(strand))) {
+    spdlog::error(
+        "stopped: the store is unreachable; {} write(s) and {} delivery mark(s) were "
+        "not written",
+        pending_writes_.size(), outbox_updates_.size());
+  } else {
+    spdlog::info("stopped: state flushed to {}", config_.store.postgres
+                                                     ? std::string("PostgreSQL")
+                                                     : (config_.data_dir / "opsready.db").string());
+  }
 }
 
 asio::awaitable<void> Runtime::alerts_loop() {
@@ -763,25 +791,53 @@ asio::awaitable<void> Runtime::flush_alerts() {
   }
 }
 
-asio::awaitable<void> Runtime::flush_writes(asio::strand<asio::thread_pool::executor_type> strand) {
+bool Runtime::transient(const core::Result<void>& outcome) {
+  if (outcome) return false;
+  const std::string& code = outcome.error().code;
+  return code == "store_unavailable" || code == "store_timeout" || code == "store_busy";
+}
+
+asio::awaitable<bool> Runtime::flush_writes(asio::strand<asio::thread_pool::executor_type> strand) {
   // The batch lives in this frame until the pool has run it. (No capturing lambdas in the
   // co_await expression: GCC 12 mis-destroys such temporaries.)
-  std::vector<std::function<void()>> batch;
+  std::vector<StoreWrite> batch;
   batch.swap(pending_writes_);
   // Delivery outcomes go first, in one transaction: each names a row committed by an earlier
   // flush (a row is sent only after its write), and a finished notification holds its request
   // slot until its mark is committed, so marks must not wait behind the bulk of new decisions.
   std::vector<store::OutboxUpdate> marks;
   marks.swap(outbox_updates_);
-  const std::function<void()> job = [this, &batch, &marks] {
-    if (!marks.empty()) write_marks(marks);
-    for (const auto& write : batch) write();
+  bool marks_written = true;
+  std::size_t done = 0;  // writes of the batch that are done
+  const std::function<void()> job = [this, &batch, &marks, &marks_written, &done] {
+    if (!marks.empty()) marks_written = write_marks(marks);
+    for (; done < batch.size(); ++done) {
+      if (!batch[done]()) break;
+    }
   };
   co_await run_to_completion(ctx_.get(), strand, &job);
+  if (marks_written && done == batch.size()) co_return true;
+  // Back in front of what arrived meanwhile, in order.
+  if (!marks_written) outbox_updates_.insert(outbox_updates_.begin(), marks.begin(), marks.end());
+  pending_writes_.insert(pending_writes_.begin(), std::make_move_iterator(batch.begin() + done),
+                         std::make_move_iterator(batch.end()));
+  if (pending_writes_.size() > kMaxWaitingWrites) {
+    // Memory is bounded: the oldest go (history rows, mostly; docs/runbooks/store.md).
+    const std::size_t excess = pending_writes_.size() - kMaxWaitingWrites;
+    pending_writes_.erase(pending_writes_.begin(),
+                          pending_writes_.begin() + static_cast<std::ptrdiff_t>(excess));
+    metrics_->store_errors.with({"dropped_waiting"}).inc(static_cast<double>(excess));
+    spdlog::error(
+        "store: unreachable for too long; dropped the {} oldest waiting write(s) "
+        "(at most {} are kept)",
+        excess, kMaxWaitingWrites);
+  }
+  co_return false;
 }
 
-void Runtime::write_marks(const std::vector<store::OutboxUpdate>& updates) {
-  if (auto ok = stored("update_outbox", [&] { return store_->update_outbox(updates); }); !ok) {
+bool Runtime::write_marks(const std::vector<store::OutboxUpdate>& updates) {
+  const auto ok = stored("update_outbox", [&] { return store_->update_outbox(updates); });
+  if (!ok) {
     spdlog::error("store: cannot mark {} outbox row(s): {}", updates.size(), ok.error().message);
   }
   // Their slots are free now (also when the write failed: those rows stay pending and are sent
@@ -791,6 +847,7 @@ void Runtime::write_marks(const std::vector<store::OutboxUpdate>& updates) {
     if (u.state != store::OutboxState::kPending) finished.push_back(u.id);
   }
   delivery_->recorded(std::move(finished));
+  return !transient(ok);
 }
 
 void Runtime::wake_persistence() {
@@ -1185,10 +1242,10 @@ void Runtime::flush_engine_output() {
   if (state_rows_.empty() && log_rows_.empty() && outbox_rows_.empty()) return;
   // The outbox rows are committed with the decisions that made them, and sent only after.
   pending_writes_.push_back([this, state = std::move(state_rows_), log = std::move(log_rows_),
-                             outbox = std::move(outbox_rows_)] {
-    if (auto ok =
-            stored("write_alerting", [&] { return store_->write_alerting(state, log, outbox); });
-        !ok) {
+                             outbox = std::move(outbox_rows_)]() mutable {
+    const auto ok =
+        stored("write_alerting", [&] { return store_->write_alerting(state, log, outbox); });
+    if (!ok && (!transient(ok) || !outbox.empty())) {
       spdlog::error(
           "store: cannot save alerting state ({} row(s), {} log row(s), {} outbox "
           "row(s)){}: {}",
@@ -1197,8 +1254,11 @@ void Runtime::flush_engine_output() {
           ok.error().message);
     }
     // Sent even when the write failed: a notification not on disk is still better sent than
-    // dropped (it is then not resent after a crash).
+    // dropped or held until the store returns (it is then not resent after a crash).
     for (const store::OutboxRow& row : outbox) delivery_->send(row);
+    // A retry writes the state and the log; the notifications have gone.
+    outbox.clear();
+    return !transient(ok);
   });
   state_rows_.clear();
   log_rows_.clear();
@@ -1303,6 +1363,7 @@ void Runtime::prune_if_due(core::TimePoint now) {
   last_prune_ = now;
   // retention 0 keeps the history; the outbox has its own retention (delivery.retention).
   if (config_.retention > core::Duration::zero()) {
+    // Not retried: the next hour's prune does the same work.
     pending_writes_.push_back([this, before = now - config_.retention] {
       auto pruned = store_->prune(before);
       if (!pruned) {
@@ -1312,6 +1373,7 @@ void Runtime::prune_if_due(core::TimePoint now) {
         spdlog::info("store: pruned {} row(s) older than {}", *pruned,
                      core::format_rfc3339(before));
       }
+      return true;
     });
   }
   pending_writes_.push_back([this, before = now - config_.delivery.retention] {
@@ -1323,6 +1385,7 @@ void Runtime::prune_if_due(core::TimePoint now) {
       spdlog::info("store: pruned {} finished outbox row(s) older than {}", *pruned,
                    core::format_rfc3339(before));
     }
+    return true;
   });
   // The status page's daily roll-up outlives the history (status_page.status_days).
   pending_writes_.push_back(
@@ -1332,6 +1395,7 @@ void Runtime::prune_if_due(core::TimePoint now) {
           metrics_->store_errors.with({"prune_component_days"}).inc();
           spdlog::error("store: pruning the daily roll-up failed: {}", pruned.error().message);
         }
+        return true;
       });
   wake_persistence();
 }
@@ -1358,9 +1422,12 @@ void Runtime::publish_store_health(core::TimePoint now) {
 
 void Runtime::persist_component(const core::ComponentSnapshot& s) {
   pending_writes_.push_back([this, s] {
-    if (auto ok = stored("put_component", [&] { return store_->put_component(s); }); !ok) {
+    const auto ok = stored("put_component", [&] { return store_->put_component(s); });
+    if (transient(ok)) return false;  // logged once per outage by the persistence loop
+    if (!ok) {
       spdlog::error("store: cannot save snapshot of '{}': {}", s.component, ok.error().message);
     }
+    return true;
   });
   wake_persistence();
 }
@@ -1391,17 +1458,19 @@ void Runtime::persist_readiness(const readiness::ReadinessSnapshot& s) {
          row = store::GateChange{.at = s.generated_at,
                                  .decision = std::string(readiness::to_string(s.gate.decision)),
                                  .json = gate.dump()}] {
-          if (auto ok = stored("put_gate", [&] { return store_->put_gate(row); }); !ok) {
-            spdlog::error("store: cannot save a gate change: {}", ok.error().message);
-          }
+          const auto ok = stored("put_gate", [&] { return store_->put_gate(row); });
+          if (transient(ok)) return false;
+          if (!ok) spdlog::error("store: cannot save a gate change: {}", ok.error().message);
+          return true;
         });
   }
   pending_writes_.push_back(
       [this, row = store::StoredReadiness{
                  .generated_at = s.generated_at, .status = s.status, .json = doc.dump()}] {
-        if (auto ok = stored("put_readiness", [&] { return store_->put_readiness(row); }); !ok) {
-          spdlog::error("store: cannot save readiness snapshot: {}", ok.error().message);
-        }
+        const auto ok = stored("put_readiness", [&] { return store_->put_readiness(row); });
+        if (transient(ok)) return false;
+        if (!ok) spdlog::error("store: cannot save readiness snapshot: {}", ok.error().message);
+        return true;
       });
   wake_persistence();
 }

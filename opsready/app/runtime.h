@@ -70,6 +70,10 @@ struct StartOptions {
 // topics; events on later ones are counted under kOtherTopics (topics are the clients' choice,
 // and each label value is a series Prometheus keeps).
 inline constexpr std::size_t kMaxTopicLabels = 1000;
+// While the store cannot be reached, its writes wait in memory (in order) and are tried again
+// this often; at most this many wait, the oldest are dropped beyond (docs/runbooks/store.md).
+inline constexpr std::chrono::seconds kStoreRetryInterval{1};
+inline constexpr std::size_t kMaxWaitingWrites = 200'000;
 inline constexpr std::string_view kOtherTopics = "_other";
 
 class Runtime final : public server::Backend {
@@ -161,7 +165,8 @@ class Runtime final : public server::Backend {
   // Wakes the evaluation loop when the engine's next deadline is before its wake-up.
   void rearm_evaluation();
   // Writes delivery outcomes (one transaction), then frees their request slots. Pool thread.
-  void write_marks(const std::vector<store::OutboxUpdate>& updates);
+  // False when the store could not be reached (the marks are then to be written again).
+  bool write_marks(const std::vector<store::OutboxUpdate>& updates);
   asio::awaitable<void> http_loop();
   asio::awaitable<void> supervision_loop();
   asio::awaitable<void> demo_loop();
@@ -177,7 +182,12 @@ class Runtime final : public server::Backend {
   // Takes a fetched batch into the evaluation queue, waiting while it is full. False when
   // opsready is stopping (the batch is then redelivered).
   bool take_from_nats(std::vector<core::TelemetryEvent>& events, const std::stop_token& stop);
-  asio::awaitable<void> flush_writes(asio::strand<asio::thread_pool::executor_type> strand);
+  // False when the store could not be reached: the unwritten writes are back in
+  // pending_writes_ (and marks in outbox_updates_), for a retry.
+  asio::awaitable<bool> flush_writes(asio::strand<asio::thread_pool::executor_type> strand);
+  // Whether `outcome` failed for a reason that passes (the store's server is unreachable, a
+  // statement timed out, a lock was busy): the write is worth trying again.
+  [[nodiscard]] static bool transient(const core::Result<void>& outcome);
 
   // Evaluation strand only.
   void drain();
@@ -266,7 +276,12 @@ class Runtime final : public server::Backend {
   std::string last_gate_;       // the gate's decision and reason codes last stored
   core::TimePoint last_persisted_at_{};
   core::TimePoint last_prune_{};
-  std::vector<std::function<void()>> pending_writes_;  // run on the pool, in order
+  // Store writes, run on the pool in order. Each returns true when it is done (written, or
+  // refused for good and logged) and false when the store could not be reached (a transient
+  // error: store_unavailable, store_timeout, store_busy): that write and those after it are
+  // kept, in order, and tried again after kStoreRetryInterval, up to kMaxWaitingWrites.
+  using StoreWrite = std::function<bool()>;
+  std::vector<StoreWrite> pending_writes_;
   // The evaluation loop's wait: when it ends, and how to end it sooner (rearm_evaluation()).
   core::TimePoint evaluation_wake_at_{};
   std::function<void()> evaluation_wake_;

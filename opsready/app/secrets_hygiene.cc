@@ -382,6 +382,12 @@ class Checker {
     return true;
   }
 
+  void inline_dsn(const ConfigError& key) {
+    inline_secret(key,
+                  "names a password inline: put the DSN in a file named by "
+                  "store.postgres.dsn_file (mode 0600), or use libpq's PGPASSFILE");
+  }
+
   // Inline secrets counted per file, then the files others may read.
   void readable_files() {
     for (const auto& [file, count] : inline_by_file_) {
@@ -467,6 +473,20 @@ std::vector<HygieneFinding> check_secrets_hygiene(const Config& config,
     std::filesystem::path p = n.IsScalar() ? n.Scalar() : "";
     if (p.is_relative()) p = config_file.parent_path() / p;
     check.secret_file({file, line_of(n), "ingest.auth.tokens_file"}, p.string());
+  }
+
+  // store.postgres: a password inline in the DSN, or a DSN file others may read.
+  if (root.IsMap() && root["store"] && root["store"]["postgres"]) {
+    const YAML::Node pg = root["store"]["postgres"];
+    if (config.store.dsn_has_inline_password && pg["dsn"]) {
+      check.inline_dsn({file, line_of(pg["dsn"]), "store.postgres.dsn"});
+    }
+    if (pg["dsn_file"]) {
+      const YAML::Node n = pg["dsn_file"];
+      std::filesystem::path p = n.IsScalar() ? n.Scalar() : "";
+      if (p.is_relative()) p = config_file.parent_path() / p;
+      check.secret_file({file, line_of(n), "store.postgres.dsn_file"}, p.string());
+    }
   }
 
   const alerting::Policy& policy = config.alerting;

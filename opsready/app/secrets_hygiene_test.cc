@@ -220,6 +220,35 @@ TEST(SecretsHygiene, SecretFilesOpenOrMissing) {
 
 // Certificates of tls_config: expiring (a CA bundle's second one), expired, not PEM; the
 // private key is a secret file. --cert-warn-days moves the line.
+// store.postgres: a password inline in the DSN is an inline secret; the DSN file is a secret
+// file (its mode is checked); a DSN without a password is fine.
+TEST(SecretsHygiene, PostgresDsnInlineOrInAnOpenFile) {
+  opsready::testing::TempDir dir{"opsready-hygiene"};
+  const fs::path file = dir.path() / "opsready.yml";
+  write(file,
+        "store:\n"
+        "  postgres:\n"
+        "    dsn: 'host=db1 dbname=opsready user=opsready password=pw-123'\n");
+  const auto inline_findings = describe_all(check(file));
+  ASSERT_EQ(inline_findings.size(), 1u);
+  EXPECT_EQ(inline_findings[0],
+            "inline_secret " + file.string() +
+                ":3: store.postgres.dsn names a password inline: put the DSN in a file named by "
+                "store.postgres.dsn_file (mode 0600), or use libpq's PGPASSFILE");
+  EXPECT_EQ(inline_findings[0].find("pw-123"), std::string::npos);
+
+  write(file, "store:\n  postgres:\n    dsn: 'host=db1 dbname=opsready user=opsready'\n");
+  EXPECT_TRUE(check(file).empty());
+
+  write(dir.path() / "pg.dsn", "host=db1 password=pw-123\n", fs::perms(0644));
+  write(file, "store:\n  postgres:\n    dsn_file: pg.dsn\n");
+  EXPECT_EQ(describe_all(check(file)),
+            (std::vector<std::string>{"secret_file_mode " + file.string() +
+                                      ":3: store.postgres.dsn_file: names '" + dir.path().string() +
+                                      "/pg.dsn', which is open to group or others (mode 0644): "
+                                      "chmod 600 it"}));
+}
+
 TEST(SecretsHygiene, CertificatesExpiringExpiredOrUnreadable) {
   opsready::testing::TempDir dir{"opsready-hygiene"};
   const fs::path file = dir.path() / "opsready.yml";

@@ -411,13 +411,21 @@ void HttpServer::install_routes() {
     if (backend_.ready()) {
       // Serving, but an empty readiness is not healthy: say so (the gate warns no_components).
       const auto snap = backend_.current();
-      res.send(Response::text(200,
-                              snap && snap->components.empty()
-                                  ? "OK, but no component has reported yet (gate: " +
-                                        std::string(readiness::to_string(snap->gate.decision)) +
-                                        ", no_components)\n"
-                                  : "OK\n",
-                              "text/plain"));
+      std::string body = "OK\n";
+      if (snap && snap->components.empty()) {
+        body = "OK, but no component has reported yet (gate: " +
+               std::string(readiness::to_string(snap->gate.decision)) + ", no_components)\n";
+      } else if (snap) {
+        // Still serving and ingesting while the store fails (its writes wait and are retried),
+        // but a load balancer's operator should see it: 200, with the store's trouble named.
+        for (const auto& c : snap->components) {
+          if (c.component == "store" && c.status != core::Status::kOk) {
+            body = "OK, but the store is " + std::string(core::to_string(c.status)) + ": " +
+                   c.summary + "\n";
+          }
+        }
+      }
+      res.send(Response::text(200, body, "text/plain"));
     } else {
       res.send(Response::text(503, "starting or stopping\n", "text/plain"));
     }

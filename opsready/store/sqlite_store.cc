@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "opsready/store/rows.h"
 #include "opsready/store/store.h"
 
 namespace opsready::store {
@@ -32,6 +33,13 @@ namespace {
 using core::Error;
 using core::Result;
 using core::TimePoint;
+using rows::day_of;
+using rows::from_ns;
+using rows::kNsPerDay;
+using rows::kNsPerQuarter;
+using rows::status_of_rank;
+using rows::to_limit;
+using rows::to_ns;
 
 // Schema migrations, oldest first. Migration k (0-based) takes `user_version` from k to k+1.
 // Append only: a shipped migration is never edited, or databases that already ran it would
@@ -235,15 +243,6 @@ CREATE INDEX signoffs_at ON signoffs (at_ns);
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
-constexpr std::int64_t kNsPerDay = 86'400'000'000'000;
-// component_quarters' width (migration 7 spells it out: 900000000000).
-constexpr std::int64_t kNsPerQuarter = 900'000'000'000;
-// component_buckets' components: those with a roll-up row this many days before `since` or
-// later (the default history retention: older snapshots, which a carry would come from, are
-// pruned anyway).
-constexpr std::int64_t kCarryLookbackDays = 14;
-constexpr std::int64_t kMaxBuckets = 100'000;
-
 // The rank of a status word as stored (core::to_string), in SQL.
 #define STATUS_RANK(col) "CASE " col " WHEN 'fail' THEN 2 WHEN 'warn' THEN 1 ELSE 0 END"
 
@@ -273,25 +272,6 @@ std::string code_for(int rc) {
     default:
       return "store_failed";
   }
-}
-
-std::int64_t to_ns(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_ns(std::int64_t ns) { return TimePoint(core::Duration(ns)); }
-
-// The UTC day of `t`, as days since 1970-01-01 (floor, also before 1970).
-std::int64_t day_of(TimePoint t) {
-  const std::int64_t ns = to_ns(t);
-  return ns >= 0 ? ns / kNsPerDay : -((-ns + kNsPerDay - 1) / kNsPerDay);
-}
-
-core::Status status_of_rank(std::int64_t r) {
-  return r >= 2 ? core::Status::kFail : r == 1 ? core::Status::kWarn : core::Status::kOk;
-}
-
-// LIMIT takes a signed 64-bit value; a size_t beyond it means "no limit" in practice.
-std::int64_t to_limit(std::size_t limit) {
-  return static_cast<std::int64_t>(
-      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
 }
 
 std::string column_text(sqlite3_stmt* st, int col) {
@@ -889,17 +869,9 @@ Result<void> SqliteStore::set_fault(const StoreFault& fault) {
 }
 
 Result<void> SqliteStore::put_component(const core::ComponentSnapshot& s) {
-  // Refused here rather than stored: component_snapshot_from_json would reject the row when
-  // it is read back, turning one bad write into an unreadable history.
-  if (!core::is_valid_component_name(s.component)) {
-    return core::fail("invalid_component_name",
-                      "'" + s.component + "' is not a component name ([a-z0-9_.-]+, at most 128)",
-                      "component");
-  }
-  // replace: a stray non-UTF-8 byte in a summary becomes U+FFFD instead of losing the whole
-  // snapshot (dump() would otherwise throw).
-  const std::string json =
-      core::to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto encoded = rows::component_json(s);
+  if (!encoded) return std::unexpected(encoded.error());
+  const std::string& json = *encoded;
   const std::string_view status = core::to_string(s.status);
   const auto lock = locked();
   // One transaction for the snapshot and its day's roll-up: one commit, as before the
@@ -953,18 +925,7 @@ Result<void> SqliteStore::put_readiness(const StoredReadiness& r) {
 }
 
 Result<core::ComponentSnapshot> SqliteStore::parse_component(sqlite3_stmt* st, int json_col) const {
-  const std::string text = column_text(st, json_col);
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return core::fail("store_corrupt",
-                      "a component snapshot row in '" + path_ + "' holds invalid JSON");
-  }
-  auto s = core::component_snapshot_from_json(j, TimePoint{});
-  if (!s) {
-    return core::fail("store_corrupt", "a component snapshot row in '" + path_ +
-                                           "' does not parse: " + s.error().describe());
-  }
-  return s;
+  return rows::parse_component(column_text(st, json_col), "'" + path_ + "'");
 }
 
 Result<StoredReadiness> SqliteStore::read_readiness(sqlite3_stmt* st) const {
@@ -1063,49 +1024,22 @@ Result<std::vector<ComponentDay>> SqliteStore::component_days(TimePoint since,
     }
     if (rc != SQLITE_DONE) return sql_error("reading the daily roll-up", rc);
   }
-  // Carry: the day after a day with a row began with that day's last status, until its own
-  // first snapshot (unless that came at midnight itself).
-  for (std::size_t i = out.size(); i-- > 1;) {
-    const ComponentDay& prev = out[i - 1];
-    ComponentDay& d = out[i];
-    if (prev.component == d.component && d.day - prev.day == std::chrono::days(1) &&
-        d.first_at > d.day) {
-      d.worst = core::escalate(d.worst, prev.last);
-    }
-  }
-  std::erase_if(out, [first](const ComponentDay& d) { return day_of(d.day) < first; });
+  rows::carry_days(out, first);
   return out;
 }
 
 Result<std::vector<ComponentBucket>> SqliteStore::component_buckets(TimePoint since,
                                                                     TimePoint until,
                                                                     core::Duration bucket) const {
-  if (bucket <= core::Duration::zero() || until <= since) {
-    return core::fail("invalid_argument",
-                      "component buckets need a bucket longer than zero and until after since");
-  }
-  const std::int64_t width = bucket.count();
-  // Offsets times 4 must fit in 64 bits (bucket_worst_'s last status): at most 36 years.
-  if (until - since >= core::Duration(std::int64_t{1} << 60)) {
-    return core::fail("invalid_argument", "component buckets: the range is out of bounds");
-  }
-  const std::int64_t span = to_ns(until) - to_ns(since);
-  const std::int64_t count = span / width + (span % width != 0 ? 1 : 0);
-  if (count > kMaxBuckets) {
-    return core::fail("invalid_argument", "component buckets: " + std::to_string(count) +
-                                              " buckets asked for, at most " +
-                                              std::to_string(kMaxBuckets));
-  }
-  const std::int64_t from_day = day_of(since) - kCarryLookbackDays;
-  const std::int64_t to_day = day_of(until);
-  struct Row {
-    std::int64_t index = 0;
-    int worst = 0;
-    int last = 0;
-  };
+  const auto plan = rows::plan_buckets(since, until, bucket);
+  if (!plan) return std::unexpected(plan.error());
+  const std::int64_t width = plan->width;
+  const std::int64_t from_day = plan->from_day;
+  const std::int64_t to_day = plan->to_day;
+  using Row = rows::BucketRow;
   // By component: the carried-in rank (-1 when unknown), then the buckets with snapshots.
   std::vector<std::pair<std::string, int>> carried;
-  std::vector<std::pair<std::string, Row>> rows;
+  std::vector<std::pair<std::string, Row>> found;
   {
     const auto lock = locked();
     {
@@ -1122,8 +1056,7 @@ Result<std::vector<ComponentBucket>> SqliteStore::component_buckets(TimePoint si
       if (rc != SQLITE_DONE) return sql_error("reading the status before the buckets", rc);
     }
     // Whole quarters from the roll-up when the buckets are made of them.
-    const bool by_quarter =
-        to_ns(since) >= 0 && to_ns(since) % kNsPerQuarter == 0 && width % kNsPerQuarter == 0;
+    const bool by_quarter = plan->by_quarter;
     StmtUse st(by_quarter ? bucket_quarters_ : bucket_worst_);
     sqlite3_bind_int64(st.get(), 1, to_ns(since));
     sqlite3_bind_int64(st.get(), 2, to_ns(until));
@@ -1131,47 +1064,19 @@ Result<std::vector<ComponentBucket>> SqliteStore::component_buckets(TimePoint si
     sqlite3_bind_int64(st.get(), 4, from_day);
     sqlite3_bind_int64(st.get(), 5, to_day);
     if (by_quarter) {
-      const std::int64_t until_quarter = to_ns(until) / kNsPerQuarter;
-      sqlite3_bind_int64(st.get(), 6, to_ns(since) / kNsPerQuarter);
-      sqlite3_bind_int64(st.get(), 7, until_quarter);
-      sqlite3_bind_int64(st.get(), 8, until_quarter * kNsPerQuarter);
+      sqlite3_bind_int64(st.get(), 6, plan->since_quarter);
+      sqlite3_bind_int64(st.get(), 7, plan->until_quarter);
+      sqlite3_bind_int64(st.get(), 8, plan->until_quarter * kNsPerQuarter);
     }
     int rc;
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-      rows.emplace_back(column_text(st.get(), 0), Row{.index = sqlite3_column_int64(st.get(), 1),
-                                                      .worst = sqlite3_column_int(st.get(), 2),
-                                                      .last = sqlite3_column_int(st.get(), 3)});
+      found.emplace_back(column_text(st.get(), 0), Row{.index = sqlite3_column_int64(st.get(), 1),
+                                                       .worst = sqlite3_column_int(st.get(), 2),
+                                                       .last = sqlite3_column_int(st.get(), 3)});
     }
     if (rc != SQLITE_DONE) return sql_error("reading the component buckets", rc);
   }
-  // Both lists are sorted by component (the same DISTINCT set); walk them together.
-  std::vector<ComponentBucket> out;
-  std::size_t r = 0;
-  for (const auto& [component, carry_in] : carried) {
-    int state = carry_in;
-    std::int64_t next = 0;  // the next bucket index to emit
-    const auto emit_carried_until = [&](std::int64_t end) {
-      if (state >= 0) {
-        for (; next < end; ++next) {
-          out.push_back({.component = component,
-                         .start = since + bucket * next,
-                         .worst = status_of_rank(state)});
-        }
-      }
-      next = end;
-    };
-    for (; r < rows.size() && rows[r].first == component; ++r) {
-      const Row& row = rows[r].second;
-      emit_carried_until(row.index);
-      out.push_back({.component = component,
-                     .start = since + bucket * row.index,
-                     .worst = status_of_rank(std::max(row.worst, state))});
-      state = row.last;
-      next = row.index + 1;
-    }
-    emit_carried_until(count);
-  }
-  return out;
+  return rows::walk_buckets(carried, found, since, bucket, plan->count);
 }
 
 Result<std::size_t> SqliteStore::prune_component_days(TimePoint before) {
@@ -1223,28 +1128,11 @@ void SqliteStore::release_free_pages() {
   (void)exec("PRAGMA incremental_vacuum", "releasing free pages");
 }
 
-std::string labels_to_text(const core::LabelSet& set) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [k, v] : set) j[k] = v;
-  // replace: callers validate UTF-8, but a stray byte must not lose the whole batch.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-bool labels_from_text(const std::string& text, core::LabelSet& out) {
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return false;
-  for (const auto& [k, v] : j.items()) {
-    if (!v.is_string()) return false;
-    out.emplace(k, v.get<std::string>());
-  }
-  return true;
-}
-
 Result<core::Alert> SqliteStore::read_alert(sqlite3_stmt* st) const {
   core::Alert a;
   a.fingerprint = column_text(st, 0);
-  if (!labels_from_text(column_text(st, 1), a.labels) ||
-      !labels_from_text(column_text(st, 2), a.annotations)) {
+  if (!rows::labels_from_text(column_text(st, 1), a.labels) ||
+      !rows::labels_from_text(column_text(st, 2), a.annotations)) {
     return core::fail("store_corrupt", "alert '" + a.fingerprint + "' in '" + path_ +
                                            "' holds labels or annotations that do not parse");
   }
@@ -1277,8 +1165,8 @@ Result<void> SqliteStore::put_alert_locked(const core::Alert& incoming) {
 
 // Caller holds mu_ and an open transaction.
 Result<void> SqliteStore::write_alert_locked(const core::Alert& a) {
-  const std::string labels = labels_to_text(a.labels);
-  const std::string annotations = labels_to_text(a.annotations);
+  const std::string labels = rows::labels_to_text(a.labels);
+  const std::string annotations = rows::labels_to_text(a.annotations);
   StmtUse st(upsert_alert_);
   sqlite3_bind_text(st.get(), 1, a.fingerprint.data(), static_cast<int>(a.fingerprint.size()),
                     SQLITE_STATIC);
@@ -1663,25 +1551,6 @@ Result<std::size_t> SqliteStore::prune_outbox(TimePoint before) {
 }
 
 }  // namespace
-
-std::string_view to_string(OutboxState s) {
-  switch (s) {
-    case OutboxState::kPending:
-      return "pending";
-    case OutboxState::kSent:
-      return "sent";
-    case OutboxState::kFailed:
-      return "failed";
-  }
-  return "pending";
-}
-
-std::optional<OutboxState> parse_outbox_state(std::string_view s) {
-  if (s == "pending") return OutboxState::kPending;
-  if (s == "sent") return OutboxState::kSent;
-  if (s == "failed") return OutboxState::kFailed;
-  return std::nullopt;
-}
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& file) {
   return SqliteStore::open(file);

@@ -18,6 +18,7 @@
 // their rendered JSON document plus the indexed columns. Implementations are thread-safe:
 // every call may come from any thread (SQLite in WAL mode behind one connection and mutex).
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -315,5 +316,28 @@ class Store {
 
 // Newest schema version this build knows.
 [[nodiscard]] int sqlite_schema_version();
+
+// PostgreSQL through libpq (store.postgres in the configuration): the store that several
+// replicas share. open_postgres_store() connects, applies pending migrations (serialized
+// between replicas by an advisory lock; the version is kept in the table opsready_schema), and
+// refuses a database whose schema is newer than this build's. Every call takes a connection of
+// the pool (waiting for one when all are busy); a connection found broken is reconnected with
+// exponential backoff, and calls meanwhile fail with `store_unavailable` at once instead of
+// queueing behind the outage. Every statement runs under `statement_timeout`.
+struct PostgresOptions {
+  std::string dsn;  // a libpq connection string or URI (password from dsn_file, never logged)
+  std::size_t pool_size = 4;
+  core::Duration connect_timeout = std::chrono::seconds(5);
+  core::Duration statement_timeout = std::chrono::seconds(10);
+  core::Duration reconnect_backoff_initial = std::chrono::milliseconds(100);
+  core::Duration reconnect_backoff_max = std::chrono::seconds(10);
+
+  bool operator==(const PostgresOptions&) const = default;
+};
+
+[[nodiscard]] core::Result<std::unique_ptr<Store>> open_postgres_store(const PostgresOptions& o);
+
+// Newest PostgreSQL schema version this build knows.
+[[nodiscard]] int postgres_schema_version();
 
 }  // namespace opsready::store

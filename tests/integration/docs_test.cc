@@ -52,6 +52,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -772,6 +773,25 @@ bool is_file_name(const std::string& text) {
   return std::regex_search(text, file);
 }
 
+// The issue codes the runbooks document (their `## `code`` headings): `store.slow_write` is an
+// issue of the `store` component, not a key of the `store` section.
+const std::set<std::string>& runbook_issue_codes() {
+  static const std::set<std::string> codes = [] {
+    std::set<std::string> out;
+    static const std::regex heading(R"(^## `([^`]+)`)");
+    for (const auto& e : fs::directory_iterator(source_dir() / "docs" / "runbooks")) {
+      std::ifstream in(e.path());
+      std::string line;
+      std::smatch m;
+      while (std::getline(in, line)) {
+        if (std::regex_search(line, m, heading)) out.insert(m[1]);
+      }
+    }
+    return out;
+  }();
+  return codes;
+}
+
 TEST(Docs, EveryConfigurationKeyInCodeIsKnown) {
   const Keys& k = keys();
   std::size_t checked = 0;
@@ -783,7 +803,7 @@ TEST(Docs, EveryConfigurationKeyInCodeIsKnown) {
       if (text.ends_with(':')) text.pop_back();
       const auto key = Keys::normalized(text);
       if (!key || key->find_first_of(".[") == std::string::npos || !k.is_top_level(*key) ||
-          is_file_name(text)) {
+          is_file_name(text) || runbook_issue_codes().contains(text)) {
         continue;
       }
       ++checked;

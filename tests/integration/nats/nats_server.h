@@ -33,6 +33,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/loopback_port.h"
+
 namespace opsready::nats_testing {
 
 // The nats-server binary (Debian installs it in /usr/sbin), or "" when there is none.
@@ -52,23 +54,7 @@ inline std::string find_nats_server() {
   return {};
 }
 
-// A TCP port on 127.0.0.1 that was free a moment ago (0 on failure).
-inline int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+using ::opsready::testing::free_loopback_port;
 
 class NatsServerProcess {
  public:
