@@ -1,5 +1,7 @@
 #include "opsready/app/commands.h"
 
+#include "opsready/app/standby.h"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -119,12 +121,47 @@ int run_serve(const ServeOptions& options) {
       if (used) bus::shutdown_nats_library();
     }
   } nats_library{cfg->bus.nats.has_value()};
+  // Replicas on one PostgreSQL store: one leads, the others stand by here until it goes
+  // (docs/replicas.md).
+  std::optional<Leading> leading;
+  if (cfg->store.postgres) {
+    leading.emplace(Leading::wait(*cfg));
+    switch (leading->outcome()) {
+      case Leading::Outcome::kLeading:
+        break;
+      case Leading::Outcome::kStopped:
+        return kExitOk;
+      case Leading::Outcome::kUnavailable:
+        spdlog::error("cannot start: {}", leading->error());
+        return kExitUnavailable;
+      case Leading::Outcome::kFailed:
+        spdlog::error("cannot start: {}", leading->error());
+        return kExitFailure;
+    }
+    if (leading->port() != 0) cfg->listen.port = leading->port();
+  }
   Runtime runtime(*cfg, core::SystemClock::instance());
   auto port = runtime.start({.demo = options.demo});
   if (!port) {
     spdlog::error("cannot start: {}", port.error().message);
     // 69 (EX_UNAVAILABLE) when the store's server cannot be reached: a supervisor retries.
     return port.error().code == "store_unavailable" ? kExitUnavailable : kExitFailure;
+  }
+  replica_leader_gauge(runtime.registry()).with({}).set(1);
+  if (leading) {
+    leading->watch([](const std::string& holder) {
+      // Another replica leads: what this one holds in memory is no longer the store's truth,
+      // and writing it now would overwrite the new leader's state. Exit at once, as a crash
+      // would (the outbox and the claims make that safe); a supervisor restarts it as a
+      // standby.
+      spdlog::error(
+          "leadership lost: replica {} leads now; stopping at once without writing "
+          "(exit 75)",
+          holder);
+      spdlog::default_logger()->flush();
+      std::fflush(nullptr);
+      std::_Exit(kExitLeadershipLost);
+    });
   }
   if (options.demo) {
     spdlog::info("demo workload running: open http://{}:{}/api/v1/readiness?format=markdown",

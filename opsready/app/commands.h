@@ -22,6 +22,8 @@ inline constexpr int kExitUsage = 64;
 inline constexpr int kExitDataErr = 65;
 inline constexpr int kExitNoInput = 66;
 inline constexpr int kExitCantCreate = 73;
+// serve with replicas: another replica took the leadership (EX_TEMPFAIL: restart me).
+inline constexpr int kExitLeadershipLost = 75;
 
 struct ServeOptions {
   std::optional<std::filesystem::path> config;

@@ -7,6 +7,7 @@
 #include "opsready/app/config_reader.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <functional>
 #include <sstream>
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include "opsready/core/snapshot.h"
@@ -27,6 +29,7 @@ namespace {
 
 using std::chrono::hours;
 using std::chrono::milliseconds;
+using std::chrono::minutes;
 using std::chrono::seconds;
 
 // Adds the tokens of one source (a file's lines or an env var's comma-separated list). Error
@@ -591,6 +594,37 @@ config::Table store_table(const std::string& file, StoreConfig& store) {
       })};
 }
 
+config::Table replica_fields(ReplicaConfig& r) {
+  return {
+      config::text("name", r.name, {config::not_empty()}),
+      config::duration("claim_lease", r.claim_lease, {config::between(seconds(1), hours(1))}),
+      config::duration("claim_interval", r.claim_interval,
+                       {config::between(milliseconds(10), minutes(10))}),
+  };
+}
+
+config::Field replica_field(ReplicaConfig& replica) {
+  return config::custom(
+      "replica",
+      [&replica](config::Reader& r, const YAML::Node& n, const std::string& path) {
+        ReplicaConfig o;
+        const std::size_t errors = r.error_count();
+        if (!r.read(n, path, replica_fields(o)) || r.error_count() > errors) return;
+        // A claim is renewed at least twice before it ends: one renewal that is late or lost
+        // does not hand a notification being sent to another replica.
+        if (o.claim_interval * 2 > o.claim_lease) {
+          r.error(n, path + ".claim_interval must be at most half of claim_lease (" +
+                         core::format_duration(o.claim_lease) + ")");
+          return;
+        }
+        replica = std::move(o);
+      },
+      [] {
+        ReplicaConfig o;
+        return config::mapping_keys(config::known_keys(replica_fields(o)));
+      });
+}
+
 config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks other_file) {
   return {
       config::custom("listen",
@@ -612,6 +646,7 @@ config::Table top_table(const std::string& file, Config& cfg, OtherFileSinks oth
       config::section("ingest", [&file, &cfg] { return ingest_table(file, cfg); }),
       config::section("bus", [&cfg] { return bus_table(cfg.bus); }),
       config::section("store", [&file, &cfg] { return store_table(file, cfg.store); }),
+      replica_field(cfg.replica),
       config::section("gate", [&cfg] { return gate_table(cfg.gate); }),
       config::list(
           "components", "a list of {name, max_age, required, ...}",
@@ -678,6 +713,13 @@ class Loader {
 };
 
 }  // namespace
+
+std::string replica_name(const ReplicaConfig& replica) {
+  if (!replica.name.empty()) return replica.name;
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) == 0 && host[0] != '\0') return host.data();
+  return "opsready";
+}
 
 std::string ConfigError::describe(std::string_view kind) const {
   std::string out = file;

@@ -84,6 +84,21 @@ struct StoreConfig {
   bool operator==(const StoreConfig&) const = default;
 };
 
+// replica: who this daemon is among those sharing one store (docs/replicas.md). Its name owns
+// the outbox rows it claims to send; a claim lasts claim_lease and is renewed every
+// claim_interval while the row is being sent, so a replica that dies leaves its notifications
+// to another once the lease ends.
+struct ReplicaConfig {
+  std::string name;  // empty: the host name
+  core::Duration claim_lease = std::chrono::seconds(30);
+  core::Duration claim_interval = std::chrono::seconds(1);
+
+  bool operator==(const ReplicaConfig&) const = default;
+};
+
+// The replica's name: `replica.name`, else the host name, else "opsready".
+[[nodiscard]] std::string replica_name(const ReplicaConfig& replica);
+
 struct BusConfig {
   std::optional<NatsConfig> nats;
   // bus.spool: where events that no bus takes are kept until one does. Empty dir: <data_dir>/spool.
@@ -213,6 +228,7 @@ struct Config {
   components::ComponentsConfig detectors;
   BusConfig bus;
   StoreConfig store;
+  ReplicaConfig replica;
   // alerting: the alerting policy, an Alertmanager configuration inline or in the file
   // alerting.config_file names (app/alerting_config.h); absent: alerting::default_policy().
   alerting::Policy alerting = alerting::default_policy();

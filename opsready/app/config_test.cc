@@ -168,6 +168,10 @@ TEST(Config, EverySectionLoads) {
                                                    .reconnect_backoff_max = 5s};
        }},
       {"store without postgres is SQLite", "store:\n", [](Config&) {}},
+      {"replica", "replica:\n  name: opsready-2\n  claim_lease: 10s\n  claim_interval: 500ms\n",
+       [](Config& c) {
+         c.replica = {.name = "opsready-2", .claim_lease = 10s, .claim_interval = 500ms};
+       }},
       // A key with nothing under it is an empty section; `nats:` alone turns NATS on.
       {"empty sections", "http:\ningest:\nbus:\n  nats:\ngate:\ndetectors:\n",
        [](Config& c) { c.bus.nats.emplace(); }},
@@ -194,7 +198,7 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
       {"[1, 2]\n", "t.yml:1: the configuration must be a YAML mapping"},
       {"listen: 127.0.0.1:0\nlisten_on: x\n",
        "t.yml:2: unknown key 'listen_on' in the top level (known: listen, data_dir, "
-       "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, store, gate, "
+       "evaluation_interval, shutdown_timeout, retention, http, ingest, bus, store, replica, gate, "
        "components, "
        "detectors, alerting, drills, validation, compliance, delivery, status_page)"},
       {"gate:\n  max_age: 1m\n  max_age: 2m\n", "t.yml:3: key 'max_age' is given twice in gate"},
@@ -220,6 +224,10 @@ TEST(Config, EveryKindOfErrorNamesFileAndLine) {
        "directory"},
       {"store:\n  postgres:\n    dsn: host=a\n    pool_size: 0\n",
        "t.yml:4: store.postgres.pool_size must be between 1 and 256"},
+      {"replica:\n  claim_lease: 4s\n  claim_interval: 3s\n",
+       "t.yml:2: replica.claim_interval must be at most half of claim_lease (4s)"},
+      {"replica:\n  name: ''\n", "t.yml:2: replica.name must not be empty"},
+      {"replica:\n  claim_lease: 2h\n", "t.yml:2: replica.claim_lease must be between 1s and 1h"},
       {"ingest:\n  auth: tokens\n", "t.yml:2: ingest.auth must be a mapping"},
       {"bus:\n  spool:\n    size: 1\n",
        "t.yml:3: unknown key 'size' in bus.spool (known: dir, fsync, fsync_interval, max_bytes)"},

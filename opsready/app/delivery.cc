@@ -72,6 +72,14 @@ struct Delivery::Metrics {
             "retries included, by receiver.",
             {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
             {"receiver"})),
+        claimed(r.counter("opsready_notifications_claimed_total",
+                          "Outbox rows this replica claimed to send that it was not sending "
+                          "already: those left pending by its last stop or crash, and those "
+                          "another replica's claims left when it died or stopped "
+                          "(docs/replicas.md).")),
+        held(r.gauge("opsready_notification_claims",
+                     "Outbox rows this replica holds a claim on: being sent, or sent and "
+                     "their final state not yet committed.")),
         queued(r.gauge("opsready_notifications_queued",
                        "Notifications waiting for their retry time or a free request slot.")),
         in_flight(r.gauge("opsready_notifications_in_flight", "Delivery requests running.")) {}
@@ -80,14 +88,17 @@ struct Delivery::Metrics {
   metrics::CounterFamily& attempts_failed;
   metrics::CounterFamily& truncated;
   metrics::HistogramFamily& latency;
+  metrics::CounterFamily& claimed;
+  metrics::GaugeFamily& held;
   metrics::GaugeFamily& queued;
   metrics::GaugeFamily& in_flight;
 };
 
-Delivery::Delivery(const DeliveryConfig& config, alerting::Policy policy, std::string external_url,
-                   const core::Clock& clock, metrics::Registry& registry,
+Delivery::Delivery(const DeliveryConfig& config, Claims claims, alerting::Policy policy,
+                   std::string external_url, const core::Clock& clock, metrics::Registry& registry,
                    std::function<void(Report)> report)
     : config_(config),
+      claims_(std::move(claims)),
       policy_(std::move(policy)),
       external_url_(std::move(external_url)),
       clock_(clock),
@@ -138,6 +149,11 @@ std::vector<store::OutboxRow> Delivery::rows(const engine::Decision& d) const {
 }
 
 void Delivery::send(const store::OutboxRow& row) {
+  {
+    std::lock_guard lock(mu_);
+    if (!held_.insert(row.id).second) return;
+    metrics_->held.with({}).set(static_cast<double>(held_.size()));
+  }
   const auto it = receivers_.find(row.receiver);
   if (it == receivers_.end()) {
     refuse(row, "receiver '" + row.receiver + "' is no longer configured");
@@ -187,14 +203,36 @@ void Delivery::send(const store::OutboxRow& row) {
   metrics_->queued.with({}).set(static_cast<double>(c.queued));
 }
 
-void Delivery::resend(const std::vector<store::OutboxRow>& pending) {
-  if (!pending.empty()) {
-    spdlog::info(
-        "delivery: sending {} notification(s) again that were pending at the last stop, "
-        "with their ids",
-        pending.size());
+std::size_t Delivery::claimed(const std::vector<store::OutboxRow>& rows) {
+  std::vector<const store::OutboxRow*> fresh;
+  {
+    std::lock_guard lock(mu_);
+    for (const store::OutboxRow& row : rows) {
+      if (!held_.contains(row.id)) fresh.push_back(&row);
+    }
   }
-  for (const store::OutboxRow& row : pending) send(row);
+  if (fresh.empty()) return 0;
+  spdlog::info(
+      "delivery: claimed {} pending notification(s) (left by the last stop, or by a replica "
+      "that stopped or died); sending them with their ids",
+      fresh.size());
+  metrics_->claimed.with({}).inc(static_cast<double>(fresh.size()));
+  for (const store::OutboxRow* row : fresh) send(*row);
+  return fresh.size();
+}
+
+std::size_t Delivery::held() const {
+  std::lock_guard lock(mu_);
+  return held_.size();
+}
+
+void Delivery::recorded(std::vector<std::string> ids, bool committed) {
+  if (committed) {
+    std::lock_guard lock(mu_);
+    for (const std::string& id : ids) held_.erase(id);
+    metrics_->held.with({}).set(static_cast<double>(held_.size()));
+  }
+  sender_->recorded(std::move(ids));
 }
 
 void Delivery::run(std::stop_token stop) { sender_->run(std::move(stop)); }

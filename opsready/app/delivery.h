@@ -8,17 +8,23 @@
 // runtime's persistence loop to write, plus, when an integration keeps failing or recovers,
 // the OpsreadyNotificationFailing alert to put into the engine like any other alert.
 //
-//   Delivery d(config.delivery, config.alerting, clock, registry, report);
+//   Delivery d(config.delivery, {.owner = "replica-1"}, config.alerting, url, clock, registry,
+//              report);
 //   auto rows = d.rows(decision);                  // evaluation strand
+//   (claim each row for d.owner() until now + d.lease())
 //   store->write_alerting(state, log, rows);       // persistence loop: durable first
 //   for (auto& r : rows) d.send(r);                // then sent
-//   d.resend(store->outbox_pending().value());     // at start: same rows, same ids
+//   d.claimed(store->claim_outbox(d.owner(), now, lease, limit).value());  // start, and every
+//   store->extend_outbox_claims(d.owner(), now + lease);  // claim_interval while any is held
 //   d.run(stop_token);                             // the delivery thread
 //
 // The guarantee (tested by tests/integration/delivery_test.cc, documented in docs/alerting.md):
 // a row is on disk before its first request, and marked after the receiver answered. After a
-// crash at any moment, every pending row is sent again at the next start with the same id
-// (Idempotency-Key, X-Opsready-Notification-Id, Message-ID, the GitHub marker), once per crash.
+// crash at any moment, every pending row is sent again with the same id (Idempotency-Key,
+// X-Opsready-Notification-Id, Message-ID, the GitHub marker), once per crash: at the next
+// start, or by another replica sharing the store once the dead one's claims end
+// (docs/replicas.md). A row is claimed by the replica that sends it; a claimed row this
+// Delivery already sends (held(), until its final state is committed) is never sent twice.
 //
 // Thread-safety: rows() on the evaluation strand; send()/resend() from any thread; run() on one
 // thread; Report is called on the run() thread (on send()'s caller for a row refused at once)
@@ -37,6 +43,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -69,8 +76,14 @@ class Delivery {
     std::vector<core::Alert> alerts;
   };
 
-  Delivery(const DeliveryConfig& config, alerting::Policy policy, std::string external_url,
-           const core::Clock& clock, metrics::Registry& registry,
+  // Who claims the rows this Delivery sends, and for how long a claim lasts unrenewed.
+  struct Claims {
+    std::string owner;
+    core::Duration lease = std::chrono::seconds(30);
+  };
+
+  Delivery(const DeliveryConfig& config, Claims claims, alerting::Policy policy,
+           std::string external_url, const core::Clock& clock, metrics::Registry& registry,
            std::function<void(Report)> report);
   ~Delivery();
   Delivery(const Delivery&) = delete;
@@ -81,14 +94,24 @@ class Delivery {
   // without an endpoint (alerting::lint()'s integration_records_only: the brief's default
   // policy ships its channels that way) gets no row: the decision's notification log record
   // is all there is of it, counted as opsready_notifications_total{outcome="recorded"}.
+  // The writer claims them for owner() (OutboxRow::claimed_by, claimed_until = the time of the
+  // write + lease()) before it writes them.
   [[nodiscard]] std::vector<store::OutboxRow> rows(const engine::Decision& d) const;
 
   // Sends a row written to the store. A row that cannot be sent with this configuration (its
   // receiver or integration is gone, its payload or template does not build) is reported
-  // failed at once.
+  // failed at once. A row already held (being sent, or its final state not yet committed) is
+  // not sent again.
   void send(const store::OutboxRow& row);
-  // At start: the rows a crash or stop left pending, in their order, each with its attempts.
-  void resend(const std::vector<store::OutboxRow>& pending);
+  // Rows Store::claim_outbox gave owner(), in their order, each with its attempts: at start the
+  // rows a crash or stop left pending, later those a dead replica's claims left. Those held
+  // already are skipped. Returns how many were new.
+  std::size_t claimed(const std::vector<store::OutboxRow>& rows);
+
+  [[nodiscard]] const std::string& owner() const { return claims_.owner; }
+  [[nodiscard]] core::Duration lease() const { return claims_.lease; }
+  // Rows held: sent and not yet final in the store. Their claims are to be renewed.
+  [[nodiscard]] std::size_t held() const;
 
   // The delivery loop (blocks until `stop`); rows still in flight stay pending in the store.
   void run(std::stop_token stop);
@@ -96,7 +119,10 @@ class Delivery {
   // The store committed these rows' final state (sent or failed): their request slots are
   // free. Until then a finished row holds its slot, so a crash resends at most
   // delivery.max_in_flight notifications that a receiver had already taken. From any thread.
-  void recorded(std::vector<std::string> ids) { sender_->recorded(std::move(ids)); }
+  // `committed` says whether the final states were written: only then are the rows no longer
+  // held (a row whose mark could not be written stays held, so a claim does not send it again
+  // while the mark waits for the store).
+  void recorded(std::vector<std::string> ids, bool committed);
 
   [[nodiscard]] notify::Sender::Counts counts() const { return sender_->counts(); }
 
@@ -116,6 +142,7 @@ class Delivery {
                                           core::TimePoint now);
 
   DeliveryConfig config_;
+  Claims claims_;
   alerting::Policy policy_;
   std::map<std::string, const alerting::Receiver*, std::less<>> receivers_;
   // (receiver, integration name) of the integrations that only record (no endpoint).
@@ -126,8 +153,9 @@ class Delivery {
   std::function<void(Report)> report_;
   std::unique_ptr<notify::Sender> sender_;
   // Guards what follows: outcomes come on the delivery thread, refusals on send()'s.
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::unordered_map<std::string, core::TimePoint> decided_at_;  // by row id, until finished
+  std::unordered_set<std::string> held_;  // by row id: sent, final state not yet committed
   // The failing alerts raised, by (receiver, integration), with the reasons they were raised
   // for.
   std::map<std::pair<std::string, std::string>, std::set<std::string>> failing_;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <limits>
 #include <random>
 
 #include "opsready/app/demo.h"
@@ -436,7 +437,10 @@ core::Result<int> Runtime::start(StartOptions options) {
   started_at_ = clock_.now();
   delivery_pool_ = std::make_unique<asio::thread_pool>(1);
   delivery_ = std::make_unique<Delivery>(
-      config_.delivery, config_.alerting,
+      config_.delivery,
+      Delivery::Claims{.owner = replica_name(config_.replica),
+                       .lease = config_.replica.claim_lease},
+      config_.alerting,
       config_.delivery.external_url.empty()
           ? "http://" + config_.listen.host + ":" + std::to_string(config_.listen.port)
           : config_.delivery.external_url,
@@ -511,11 +515,15 @@ core::Result<int> Runtime::start(StartOptions options) {
     spdlog::warn("{}", e.message);
   }
   flush_engine_output();
-  // What a crash or stop left unsent goes again, with the same ids.
-  if (auto pending = store_->outbox_pending(); pending) {
-    delivery_->resend(*pending);
+  // What a crash or stop left unsent goes again, with the same ids: this replica's own rows,
+  // and those no live claim of another replica holds (docs/replicas.md).
+  if (auto pending = store_->claim_outbox(delivery_->owner(), clock_.now(), delivery_->lease(),
+                                          std::numeric_limits<std::size_t>::max());
+      pending) {
+    static_cast<void>(delivery_->claimed(*pending));
   } else {
-    spdlog::error("could not read the outbox's pending notifications: {}", pending.error().message);
+    spdlog::error("could not claim the outbox's pending notifications: {}",
+                  pending.error().message);
   }
 
   http_ = std::make_unique<server::HttpServer>(
@@ -686,7 +694,12 @@ asio::awaitable<void> Runtime::persistence_loop() {
   auto strand = asio::make_strand(pool_->get_executor());
   asio::steady_timer wake(*ctx_);
   bool stalled_before = false;
+  auto claim_at = asio::steady_timer::clock_type::now() + config_.replica.claim_interval;
   for (;;) {
+    if (asio::steady_timer::clock_type::now() >= claim_at) {
+      queue_claims();
+      claim_at = asio::steady_timer::clock_type::now() + config_.replica.claim_interval;
+    }
     bool stalled = false;
     while (!stalled && (!pending_writes_.empty() || !outbox_updates_.empty())) {
       stalled = !(co_await flush_writes(strand));
@@ -701,8 +714,9 @@ asio::awaitable<void> Runtime::persistence_loop() {
     // Checked before every wait: a stop requested during a flush is not lost.
     if (co_await cancel_requested()) break;
     // While the store is unreachable, new writes wait for the retry instead of waking the loop.
-    wake.expires_at(stalled ? asio::steady_timer::clock_type::now() + kStoreRetryInterval
-                            : asio::steady_timer::time_point::max());
+    wake.expires_at(
+        stalled ? std::min(asio::steady_timer::clock_type::now() + kStoreRetryInterval, claim_at)
+                : claim_at);
     if (!stalled) persistence_wake_ = [&wake] { wake.cancel(); };
     const bool fired = co_await wait(wake);
     persistence_wake_ = nullptr;
@@ -716,6 +730,20 @@ asio::awaitable<void> Runtime::persistence_loop() {
         "not written",
         pending_writes_.size(), outbox_updates_.size());
   } else {
+    // What was still being sent is another replica's to send at once, not after the lease.
+    if (delivery_->held() > 0) {
+      pending_writes_.push_back([this] {
+        const auto released = stored("claim_outbox", [this]() -> core::Result<void> {
+          auto n = store_->extend_outbox_claims(delivery_->owner(), clock_.now());
+          if (!n) return std::unexpected(n.error());
+          if (*n > 0)
+            spdlog::info("delivery: released the claims of {} unsent notification(s)", *n);
+          return {};
+        });
+        return released.has_value() || !transient(released);
+      });
+      static_cast<void>(co_await flush_writes(strand));
+    }
     spdlog::info("stopped: state flushed to {}", config_.store.postgres
                                                      ? std::string("PostgreSQL")
                                                      : (config_.data_dir / "opsready.db").string());
@@ -835,18 +863,48 @@ asio::awaitable<bool> Runtime::flush_writes(asio::strand<asio::thread_pool::exec
   co_return false;
 }
 
+void Runtime::queue_claims() {
+  if (claims_queued_.exchange(true)) return;  // one waits already (the store is unreachable)
+  pending_writes_.push_back([this] {
+    claims_queued_ = false;
+    const core::TimePoint now = clock_.now();
+    const std::string& owner = delivery_->owner();
+    const auto ok = stored("claim_outbox", [&]() -> core::Result<void> {
+      // Renewed first: the rows this replica is sending stay its own.
+      if (delivery_->held() > 0) {
+        if (auto n = store_->extend_outbox_claims(owner, now + delivery_->lease()); !n) {
+          return std::unexpected(n.error());
+        }
+      }
+      // Then what no live claim holds: rows of a replica that died or stopped. The rows held
+      // come back too (claim_outbox returns the owner's own) and are skipped.
+      auto rows =
+          store_->claim_outbox(owner, now, delivery_->lease(), delivery_->held() + kClaimBatch);
+      if (!rows) return std::unexpected(rows.error());
+      static_cast<void>(delivery_->claimed(*rows));
+      return {};
+    });
+    if (!ok && !transient(ok)) {
+      spdlog::error("store: cannot claim outbox rows: {}", ok.error().message);
+    }
+    // Never held back for a retry: the next claim_interval claims again.
+    return true;
+  });
+}
+
 bool Runtime::write_marks(const std::vector<store::OutboxUpdate>& updates) {
   const auto ok = stored("update_outbox", [&] { return store_->update_outbox(updates); });
   if (!ok) {
     spdlog::error("store: cannot mark {} outbox row(s): {}", updates.size(), ok.error().message);
   }
   // Their slots are free now (also when the write failed: those rows stay pending and are sent
-  // again after a restart, rather than stopping delivery).
+  // again after a restart, rather than stopping delivery). They stay held, and claimed, until
+  // a write of their marks succeeds.
   std::vector<std::string> finished;
   for (const store::OutboxUpdate& u : updates) {
     if (u.state != store::OutboxState::kPending) finished.push_back(u.id);
   }
-  delivery_->recorded(std::move(finished));
+  delivery_->recorded(std::move(finished), ok.has_value());
   return !transient(ok);
 }
 
@@ -1243,6 +1301,12 @@ void Runtime::flush_engine_output() {
   // The outbox rows are committed with the decisions that made them, and sent only after.
   pending_writes_.push_back([this, state = std::move(state_rows_), log = std::move(log_rows_),
                              outbox = std::move(outbox_rows_)]() mutable {
+    // Claimed for this replica from the write on: no other takes them while they are sent.
+    const core::TimePoint until = clock_.now() + delivery_->lease();
+    for (store::OutboxRow& row : outbox) {
+      row.claimed_by = delivery_->owner();
+      row.claimed_until = until;
+    }
     const auto ok =
         stored("write_alerting", [&] { return store_->write_alerting(state, log, outbox); });
     if (!ok && (!transient(ok) || !outbox.empty())) {

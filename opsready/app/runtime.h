@@ -74,6 +74,9 @@ inline constexpr std::size_t kMaxTopicLabels = 1000;
 // this often; at most this many wait, the oldest are dropped beyond (docs/runbooks/store.md).
 inline constexpr std::chrono::seconds kStoreRetryInterval{1};
 inline constexpr std::size_t kMaxWaitingWrites = 200'000;
+// Most outbox rows one periodic claim takes over (beyond those the replica holds); the next
+// replica.claim_interval takes more.
+inline constexpr std::size_t kClaimBatch = 1000;
 inline constexpr std::string_view kOtherTopics = "_other";
 
 class Runtime final : public server::Backend {
@@ -167,6 +170,9 @@ class Runtime final : public server::Backend {
   // Writes delivery outcomes (one transaction), then frees their request slots. Pool thread.
   // False when the store could not be reached (the marks are then to be written again).
   bool write_marks(const std::vector<store::OutboxUpdate>& updates);
+  // Queues a store write that renews the claims of the rows delivery holds and claims those no
+  // live claim holds (docs/replicas.md), unless one is waiting already. Strand.
+  void queue_claims();
   asio::awaitable<void> http_loop();
   asio::awaitable<void> supervision_loop();
   asio::awaitable<void> demo_loop();
@@ -287,6 +293,7 @@ class Runtime final : public server::Backend {
   std::function<void()> evaluation_wake_;
   bool evaluation_rearmed_ = false;
   std::function<void()> persistence_wake_;  // set while the persistence loop waits
+  std::atomic<bool> claims_queued_{false};  // a queue_claims() write waits to run
 
   // The published snapshot. A mutex held only to copy or swap the pointer, rather than
   // std::atomic<std::shared_ptr>: libstdc++ 12 implements that with a lock ThreadSanitizer

@@ -104,6 +104,15 @@ class FailingStore final : public Store {
   core::Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const override {
     return inner_.outbox(q);
   }
+  core::Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner, TimePoint now,
+                                                    core::Duration lease,
+                                                    std::size_t limit) override {
+    return inner_.claim_outbox(owner, now, lease, limit);
+  }
+  core::Result<std::size_t> extend_outbox_claims(const std::string& owner,
+                                                 TimePoint until) override {
+    return inner_.extend_outbox_claims(owner, until);
+  }
   core::Result<std::size_t> prune_outbox(TimePoint before) override {
     return inner_.prune_outbox(before);
   }

@@ -27,10 +27,12 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "opsready/store/postgres_connection.h"
 #include "opsready/store/rows.h"
 #include "opsready/store/store.h"
 
@@ -178,34 +180,11 @@ constexpr const char* kMigrationLock = "1869640562";
 #define STATUS_RANK(col) "CASE " col " WHEN 'fail' THEN 2 WHEN 'warn' THEN 1 ELSE 0 END"
 #define OUTBOX_COLUMNS                                                                           \
   "id, receiver, integration, group_key, group_id, alerts_hash, reason, decided_at_ns, payload," \
-  " state, attempts, next_attempt_at_ns, done_at_ns, last_error"
+  " state, attempts, next_attempt_at_ns, done_at_ns, last_error, claimed_by, claimed_until_ns"
 
-struct ResultClear {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResult = std::unique_ptr<PGresult, ResultClear>;
-
-struct ConnFinish {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using PgConn = std::unique_ptr<PGconn, ConnFinish>;
-
-// A stable error code per SQLSTATE class, as the SQLite store's code_for: callers and
-// operators tell "wait for the server" (unavailable) from "fix the disk" (full) from "retry"
-// (busy).
-std::string code_for_state(std::string_view state) {
-  if (state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03" ||
-      state == "53300") {
-    return "store_unavailable";
-  }
-  if (state == "25006") return "store_read_only";
-  if (state == "57014") return "store_timeout";
-  if (state == "53100") return "store_full";
-  if (state == "40001" || state == "40P01" || state == "55P03") return "store_busy";
-  if (state == "XX001" || state == "XX002") return "store_corrupt";
-  if (state.starts_with("28")) return "store_cannot_open";
-  return "store_failed";
-}
+using PgResult = pg::ResultPtr;
+using PgConn = pg::Conn;
+using pg::code_for_state;
 
 // Text parameters of one statement; integers in decimal, NULL as a null pointer.
 class Params {
@@ -342,6 +321,9 @@ class PostgresStore final : public Store {
   Result<void> update_outbox(const std::vector<OutboxUpdate>& updates) override;
   Result<std::vector<OutboxRow>> outbox_pending() const override;
   Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const override;
+  Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner, TimePoint now,
+                                              core::Duration lease, std::size_t limit) override;
+  Result<std::size_t> extend_outbox_claims(const std::string& owner, TimePoint until) override;
   Result<std::size_t> prune_outbox(TimePoint before) override;
   Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override;
   Result<void> put_gate(const GateChange& change) override;
@@ -445,36 +427,7 @@ void PostgresStore::release(PGconn* conn) {
   cv_.notify_one();
 }
 
-Result<PgConn> PostgresStore::connect() const {
-  // Keywords are processed in order and a repeated one keeps its last value: ours come first,
-  // so that the operator's dsn (expanded from `dbname`, last) overrides any of them.
-  const std::string connect_timeout = std::to_string(std::max<std::int64_t>(
-      2, std::chrono::duration_cast<std::chrono::seconds>(options_.connect_timeout).count()));
-  const std::string options = "-c statement_timeout=" +
-                              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 options_.statement_timeout)
-                                                 .count());
-  // Keepalives: a server that vanished (host down, cable cut) is noticed in ~10 s, not after
-  // the kernel's two hours.
-  const char* keys[] = {"connect_timeout",  "options",         "application_name",
-                        "keepalives",       "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "dbname",          nullptr};
-  const char* values[] = {connect_timeout.c_str(), options.c_str(), "opsready", "1", "5", "2", "3",
-                          options_.dsn.c_str(),    nullptr};
-  PgConn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
-  if (!conn) return core::fail("store_unavailable", "cannot allocate a PostgreSQL connection");
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(conn.get());
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    // libpq's message names host and port, never the password.
-    const bool auth = msg.find("authentication") != std::string::npos ||
-                      msg.find("password") != std::string::npos ||
-                      msg.find("does not exist") != std::string::npos;
-    return core::fail(auth ? "store_cannot_open" : "store_unavailable",
-                      "cannot connect to PostgreSQL: " + msg);
-  }
-  return conn;
-}
+Result<PgConn> PostgresStore::connect() const { return pg::connect(options_, "opsready"); }
 
 Result<void> PostgresStore::prepare_connection(PGconn* conn) const {
   // Errors and notices go to our messages, not to stderr.
@@ -1082,7 +1035,8 @@ Result<void> PostgresStore::write_alerting(const std::vector<StateRow>& state,
       auto r = db.exec(
           "INSERT INTO outbox (id, receiver, integration, group_key, group_id, alerts_hash,"
           " reason, decided_at_ns, payload, state, attempts, next_attempt_at_ns, done_at_ns,"
-          " last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+          " last_error, claimed_by, claimed_until_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+          " $10, $11, $12, $13, $14, $15, $16)"
           " ON CONFLICT (id) DO NOTHING",
           Params()
               .text(row.id)
@@ -1098,7 +1052,9 @@ Result<void> PostgresStore::write_alerting(const std::vector<StateRow>& state,
               .int64(row.attempts)
               .int64(to_ns(row.next_attempt_at))
               .optional_int64(row.done_at)
-              .text(row.last_error),
+              .text(row.last_error)
+              .text(row.claimed_by)
+              .int64(to_ns(row.claimed_until)),
           "writing to the outbox");
       if (!r) return std::unexpected(r.error());
     }
@@ -1152,6 +1108,8 @@ Result<std::vector<OutboxRow>> PostgresStore::read_outbox(const PGresult* r) con
     row.next_attempt_at = from_ns(cell_int(r, i, 11));
     if (!cell_null(r, i, 12)) row.done_at = from_ns(cell_int(r, i, 12));
     row.last_error = cell(r, i, 13);
+    row.claimed_by = cell(r, i, 14);
+    row.claimed_until = from_ns(cell_int(r, i, 15));
     out.push_back(std::move(row));
   }
   return out;
@@ -1186,6 +1144,52 @@ Result<std::vector<OutboxRow>> PostgresStore::outbox(const OutboxQuery& q) const
       "reading the outbox");
   if (!r) return std::unexpected(r.error());
   return read_outbox(r->get());
+}
+
+Result<std::vector<OutboxRow>> PostgresStore::claim_outbox(const std::string& owner, TimePoint now,
+                                                           core::Duration lease,
+                                                           std::size_t limit) {
+  auto session = this->session();
+  if (!session) return std::unexpected(session.error());
+  // SKIP LOCKED: rows another replica is claiming right now are passed over, not waited for,
+  // so concurrent claims get disjoint rows without blocking each other. Column 16 (seq)
+  // restores the order, which RETURNING does not keep.
+  auto r = (*session)->exec(
+      "WITH c AS (SELECT seq FROM outbox WHERE state = 'pending'"
+      "  AND (claimed_until_ns <= $3 OR claimed_by = $1)"
+      "  ORDER BY decided_at_ns ASC, seq ASC LIMIT $4 FOR UPDATE SKIP LOCKED)"
+      " UPDATE outbox o SET claimed_by = $1, claimed_until_ns = $2 FROM c WHERE o.seq = c.seq"
+      " RETURNING o.id, o.receiver, o.integration, o.group_key, o.group_id, o.alerts_hash,"
+      " o.reason, o.decided_at_ns, o.payload, o.state, o.attempts, o.next_attempt_at_ns,"
+      " o.done_at_ns, o.last_error, o.claimed_by, o.claimed_until_ns, o.seq",
+      Params().text(owner).int64(to_ns(now + lease)).int64(to_ns(now)).int64(to_limit(limit)),
+      "claiming outbox rows");
+  if (!r) return std::unexpected(r.error());
+  auto rows = read_outbox(r->get());
+  if (!rows) return rows;
+  std::vector<std::pair<std::int64_t, std::size_t>> order;
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    order.emplace_back(cell_int(r->get(), i, 16), static_cast<std::size_t>(i));
+  }
+  std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+    const auto& ra = (*rows)[a.second];
+    const auto& rb = (*rows)[b.second];
+    return std::tie(ra.decided_at, a.first) < std::tie(rb.decided_at, b.first);
+  });
+  std::vector<OutboxRow> out;
+  out.reserve(rows->size());
+  for (const auto& [seq, i] : order) out.push_back(std::move((*rows)[i]));
+  return out;
+}
+
+Result<std::size_t> PostgresStore::extend_outbox_claims(const std::string& owner, TimePoint until) {
+  auto session = this->session();
+  if (!session) return std::unexpected(session.error());
+  auto r = (*session)->exec(
+      "UPDATE outbox SET claimed_until_ns = $2 WHERE state = 'pending' AND claimed_by = $1",
+      Params().text(owner).int64(to_ns(until)), "extending outbox claims");
+  if (!r) return std::unexpected(r.error());
+  return affected(r->get());
 }
 
 Result<std::size_t> PostgresStore::prune_outbox(TimePoint before) {
@@ -1376,5 +1380,58 @@ Result<std::unique_ptr<Store>> open_postgres_store(const PostgresOptions& o) {
 }
 
 int postgres_schema_version() { return kSchemaVersion; }
+
+namespace pg {
+
+core::Result<Conn> connect(const PostgresOptions& o, const std::string& application_name) {
+  // Keywords are processed in order and a repeated one keeps its last value: ours come first,
+  // so that the operator's dsn (expanded from `dbname`, last) overrides any of them.
+  const std::string connect_timeout = std::to_string(std::max<std::int64_t>(
+      2, std::chrono::duration_cast<std::chrono::seconds>(o.connect_timeout).count()));
+  const std::string options =
+      "-c statement_timeout=" +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(o.statement_timeout).count());
+  // Keepalives: a server that vanished (host down, cable cut) is noticed in ~10 s, not after
+  // the kernel's two hours.
+  const char* keys[] = {"connect_timeout",  "options",         "application_name",
+                        "keepalives",       "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "dbname",          nullptr};
+  const char* values[] = {
+      connect_timeout.c_str(), options.c_str(), application_name.c_str(), "1", "5", "2", "3",
+      o.dsn.c_str(),           nullptr};
+  Conn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+  if (!conn) return core::fail("store_unavailable", "cannot allocate a PostgreSQL connection");
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(conn.get());
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    // libpq's message names host and port, never the password.
+    const bool auth = msg.find("authentication") != std::string::npos ||
+                      msg.find("password") != std::string::npos ||
+                      msg.find("does not exist") != std::string::npos;
+    return core::fail(auth ? "store_cannot_open" : "store_unavailable",
+                      "cannot connect to PostgreSQL: " + msg);
+  }
+  return conn;
+}
+
+// A stable error code per SQLSTATE class, as the SQLite store's code_for: callers and
+// operators tell "wait for the server" (unavailable) from "fix the disk" (full) from "retry"
+// (busy).
+std::string code_for_state(std::string_view state) {
+  if (state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03" ||
+      state == "53300") {
+    return "store_unavailable";
+  }
+  if (state == "25006") return "store_read_only";
+  if (state == "57014") return "store_timeout";
+  if (state == "53100") return "store_full";
+  if (state == "40001" || state == "40P01" || state == "55P03") return "store_busy";
+  if (state == "XX001" || state == "XX002") return "store_corrupt";
+  if (state.starts_with("28")) return "store_cannot_open";
+  return "store_failed";
+}
+
+}  // namespace pg
 
 }  // namespace opsready::store

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <latch>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "opsready/core/error.h"
+#include "opsready/store/leadership.h"
 #include "opsready/store/store.h"
 #include "opsready/store/test_support.h"
 #include "tests/support/postgres_server.h"
@@ -181,6 +184,102 @@ TEST_F(PostgresStoreTest, TheSameOutboxIdWrittenByTwoStoresAtOnceIsInsertedOnce)
   ASSERT_TRUE(pending.has_value()) << pending.error().message;
   EXPECT_EQ(pending->size(), static_cast<std::size_t>(kIds));
   EXPECT_EQ(raw_query(dsn, "SELECT count(*) FROM outbox"), std::to_string(kIds));
+}
+
+// Three replicas claiming the same outbox at once, in small batches, until nothing is left:
+// every row is claimed by exactly one of them (FOR UPDATE SKIP LOCKED), none is lost.
+TEST_F(PostgresStoreTest, ReplicasClaimingAtOnceGetEveryRowExactlyOnce) {
+  const std::string dsn = shared_postgres().dsn(new_database());
+  std::vector<std::unique_ptr<Store>> replicas;
+  for (int i = 0; i < 3; ++i) {
+    replicas.push_back(open(dsn));
+    ASSERT_TRUE(replicas.back());
+  }
+  constexpr int kRows = 600;
+  std::vector<OutboxRow> rows;
+  for (int i = 0; i < kRows; ++i) rows.push_back(outbox_row("n" + std::to_string(i), "g", i));
+  ASSERT_TRUE(replicas[0]->write_alerting({}, {}, rows).has_value());
+
+  std::latch go(3);
+  std::mutex mu;
+  std::map<std::string, std::vector<std::string>> claimed_by;  // id -> owners
+  std::vector<std::string> errors;
+  const auto claim = [&](Store& store, const std::string& owner) {
+    go.arrive_and_wait();
+    // An owner gets its own claims back (renewed) with the new ones, so the limit grows with
+    // what it holds. A row another claim has locked at that moment is skipped (SKIP LOCKED), so
+    // "nothing new" does not mean "nothing left": each goes on until every row is someone's
+    // (bounded, so that a lost row fails the test instead of hanging it).
+    std::set<std::string> mine;
+    for (int attempt = 0; attempt < 20000; ++attempt) {
+      auto got = store.claim_outbox(owner, sec(1000), std::chrono::minutes(5), mine.size() + 7);
+      std::lock_guard lock(mu);
+      if (!got) {
+        errors.push_back(owner + ": " + got.error().message);
+        return;
+      }
+      for (const auto& row : *got) {
+        if (mine.insert(row.id).second) claimed_by[row.id].push_back(owner);
+      }
+      if (claimed_by.size() == static_cast<std::size_t>(kRows)) return;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back(claim, std::ref(*replicas[static_cast<std::size_t>(i)]),
+                         "replica-" + std::to_string(i));
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  ASSERT_EQ(claimed_by.size(), static_cast<std::size_t>(kRows));
+  std::map<std::string, int> per_owner;
+  for (const auto& [id, owners] : claimed_by) {
+    EXPECT_EQ(owners.size(), 1u) << id << " claimed by " << owners.size() << " replicas";
+    ++per_owner[owners.front()];
+  }
+  // Nothing is left to claim until the claims expire; then all of it again.
+  EXPECT_TRUE(
+      replicas[1]->claim_outbox("late", sec(1100), std::chrono::minutes(5), 1000).value().empty());
+  EXPECT_EQ(
+      replicas[1]->claim_outbox("late", sec(1400), std::chrono::minutes(5), 1000).value().size(),
+      static_cast<std::size_t>(kRows));
+}
+
+// Leadership (store/leadership.h): one replica at a time holds it; the others see who; it passes
+// on when the leader's session ends, whether it let go or its backend was terminated.
+TEST_F(PostgresStoreTest, LeadershipIsHeldByOneReplicaAndPassesOnWhenItsSessionEnds) {
+  const std::string dsn = shared_postgres().dsn(new_database());
+  auto a = Leadership::create({.dsn = dsn}, "replica-a");
+  auto b = Leadership::create({.dsn = dsn}, "replica-b");
+  ASSERT_TRUE(a->try_acquire().value());
+  EXPECT_TRUE(a->try_acquire().value());  // again: still the leader
+  EXPECT_FALSE(b->try_acquire().value());
+  EXPECT_FALSE(b->held());
+  EXPECT_EQ(b->holder().value(), std::optional<std::string>("replica-a"));
+  EXPECT_TRUE(a->check().value());
+  EXPECT_FALSE(b->check().value());  // a standby holds nothing
+
+  // a lets go: b takes it at its next attempt.
+  a->release();
+  EXPECT_FALSE(a->held());
+  const auto eventually = [](const std::function<bool()>& f) {
+    for (int i = 0; i < 100 && !f(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return f();
+  };
+  EXPECT_TRUE(eventually([&] { return b->try_acquire().value_or(false); }));
+  EXPECT_EQ(a->holder().value(), std::optional<std::string>("replica-b"));
+  EXPECT_FALSE(a->try_acquire().value());
+
+  // b's backend is terminated (an operator, or the server's keepalives giving up on its host):
+  // b finds out at its next check, and a takes over.
+  raw_query(dsn,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'opsready-leader:replica-b'");
+  EXPECT_TRUE(eventually([&] { return !b->check().value_or(true); }));
+  EXPECT_FALSE(b->held());
+  EXPECT_TRUE(eventually([&] { return a->try_acquire().value_or(false); }));
+  EXPECT_EQ(b->holder().value(), std::optional<std::string>("replica-a"));
 }
 
 // A server restart under a running store (a server of its own, so the shared one goes on):

@@ -239,6 +239,12 @@ CREATE TABLE signoffs (
 CREATE INDEX signoffs_by_name ON signoffs (signoff, at_ns);
 CREATE INDEX signoffs_at ON signoffs (at_ns);
 )sql",
+    // 11: outbox claims (issue 16, Store::claim_outbox): which owner sends a pending row, until
+    // when. Existing rows are unclaimed.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN claimed_until_ns INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -406,6 +412,9 @@ class SqliteStore final : public Store {
   Result<void> update_outbox(const std::vector<OutboxUpdate>& updates) override;
   Result<std::vector<OutboxRow>> outbox_pending() const override;
   Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const override;
+  Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner, TimePoint now,
+                                              core::Duration lease, std::size_t limit) override;
+  Result<std::size_t> extend_outbox_claims(const std::string& owner, TimePoint until) override;
   Result<std::size_t> prune_outbox(TimePoint before) override;
   void release_free_pages();
   Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override;
@@ -479,6 +488,9 @@ class SqliteStore final : public Store {
   StmtHandle update_outbox_;
   StmtHandle outbox_pending_;
   StmtHandle outbox_query_;
+  StmtHandle claimable_;
+  StmtHandle claim_;
+  StmtHandle extend_claims_;
   StmtHandle prune_outbox_;
   StmtHandle put_gate_;
   StmtHandle prune_gates_;
@@ -574,7 +586,7 @@ Result<void> SqliteStore::migrate() {
 
 #define OUTBOX_COLUMNS                                                                           \
   "id, receiver, integration, group_key, group_id, alerts_hash, reason, decided_at_ns, payload," \
-  " state, attempts, next_attempt_at_ns, done_at_ns, last_error"
+  " state, attempts, next_attempt_at_ns, done_at_ns, last_error, claimed_by, claimed_until_ns"
 
 Result<void> SqliteStore::prepare_all() {
   struct Entry {
@@ -730,8 +742,8 @@ Result<void> SqliteStore::prepare_all() {
       {&insert_outbox_,
        "INSERT OR IGNORE INTO outbox (id, receiver, integration, group_key, group_id,"
        " alerts_hash, reason, decided_at_ns, payload, state, attempts, next_attempt_at_ns,"
-       " done_at_ns, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-       " ?13, ?14)"},
+       " done_at_ns, last_error, claimed_by, claimed_until_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+       " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
       {&update_outbox_,
        "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_at_ns = ?4, done_at_ns = ?5,"
        " last_error = ?6 WHERE id = ?1"},
@@ -742,6 +754,13 @@ Result<void> SqliteStore::prepare_all() {
        " AND (?2 = '' OR group_key = ?2) AND (?3 = '' OR state = ?3)"
        " AND decided_at_ns BETWEEN ?4 AND ?5 ORDER BY decided_at_ns DESC, seq DESC LIMIT ?6"},
       {&prune_outbox_, "DELETE FROM outbox WHERE done_at_ns IS NOT NULL AND done_at_ns < ?1"},
+      {&claimable_, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending'"
+                    " AND (claimed_until_ns <= ?2 OR claimed_by = ?1)"
+                    " ORDER BY decided_at_ns ASC, seq ASC LIMIT ?3"},
+      {&claim_, "UPDATE outbox SET claimed_by = ?2, claimed_until_ns = ?3 WHERE id = ?1"},
+      {&extend_claims_,
+       "UPDATE outbox SET claimed_until_ns = ?2"
+       " WHERE state = 'pending' AND claimed_by = ?1"},
   };
   for (const auto& e : entries) {
     auto st = prepare(e.sql);
@@ -1280,6 +1299,8 @@ Result<void> SqliteStore::write_alerting(const std::vector<StateRow>& state,
       sqlite3_bind_int64(st.get(), 12, to_ns(row.next_attempt_at));
       if (row.done_at) sqlite3_bind_int64(st.get(), 13, to_ns(*row.done_at));
       text(14, row.last_error);
+      text(15, row.claimed_by);
+      sqlite3_bind_int64(st.get(), 16, to_ns(row.claimed_until));
       if (auto r = step_done(st, "writing to the outbox"); !r) return r;
     }
     return {};
@@ -1511,6 +1532,8 @@ Result<std::vector<OutboxRow>> SqliteStore::collect_outbox(const StmtUse& st) co
       row.done_at = from_ns(sqlite3_column_int64(st.get(), 12));
     }
     row.last_error = column_text(st.get(), 13);
+    row.claimed_by = column_text(st.get(), 14);
+    row.claimed_until = from_ns(sqlite3_column_int64(st.get(), 15));
     out.push_back(std::move(row));
   }
   if (rc != SQLITE_DONE) return sql_error("reading the outbox", rc);
@@ -1538,6 +1561,56 @@ Result<std::vector<OutboxRow>> SqliteStore::outbox(const OutboxQuery& q) const {
   sqlite3_bind_int64(st.get(), 5, to_ns(q.until));
   sqlite3_bind_int64(st.get(), 6, to_limit(q.limit));
   return collect_outbox(st);
+}
+
+Result<std::vector<OutboxRow>> SqliteStore::claim_outbox(const std::string& owner, TimePoint now,
+                                                         core::Duration lease, std::size_t limit) {
+  const auto lock = locked();
+  // One writer: the read and the claims in one IMMEDIATE transaction are atomic.
+  if (auto r = exec("BEGIN IMMEDIATE", "starting an outbox claim"); !r) {
+    return std::unexpected(r.error());
+  }
+  auto claim = [&]() -> Result<std::vector<OutboxRow>> {
+    std::vector<OutboxRow> rows;
+    {
+      StmtUse st(claimable_);
+      sqlite3_bind_text(st.get(), 1, owner.data(), static_cast<int>(owner.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(st.get(), 2, to_ns(now));
+      sqlite3_bind_int64(st.get(), 3, to_limit(limit));
+      auto read = collect_outbox(st);
+      if (!read) return std::unexpected(read.error());
+      rows = std::move(*read);
+    }
+    for (OutboxRow& row : rows) {
+      row.claimed_by = owner;
+      row.claimed_until = now + lease;
+      StmtUse st(claim_);
+      sqlite3_bind_text(st.get(), 1, row.id.data(), static_cast<int>(row.id.size()), SQLITE_STATIC);
+      sqlite3_bind_text(st.get(), 2, owner.data(), static_cast<int>(owner.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(st.get(), 3, to_ns(now + lease));
+      if (auto r = step_done(st, "claiming an outbox row"); !r) return std::unexpected(r.error());
+    }
+    return rows;
+  };
+  auto rows = claim();
+  if (!rows) {
+    (void)exec("ROLLBACK", "rolling back an outbox claim");
+    return rows;
+  }
+  if (auto r = exec("COMMIT", "committing an outbox claim"); !r) {
+    (void)exec("ROLLBACK", "rolling back an outbox claim");
+    return std::unexpected(r.error());
+  }
+  return rows;
+}
+
+Result<std::size_t> SqliteStore::extend_outbox_claims(const std::string& owner, TimePoint until) {
+  const auto lock = locked();
+  StmtUse st(extend_claims_);
+  sqlite3_bind_text(st.get(), 1, owner.data(), static_cast<int>(owner.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 2, to_ns(until));
+  if (auto r = step_done(st, "extending outbox claims"); !r) return std::unexpected(r.error());
+  return static_cast<std::size_t>(sqlite3_changes(db_.get()));
 }
 
 Result<std::size_t> SqliteStore::prune_outbox(TimePoint before) {

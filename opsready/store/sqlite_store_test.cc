@@ -225,11 +225,13 @@ TEST_F(SqliteStoreTest, MigrationFiveKeepsTheAlertsOfAVersionFourDatabase) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   const std::string v4 =
-      "DROP TABLE signoffs;"            // migration 10's
-      "DROP TABLE gate_history;"        // migration 9's
-      "DROP TABLE drill_runs;"          // migration 8's
-      "DROP TABLE component_quarters;"  // migration 7's
-      "DROP TABLE component_days;"      // migration 6's
+      "ALTER TABLE outbox DROP COLUMN claimed_by;"        // migration 11's
+      "ALTER TABLE outbox DROP COLUMN claimed_until_ns;"  // migration 11's
+      "DROP TABLE signoffs;"                              // migration 10's
+      "DROP TABLE gate_history;"                          // migration 9's
+      "DROP TABLE drill_runs;"                            // migration 8's
+      "DROP TABLE component_quarters;"                    // migration 7's
+      "DROP TABLE component_days;"                        // migration 6's
       "DROP TABLE alerts;"
       "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, labels TEXT NOT NULL,"
       " annotations TEXT NOT NULL, starts_at_ns INTEGER NOT NULL, ends_at_ns INTEGER NOT NULL,"
@@ -281,13 +283,15 @@ TEST_F(SqliteStoreTest, MigrationSixBackfillsTheDailyRollUpOfAVersionFiveDatabas
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(
-                db,
-                "DROP TABLE signoffs; DROP TABLE gate_history; DROP TABLE drill_runs; DROP TABLE "
-                "component_quarters; DROP TABLE component_days; "
-                "PRAGMA user_version = 5;",
-                nullptr, nullptr, &err),
-            SQLITE_OK)
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "ALTER TABLE outbox DROP COLUMN claimed_by; ALTER TABLE outbox DROP COLUMN "
+                   "claimed_until_ns; DROP TABLE signoffs; DROP TABLE gate_history; DROP TABLE "
+                   "drill_runs; DROP TABLE "
+                   "component_quarters; DROP TABLE component_days; "
+                   "PRAGMA user_version = 5;",
+                   nullptr, nullptr, &err),
+      SQLITE_OK)
       << err;
   sqlite3_close(db);
 
@@ -364,12 +368,14 @@ TEST_F(SqliteStoreTest, MigrationSevenBackfillsTheQuarterHourRollUpTheStripsAreR
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(
-                db,
-                "DROP TABLE signoffs; DROP TABLE gate_history; DROP TABLE drill_runs; DROP TABLE "
-                "component_quarters; PRAGMA user_version = 6;",
-                nullptr, nullptr, &err),
-            SQLITE_OK)
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "ALTER TABLE outbox DROP COLUMN claimed_by; ALTER TABLE outbox DROP COLUMN "
+                   "claimed_until_ns; DROP TABLE signoffs; DROP TABLE gate_history; DROP TABLE "
+                   "drill_runs; DROP TABLE "
+                   "component_quarters; PRAGMA user_version = 6;",
+                   nullptr, nullptr, &err),
+      SQLITE_OK)
       << err;
   sqlite3_close(db);
   auto store = open(file);

@@ -87,6 +87,10 @@ struct OutboxRow {
   core::TimePoint next_attempt_at{};
   std::optional<core::TimePoint> done_at;  // when it was sent or failed for good
   std::string last_error;                  // of the last attempt; empty once sent
+  // Who sends it (a replica's name, Store::claim_outbox) and until when. The replica that
+  // decides a row writes it claimed for itself, so that no other takes it while it sends.
+  std::string claimed_by;
+  core::TimePoint claimed_until{};
 
   bool operator==(const OutboxRow&) const = default;
 };
@@ -276,6 +280,20 @@ class Store {
   // Every pending row (not yet accepted, not failed for good), oldest decided first: what a
   // start sends again, with the same ids.
   [[nodiscard]] virtual core::Result<std::vector<OutboxRow>> outbox_pending() const = 0;
+  // Claims pending rows for `owner` (a replica's name) until `now + lease`: up to `limit` of
+  // those no live claim of another owner holds (never claimed, claim expired at `now`, or
+  // `owner`'s own, which is renewed), oldest decided first. Two replicas claiming at once get
+  // disjoint rows (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer), so exactly one
+  // sends each; a replica that dies leaves its claims to expire, and another takes them.
+  [[nodiscard]] virtual core::Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner,
+                                                                          core::TimePoint now,
+                                                                          core::Duration lease,
+                                                                          std::size_t limit) = 0;
+  // Sets the claims `owner` holds on pending rows to end at `until`: a renewal (later than now,
+  // for the rows it is still sending) or a release (`until` = now, at a graceful stop, so that
+  // another replica takes them at once rather than after the lease). Returns how many rows.
+  [[nodiscard]] virtual core::Result<std::size_t> extend_outbox_claims(const std::string& owner,
+                                                                       core::TimePoint until) = 0;
   // Rows matching `q`, newest decided first (the notification log: "was this group already
   // notified with this content?" is a query for receiver + group_key + state sent).
   [[nodiscard]] virtual core::Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const = 0;

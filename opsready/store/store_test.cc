@@ -460,6 +460,60 @@ TEST_P(StoreTest, OutboxUpdatesMarkRowsAndTheLogAnswersWhatWasSent) {
   EXPECT_EQ(s->outbox_pending().value().size(), 1u);
 }
 
+TEST_P(StoreTest, OutboxClaimsAreExclusiveUntilTheyExpireAndTheOwnerRenewsThem) {
+  auto s = open(dir_ / "claims.db");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->write_alerting({}, {},
+                                {outbox_row("k3", "g", 30), outbox_row("k1", "g", 10),
+                                 outbox_row("k2", "h", 20)})
+                  .has_value());
+  const auto ids = [](const std::vector<OutboxRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.id);
+    return out;
+  };
+  // Oldest decided first, at most `limit`, the rows as written.
+  const auto a = s->claim_outbox("replica-a", sec(100), std::chrono::seconds(30), 2).value();
+  EXPECT_EQ(ids(a), (std::vector<std::string>{"k1", "k2"}));
+  auto k1 = outbox_row("k1", "g", 10);
+  k1.claimed_by = "replica-a";
+  k1.claimed_until = sec(130);
+  EXPECT_EQ(a[0], k1);
+  // Another owner gets only what no live claim holds.
+  EXPECT_EQ(ids(s->claim_outbox("replica-b", sec(110), std::chrono::seconds(30), 10).value()),
+            (std::vector<std::string>{"k3"}));
+  EXPECT_TRUE(s->claim_outbox("replica-c", sec(120), std::chrono::seconds(30), 10).value().empty());
+  // The owner renews its own claims (and gets them back): at 129 s they still hold.
+  EXPECT_EQ(ids(s->claim_outbox("replica-a", sec(125), std::chrono::seconds(30), 10).value()),
+            (std::vector<std::string>{"k1", "k2"}));
+  // replica-b's claim of k3 ended at 140 s: replica-c takes it over.
+  EXPECT_EQ(ids(s->claim_outbox("replica-c", sec(150), std::chrono::seconds(30), 10).value()),
+            (std::vector<std::string>{"k3"}));
+  // A row sent is claimed by no one; expired claims go to whoever asks.
+  ASSERT_TRUE(s->update_outbox({{.id = "k1", .state = OutboxState::kSent, .done_at = sec(130)}})
+                  .has_value());
+  EXPECT_EQ(ids(s->claim_outbox("replica-c", sec(155), std::chrono::seconds(30), 10).value()),
+            (std::vector<std::string>{"k2", "k3"}));
+  EXPECT_EQ(s->outbox_pending().value().size(), 2u);  // claims do not change the state
+  // replica-c renews its two claims to 300 s: replica-a gets nothing before then.
+  EXPECT_EQ(s->extend_outbox_claims("replica-c", sec(300)).value(), 2u);
+  EXPECT_TRUE(s->claim_outbox("replica-a", sec(299), std::chrono::seconds(30), 10).value().empty());
+  // A release (until = now) hands them over at once; an owner without claims changes nothing.
+  EXPECT_EQ(s->extend_outbox_claims("replica-c", sec(200)).value(), 2u);
+  EXPECT_EQ(s->extend_outbox_claims("replica-z", sec(900)).value(), 0u);
+  EXPECT_EQ(ids(s->claim_outbox("replica-a", sec(200), std::chrono::seconds(30), 10).value()),
+            (std::vector<std::string>{"k2", "k3"}));
+  // A row written claimed by the replica that decided it is that replica's until its claim ends.
+  auto k4 = outbox_row("k4", "g", 40);
+  k4.claimed_by = "replica-w";
+  k4.claimed_until = sec(1000);
+  ASSERT_TRUE(s->write_alerting({}, {}, {k4}).has_value());
+  EXPECT_EQ(s->outbox({.group_key = "g"}).value().front(), k4);
+  EXPECT_TRUE(s->claim_outbox("replica-b", sec(210), std::chrono::seconds(30), 10).value().empty());
+  EXPECT_EQ(ids(s->claim_outbox("replica-w", sec(999), std::chrono::seconds(30), 10).value()),
+            (std::vector<std::string>{"k2", "k3", "k4"}));
+}
+
 // ---- the daily roll-up and the status buckets (issue 14) ----
 
 TEST_P(StoreTest, TheDailyRollUpKeepsTheWorstStatusOfEachDay) {

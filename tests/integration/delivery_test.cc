@@ -30,6 +30,7 @@
 
 #include "harness.h"
 #include "opsready/core/time.h"
+#include "tests/support/postgres_server.h"
 
 namespace opsready::testing {
 namespace {
@@ -75,6 +76,8 @@ class Receivers {
         a.status = 400;
         a.set_content("{\"error\":\"bad request\"}", "application/json");
         return;
+      } else if (path == "gate") {
+        a.status = gate_open_ ? 200 : 503;  // down until open_gate()
       } else if (path == "hang") {
         std::unique_lock lock(mu_);
         cv_.wait_for(lock, 20s, [this] { return stopping_; });
@@ -119,6 +122,8 @@ class Receivers {
     std::lock_guard lock(mu_);
     return received_;
   }
+  // The "gate" path answers 503 until opened, 200 after (until closed again).
+  void open_gate(bool open) { gate_open_ = open; }
 
  private:
   httplib::Server server_;
@@ -129,6 +134,7 @@ class Receivers {
   std::vector<Received> received_;
   std::map<std::string, int> count_;
   bool stopping_ = false;
+  std::atomic<bool> gate_open_{false};
 };
 
 std::size_t count_at(const std::vector<Received>& rs, const std::string& path) {
@@ -208,8 +214,27 @@ class DeliveryTest : public ::testing::Test {
     return "    - name: " + name + "\n      webhook_configs:\n        - url: " + url + "\n" + more;
   }
 
+  // A replica `name` of the store at `dsn` (claims of `lease`, renewed every 200 ms), one group
+  // per label g, every notification to the "gate" path; written to <name>.yml.
+  fs::path replica_config(const std::string& dsn, const std::string& name,
+                          const std::string& lease) {
+    const fs::path file =
+        write_config("", webhook("sink", rx_.url("gate")),
+                     "store:\n  postgres:\n    dsn: '" + dsn + "'\nreplica:\n  name: " + name +
+                         "\n  claim_lease: " + lease +
+                         "\n  claim_interval: 200ms\ndelivery:\n  backoff_initial: 50ms\n"
+                         "  backoff_max: 200ms\n");
+    std::string text = read_file(file);
+    text.replace(text.find("group_by: [alertname]"), 21, "group_by: [g]");
+    text.replace(text.find("    routes:\n"), 12, "");
+    const fs::path named = dir_.path() / (name + ".yml");
+    write_file(named, text);
+    return named;
+  }
+
   TempDir dir_;
   Receivers rx_;
+  Clock::time_point gate_opened_at_{};  // requests after it are answered 200
 };
 
 TEST_F(DeliveryTest, RetriesWaitsRefusesAndRaisesNotificationFailingToAFallback) {
@@ -456,6 +481,221 @@ TEST_F(DeliveryTest, A2xxFromPostAlertsSurvivesKill9) {
   std::set<std::string> back;
   for (const auto& a : json::parse(r->body)) back.insert(a["labels"].value("n", ""));
   EXPECT_EQ(back, posted);
+}
+
+// Two daemons on one PostgreSQL store (docs/replicas.md): what a replica that was kill -9ed left
+// pending is claimed and sent by another, under the ids the dead one decided, once its claims'
+// lease ends, without being decided again; a replica that stops gracefully releases its claims,
+// so the next takes them at once (its lease here is an hour: nothing else could hand them over).
+TEST_F(DeliveryTest, AReplicaSendsWhatADeadOrStoppedOneLeftPendingUnderTheSameIds) {
+  PostgresServerProcess pg;
+  std::string error;
+  ASSERT_TRUE(pg.start(&error)) << error;
+  ASSERT_TRUE(pg.create_database("replicas", &error)) << error;
+  constexpr int kGroups = 200;
+  const auto config_of = [&](const std::string& name, const std::string& lease) {
+    return replica_config(pg.dsn("replicas"), name, lease);
+  };
+  // The keys tried and accepted for the groups of `prefix`, by group.
+  // (From the requests `rs`: a wait_for predicate gets them under the receivers' lock.)
+  const auto keys_by_group = [&](const std::vector<Received>& rs, const std::string& prefix,
+                                 bool accepted_only) {
+    std::map<std::string, std::set<std::string>> out;
+    for (const auto& r : rs) {
+      if (!r.body.is_object() || r.path != "gate") continue;
+      if (accepted_only && r.at < gate_opened_at_) continue;
+      for (const auto& a : r.body["alerts"]) {
+        const std::string g = a["labels"].value("g", "");
+        if (g.starts_with(prefix)) out[g].insert(r.key);
+      }
+    }
+    return out;
+  };
+  const auto post_groups = [&](int port, const std::string& prefix) {
+    json batch = json::array();
+    for (int i = 0; i < kGroups; ++i)
+      batch.push_back(alert("Replica", {{"g", prefix + std::to_string(i)}}));
+    post_alerts(port, batch);
+  };
+  const auto tried_all = [&](const std::string& prefix) {
+    return rx_.wait_for(
+        [&](const auto& rs) { return keys_by_group(rs, prefix, false).size() == kGroups; }, 60s);
+  };
+  const auto claimed = [](int port) {
+    return sample(metrics(port), "opsready_notifications_claimed_total");
+  };
+  // Waits until every group of `prefix` was accepted, each under the one key it was tried with
+  // before the gate opened.
+  const auto sent_under_tried_keys = [&](const std::string& prefix,
+                                         const std::map<std::string, std::set<std::string>>& tried,
+                                         const Daemon& d) {
+    ASSERT_TRUE(rx_.wait_for(
+        [&](const auto& rs) { return keys_by_group(rs, prefix, true).size() == kGroups; }, 60s))
+        << d.log();
+    for (const auto& [g, keys] : keys_by_group(rx_.all(), prefix, true)) {
+      EXPECT_EQ(keys, tried.at(g)) << g << " was sent under another id than its decider's";
+    }
+  };
+
+  // Replica a decides 200 notifications; the receiver is down; a is killed.
+  const fs::path a = config_of("replica-a", "2s");
+  const fs::path b = config_of("replica-b", "1h");
+  {
+    Daemon d({"serve", "--config", a.string()});
+    post_groups(d.port(), "k");
+    ASSERT_TRUE(tried_all("k")) << d.log();
+    d.signal(SIGKILL);
+    d.wait_exit(10s);
+  }
+  const auto tried = keys_by_group(rx_.all(), "k", false);
+  gate_opened_at_ = Clock::now();
+  rx_.open_gate(true);
+  {
+    // Replica b sends them all, with a's ids, once a's claims ran out (2 s after their last
+    // renewal): none is decided again.
+    Daemon d({"serve", "--config", b.string()});
+    sent_under_tried_keys("k", tried, d);
+    Clock::time_point last{};
+    for (const auto& r : rx_.at("gate")) last = std::max(last, r.at);
+    std::cout
+        << "[ replica test ] " << kGroups << " notifications of a killed replica sent by "
+        << "another "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(last - gate_opened_at_).count()
+        << " ms after the kill (claim_lease 2s)\n";
+    EXPECT_GE(claimed(d.port()), kGroups);
+    // b now decides 200 more; the receiver is down again; b stops gracefully.
+    rx_.open_gate(false);
+    post_groups(d.port(), "s");
+    ASSERT_TRUE(tried_all("s")) << d.log();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+    EXPECT_NE(d.log().find("released the claims of"), std::string::npos) << d.log();
+  }
+  const auto tried_s = keys_by_group(rx_.all(), "s", false);
+  gate_opened_at_ = Clock::now();
+  rx_.open_gate(true);
+  // Replica a again: b's claims (lease 1h) were released, so a sends them at once.
+  Daemon d({"serve", "--config", a.string()});
+  sent_under_tried_keys("s", tried_s, d);
+  EXPECT_GE(claimed(d.port()), kGroups);
+}
+
+// Replicas on one store (docs/replicas.md): one leads, the others stand by (503 on /-/ready,
+// naming the leader). When the leader is kill -9ed, a standby takes over on its own port: it
+// sends what the dead one left pending under its ids, decides what comes next, and keeps the
+// silence that was added on the dead leader. A graceful stop hands over the same way.
+TEST_F(DeliveryTest, AStandbyTakesOverWhenTheLeaderDiesAndKeepsItsSilences) {
+  PostgresServerProcess pg;
+  std::string error;
+  ASSERT_TRUE(pg.start(&error)) << error;
+  ASSERT_TRUE(pg.create_database("leaders", &error)) << error;
+  const auto config_of = [&](const std::string& name) {
+    return replica_config(pg.dsn("leaders"), name, "2s");
+  };
+  const auto get = [](int port, const std::string& path) {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get(path);
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
+  };
+  // (From the requests `rs`: a wait_for predicate gets them under the receivers' lock.)
+  const auto groups_seen = [&](const std::vector<Received>& rs, const std::string& prefix,
+                               bool accepted_only) {
+    std::map<std::string, std::set<std::string>> out;
+    for (const auto& r : rs) {
+      if (!r.body.is_object() || r.path != "gate" || (accepted_only && r.at < gate_opened_at_)) {
+        continue;
+      }
+      for (const auto& a : r.body["alerts"]) {
+        const std::string g = a["labels"].value("g", "");
+        if (g.starts_with(prefix)) out[g].insert(r.key);
+      }
+    }
+    return out;
+  };
+  constexpr int kGroups = 100;
+  const fs::path a_config = config_of("replica-a");
+  const fs::path b_config = config_of("replica-b");
+
+  auto a =
+      std::make_unique<Daemon>(std::vector<std::string>{"serve", "--config", a_config.string()});
+  ASSERT_EQ(get(a->port(), "/-/ready").first, 200) << a->log();
+  auto b =
+      std::make_unique<Daemon>(std::vector<std::string>{"serve", "--config", b_config.string()});
+  // b stands by: not ready, naming the leader; its metrics say so too.
+  const auto b_ready = get(b->port(), "/-/ready");
+  EXPECT_EQ(b_ready.first, 503) << b->log();
+  EXPECT_NE(b_ready.second.find("replica replica-a leads"), std::string::npos) << b_ready.second;
+  EXPECT_EQ(sample(metrics(b->port()), "opsready_replica_leader"), 0);
+  EXPECT_EQ(sample(metrics(a->port()), "opsready_replica_leader"), 1);
+  httplib::Client bc("127.0.0.1", b->port());
+  auto refused = bc.Post("/api/v2/alerts", json::array({alert("X")}).dump(), "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+
+  // On a: a silence of g=muted, then 100 groups while the receiver is down; a dies.
+  {
+    httplib::Client ac("127.0.0.1", a->port());
+    const json silence = {
+        {"matchers",
+         json::array({{{"name", "g"}, {"value", "muted"}, {"isRegex", false}, {"isEqual", true}}})},
+        {"startsAt", "2020-01-01T00:00:00Z"},
+        {"endsAt", "2099-01-01T00:00:00Z"},
+        {"createdBy", "test"},
+        {"comment", "added on replica-a"}};
+    auto r = ac.Post("/api/v2/silences", silence.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  json batch = json::array();
+  for (int i = 0; i < kGroups; ++i)
+    batch.push_back(alert("Lead", {{"g", "k" + std::to_string(i)}}));
+  post_alerts(a->port(), batch);
+  ASSERT_TRUE(rx_.wait_for(
+      [&](const auto& rs) { return groups_seen(rs, "k", false).size() == kGroups; }, 60s))
+      << a->log();
+  const auto tried = groups_seen(rx_.all(), "k", false);
+  a->signal(SIGKILL);
+  a->wait_exit(10s);
+  a.reset();
+  gate_opened_at_ = Clock::now();
+  rx_.open_gate(true);
+
+  // b leads, on the port it stood by on, and sends a's notifications under a's ids.
+  ASSERT_TRUE(rx_.wait_for(
+      [&](const auto& rs) { return groups_seen(rs, "k", true).size() == kGroups; }, 60s))
+      << b->log();
+  for (const auto& [g, keys] : groups_seen(rx_.all(), "k", true)) {
+    EXPECT_EQ(keys, tried.at(g)) << g << " was not sent under the id replica-a decided";
+  }
+  EXPECT_EQ(get(b->port(), "/-/ready").first, 200) << b->log();
+  EXPECT_EQ(sample(metrics(b->port()), "opsready_replica_leader"), 1);
+  // The silence made on a mutes on b: "muted" never goes out, "marker" (posted with it) does.
+  post_alerts(b->port(),
+              json::array({alert("Lead", {{"g", "muted"}}), alert("Lead", {{"g", "marker"}})}));
+  ASSERT_TRUE(
+      rx_.wait_for([&](const auto& rs) { return !groups_seen(rs, "marker", true).empty(); }, 30s))
+      << b->log();
+  std::this_thread::sleep_for(1500ms);  // more than group_interval: a muted group had its tick
+  EXPECT_TRUE(groups_seen(rx_.all(), "muted", false).empty());
+  const auto silences = get(b->port(), "/api/v2/silences");
+  EXPECT_NE(silences.second.find("added on replica-a"), std::string::npos) << silences.second;
+
+  // a comes back as a standby of b; b stops gracefully; a leads again.
+  a = std::make_unique<Daemon>(std::vector<std::string>{"serve", "--config", a_config.string()});
+  const auto a_ready = get(a->port(), "/-/ready");
+  EXPECT_EQ(a_ready.first, 503);
+  EXPECT_NE(a_ready.second.find("replica replica-b leads"), std::string::npos) << a_ready.second;
+  b->signal(SIGTERM);
+  EXPECT_EQ(b->wait_exit(30s), 0) << b->log();
+  bool leads = false;
+  for (int i = 0; i < 200 && !leads; ++i) {
+    leads = get(a->port(), "/-/ready").first == 200;
+    if (!leads) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(leads) << a->log();
+  a->signal(SIGTERM);
+  EXPECT_EQ(a->wait_exit(30s), 0) << a->log();
 }
 
 // `opsready alerts test-receiver`: one attempt per integration, each answered on its own line,
