@@ -12,7 +12,8 @@
 #   BULK_ALERTS=100000 BULK_GROUPS=100 INGEST_ALERTS=100000 CONNECTIONS=4 TUNED=256 TIMEOUT=120 \
 #     bench/run_delivery_load.sh build/h-bench
 #   (BUILD_DIR defaults to build/h-bench; it must hold bin/opsready and bench/delivery_load;
-#   KEEP_LOGS=DIR keeps each server's log there)
+#   KEEP_LOGS=DIR keeps each server's log there; PG_DSN="host=127.0.0.1 port=P user=U" runs
+#   opsready on PostgreSQL instead of SQLite, a new database bench_<pid>_<run> per server)
 #
 #  latency  new group -> webhook received: SAMPLES new alerts one at a time, each its own
 #           group, idle; then again while BACKGROUND distinct alerts are posted (2 connections,
@@ -81,6 +82,11 @@ delivery:
   max_in_flight: $total
   max_in_flight_per_receiver: $per
 YAML
+  if [[ -n ${PG_DSN:-} ]]; then
+    local db=bench_$$_$run
+    psql "$PG_DSN dbname=postgres" -qc "CREATE DATABASE $db" >/dev/null
+    printf 'store:\n  postgres:\n    dsn: %s\n' "'$PG_DSN dbname=$db'" >>"$tmp/opsready-$run.yml"
+  fi
   "$opsready" serve --config "$tmp/opsready-$run.yml" </dev/null >"$srv_log" 2>&1 &
   srv_pid=$!
   pids+=("$srv_pid")

@@ -14,8 +14,9 @@
 //   (claim each row for d.owner() until now + d.lease())
 //   store->write_alerting(state, log, rows);       // persistence loop: durable first
 //   for (auto& r : rows) d.send(r);                // then sent
-//   d.claimed(store->claim_outbox(d.owner(), now, lease, limit).value());  // start, and every
-//   store->extend_outbox_claims(d.owner(), now + lease);  // claim_interval while any is held
+//   store->extend_outbox_claims(d.owner(), now);          // start: its own claims end, then
+//   d.claimed(store->claim_outbox(d.owner(), now, lease, limit).value());  // at start and every
+//   store->extend_outbox_claims(d.owner(), now + lease, now + lease / 2);  // claim_interval
 //   d.run(stop_token);                             // the delivery thread
 //
 // The guarantee (tested by tests/integration/delivery_test.cc, documented in docs/alerting.md):
@@ -115,6 +116,9 @@ class Delivery {
 
   // The delivery loop (blocks until `stop`); rows still in flight stay pending in the store.
   void run(std::stop_token stop);
+  // Before a graceful stop (notify::Sender::drain): nothing new starts, and the requests
+  // running may end, for at most `timeout`. True when none runs any more.
+  bool drain(core::Duration timeout) { return sender_->drain(timeout); }
 
   // The store committed these rows' final state (sent or failed): their request slots are
   // free. Until then a finished row holds its slot, so a crash resends at most

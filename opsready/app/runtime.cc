@@ -517,6 +517,10 @@ core::Result<int> Runtime::start(StartOptions options) {
   flush_engine_output();
   // What a crash or stop left unsent goes again, with the same ids: this replica's own rows,
   // and those no live claim of another replica holds (docs/replicas.md).
+  // Its own claims of the last run are ended first, so that they come back with the rest.
+  if (auto ended = store_->extend_outbox_claims(delivery_->owner(), clock_.now()); !ended) {
+    spdlog::error("could not take back this replica's outbox claims: {}", ended.error().message);
+  }
   if (auto pending = store_->claim_outbox(delivery_->owner(), clock_.now(), delivery_->lease(),
                                           std::numeric_limits<std::size_t>::max());
       pending) {
@@ -724,7 +728,23 @@ asio::awaitable<void> Runtime::persistence_loop() {
   }
   // Graceful stop: the evaluation loop (stopped before this one) has queued its last writes.
   co_await asio::this_coro::reset_cancellation_state();
-  if (!(co_await flush_writes(strand))) {
+  bool flushed = co_await flush_writes(strand);
+  // The requests already sent may end (for a quarter of shutdown_timeout, at most a request's
+  // timeout) and nothing new starts: what a receiver took is marked sent, not sent again by
+  // whoever starts next. Their outcomes are posted to this strand before this coroutine goes
+  // on, so the next flush writes their marks.
+  {
+    const core::Duration limit = std::min(config_.delivery.timeout, config_.shutdown_timeout / 4);
+    const std::function<void()> drain = [this, limit] {
+      if (!delivery_->drain(limit)) {
+        spdlog::warn("stopping: notifications still in flight after {}; they stay pending",
+                     core::format_duration(limit));
+      }
+    };
+    co_await run_to_completion(ctx_.get(), strand, &drain);
+  }
+  if (flushed) flushed = co_await flush_writes(strand);
+  if (!flushed) {
     spdlog::error(
         "stopped: the store is unreachable; {} write(s) and {} delivery mark(s) were "
         "not written",
@@ -870,16 +890,18 @@ void Runtime::queue_claims() {
     const core::TimePoint now = clock_.now();
     const std::string& owner = delivery_->owner();
     const auto ok = stored("claim_outbox", [&]() -> core::Result<void> {
-      // Renewed first: the rows this replica is sending stay its own.
+      // Renewed first: the rows this replica is sending stay its own. Only those whose claim
+      // ends within half a lease are rewritten, so a row costs a write per half lease, not
+      // one per claim_interval.
       if (delivery_->held() > 0) {
-        if (auto n = store_->extend_outbox_claims(owner, now + delivery_->lease()); !n) {
+        if (auto n = store_->extend_outbox_claims(owner, now + delivery_->lease(),
+                                                  now + delivery_->lease() / 2);
+            !n) {
           return std::unexpected(n.error());
         }
       }
-      // Then what no live claim holds: rows of a replica that died or stopped. The rows held
-      // come back too (claim_outbox returns the owner's own) and are skipped.
-      auto rows =
-          store_->claim_outbox(owner, now, delivery_->lease(), delivery_->held() + kClaimBatch);
+      // Then what no live claim holds: rows of a replica that died or stopped.
+      auto rows = store_->claim_outbox(owner, now, delivery_->lease(), kClaimBatch);
       if (!rows) return std::unexpected(rows.error());
       static_cast<void>(delivery_->claimed(*rows));
       return {};

@@ -425,6 +425,15 @@ void HttpServer::install_routes() {
           }
         }
       }
+      // Behind on the NATS stream (the consumer's pending count, sampled with the bus's
+      // health): still ready, but a reader of /-/ready sees it is catching up.
+      if (const auto st = backend_.stats(); st.contains("nats") && st["nats"].is_object()) {
+        const double pending = st["nats"].value("consumer_pending", 0.0);
+        if (pending > 0) {
+          body += "catching up: " + std::to_string(static_cast<std::uint64_t>(pending)) +
+                  " message(s) on the stream not yet taken\n";
+        }
+      }
       res.send(Response::text(200, body, "text/plain"));
     } else {
       res.send(Response::text(503, "starting or stopping\n", "text/plain"));

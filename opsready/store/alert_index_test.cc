@@ -109,9 +109,9 @@ class FailingStore final : public Store {
                                                     std::size_t limit) override {
     return inner_.claim_outbox(owner, now, lease, limit);
   }
-  core::Result<std::size_t> extend_outbox_claims(const std::string& owner,
-                                                 TimePoint until) override {
-    return inner_.extend_outbox_claims(owner, until);
+  core::Result<std::size_t> extend_outbox_claims(const std::string& owner, TimePoint until,
+                                                 TimePoint ending_before) override {
+    return inner_.extend_outbox_claims(owner, until, ending_before);
   }
   core::Result<std::size_t> prune_outbox(TimePoint before) override {
     return inner_.prune_outbox(before);

@@ -323,7 +323,8 @@ class PostgresStore final : public Store {
   Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const override;
   Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner, TimePoint now,
                                               core::Duration lease, std::size_t limit) override;
-  Result<std::size_t> extend_outbox_claims(const std::string& owner, TimePoint until) override;
+  Result<std::size_t> extend_outbox_claims(const std::string& owner, TimePoint until,
+                                           TimePoint ending_before) override;
   Result<std::size_t> prune_outbox(TimePoint before) override;
   Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override;
   Result<void> put_gate(const GateChange& change) override;
@@ -1156,7 +1157,7 @@ Result<std::vector<OutboxRow>> PostgresStore::claim_outbox(const std::string& ow
   // restores the order, which RETURNING does not keep.
   auto r = (*session)->exec(
       "WITH c AS (SELECT seq FROM outbox WHERE state = 'pending'"
-      "  AND (claimed_until_ns <= $3 OR claimed_by = $1)"
+      "  AND claimed_until_ns <= $3"
       "  ORDER BY decided_at_ns ASC, seq ASC LIMIT $4 FOR UPDATE SKIP LOCKED)"
       " UPDATE outbox o SET claimed_by = $1, claimed_until_ns = $2 FROM c WHERE o.seq = c.seq"
       " RETURNING o.id, o.receiver, o.integration, o.group_key, o.group_id, o.alerts_hash,"
@@ -1182,12 +1183,15 @@ Result<std::vector<OutboxRow>> PostgresStore::claim_outbox(const std::string& ow
   return out;
 }
 
-Result<std::size_t> PostgresStore::extend_outbox_claims(const std::string& owner, TimePoint until) {
+Result<std::size_t> PostgresStore::extend_outbox_claims(const std::string& owner, TimePoint until,
+                                                        TimePoint ending_before) {
   auto session = this->session();
   if (!session) return std::unexpected(session.error());
   auto r = (*session)->exec(
-      "UPDATE outbox SET claimed_until_ns = $2 WHERE state = 'pending' AND claimed_by = $1",
-      Params().text(owner).int64(to_ns(until)), "extending outbox claims");
+      "UPDATE outbox SET claimed_until_ns = $2"
+      " WHERE state = 'pending' AND claimed_by = $1 AND claimed_until_ns < $3",
+      Params().text(owner).int64(to_ns(until)).int64(to_ns(ending_before)),
+      "extending outbox claims");
   if (!r) return std::unexpected(r.error());
   return affected(r->get());
 }

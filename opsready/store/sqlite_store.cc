@@ -414,7 +414,8 @@ class SqliteStore final : public Store {
   Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const override;
   Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner, TimePoint now,
                                               core::Duration lease, std::size_t limit) override;
-  Result<std::size_t> extend_outbox_claims(const std::string& owner, TimePoint until) override;
+  Result<std::size_t> extend_outbox_claims(const std::string& owner, TimePoint until,
+                                           TimePoint ending_before) override;
   Result<std::size_t> prune_outbox(TimePoint before) override;
   void release_free_pages();
   Result<std::vector<StateRow>> alerting_state(const std::string& kind) const override;
@@ -755,12 +756,12 @@ Result<void> SqliteStore::prepare_all() {
        " AND decided_at_ns BETWEEN ?4 AND ?5 ORDER BY decided_at_ns DESC, seq DESC LIMIT ?6"},
       {&prune_outbox_, "DELETE FROM outbox WHERE done_at_ns IS NOT NULL AND done_at_ns < ?1"},
       {&claimable_, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending'"
-                    " AND (claimed_until_ns <= ?2 OR claimed_by = ?1)"
+                    " AND claimed_until_ns <= ?2"
                     " ORDER BY decided_at_ns ASC, seq ASC LIMIT ?3"},
       {&claim_, "UPDATE outbox SET claimed_by = ?2, claimed_until_ns = ?3 WHERE id = ?1"},
       {&extend_claims_,
        "UPDATE outbox SET claimed_until_ns = ?2"
-       " WHERE state = 'pending' AND claimed_by = ?1"},
+       " WHERE state = 'pending' AND claimed_by = ?1 AND claimed_until_ns < ?3"},
   };
   for (const auto& e : entries) {
     auto st = prepare(e.sql);
@@ -1574,7 +1575,6 @@ Result<std::vector<OutboxRow>> SqliteStore::claim_outbox(const std::string& owne
     std::vector<OutboxRow> rows;
     {
       StmtUse st(claimable_);
-      sqlite3_bind_text(st.get(), 1, owner.data(), static_cast<int>(owner.size()), SQLITE_STATIC);
       sqlite3_bind_int64(st.get(), 2, to_ns(now));
       sqlite3_bind_int64(st.get(), 3, to_limit(limit));
       auto read = collect_outbox(st);
@@ -1604,11 +1604,13 @@ Result<std::vector<OutboxRow>> SqliteStore::claim_outbox(const std::string& owne
   return rows;
 }
 
-Result<std::size_t> SqliteStore::extend_outbox_claims(const std::string& owner, TimePoint until) {
+Result<std::size_t> SqliteStore::extend_outbox_claims(const std::string& owner, TimePoint until,
+                                                      TimePoint ending_before) {
   const auto lock = locked();
   StmtUse st(extend_claims_);
   sqlite3_bind_text(st.get(), 1, owner.data(), static_cast<int>(owner.size()), SQLITE_STATIC);
   sqlite3_bind_int64(st.get(), 2, to_ns(until));
+  sqlite3_bind_int64(st.get(), 3, to_ns(ending_before));
   if (auto r = step_done(st, "extending outbox claims"); !r) return std::unexpected(r.error());
   return static_cast<std::size_t>(sqlite3_changes(db_.get()));
 }

@@ -281,19 +281,24 @@ class Store {
   // start sends again, with the same ids.
   [[nodiscard]] virtual core::Result<std::vector<OutboxRow>> outbox_pending() const = 0;
   // Claims pending rows for `owner` (a replica's name) until `now + lease`: up to `limit` of
-  // those no live claim of another owner holds (never claimed, claim expired at `now`, or
-  // `owner`'s own, which is renewed), oldest decided first. Two replicas claiming at once get
-  // disjoint rows (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer), so exactly one
-  // sends each; a replica that dies leaves its claims to expire, and another takes them.
+  // those no live claim holds (never claimed, or their claim ended by `now`; a replica's own
+  // live claims are not returned: it is sending those), oldest decided first. Two replicas
+  // claiming at once get disjoint rows (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one
+  // writer), so exactly one sends each; a replica that dies leaves its claims to expire, and
+  // another takes them. At start a replica first ends its own claims (extend_outbox_claims to
+  // now) and then claims: what its last run left comes back at once.
   [[nodiscard]] virtual core::Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner,
                                                                           core::TimePoint now,
                                                                           core::Duration lease,
                                                                           std::size_t limit) = 0;
-  // Sets the claims `owner` holds on pending rows to end at `until`: a renewal (later than now,
-  // for the rows it is still sending) or a release (`until` = now, at a graceful stop, so that
-  // another replica takes them at once rather than after the lease). Returns how many rows.
-  [[nodiscard]] virtual core::Result<std::size_t> extend_outbox_claims(const std::string& owner,
-                                                                       core::TimePoint until) = 0;
+  // Sets the claims `owner` holds on pending rows that end before `ending_before` to end at
+  // `until`: a renewal (`until` later than now, `ending_before` about half a lease ahead, so a
+  // row is rewritten once per half lease rather than at every renewal) or a release (`until` =
+  // now, every row: at a graceful stop, so that another replica takes them at once rather than
+  // after the lease). Returns how many rows.
+  [[nodiscard]] virtual core::Result<std::size_t> extend_outbox_claims(
+      const std::string& owner, core::TimePoint until,
+      core::TimePoint ending_before = core::TimePoint::max()) = 0;
   // Rows matching `q`, newest decided first (the notification log: "was this group already
   // notified with this content?" is a query for receiver + group_key + state sent).
   [[nodiscard]] virtual core::Result<std::vector<OutboxRow>> outbox(const OutboxQuery& q) const = 0;

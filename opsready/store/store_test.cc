@@ -460,7 +460,7 @@ TEST_P(StoreTest, OutboxUpdatesMarkRowsAndTheLogAnswersWhatWasSent) {
   EXPECT_EQ(s->outbox_pending().value().size(), 1u);
 }
 
-TEST_P(StoreTest, OutboxClaimsAreExclusiveUntilTheyExpireAndTheOwnerRenewsThem) {
+TEST_P(StoreTest, OutboxClaimsAreExclusiveUntilTheyEndAndTheOwnerRenewsThem) {
   auto s = open(dir_ / "claims.db");
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->write_alerting({}, {},
@@ -483,17 +483,19 @@ TEST_P(StoreTest, OutboxClaimsAreExclusiveUntilTheyExpireAndTheOwnerRenewsThem) 
   EXPECT_EQ(ids(s->claim_outbox("replica-b", sec(110), std::chrono::seconds(30), 10).value()),
             (std::vector<std::string>{"k3"}));
   EXPECT_TRUE(s->claim_outbox("replica-c", sec(120), std::chrono::seconds(30), 10).value().empty());
-  // The owner renews its own claims (and gets them back): at 129 s they still hold.
-  EXPECT_EQ(ids(s->claim_outbox("replica-a", sec(125), std::chrono::seconds(30), 10).value()),
-            (std::vector<std::string>{"k1", "k2"}));
-  // replica-b's claim of k3 ended at 140 s: replica-c takes it over.
+  // An owner's live claims are not handed to it again (it is sending them). It renews those
+  // ending before 140 s (both: they end at 130 s) to 160 s; a second renewal rewrites none.
+  EXPECT_TRUE(s->claim_outbox("replica-a", sec(125), std::chrono::seconds(30), 10).value().empty());
+  EXPECT_EQ(s->extend_outbox_claims("replica-a", sec(160), sec(140)).value(), 2u);
+  EXPECT_EQ(s->extend_outbox_claims("replica-a", sec(160), sec(140)).value(), 0u);
+  // replica-b's claim of k3 ended at 140 s: replica-c takes it over; replica-a's still hold.
   EXPECT_EQ(ids(s->claim_outbox("replica-c", sec(150), std::chrono::seconds(30), 10).value()),
             (std::vector<std::string>{"k3"}));
-  // A row sent is claimed by no one; expired claims go to whoever asks.
+  // A row sent is claimed by no one; an ended claim goes to whoever asks.
   ASSERT_TRUE(s->update_outbox({{.id = "k1", .state = OutboxState::kSent, .done_at = sec(130)}})
                   .has_value());
-  EXPECT_EQ(ids(s->claim_outbox("replica-c", sec(155), std::chrono::seconds(30), 10).value()),
-            (std::vector<std::string>{"k2", "k3"}));
+  EXPECT_EQ(ids(s->claim_outbox("replica-c", sec(165), std::chrono::seconds(30), 10).value()),
+            (std::vector<std::string>{"k2"}));
   EXPECT_EQ(s->outbox_pending().value().size(), 2u);  // claims do not change the state
   // replica-c renews its two claims to 300 s: replica-a gets nothing before then.
   EXPECT_EQ(s->extend_outbox_claims("replica-c", sec(300)).value(), 2u);
@@ -510,6 +512,10 @@ TEST_P(StoreTest, OutboxClaimsAreExclusiveUntilTheyExpireAndTheOwnerRenewsThem) 
   ASSERT_TRUE(s->write_alerting({}, {}, {k4}).has_value());
   EXPECT_EQ(s->outbox({.group_key = "g"}).value().front(), k4);
   EXPECT_TRUE(s->claim_outbox("replica-b", sec(210), std::chrono::seconds(30), 10).value().empty());
+  EXPECT_EQ(ids(s->claim_outbox("replica-w", sec(999), std::chrono::seconds(30), 10).value()),
+            (std::vector<std::string>{"k2", "k3"}));
+  // At a start, replica-w ends its own claims first: then k4 comes back to it too.
+  EXPECT_EQ(s->extend_outbox_claims("replica-w", sec(999)).value(), 3u);
   EXPECT_EQ(ids(s->claim_outbox("replica-w", sec(999), std::chrono::seconds(30), 10).value()),
             (std::vector<std::string>{"k2", "k3", "k4"}));
 }

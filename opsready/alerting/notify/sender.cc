@@ -9,8 +9,10 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -152,6 +154,11 @@ struct Sender::Impl {
   std::map<std::string, std::deque<std::unique_ptr<Running>>> ready;  // by receiver
   std::unordered_map<std::string, std::size_t> busy;                  // in flight, by receiver
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
+  // drain(): no new job starts, and the waiter is told when no request runs any more.
+  std::atomic<bool> draining{false};
+  std::mutex drain_mu;
+  std::condition_variable drained;
+  std::size_t running_requests = 0;  // guarded by drain_mu: transfers.size(), for drain()
   std::unordered_map<std::string, std::string> held;         // ended, not recorded: id → receiver
   std::unordered_map<std::string, std::string> order_owner;  // order_key → the id that runs
 
@@ -260,6 +267,10 @@ struct Sender::Impl {
         ++it;
       }
     }
+    update_counts();
+  }
+
+  void update_counts() {
     std::size_t queued = waiting.size();
     for (const auto& [name, q] : ready) queued += q.size();
     queued_count = queued;
@@ -477,7 +488,16 @@ struct Sender::Impl {
       auto now = clock.now();
       take_incoming(now);
       release_due(now);
-      start_ready(now);
+      if (draining) {
+        update_counts();
+      } else {
+        start_ready(now);
+      }
+      {
+        std::lock_guard lock(drain_mu);
+        running_requests = transfers.size();
+      }
+      if (draining && transfers.empty()) drained.notify_all();
       int wait_ms = 1000;
       if (!waiting.empty()) {
         const auto until = std::chrono::duration_cast<milliseconds>(waiting.begin()->first - now);
@@ -523,6 +543,14 @@ void Sender::recorded(std::vector<std::string> ids) {
 }
 
 void Sender::run(std::stop_token stop) { impl_->run(std::move(stop)); }
+
+bool Sender::drain(core::Duration timeout) {
+  impl_->draining = true;
+  impl_->wake();
+  std::unique_lock lock(impl_->drain_mu);
+  // The run loop publishes its count on its next pass (at most a poll's wait away).
+  return impl_->drained.wait_for(lock, timeout, [&] { return impl_->running_requests == 0; });
+}
 
 void Sender::set_outage(const std::string& receiver, bool down) {
   {

@@ -111,6 +111,10 @@ class Sender {
   // Runs until `stop` is requested; requests in flight are abandoned then (their rows stay
   // pending in the outbox and are sent again at the next start, with the same key).
   void run(std::stop_token stop);
+  // Before a stop: no job starts any more, and the requests running are left to end (their
+  // outcomes reported as usual), for at most `timeout`. True when none runs any more. Waits;
+  // from any thread but run()'s. Irreversible: the Sender is then only stopped.
+  bool drain(core::Duration timeout);
 
   // A receiver outage (a drill's fault, docs/drills.md): while `down`, every request to
   // `receiver` connects to a loopback port that refuses it, so its jobs fail and are retried

@@ -195,6 +195,47 @@ TEST(Sender, A500IsRetriedWithTheSameKeyUntilAccepted) {
   EXPECT_EQ(rx.keys("/flaky"), (std::vector<std::string>{"k-flaky", "k-flaky"}));
 }
 
+// Before a graceful stop: the request running ends (and is reported sent), a job submitted
+// after the drain began never starts.
+TEST(Sender, ADrainLetsTheRunningRequestEndAndStartsNothingNew) {
+  Receiver rx;
+  Running s;
+  s.submit("k-slow", "ops", std::make_unique<OnePost>(rx.url("/gate"), "k-slow"));  // 100 ms
+  // Wait until it is on the wire, then drain.
+  for (int i = 0; i < 200 && s.sender().counts().in_flight == 0; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(s.sender().counts().in_flight, 1u);
+  std::thread drainer([&] { EXPECT_TRUE(s.sender().drain(5s)); });
+  std::this_thread::sleep_for(20ms);
+  s.submit("k-late", "ops", std::make_unique<OnePost>(rx.url("/ok"), "k-late"));
+  drainer.join();
+  const auto outcomes = s.wait_final("k-slow");
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].kind, Outcome::Kind::kSent);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(rx.keys("/ok").empty());
+  EXPECT_EQ(s.sender().counts().queued, 1u);  // k-late waits, for the next start to send
+}
+
+// Many requests on the wire and many queued: the drain waits for the first, starts none of the
+// rest.
+TEST(Sender, ADrainWithManyInFlightEndsWhenTheyHaveEnded) {
+  Receiver rx;
+  // (Fewer in flight than the receiver's threads, so that none waits in its accept queue.)
+  Running s({.max_in_flight = 4, .max_in_flight_per_receiver = 4});
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "k" + std::to_string(i);
+    s.submit(id, "ops", std::make_unique<OnePost>(rx.url("/gate"), id));
+  }
+  for (int i = 0; i < 500 && s.sender().counts().in_flight < 4; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(s.sender().drain(5s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rx.keys("/gate").size(), 4u);
+}
+
 TEST(Sender, AReceiverOutageRefusesItsConnectionsUntilItEnds) {
   Receiver rx;
   Running s;

@@ -7,10 +7,16 @@
 #include <nats/nats.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -19,8 +25,12 @@
 #include <nlohmann/json.hpp>
 
 #include "opsready/bus/nats_bus.h"
+#include "opsready/core/clock.h"
+#include "opsready/core/time.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/nats/nats_server.h"
+#include "tests/integration/receivers.h"
+#include "tests/support/postgres_server.h"
 
 namespace opsready::testing {
 namespace {
@@ -546,6 +556,283 @@ TEST_F(DaemonNats, ReplicasSharingADurableTakeEachEventOnce) {
   EXPECT_EQ(taken(ca) + taken(cb), kMessages * kPerMessage) << taken(ca) << " + " << taken(cb);
   expect_clean_stop(a);
   expect_clean_stop(b);
+}
+
+// Issue 16's "done when": three replicas on one PostgreSQL store and one JetStream stream. A
+// producer publishes 100 000 events (snapshots of 50 components) on NATS while 10 000 alerts,
+// one group each, are posted to every replica, as Prometheus sends to every Alertmanager (the
+// standbys answer 503). The leader is kill -9ed mid-run and restarted (it comes back as a
+// standby); the next leader is stopped gracefully. At the end every group was notified under one
+// key, the only keys that arrived twice are resends after the kill (at most its
+// delivery.max_in_flight), and the surviving replicas show the same readiness, the one the last
+// events describe.
+TEST_F(DaemonNats, ThreeReplicasLoseNoNotificationAndDoubleOnlyTheKilledLeadersInFlight) {
+  ensure_stream();
+  opsready::testing::PostgresServerProcess pg;
+  std::string error;
+  ASSERT_TRUE(pg.start(&error)) << error;
+  ASSERT_TRUE(pg.create_database("desk", &error)) << error;
+  Receivers rx;
+  constexpr int kInFlight = 64;
+  constexpr int kGroups = 10'000;
+  constexpr int kEvents = 100'000;
+  constexpr int kComponents = 50;
+  const auto replica = [&](const std::string& name) {
+    return config(
+        "    durable: desk\n    ordered: false\n"
+        "store:\n  postgres:\n    dsn: '" +
+            pg.dsn("desk") + "'\nreplica:\n  name: " + name +
+            "\n  claim_lease: 2s\n  claim_interval: 200ms\n"
+            "ingest:\n  alerts:\n    flush_interval: 10ms\n"
+            "delivery:\n  max_in_flight: " +
+            std::to_string(kInFlight) +
+            "\n  max_in_flight_per_receiver: " + std::to_string(kInFlight) +
+            "\n  backoff_initial: 50ms\n  backoff_max: 500ms\n"
+            // A receiver slowed by the machine's load answers late rather than being
+            // retried, and a graceful stop waits for what is on the wire (10 s).
+            "  timeout: 30s\nshutdown_timeout: 40s\n"
+            "alerting:\n  route:\n    receiver: sink\n    group_by: [g]\n"
+            "    group_wait: 0s\n    group_interval: 1s\n    repeat_interval: 1h\n"
+            "  receivers:\n    - name: sink\n      webhook_configs:\n        - url: " +
+            rx.url("sink") + "\n",
+        name);
+  };
+  std::map<std::string, std::unique_ptr<Daemon>> replicas;
+  std::mutex replicas_mu;  // the poster's reads against the main thread's kills and starts
+  const auto start = [&](const std::string& name) {
+    auto d = std::make_unique<Daemon>(
+        std::vector<std::string>{"serve", "--config", replica(name).string()});
+    std::lock_guard lock(replicas_mu);
+    replicas[name] = std::move(d);
+  };
+  start("r1");  // leads: the first to ask
+  start("r2");
+  start("r3");
+
+  // The producer: 100 000 snapshot events, 100 per message, the component's status cycling.
+  std::atomic<bool> produced{false};
+  std::map<std::string, std::string> last_status;  // written by the producer, read after join
+  std::thread producer([&] {
+    Producer p(server_.url());
+    ASSERT_TRUE(p.ok());
+    const char* statuses[] = {"ok", "warn", "ok", "fail", "ok"};
+    // Each event carries its time, as a runtime's do: a message redelivered after the failover
+    // (JetStream delivers at least once) is older than what the new leader already holds, and
+    // the aggregator keeps the newer snapshot.
+    const auto base = core::SystemClock::instance().now();
+    for (int m = 0; m < kEvents / 100; ++m) {
+      std::string body;
+      for (int i = 0; i < 100; ++i) {
+        const int n = m * 100 + i;
+        const std::string c = "desk_" + std::to_string(n % kComponents);
+        const std::string st = statuses[(n / kComponents) % 5];
+        last_status[c] = st;
+        body += json{{"source", "desk"},
+                     {"time", core::format_rfc3339(base + std::chrono::microseconds(10 * n))},
+                     {"payload", {{"component", c}, {"status", st}, {"summary", st}}}}
+                    .dump() +
+                "\n";
+      }
+      ASSERT_TRUE(p.publish("opsready.events.opsready.component.snapshot", body));
+    }
+    produced = true;
+  });
+  // The alerts: batches of 200 posted to every replica until one (the leader) takes them.
+  std::atomic<int> posted_groups{0};
+  std::atomic<bool> abandon{false};  // a failed assertion below: the poster gives up
+  std::thread poster([&] {
+    for (int start_g = 0; start_g < kGroups && !abandon; start_g += 200) {
+      json batch = json::array();
+      for (int g = start_g; g < start_g + 200; ++g) {
+        batch.push_back({{"labels", {{"alertname", "Desk"}, {"g", std::to_string(g)}}},
+                         {"endsAt", "2099-01-01T00:00:00Z"}});
+      }
+      const std::string body = batch.dump();
+      for (bool taken = false; !taken && !abandon;) {
+        std::vector<int> ports;
+        {
+          std::lock_guard lock(replicas_mu);
+          for (const auto& [name, d] : replicas) {
+            if (d) ports.push_back(d->port());
+          }
+        }
+        for (const int port : ports) {
+          httplib::Client c("127.0.0.1", port);
+          c.set_connection_timeout(1s);
+          c.set_read_timeout(10s);
+          auto r = c.Post("/api/v2/alerts", body, "application/json");
+          if (r && r->status == 200) taken = true;
+        }
+        if (!taken) std::this_thread::sleep_for(100ms);
+      }
+      posted_groups = start_g + 200;
+    }
+  });
+  // Threads are joined however the test ends.
+  struct Join {
+    std::atomic<bool>& abandon;
+    std::thread& a;
+    std::thread& b;
+    ~Join() {
+      abandon = true;
+      if (a.joinable()) a.join();
+      if (b.joinable()) b.join();
+    }
+  } join{abandon, poster, producer};
+  const auto& groups_received = distinct_g_labels;
+  const auto leader = [&]() -> std::string {
+    std::lock_guard lock(replicas_mu);
+    for (const auto& [name, d] : replicas) {
+      if (!d) continue;
+      httplib::Client c("127.0.0.1", d->port());
+      if (auto r = c.Get("/-/ready"); r && r->status == 200) return name;
+    }
+    return "";
+  };
+
+  // Mid-run: the leader dies (kill -9) and is restarted; it comes back as a standby.
+  ASSERT_TRUE(rx.wait_for([&](const auto& rs) { return groups_received(rs) >= 3000; }, 120s));
+  std::string killed = leader();
+  ASSERT_EQ(killed, "r1");
+  {
+    std::unique_ptr<Daemon> d;
+    {
+      std::lock_guard lock(replicas_mu);
+      d = std::move(replicas[killed]);
+    }
+    d->signal(SIGKILL);
+    d->wait_exit(10s);
+  }
+  const auto killed_at = Clock::now();
+  ASSERT_TRUE(eventually([&] { return !leader().empty(); }, 30s));
+  const auto took_over_at = Clock::now();
+  start(killed);
+  // Later: the new leader stops gracefully (and stays down).
+  ASSERT_TRUE(rx.wait_for([&](const auto& rs) { return groups_received(rs) >= 7000; }, 180s));
+  const std::string stopped = leader();
+  Clock::time_point stopped_at{};
+  std::string stopped_log;
+  ASSERT_FALSE(stopped.empty());
+  {
+    std::unique_ptr<Daemon> d;
+    {
+      std::lock_guard lock(replicas_mu);
+      d = std::move(replicas[stopped]);
+    }
+    stopped_at = Clock::now();
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait_exit(30s), 0) << d->log();
+    stopped_log = d->log();
+  }
+  poster.join();
+  producer.join();
+  ASSERT_TRUE(rx.wait_for([&](const auto& rs) { return groups_received(rs) == kGroups; }, 180s))
+      << "received " << groups_received(rx.all()) << " of " << kGroups;
+  ASSERT_TRUE(produced);
+
+  // Every group under exactly one key; the keys sent twice are the kill's resends.
+  std::map<std::string, std::set<std::string>> keys_of_group;
+  std::map<std::string, int> sends_of_key;
+  for (const auto& r : rx.at("sink")) {
+    ++sends_of_key[r.key];
+    for (const auto& a : r.body["alerts"]) {
+      if (a["labels"].contains("g"))
+        keys_of_group[a["labels"]["g"].get<std::string>()].insert(r.key);
+    }
+  }
+  EXPECT_EQ(keys_of_group.size(), static_cast<std::size_t>(kGroups));
+  for (const auto& [g, keys] : keys_of_group) EXPECT_EQ(keys.size(), 1u) << "group " << g;
+  std::size_t resends = 0;
+  for (const auto& [key, n] : sends_of_key) {
+    EXPECT_LE(n, 2) << key << [&] {
+      std::string out;
+      for (const auto& r : rx.at("sink")) {
+        if (r.key == key) {
+          out +=
+              " " +
+              std::to_string(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(r.at - killed_at).count());
+        }
+      }
+      return out + " ms after the kill; stopped at " +
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(stopped_at - killed_at)
+                     .count());
+    }();
+    resends += static_cast<std::size_t>(n - 1);
+  }
+  EXPECT_LE(resends, static_cast<std::size_t>(kInFlight));
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "---- " << stopped << " (stopped) ----\n" << stopped_log;
+    std::lock_guard lock(replicas_mu);
+    for (const auto& [name, d] : replicas) {
+      if (!d) continue;
+      std::istringstream in(d->log());
+      for (std::string line; std::getline(in, line);) {
+        if (line.find("lead") != std::string::npos || line.find("claimed") != std::string::npos ||
+            line.find("listening") != std::string::npos) {
+          std::cerr << name << ": " << line << "\n";
+        }
+      }
+    }
+  }
+
+  // The survivors agree on readiness, and it is what the last events said.
+  const std::string last_leader = leader();
+  ASSERT_FALSE(last_leader.empty());
+  std::map<std::string, std::map<std::string, std::string>> seen;  // replica -> component -> status
+  std::string refused;  // the last answer that was not a snapshot
+  ASSERT_TRUE(eventually(
+      [&] {
+        seen.clear();
+        std::lock_guard lock(replicas_mu);
+        for (const auto& [name, d] : replicas) {
+          if (!d) continue;
+          httplib::Client c("127.0.0.1", d->port());
+          auto r = c.Get("/api/v1/readiness");
+          if (!r || r->status != 200) {
+            refused = name + ": " +
+                      (r ? std::to_string(r->status) + " " + r->body.substr(0, 300)
+                         : httplib::to_string(r.error()));
+            return false;
+          }
+          const json doc = json::parse(r->body);  // (iterating a temporary's member dangles)
+          for (const auto& comp : doc["components"]) {
+            const std::string n = comp["component"];
+            if (n.starts_with("desk_")) seen[name][n] = comp["status"];
+          }
+        }
+        return seen.size() == 2 && seen.begin()->second == last_status &&
+               seen.rbegin()->second == last_status;
+      },
+      30s))
+      << "readiness differs between the survivors or from the last events: " << [&] {
+           std::string out;
+           for (const auto& [name, comps] : seen) {
+             out += name + ":";
+             for (const auto& [c, st] : comps) {
+               if (last_status[c] != st)
+                 out += " " + c + "=" + st + "(want " + last_status[c] + ")";
+             }
+             out += " [" + std::to_string(comps.size()) + " components]\n";
+           }
+           return out + "replicas answering: " + std::to_string(seen.size()) + "; " + refused;
+         }();
+  std::cout
+      << "[ replicas ] " << kEvents << " events, " << kGroups << " groups; leader " << killed
+      << " killed, " << stopped << " stopped; new leader ready "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took_over_at - killed_at).count()
+      << " ms after the kill; " << rx.at("sink").size() << " requests, " << resends << " resends\n";
+  std::lock_guard lock(replicas_mu);
+  for (auto& [name, d] : replicas) {
+    if (!d) continue;
+    if (name == last_leader) {
+      expect_clean_stop(*d);
+    } else {
+      d->signal(SIGTERM);
+      EXPECT_EQ(d->wait_exit(20s), 0) << d->log();
+    }
+  }
 }
 
 // No NATS server at all: opsready serves anyway, says so in readiness, keeps its own events
