@@ -22,8 +22,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -222,13 +224,17 @@ class Params {
   std::vector<bool> null_;
 };
 
-// A text[] literal ({"a","b"}) for unnest(): every element quoted, `"` and `\` escaped.
-std::string text_array(const std::vector<std::string>& items) {
+// An array literal whose elements may be NULL (unquoted), the others as text_array's.
+std::string nullable_array(const std::vector<std::optional<std::string>>& items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i > 0) out += ',';
+    if (!items[i]) {
+      out += "NULL";
+      continue;
+    }
     out += '"';
-    for (const char c : items[i]) {
+    for (const char c : *items[i]) {
       if (c == '"' || c == '\\') out += '\\';
       out += c;
     }
@@ -236,6 +242,11 @@ std::string text_array(const std::vector<std::string>& items) {
   }
   out += '}';
   return out;
+}
+
+// A text[] literal ({"a","b"}) for unnest(): every element quoted, `"` and `\` escaped.
+std::string text_array(const std::vector<std::string>& items) {
+  return nullable_array(std::vector<std::optional<std::string>>(items.begin(), items.end()));
 }
 
 std::string cell(const PGresult* r, int row, int col) {
@@ -1009,54 +1020,110 @@ Result<void> PostgresStore::write_alerting(const std::vector<StateRow>& state,
                                            const std::vector<LogRow>& log,
                                            const std::vector<OutboxRow>& outbox) {
   if (state.empty() && log.empty() && outbox.empty()) return {};
+  // One statement per table, its rows as arrays (unnest ... WITH ORDINALITY keeps their order):
+  // a row per statement was a loopback round trip each, and the daemon's persistence strand
+  // spent most of a burst waiting for them.
+  // State: the last row of each (kind, key) wins, as when they were applied in turn.
+  std::vector<const StateRow*> last;
+  {
+    std::map<std::pair<std::string, std::string>, std::size_t> at;
+    for (const StateRow& row : state) {
+      auto [it, inserted] = at.emplace(std::make_pair(row.kind, row.key), last.size());
+      if (inserted) {
+        last.push_back(&row);
+      } else {
+        last[it->second] = &row;
+      }
+    }
+  }
+  std::vector<std::string> del_kind, del_key, up_kind, up_key, up_json;
+  for (const StateRow* row : last) {
+    if (row->json.empty()) {
+      del_kind.push_back(row->kind);
+      del_key.push_back(row->key);
+    } else {
+      up_kind.push_back(row->kind);
+      up_key.push_back(row->key);
+      up_json.push_back(row->json);
+    }
+  }
+  std::vector<std::string> log_kind, log_at, log_json;
+  for (const LogRow& row : log) {
+    log_kind.push_back(row.kind);
+    log_at.push_back(std::to_string(to_ns(row.at)));
+    log_json.push_back(row.json);
+  }
+  // Outbox columns, in table order.
+  std::vector<std::vector<std::optional<std::string>>> ob(16);
+  for (const OutboxRow& row : outbox) {
+    const std::string fields[] = {row.id,
+                                  row.receiver,
+                                  row.integration,
+                                  row.group_key,
+                                  row.group_id,
+                                  row.alerts_hash,
+                                  row.reason,
+                                  std::to_string(to_ns(row.decided_at)),
+                                  row.payload,
+                                  std::string(to_string(row.state)),
+                                  std::to_string(row.attempts),
+                                  std::to_string(to_ns(row.next_attempt_at)),
+                                  "",
+                                  row.last_error,
+                                  row.claimed_by,
+                                  std::to_string(to_ns(row.claimed_until))};
+    for (std::size_t c = 0; c < 16; ++c) ob[c].emplace_back(fields[c]);
+    ob[12].back() = row.done_at ? std::optional<std::string>(std::to_string(to_ns(*row.done_at)))
+                                : std::nullopt;
+  }
   auto session = this->session();
   if (!session) return std::unexpected(session.error());
   Session& db = **session;
   return db.transaction<void>("writing alerting state", [&]() -> Result<void> {
-    for (const StateRow& row : state) {
-      auto r =
-          row.json.empty()
-              ? db.exec("DELETE FROM alerting_state WHERE kind = $1 AND key = $2",
-                        Params().text(row.kind).text(row.key), "writing alerting state")
-              : db.exec(
-                    "INSERT INTO alerting_state (kind, key, json) VALUES ($1, $2, $3)"
-                    " ON CONFLICT (kind, key) DO UPDATE SET json = excluded.json",
-                    Params().text(row.kind).text(row.key).text(row.json), "writing alerting state");
+    if (!del_kind.empty()) {
+      auto r = db.exec(
+          "DELETE FROM alerting_state s USING unnest($1::text[], $2::text[]) AS d(kind, key)"
+          " WHERE s.kind = d.kind AND s.key = d.key",
+          Params().text(text_array(del_kind)).text(text_array(del_key)), "writing alerting state");
       if (!r) return std::unexpected(r.error());
     }
-    for (const LogRow& row : log) {
-      auto r = db.exec("INSERT INTO alerting_log (kind, at_ns, json) VALUES ($1, $2, $3)",
-                       Params().text(row.kind).int64(to_ns(row.at)).text(row.json),
-                       "appending to the alerting log");
+    if (!up_kind.empty()) {
+      auto r = db.exec(
+          "INSERT INTO alerting_state (kind, key, json)"
+          " SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
+          " ON CONFLICT (kind, key) DO UPDATE SET json = excluded.json",
+          Params().text(text_array(up_kind)).text(text_array(up_key)).text(text_array(up_json)),
+          "writing alerting state");
       if (!r) return std::unexpected(r.error());
     }
-    for (const OutboxRow& row : outbox) {
+    if (!log_kind.empty()) {
+      auto r = db.exec(
+          "INSERT INTO alerting_log (kind, at_ns, json) SELECT kind, at_ns, json FROM"
+          " unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS l(kind, at_ns, json,"
+          " n) ORDER BY n",
+          Params().text(text_array(log_kind)).text(text_array(log_at)).text(text_array(log_json)),
+          "appending to the alerting log");
+      if (!r) return std::unexpected(r.error());
+    }
+    if (!outbox.empty()) {
       // The idempotency key is unique: a second replica deciding the same notification
       // inserts nothing.
+      Params p;
+      for (const auto& column : ob) p.text(nullable_array(column));
       auto r = db.exec(
           "INSERT INTO outbox (id, receiver, integration, group_key, group_id, alerts_hash,"
           " reason, decided_at_ns, payload, state, attempts, next_attempt_at_ns, done_at_ns,"
-          " last_error, claimed_by, claimed_until_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-          " $10, $11, $12, $13, $14, $15, $16)"
+          " last_error, claimed_by, claimed_until_ns)"
+          " SELECT id, receiver, integration, group_key, group_id, alerts_hash, reason,"
+          " decided_at_ns, payload, state, attempts, next_attempt_at_ns, done_at_ns, last_error,"
+          " claimed_by, claimed_until_ns FROM unnest($1::text[], $2::text[], $3::text[],"
+          " $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[],"
+          " $11::int[], $12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::bigint[])"
+          " WITH ORDINALITY AS o(id, receiver, integration, group_key, group_id, alerts_hash,"
+          " reason, decided_at_ns, payload, state, attempts, next_attempt_at_ns, done_at_ns,"
+          " last_error, claimed_by, claimed_until_ns, n) ORDER BY n"
           " ON CONFLICT (id) DO NOTHING",
-          Params()
-              .text(row.id)
-              .text(row.receiver)
-              .text(row.integration)
-              .text(row.group_key)
-              .text(row.group_id)
-              .text(row.alerts_hash)
-              .text(row.reason)
-              .int64(to_ns(row.decided_at))
-              .text(row.payload)
-              .text(to_string(row.state))
-              .int64(row.attempts)
-              .int64(to_ns(row.next_attempt_at))
-              .optional_int64(row.done_at)
-              .text(row.last_error)
-              .text(row.claimed_by)
-              .int64(to_ns(row.claimed_until)),
-          "writing to the outbox");
+          p, "writing to the outbox");
       if (!r) return std::unexpected(r.error());
     }
     return {};
@@ -1065,24 +1132,47 @@ Result<void> PostgresStore::write_alerting(const std::vector<StateRow>& state,
 
 Result<void> PostgresStore::update_outbox(const std::vector<OutboxUpdate>& updates) {
   if (updates.empty()) return {};
+  // One statement for the batch; the last update of a row wins, as when applied in turn.
+  std::vector<const OutboxUpdate*> last;
+  {
+    std::unordered_map<std::string, std::size_t> at;
+    for (const OutboxUpdate& u : updates) {
+      auto [it, inserted] = at.emplace(u.id, last.size());
+      if (inserted) {
+        last.push_back(&u);
+      } else {
+        last[it->second] = &u;
+      }
+    }
+  }
+  std::vector<std::optional<std::string>> id, st, attempts, next, done, err;
+  for (const OutboxUpdate* u : last) {
+    id.emplace_back(u->id);
+    st.emplace_back(std::string(to_string(u->state)));
+    attempts.emplace_back(std::to_string(u->attempts));
+    next.emplace_back(std::to_string(to_ns(u->next_attempt_at)));
+    done.push_back(u->done_at ? std::optional<std::string>(std::to_string(to_ns(*u->done_at)))
+                              : std::nullopt);
+    err.emplace_back(u->last_error);
+  }
   auto session = this->session();
   if (!session) return std::unexpected(session.error());
   Session& db = **session;
   return db.transaction<void>("updating the outbox", [&]() -> Result<void> {
-    for (const OutboxUpdate& u : updates) {
-      auto r = db.exec(
-          "UPDATE outbox SET state = $2, attempts = $3, next_attempt_at_ns = $4,"
-          " done_at_ns = $5, last_error = $6 WHERE id = $1",
-          Params()
-              .text(u.id)
-              .text(to_string(u.state))
-              .int64(u.attempts)
-              .int64(to_ns(u.next_attempt_at))
-              .optional_int64(u.done_at)
-              .text(u.last_error),
-          "updating the outbox");
-      if (!r) return std::unexpected(r.error());
-    }
+    auto r = db.exec(
+        "UPDATE outbox o SET state = u.state, attempts = u.attempts,"
+        " next_attempt_at_ns = u.next_at, done_at_ns = u.done_at, last_error = u.err"
+        " FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::text[])"
+        " AS u(id, state, attempts, next_at, done_at, err) WHERE o.id = u.id",
+        Params()
+            .text(nullable_array(id))
+            .text(nullable_array(st))
+            .text(nullable_array(attempts))
+            .text(nullable_array(next))
+            .text(nullable_array(done))
+            .text(nullable_array(err)),
+        "updating the outbox");
+    if (!r) return std::unexpected(r.error());
     return {};
   });
 }

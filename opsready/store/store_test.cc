@@ -460,6 +460,40 @@ TEST_P(StoreTest, OutboxUpdatesMarkRowsAndTheLogAnswersWhatWasSent) {
   EXPECT_EQ(s->outbox_pending().value().size(), 1u);
 }
 
+// One write with several changes of one row: they apply in order, as one at a time would.
+TEST_P(StoreTest, ABatchWithTheSameRowTwiceKeepsTheLastChange) {
+  auto s = open(dir_ / "batch.db");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->write_alerting({{"silence", "a", R"({"v":1})"},
+                                 {"silence", "b", R"({"v":1})"},
+                                 {"silence", "a", ""},
+                                 {"silence", "b", R"({"v":2})"},
+                                 {"silence", "c", ""},
+                                 {"silence", "c", R"({"v":3})"}},
+                                {{.kind = "record", .at = sec(1), .json = R"({"n":1})"},
+                                 {.kind = "record", .at = sec(1), .json = R"({"n":2})"}},
+                                {outbox_row("k1", "g", 1), outbox_row("k1", "g", 1)})
+                  .has_value());
+  EXPECT_EQ(
+      s->alerting_state("silence").value(),
+      (std::vector<StateRow>{{"silence", "b", R"({"v":2})"}, {"silence", "c", R"({"v":3})"}}));
+  const auto log = s->alerting_log("record", sec(0), sec(2), 10).value();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].json, R"({"n":1})");  // in the order written
+  EXPECT_EQ(log[1].json, R"({"n":2})");
+  EXPECT_EQ(s->outbox({}).value().size(), 1u);  // one idempotency key, one row
+  ASSERT_TRUE(
+      s->update_outbox(
+           {{.id = "k1", .state = OutboxState::kPending, .attempts = 1, .last_error = "HTTP 500"},
+            {.id = "k1", .state = OutboxState::kSent, .attempts = 2, .done_at = sec(5)}})
+          .has_value());
+  const auto row = s->outbox({}).value().front();
+  EXPECT_EQ(row.state, OutboxState::kSent);
+  EXPECT_EQ(row.attempts, 2);
+  EXPECT_EQ(row.done_at, sec(5));
+  EXPECT_EQ(row.last_error, "");
+}
+
 TEST_P(StoreTest, OutboxClaimsAreExclusiveUntilTheyEndAndTheOwnerRenewsThem) {
   auto s = open(dir_ / "claims.db");
   ASSERT_TRUE(s);
