@@ -159,6 +159,7 @@ struct Sender::Impl {
   std::mutex drain_mu;
   std::condition_variable drained;
   std::size_t running_requests = 0;  // guarded by drain_mu: transfers.size(), for drain()
+  bool drain_seen = false;           // guarded by drain_mu: a pass of run() saw `draining`
   std::unordered_map<std::string, std::string> held;         // ended, not recorded: id → receiver
   std::unordered_map<std::string, std::string> order_owner;  // order_key → the id that runs
 
@@ -494,8 +495,11 @@ struct Sender::Impl {
         start_ready(now);
       }
       {
+        // Published after this pass started what it did: drain() waits for a pass that saw
+        // the drain begin, so a request started just before it is counted, not missed.
         std::lock_guard lock(drain_mu);
         running_requests = transfers.size();
+        if (draining) drain_seen = true;
       }
       if (draining && transfers.empty()) drained.notify_all();
       int wait_ms = 1000;
@@ -549,7 +553,8 @@ bool Sender::drain(core::Duration timeout) {
   impl_->wake();
   std::unique_lock lock(impl_->drain_mu);
   // The run loop publishes its count on its next pass (at most a poll's wait away).
-  return impl_->drained.wait_for(lock, timeout, [&] { return impl_->running_requests == 0; });
+  return impl_->drained.wait_for(lock, timeout,
+                                 [&] { return impl_->drain_seen && impl_->running_requests == 0; });
 }
 
 void Sender::set_outage(const std::string& receiver, bool down) {
