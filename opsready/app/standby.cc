@@ -51,7 +51,11 @@ class StandbyServer {
                    .max_body_bytes = config.max_body_bytes},
                   registry_) {
     replica_leader_gauge(registry_).with({}).set(0);
-    if (auto store = store::open_postgres_store(*config.store.postgres); store) {
+    // One connection is enough for the leader's snapshot, read on request; the pool of the
+    // daemon's size would sit idle on every standby.
+    store::PostgresOptions reads = *config.store.postgres;
+    reads.pool_size = 1;
+    if (auto store = store::open_postgres_store(reads); store) {
       store_ = std::move(*store);
     }
     listener_.route("GET", "/-/healthy", "healthy", [](server::Request&, server::Responder res) {
